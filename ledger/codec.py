@@ -1,0 +1,156 @@
+"""Canonical msgpack encoding: exactly one byte string per value.
+
+Values are built from ``None``, ``bool``, ``int``, ``bytes``, ``str``,
+``list``/``tuple`` (encoded as arrays) and ``dict`` with ``str`` keys
+(encoded as maps with keys sorted by their UTF-8 bytes). Integers that fit
+msgpack's 64-bit formats use the smallest format; larger ones (up to 256 bits
+of magnitude) use ext type 1 (non-negative) or ext type 2 (negative) holding
+the minimal big-endian magnitude. Floats are never produced or accepted.
+
+Decoding is strict: it accepts a byte string only if re-encoding the decoded
+value gives back exactly the same bytes, so non-minimal integers, str8 used
+for a short string, unsorted or duplicate map keys, bin used for text and so
+on are all rejected. Trailing bytes, nesting deeper than ``MAX_DEPTH`` and
+inputs over the size limit are rejected too. Decoded arrays are tuples.
+
+The byte-level rules are written out in docs/spec/encoding.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgpack
+
+MAX_DEPTH: Final = 32
+DEFAULT_MAX_SIZE: Final = 4 * 1024 * 1024
+EXT_POSITIVE_BIGINT: Final = 1
+EXT_NEGATIVE_BIGINT: Final = 2
+MAX_BIGINT_BYTES: Final = 32
+_UINT64_MAX: Final = (1 << 64) - 1
+_INT64_MIN: Final = -(1 << 63)
+
+Value = Any  # None | bool | int | bytes | str | tuple[Value, ...] | dict[str, Value]
+
+
+class CodecError(ValueError):
+    """Raised for any value that cannot be encoded or any non-canonical bytes."""
+
+
+def encode(value: Value) -> bytes:
+    """Return the one canonical encoding of ``value``.
+
+    Raises CodecError for unsupported types (floats included), non-str map
+    keys, integers beyond 256 bits of magnitude and nesting beyond MAX_DEPTH.
+    """
+    _check_encodable(value, 0)
+    try:
+        return msgpack.packb(value, use_bin_type=True, default=_encode_bigint, strict_types=False)
+    except (OverflowError, TypeError, ValueError) as exc:  # pragma: no cover - guarded above
+        raise CodecError(f"cannot encode value: {exc}") from exc
+
+
+def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
+    """Decode canonical bytes into a value (arrays become tuples).
+
+    Raises CodecError if ``data`` is larger than ``max_size``, malformed,
+    has trailing bytes, contains floats or unknown ext types, nests deeper
+    than MAX_DEPTH, or is not the canonical encoding of what it decodes to.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise CodecError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise CodecError(f"input of {len(data)} bytes exceeds the limit of {max_size}")
+    if not data:
+        raise CodecError("empty input")
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=False,
+            strict_map_key=True,
+            ext_hook=_decode_ext,
+        )
+    except CodecError:
+        raise
+    except msgpack.ExtraData as exc:
+        raise CodecError("trailing bytes after the encoded value") from exc
+    except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
+        raise CodecError(f"malformed msgpack: {exc}") from exc
+    _check_decoded(value, 0)
+    if encode(value) != data:
+        raise CodecError("non-canonical encoding")
+    return value
+
+
+def _encode_bigint(obj: object) -> msgpack.ExtType:
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        if obj > _UINT64_MAX:
+            return msgpack.ExtType(EXT_POSITIVE_BIGINT, _magnitude(obj))
+        if obj < _INT64_MIN:
+            return msgpack.ExtType(EXT_NEGATIVE_BIGINT, _magnitude(-obj))
+    raise CodecError(f"cannot encode {type(obj).__name__}")
+
+
+def _magnitude(n: int) -> bytes:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    if len(raw) > MAX_BIGINT_BYTES:
+        raise CodecError(f"integer of {n.bit_length()} bits exceeds 256 bits")
+    return raw
+
+
+def _decode_ext(code: int, payload: bytes) -> int:
+    if code not in (EXT_POSITIVE_BIGINT, EXT_NEGATIVE_BIGINT):
+        raise CodecError(f"unknown ext type {code}")
+    if not payload or len(payload) > MAX_BIGINT_BYTES or payload[0] == 0:
+        raise CodecError("big integer magnitude is empty, too long or has a leading zero")
+    magnitude = int.from_bytes(payload, "big")
+    # Canonicality (the value must not fit a native format) is checked by re-encoding.
+    return magnitude if code == EXT_POSITIVE_BIGINT else -magnitude
+
+
+def _check_encodable(value: Value, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CodecError(f"nesting deeper than {MAX_DEPTH}")
+    if value is None or isinstance(value, bool | bytes | str):
+        return
+    if isinstance(value, int):
+        if value > 0 and value.bit_length() > 8 * MAX_BIGINT_BYTES:
+            raise CodecError("integer exceeds 256 bits")
+        if value < 0 and (-value).bit_length() > 8 * MAX_BIGINT_BYTES:
+            raise CodecError("integer exceeds 256 bits")
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_encodable(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        _check_map_keys(value)
+        for item in value.values():
+            _check_encodable(item, depth + 1)
+        return
+    raise CodecError(f"cannot encode {type(value).__name__}")
+
+
+def _check_map_keys(value: dict[Any, Any]) -> None:
+    keys = list(value.keys())
+    if not all(isinstance(k, str) for k in keys):
+        raise CodecError("map keys must be strings")
+    encoded = [k.encode() for k in keys]
+    if encoded != sorted(encoded):
+        # Encoding must not depend on insertion order: callers pass sorted maps.
+        raise CodecError("map keys must be inserted in sorted order")
+
+
+def _check_decoded(value: Value, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CodecError(f"nesting deeper than {MAX_DEPTH}")
+    if isinstance(value, float):
+        raise CodecError("floats are not allowed")
+    if isinstance(value, tuple):
+        for item in value:
+            _check_decoded(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_decoded(item, depth + 1)
