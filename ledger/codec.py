@@ -45,7 +45,8 @@ def encode(value: Value) -> bytes:
     """
     _check_encodable(value, 0)
     try:
-        return msgpack.packb(value, use_bin_type=True, default=_encode_bigint, strict_types=False)
+        packed: bytes = msgpack.packb(value, use_bin_type=True, default=_encode_bigint)
+        return packed
     except (OverflowError, TypeError, ValueError) as exc:  # pragma: no cover - guarded above
         raise CodecError(f"cannot encode value: {exc}") from exc
 

@@ -180,6 +180,7 @@ def sign_schnorr(secret: bytes, message: bytes, aux_randomness: bytes) -> bytes:
         raise CryptoError("BIP-340 signing failed")
     return bytes(ffi.buffer(signature, 64))
 
+
 def verify_digest_any_s(public_key: bytes, digest: bytes, signature: bytes) -> bool:
     """Textbook ECDSA (either S accepted) for interoperability with non-ledger
     signers; the public key may be compressed or uncompressed. Never used for

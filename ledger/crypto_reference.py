@@ -77,14 +77,17 @@ def verify_schnorr(x_only_public_key: bytes, message: bytes, signature: bytes) -
     s = int.from_bytes(signature[32:], "big")
     if point is None or r >= _P or s >= CURVE_ORDER:
         return False
-    e = int.from_bytes(
-        _tagged_hash("BIP0340/challenge", signature[:32] + x_only_public_key + message), "big"
-    ) % CURVE_ORDER
+    e = (
+        int.from_bytes(
+            _tagged_hash("BIP0340/challenge", signature[:32] + x_only_public_key + message), "big"
+        )
+        % CURVE_ORDER
+    )
     big_r = _G * s + point * (CURVE_ORDER - e)
     if big_r == INFINITY:
         return False
     affine = big_r.to_affine()
-    return affine.y() % 2 == 0 and affine.x() == r
+    return int(affine.y()) % 2 == 0 and int(affine.x()) == r
 
 
 def sign_schnorr(secret: bytes, message: bytes, aux_randomness: bytes) -> bytes:
@@ -101,6 +104,7 @@ def sign_schnorr(secret: bytes, message: bytes, aux_randomness: bytes) -> bytes:
         raise ValueError("nonce is zero")
     big_r = (_G * k0).to_affine()
     k = k0 if big_r.y() % 2 == 0 else CURVE_ORDER - k0
-    rx = big_r.x().to_bytes(32, "big")
+    rx = int(big_r.x()).to_bytes(32, "big")
     e = int.from_bytes(_tagged_hash("BIP0340/challenge", rx + px + message), "big") % CURVE_ORDER
-    return rx + ((k + e * d) % CURVE_ORDER).to_bytes(32, "big")
+    signature: bytes = rx + ((k + e * d) % CURVE_ORDER).to_bytes(32, "big")
+    return signature

@@ -56,7 +56,10 @@ def _both_any_s(public_key: bytes, message: bytes, compact: bytes | None) -> tup
 
 @pytest.mark.parametrize(
     "name",
-    ["wycheproof-ecdsa_secp256k1_sha256_test.json", "wycheproof-ecdsa_secp256k1_sha256_p1363_test.json"],
+    [
+        "wycheproof-ecdsa_secp256k1_sha256_test.json",
+        "wycheproof-ecdsa_secp256k1_sha256_p1363_test.json",
+    ],
 )
 def test_wycheproof_textbook_ecdsa(vectors_dir: Path, name: str) -> None:
     p1363 = "p1363" in name

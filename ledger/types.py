@@ -1,0 +1,416 @@
+"""Transactions, blocks, receipts: frozen dataclasses with one canonical encoding.
+
+A thing's hash is SHA-256 of its canonical encoding (ledger.codec). Field
+order, types and signing payloads are specified in docs/spec/transactions.md.
+
+Transaction bodies are versioned kinds: each kind has a small integer tag
+and a fixed field order, registered in ``BODY_KINDS``. New kinds get new
+tags, so old encodings never change meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Final, Protocol
+
+from ledger import codec, crypto
+from ledger.address import ADDRESS_SIZE
+
+TX_VERSION: Final = 1
+BLOCK_VERSION: Final = 1
+TX_DOMAIN: Final = "ledger/tx/v1"
+MAX_AMOUNT: Final = (1 << 128) - 1
+MAX_NONCE: Final = (1 << 64) - 1
+MAX_TX_SIZE: Final = 64 * 1024
+MAX_CHAIN_ID_LEN: Final = 64
+NATIVE_ASSET: Final = "coin"
+_ASSET_RE: Final = re.compile(r"^[a-z][a-z0-9.\-]{0,31}$")
+_CHAIN_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.\-]{0,63}$")
+
+
+class DecodeError(ValueError):
+    """Raised for bytes that are not a well-formed canonical transaction, block or receipt."""
+
+
+def ensure(condition: bool, message: str) -> None:
+    """Raise DecodeError(message) unless condition holds."""
+    if not condition:
+        raise DecodeError(message)
+
+
+def check_amount(value: object, name: str) -> int:
+    """An integer in [0, 2**128 - 1] or DecodeError."""
+    ensure(type(value) is int and 0 <= value <= MAX_AMOUNT, f"{name} must be in [0, 2^128-1]")
+    return value  # type: ignore[return-value]
+
+
+def check_uint(value: object, name: str, maximum: int = MAX_NONCE) -> int:
+    """An integer in [0, maximum] or DecodeError."""
+    ensure(type(value) is int and 0 <= value <= maximum, f"{name} must be in [0, {maximum}]")
+    return value  # type: ignore[return-value]
+
+
+def check_bytes(
+    value: object, name: str, size: int | None = None, max_size: int = 1 << 20
+) -> bytes:
+    """Bytes of an exact size (or at most max_size) or DecodeError."""
+    ensure(isinstance(value, bytes), f"{name} must be bytes")
+    assert isinstance(value, bytes)
+    if size is not None:
+        ensure(len(value) == size, f"{name} must be {size} bytes")
+    ensure(len(value) <= max_size, f"{name} exceeds {max_size} bytes")
+    return value
+
+
+def check_asset(value: object) -> str:
+    """An asset id: 1-32 chars of [a-z0-9.-], starting with a letter, or DecodeError."""
+    ensure(isinstance(value, str) and _ASSET_RE.match(value) is not None, "invalid asset id")
+    return value  # type: ignore[return-value]
+
+
+def check_chain_id(value: object) -> str:
+    """A chain id: 1-64 chars of [a-z0-9.-], or DecodeError."""
+    ensure(isinstance(value, str) and _CHAIN_ID_RE.match(value) is not None, "invalid chain id")
+    return value  # type: ignore[return-value]
+
+
+class Body(Protocol):
+    """A transaction body kind: a tag and its fields in fixed order."""
+
+    KIND: ClassVar[int]
+    NAME: ClassVar[str]
+
+    def to_fields(self) -> tuple[Any, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move ``amount`` of ``asset`` from the sender to ``recipient`` (20-byte address)."""
+
+    KIND: ClassVar[int] = 1
+    NAME: ClassVar[str] = "transfer"
+    asset: str
+    amount: int
+    recipient: bytes
+
+    def to_fields(self) -> tuple[Any, ...]:
+        return (self.asset, self.amount, self.recipient)
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> Transfer:
+        ensure(len(fields) == 3, "transfer has 3 fields")
+        asset, amount, recipient = fields
+        return cls(
+            check_asset(asset),
+            check_amount(amount, "amount"),
+            check_bytes(recipient, "recipient", ADDRESS_SIZE),
+        )
+
+
+class BodyDecoder(Protocol):
+    def __call__(self, fields: tuple[Any, ...]) -> Body: ...
+
+
+BODY_KINDS: dict[int, BodyDecoder] = {Transfer.KIND: Transfer.from_fields}
+
+
+def register_body_kind(kind: int, decoder: BodyDecoder) -> None:
+    """Register a body kind's decoder (at import time of the module that defines it)."""
+    assert kind not in BODY_KINDS or BODY_KINDS[kind] == decoder, f"body kind {kind} taken"
+    BODY_KINDS[kind] = decoder
+
+
+def encode_body(body: Body) -> tuple[Any, ...]:
+    """A body as the array ``[kind, field...]``."""
+    return (body.KIND, *body.to_fields())
+
+
+def decode_body(value: object) -> Body:
+    """The body of a transaction from its array form. Raises DecodeError."""
+    ensure(isinstance(value, tuple) and len(value) >= 1, "body must be [kind, fields...]")
+    assert isinstance(value, tuple)
+    kind = value[0]
+    ensure(type(kind) is int and kind in BODY_KINDS, f"unknown transaction kind {kind!r}")
+    return BODY_KINDS[kind](value[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A signed transaction. Its hash covers the signature too."""
+
+    chain_id: str
+    sender: bytes  # 33-byte compressed public key
+    nonce: int
+    fee: int
+    body: Body
+    signature: bytes = b""
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    def unsigned_fields(self) -> tuple[Any, ...]:
+        """The signed payload: ``[version, chain_id, sender, nonce, fee, body]``."""
+        return (
+            TX_VERSION,
+            self.chain_id,
+            self.sender,
+            self.nonce,
+            self.fee,
+            encode_body(self.body),
+        )
+
+    def signing_digest(self) -> bytes:
+        """SHA-256 of encode([TX_DOMAIN, chain_id, unsigned_fields])."""
+        return crypto.signing_digest(TX_DOMAIN, self.chain_id, self.unsigned_fields())
+
+    def encode(self) -> bytes:
+        """Canonical bytes: ``[version, chain_id, sender, nonce, fee, body, signature]``."""
+        cached = self._cache.get("bytes")
+        if cached is None:
+            cached = codec.encode((*self.unsigned_fields(), self.signature))
+            self._cache["bytes"] = cached
+        return cached
+
+    @property
+    def hash(self) -> bytes:
+        """SHA-256 of the canonical encoding."""
+        cached = self._cache.get("hash")
+        if cached is None:
+            cached = crypto.sha256(self.encode())
+            self._cache["hash"] = cached
+        return cached
+
+    @property
+    def sender_address(self) -> bytes:
+        """The 20-byte address of the sender's public key."""
+        cached = self._cache.get("address")
+        if cached is None:
+            cached = crypto.sha256(self.sender)[:ADDRESS_SIZE]
+            self._cache["address"] = cached
+        return cached
+
+    def signed(self, key: crypto.SigningKey) -> Transaction:
+        """A copy signed by ``key`` (which must be the sender's)."""
+        assert key.public_key == self.sender, "signing key does not match the sender"
+        return replace(self, signature=key.sign_digest(self.signing_digest()), _cache={})
+
+    def signature_valid(self) -> bool:
+        """True iff the signature is a valid low-S signature by the sender."""
+        return crypto.verify_digest(self.sender, self.signing_digest(), self.signature)
+
+
+def decode_transaction(data: bytes) -> Transaction:
+    """Strictly decode a transaction. Raises DecodeError (never anything else).
+
+    Checks structure, sizes and ranges; does not check the signature, the
+    nonce or balances (that is the state transition's job).
+    """
+    ensure(isinstance(data, bytes), "transaction must be bytes")
+    ensure(len(data) <= MAX_TX_SIZE, f"transaction exceeds {MAX_TX_SIZE} bytes")
+    try:
+        value = codec.decode(data, max_size=MAX_TX_SIZE)
+    except codec.CodecError as exc:
+        raise DecodeError(f"transaction encoding: {exc}") from exc
+    ensure(isinstance(value, tuple) and len(value) == 7, "transaction must be a 7-element array")
+    version, chain_id, sender, nonce, fee, body, signature = value
+    ensure(version == TX_VERSION and type(version) is int, f"unsupported tx version {version!r}")
+    tx = Transaction(
+        chain_id=check_chain_id(chain_id),
+        sender=check_bytes(sender, "sender", crypto.PUBLIC_KEY_SIZE),
+        nonce=check_uint(nonce, "nonce"),
+        fee=check_amount(fee, "fee"),
+        body=decode_body(body),
+        signature=check_bytes(signature, "signature", crypto.SIGNATURE_SIZE),
+    )
+    tx._cache["bytes"] = data
+    return tx
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """Binary Merkle root of 32-byte leaf hashes (RFC 6962 shape with
+    domain-separated leaf 0x00 and node 0x01 prefixes; empty list -> 32 zero bytes)."""
+    if not leaves:
+        return bytes(32)
+    level = [crypto.sha256(b"\x00" + leaf) for leaf in leaves]
+    while len(level) > 1:
+        paired = [
+            crypto.sha256(b"\x01" + level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])  # an odd node is promoted unchanged
+        level = paired
+    return level[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a transaction did, for receipts and subscriptions."""
+
+    kind: str
+    attributes: tuple[tuple[str, Any], ...]
+
+    def to_value(self) -> tuple[Any, ...]:
+        return (self.kind, tuple((k, v) for k, v in self.attributes))
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The outcome of one transaction in a block."""
+
+    status: int  # 0 = success; otherwise a ReceiptStatus code
+    fee_charged: int
+    gas_used: int = 0
+    events: tuple[Event, ...] = ()
+    error: str = ""
+
+    def to_value(self) -> tuple[Any, ...]:
+        return (
+            self.status,
+            self.fee_charged,
+            self.gas_used,
+            tuple(e.to_value() for e in self.events),
+            self.error,
+        )
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_value())
+
+    @property
+    def hash(self) -> bytes:
+        return crypto.sha256(self.encode())
+
+
+def decode_receipt(data: bytes) -> Receipt:
+    """Decode a stored receipt. Raises DecodeError."""
+    try:
+        value = codec.decode(data)
+    except codec.CodecError as exc:
+        raise DecodeError(f"receipt encoding: {exc}") from exc
+    ensure(isinstance(value, tuple) and len(value) == 5, "receipt must be a 5-element array")
+    status, fee, gas, events, error = value
+    return Receipt(
+        status=check_uint(status, "status"),
+        fee_charged=check_amount(fee, "fee"),
+        gas_used=check_uint(gas, "gas_used"),
+        events=tuple(Event(kind, tuple(tuple(a) for a in attrs)) for kind, attrs in events),
+        error=error,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """A block header; the block hash is the hash of its encoding."""
+
+    chain_id: str
+    height: int
+    time_ms: int  # proposer's clock, milliseconds since the Unix epoch; never read by nodes
+    prev_hash: bytes
+    last_commit_hash: bytes  # SHA-256 of the previous block's commit certificate bytes
+    txs_root: bytes
+    receipts_root: bytes
+    state_root: bytes  # state root after executing this block
+    proposer: bytes  # 20-byte address of the proposing validator
+    version: int = BLOCK_VERSION
+
+    def to_value(self) -> tuple[Any, ...]:
+        return (
+            self.version,
+            self.chain_id,
+            self.height,
+            self.time_ms,
+            self.prev_hash,
+            self.last_commit_hash,
+            self.txs_root,
+            self.receipts_root,
+            self.state_root,
+            self.proposer,
+        )
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_value())
+
+    @property
+    def hash(self) -> bytes:
+        return crypto.sha256(self.encode())
+
+
+def header_from_value(value: object) -> BlockHeader:
+    """A header from its array form. Raises DecodeError."""
+    ensure(isinstance(value, tuple) and len(value) == 10, "header must be a 10-element array")
+    assert isinstance(value, tuple)
+    version, chain_id, height, time_ms, prev, last_commit, txs_root, receipts_root, state, prop = (
+        value
+    )
+    ensure(
+        version == BLOCK_VERSION and type(version) is int, f"unsupported block version {version!r}"
+    )
+    return BlockHeader(
+        chain_id=check_chain_id(chain_id),
+        height=check_uint(height, "height"),
+        time_ms=check_uint(time_ms, "time_ms"),
+        prev_hash=check_bytes(prev, "prev_hash", 32),
+        last_commit_hash=check_bytes(last_commit, "last_commit_hash", 32),
+        txs_root=check_bytes(txs_root, "txs_root", 32),
+        receipts_root=check_bytes(receipts_root, "receipts_root", 32),
+        state_root=check_bytes(state, "state_root", 32),
+        proposer=check_bytes(prop, "proposer", ADDRESS_SIZE),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A header, its transactions, and the previous block's commit certificate
+    (opaque canonical bytes defined by consensus; empty at height 1)."""
+
+    header: BlockHeader
+    transactions: tuple[Transaction, ...]
+    last_commit: bytes = b""
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+    @property
+    def height(self) -> int:
+        return self.header.height
+
+    def encode(self) -> bytes:
+        """``[header, [tx bytes...], last_commit]`` (transactions nested as bytes)."""
+        return codec.encode(
+            (
+                self.header.to_value(),
+                tuple(tx.encode() for tx in self.transactions),
+                self.last_commit,
+            )
+        )
+
+
+MAX_BLOCK_SIZE: Final = 32 * 1024 * 1024
+
+
+def decode_block(data: bytes) -> Block:
+    """Strictly decode a block (header fields, each transaction). Raises DecodeError.
+    Does not check roots, signatures or state: see ledger.transition."""
+    try:
+        value = codec.decode(data, max_size=MAX_BLOCK_SIZE)
+    except codec.CodecError as exc:
+        raise DecodeError(f"block encoding: {exc}") from exc
+    ensure(isinstance(value, tuple) and len(value) == 3, "block must be a 3-element array")
+    header_value, txs, last_commit = value
+    ensure(isinstance(txs, tuple), "block transactions must be an array")
+    return Block(
+        header=header_from_value(header_value),
+        transactions=tuple(
+            decode_transaction(check_bytes(t, "tx", max_size=MAX_TX_SIZE)) for t in txs
+        ),
+        last_commit=check_bytes(last_commit, "last_commit", max_size=MAX_BLOCK_SIZE),
+    )
+
+
+def block_txs_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
+    """Merkle root of the transaction hashes, in block order."""
+    return merkle_root([tx.hash for tx in transactions])
+
+
+def block_receipts_root(receipts: tuple[Receipt, ...] | list[Receipt]) -> bytes:
+    """Merkle root of the receipt hashes, in block order."""
+    return merkle_root([r.hash for r in receipts])
