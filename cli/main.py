@@ -1,0 +1,24 @@
+"""The `ledger` command: the entry point that mounts every sub-command."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.local_run import run_local
+
+app = typer.Typer(
+    name="ledger",
+    help="A BFT-replicated ledger node: bank transfers, resource barter, contracts, threshold keys.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(run_local)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""A chain on one store: genesis, executing and committing blocks, queries.
+
+This is the edge between the pure state transition and the database. The
+consensus node drives it (propose with ``build_block``, validate with
+``execute_block``, commit with ``commit_block``); the single-node run, the
+benchmarks and the tests drive it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+from ledger.exceptions import TxRejected
+from ledger.genesis import Genesis, genesis_state
+from ledger.state import State, account_key, decode_account, tree_key
+from ledger.state_tree import Proof, StateTree
+from ledger.store import Store, StoreError
+from ledger.transition import (
+    BlockResult,
+    ChainTip,
+    apply_block,
+    build_block,
+    check_transaction,
+    read_params,
+)
+from ledger.types import Block, Transaction
+
+
+class Chain:
+    """One chain's committed state in a Store, and the operations on it."""
+
+    def __init__(self, store: Store, chain_id: str) -> None:
+        self.store = store
+        self.chain_id = chain_id
+        self.tip = store.load_tip()
+        self._tree = StateTree(store, self.tip.state_root)
+
+    @classmethod
+    def open(cls, path: str | Path, genesis: Genesis) -> Chain:
+        """Open the store at ``path``, writing the genesis state if it is new.
+        Raises StoreError if the store belongs to another chain."""
+        store = Store(path)
+        try:
+            changes, tip, nodes = genesis_state(genesis)
+            store.save_genesis(genesis.hash, changes, tip, nodes)
+            return cls(store, genesis.chain_id)
+        except StoreError:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _fresh_tree(self) -> StateTree:
+        """A tree at the tip that shares the node cache of the committed one."""
+        return self._tree.at_root(self.tip.state_root)
+
+    # -- proposing and validating ------------------------------------------
+    def build_block(
+        self,
+        candidates: Iterable[Transaction],
+        proposer: bytes,
+        time_ms: int,
+        last_commit: bytes = b"",
+        verified: Collection[bytes] = frozenset(),
+    ) -> tuple[Block, BlockResult, list[tuple[Transaction, TxRejected]]]:
+        """A new block on the tip from candidate transactions (nothing is stored)."""
+        return build_block(
+            State(self.store),
+            self._fresh_tree(),
+            self.tip,
+            self.chain_id,
+            candidates,
+            proposer,
+            time_ms,
+            last_commit,
+            verified,
+        )
+
+    def execute_block(self, block: Block, verified: Collection[bytes] = frozenset()) -> BlockResult:
+        """Validate and execute a block on the tip (nothing is stored). Raises InvalidBlock."""
+        return apply_block(
+            State(self.store), self._fresh_tree(), block, self.tip, self.chain_id, verified
+        )
+
+    def commit_block(self, block: Block, result: BlockResult, certificate: bytes = b"") -> None:
+        """Store an executed block atomically and advance the tip."""
+        self.store.save_block(block, result, certificate)
+        self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
+        self._tree = self._tree.at_root(result.state_root)
+
+    def check_transaction(self, tx: Transaction, signature_checked: bool = False) -> None:
+        """CheckTx against the committed state. Raises TxRejected."""
+        state = State(self.store)
+        check_transaction(state, tx, self.chain_id, read_params(state), signature_checked)
+
+    # -- queries -----------------------------------------------------------
+    def balance(self, address: bytes, asset: str) -> int:
+        raw = self.store.get_state(account_key(address))
+        return decode_account(raw).balance(asset) if raw is not None else 0
+
+    def nonce(self, address: bytes) -> int:
+        raw = self.store.get_state(account_key(address))
+        return decode_account(raw).nonce if raw is not None else 0
+
+    def prove_account(
+        self, address: bytes, state_root: bytes | None = None
+    ) -> tuple[bytes | None, Proof]:
+        """The account's encoded value (None if absent) and its proof against
+        ``state_root`` (default: the tip's)."""
+        tree = self._tree.at_root(state_root if state_root is not None else self.tip.state_root)
+        key = tree_key(account_key(address))
+        return tree.get(key), tree.prove(key)

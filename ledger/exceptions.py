@@ -1,0 +1,73 @@
+"""Typed errors of the state transition.
+
+``InvalidBlock`` is the one error a bad block raises. ``TxRejected`` and its
+subclasses say why a transaction may not enter a block at all (CheckTx);
+inside a block they make the block invalid. ``ExecutionFailure`` and its
+subclasses say why an included transaction failed: it gets a receipt with
+the failure's status code, its nonce and fee are still consumed, and its
+other effects are reverted.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class InvalidBlock(Exception):
+    """The block breaks a validity rule; nothing it did is kept."""
+
+
+class TxRejected(Exception):
+    """A transaction that may not be included in a block (CheckTx fails)."""
+
+    code: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MalformedTransaction(TxRejected):
+    code = 1
+
+
+class WrongChainId(TxRejected):
+    code = 2
+
+
+class BadSignature(TxRejected):
+    code = 3
+
+
+class BadNonce(TxRejected):
+    code = 4
+
+
+class FeeTooLow(TxRejected):
+    code = 5
+
+
+class CannotPayFee(TxRejected):
+    code = 6
+
+
+class ExecutionFailure(Exception):
+    """An included transaction failed; its receipt carries ``status``."""
+
+    status: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InsufficientFunds(ExecutionFailure):
+    status = 2
+
+
+class BalanceOverflowFailure(ExecutionFailure):
+    status = 3
+
+
+class InvalidOperation(ExecutionFailure):
+    status = 4

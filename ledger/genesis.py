@@ -1,0 +1,251 @@
+"""Genesis: the document that starts a chain, its validation, and the genesis state.
+
+A genesis file is JSON (docs/spec/genesis.md)::
+
+    {"chain_id": "ledger-devnet-1",
+     "genesis_time": "2026-11-21T00:00:00Z",
+     "params": {"min_fee": "1", "max_block_txs": 10000, "max_block_bytes": 8388608},
+     "validators": [{"name": "val-0", "public_key": "02...", "power": 10}],
+     "accounts": [{"name": "alice", "address": "lg1...", "balances": {"coin": "1000"}}]}
+
+Amounts are decimal strings (integers of any size do not survive every JSON
+parser). ``load_genesis`` checks everything and raises ``GenesisError`` with
+the offending field named. The genesis hash (what block 1 points back to)
+is SHA-256 of the canonical encoding of the parsed document, so formatting
+and key order of the JSON do not matter.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ledger import codec, crypto
+from ledger.address import AddressError, address_of, decode_address
+from ledger.params import Params
+from ledger.state import (
+    PARAMS_KEY,
+    VALIDATORS_KEY,
+    MemoryStateReader,
+    State,
+    tree_changes,
+)
+from ledger.state_tree import StateTree
+from ledger.transition import ChainTip
+from ledger.types import MAX_AMOUNT, DecodeError, check_asset, check_chain_id
+
+MAX_VOTING_POWER = 1 << 60
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class GenesisError(ValueError):
+    """The genesis document is invalid; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisValidator:
+    name: str
+    public_key: bytes
+    power: int
+
+    @property
+    def address(self) -> bytes:
+        return address_of(self.public_key)
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisAccount:
+    name: str
+    address: bytes
+    balances: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Genesis:
+    chain_id: str
+    genesis_time_ms: int
+    params: Params
+    validators: tuple[GenesisValidator, ...]
+    accounts: tuple[GenesisAccount, ...]
+
+    def to_value(self) -> tuple[Any, ...]:
+        return (
+            self.chain_id,
+            self.genesis_time_ms,
+            self.params.to_value(),
+            tuple((v.name, v.public_key, v.power) for v in self.validators),
+            tuple((a.name, a.address, a.balances) for a in self.accounts),
+        )
+
+    @property
+    def hash(self) -> bytes:
+        """SHA-256 of the canonical encoding of the parsed document."""
+        return crypto.sha256(codec.encode(self.to_value()))
+
+
+def load_genesis(path: str | Path) -> Genesis:
+    """Read and validate a genesis file. Raises GenesisError."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise GenesisError(f"genesis file {path} is not valid JSON: {exc}") from exc
+    return parse_genesis(document)
+
+
+def parse_genesis(document: object) -> Genesis:
+    """Validate a parsed genesis document. Raises GenesisError."""
+    doc = _object(document, "genesis")
+    _only_keys(doc, "genesis", {"chain_id", "genesis_time", "params", "validators", "accounts"})
+    try:
+        chain_id = check_chain_id(doc.get("chain_id"))
+    except DecodeError as exc:
+        raise GenesisError("chain_id: 1-64 characters of a-z, 0-9, '.', '-'") from exc
+    validators = tuple(
+        _validator(v, f"validators[{i}]") for i, v in enumerate(_list(doc, "validators"))
+    )
+    if not validators:
+        raise GenesisError("validators: at least one validator is required")
+    if len({v.public_key for v in validators}) != len(validators):
+        raise GenesisError("validators: duplicate public key")
+    if len({v.name for v in validators}) != len(validators):
+        raise GenesisError("validators: duplicate name")
+    accounts = tuple(_account(a, f"accounts[{i}]") for i, a in enumerate(_list(doc, "accounts")))
+    if len({a.address for a in accounts}) != len(accounts):
+        raise GenesisError("accounts: duplicate address")
+    return Genesis(
+        chain_id=chain_id,
+        genesis_time_ms=_time(doc.get("genesis_time")),
+        params=_params(doc.get("params", {})),
+        validators=validators,
+        accounts=accounts,
+    )
+
+
+def genesis_state(
+    genesis: Genesis,
+) -> tuple[dict[bytes, bytes | None], ChainTip, dict[bytes, bytes]]:
+    """The genesis state changes, the chain tip before block 1, and the state tree nodes."""
+    reader = MemoryStateReader()
+    state = State(reader)
+    state.set_raw(PARAMS_KEY, genesis.params.encode())
+    state.set_raw(VALIDATORS_KEY, encode_validators(genesis.validators))
+    for account in genesis.accounts:
+        current = state.get_account(account.address)
+        for asset, amount in account.balances:
+            current = current.with_balance(asset, amount)
+        state.set_account(account.address, current)
+    changes = state.changes()
+    tree = StateTree(reader)
+    update = tree.update(tree_changes(changes))
+    tip = ChainTip(
+        height=0, block_hash=genesis.hash, time_ms=genesis.genesis_time_ms, state_root=update.root
+    )
+    return changes, tip, update.new_nodes
+
+
+def encode_validators(validators: tuple[GenesisValidator, ...]) -> bytes:
+    """The validator set record: ``[[public_key, power, name], ...]`` sorted by address."""
+    ordered = sorted(validators, key=lambda v: v.address)
+    return codec.encode(tuple((v.public_key, v.power, v.name) for v in ordered))
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise GenesisError(f"{where}: expected an object")
+    return value
+
+
+def _only_keys(value: dict[str, Any], where: str, allowed: set[str]) -> None:
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise GenesisError(f"{where}: unknown field(s) {', '.join(unknown)}")
+
+
+def _list(doc: dict[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise GenesisError(f"{key}: expected a list")
+    return value
+
+
+def _name(value: object, where: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise GenesisError(f"{where}.name: a string of 1-64 characters")
+    return value
+
+
+def _amount(value: object, where: str) -> int:
+    if not isinstance(value, str) or not value.isdigit() or (len(value) > 1 and value[0] == "0"):
+        raise GenesisError(f"{where}: a decimal string of digits without leading zeros")
+    amount = int(value)
+    if amount > MAX_AMOUNT:
+        raise GenesisError(f"{where}: exceeds 2^128-1")
+    return amount
+
+
+def _validator(value: object, where: str) -> GenesisValidator:
+    doc = _object(value, where)
+    _only_keys(doc, where, {"name", "public_key", "power"})
+    try:
+        public_key = bytes.fromhex(str(doc.get("public_key", "")))
+        crypto.validate_public_key(public_key)
+    except (ValueError, crypto.CryptoError) as exc:
+        raise GenesisError(
+            f"{where}.public_key: a 33-byte compressed secp256k1 key in hex"
+        ) from exc
+    power = doc.get("power")
+    if type(power) is not int or not 0 < power <= MAX_VOTING_POWER:
+        raise GenesisError(f"{where}.power: an integer in [1, 2^60]")
+    return GenesisValidator(_name(doc.get("name"), where), public_key, power)
+
+
+def _account(value: object, where: str) -> GenesisAccount:
+    doc = _object(value, where)
+    _only_keys(doc, where, {"name", "address", "balances"})
+    try:
+        address = decode_address(str(doc.get("address", "")))
+    except AddressError as exc:
+        raise GenesisError(f"{where}.address: {exc}") from exc
+    balances_doc = _object(doc.get("balances", {}), f"{where}.balances")
+    balances: list[tuple[str, int]] = []
+    for asset, amount in sorted(balances_doc.items()):
+        try:
+            check_asset(asset)
+        except DecodeError as exc:
+            raise GenesisError(f"{where}.balances: invalid asset id {asset!r}") from exc
+        parsed = _amount(amount, f"{where}.balances.{asset}")
+        if parsed:
+            balances.append((asset, parsed))
+    name = _name(doc.get("name", "account"), where)
+    return GenesisAccount(name, address, tuple(balances))
+
+
+def _time(value: object) -> int:
+    if not isinstance(value, str):
+        raise GenesisError("genesis_time: an RFC 3339 UTC time such as 2026-11-21T00:00:00Z")
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise GenesisError(
+            "genesis_time: an RFC 3339 UTC time such as 2026-11-21T00:00:00Z"
+        ) from exc
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _params(value: object) -> Params:
+    doc = _object(value, "params")
+    _only_keys(doc, "params", {"min_fee", "max_block_txs", "max_block_bytes"})
+    defaults = Params()
+    min_fee = _amount(doc["min_fee"], "params.min_fee") if "min_fee" in doc else defaults.min_fee
+    max_txs = doc.get("max_block_txs", defaults.max_block_txs)
+    max_bytes = doc.get("max_block_bytes", defaults.max_block_bytes)
+    if type(max_txs) is not int or not 1 <= max_txs <= 1_000_000:
+        raise GenesisError("params.max_block_txs: an integer in [1, 1000000]")
+    if type(max_bytes) is not int or not 1024 <= max_bytes <= 1 << 30:
+        raise GenesisError("params.max_block_bytes: an integer in [1024, 2^30]")
+    return Params(min_fee=min_fee, max_block_txs=max_txs, max_block_bytes=max_bytes)

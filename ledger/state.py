@@ -1,0 +1,239 @@
+"""World state: accounts and chain records, read through an injected reader.
+
+The state is a map from byte keys to canonical byte values. Every key
+starts with a one-byte namespace (``ACCOUNT_PREFIX`` ...). The authenticated
+state tree (ledger.state_tree) commits to the map under
+``SHA-256(state key)``; the store also keeps a flat copy of the latest values
+for fast reads.
+
+``State`` is a write overlay over a ``StateReader`` with a transaction-level
+journal: ``begin()`` opens a scope, ``commit()`` folds it into the block's
+changes, ``revert()`` drops it. Nothing here does I/O; the reader is the
+store at the edge (or a dict in tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from ledger import codec
+from ledger.types import MAX_AMOUNT, MAX_NONCE, check_amount, check_asset, check_uint, ensure
+
+ACCOUNT_PREFIX: Final = b"a"
+PARAMS_KEY: Final = b"p"
+VALIDATORS_KEY: Final = b"v"
+CHAIN_KEY: Final = b"c"
+
+
+class StateReader(Protocol):
+    """Where the overlay reads committed values from (the store, or a dict)."""
+
+    def get_state(self, key: bytes) -> bytes | None: ...
+
+
+class MemoryStateReader:
+    """A dict-backed StateReader for tests, genesis and simulations."""
+
+    def __init__(self, values: Mapping[bytes, bytes] | None = None) -> None:
+        self.values: dict[bytes, bytes] = dict(values or {})
+
+    def get_state(self, key: bytes) -> bytes | None:
+        return self.values.get(key)
+
+    def apply(self, changes: Mapping[bytes, bytes | None]) -> None:
+        """Apply a block's changes (None deletes)."""
+        for key, value in changes.items():
+            if value is None:
+                self.values.pop(key, None)
+            else:
+                self.values[key] = value
+
+
+class BalanceOverflow(ArithmeticError):
+    """A balance would exceed 2**128 - 1."""
+
+
+class InsufficientBalance(ArithmeticError):
+    """A balance would go below zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An account: next nonce and balances by asset (zero balances are not stored)."""
+
+    nonce: int = 0
+    balances: tuple[tuple[str, int], ...] = ()
+
+    def balance(self, asset: str) -> int:
+        for name, amount in self.balances:
+            if name == asset:
+                return amount
+        return 0
+
+    def with_balance(self, asset: str, amount: int) -> Account:
+        """A copy with ``asset`` set to ``amount`` (kept sorted; zero removes it)."""
+        if amount < 0:
+            raise InsufficientBalance(f"balance of {asset} would be negative")
+        if amount > MAX_AMOUNT:
+            raise BalanceOverflow(f"balance of {asset} would exceed 2^128-1")
+        others = [(name, value) for name, value in self.balances if name != asset]
+        if amount:
+            others.append((asset, amount))
+        others.sort()
+        return Account(self.nonce, tuple(others))
+
+    def with_nonce(self, nonce: int) -> Account:
+        assert 0 <= nonce <= MAX_NONCE
+        return Account(nonce, self.balances)
+
+    def is_empty(self) -> bool:
+        return self.nonce == 0 and not self.balances
+
+
+def tree_key(state_key: bytes) -> bytes:
+    """Where a state key lives in the state tree: its SHA-256 (uniformly spread, fixed size)."""
+    return hashlib.sha256(state_key).digest()
+
+
+def tree_changes(changes: Mapping[bytes, bytes | None]) -> dict[bytes, bytes | None]:
+    """A block's state changes keyed by tree key, ready for StateTree.update."""
+    return {tree_key(key): value for key, value in changes.items()}
+
+
+def account_key(address: bytes) -> bytes:
+    """The state key of an account."""
+    return ACCOUNT_PREFIX + address
+
+
+def encode_account(account: Account) -> bytes:
+    """``[nonce, [[asset, amount], ...]]`` with assets sorted."""
+    return codec.encode((account.nonce, tuple(account.balances)))
+
+
+def decode_account(data: bytes) -> Account:
+    """Decode a stored account. Raises DecodeError."""
+    value = codec.decode(data)
+    ensure(isinstance(value, tuple) and len(value) == 2, "account must be [nonce, balances]")
+    nonce, balances = value
+    ensure(isinstance(balances, tuple), "balances must be an array")
+    pairs: list[tuple[str, int]] = []
+    for pair in balances:
+        ensure(isinstance(pair, tuple) and len(pair) == 2, "balance must be [asset, amount]")
+        pairs.append((check_asset(pair[0]), check_amount(pair[1], "balance")))
+    ensure(pairs == sorted(pairs) and len({a for a, _ in pairs}) == len(pairs), "unsorted balances")
+    ensure(all(amount > 0 for _, amount in pairs), "zero balance stored")
+    return Account(check_uint(nonce, "nonce"), tuple(pairs))
+
+
+_MISSING: Final = object()
+
+
+class State:
+    """A write overlay over committed state, with a per-transaction journal."""
+
+    def __init__(self, reader: StateReader) -> None:
+        self._reader = reader
+        self._committed: dict[bytes, Account | None] = {}  # decoded reads of committed accounts
+        self._block: dict[bytes, Any] = {}  # this block's writes: Account, bytes, or None
+        self._tx: dict[bytes, Any] | None = None  # the open transaction scope's writes
+
+    # -- journal ---------------------------------------------------------
+    def begin(self) -> None:
+        """Open a transaction scope; changes stay provisional until commit()."""
+        assert self._tx is None, "nested transaction scopes are not supported"
+        self._tx = {}
+
+    def commit(self) -> None:
+        """Fold the open scope into the block's changes."""
+        assert self._tx is not None
+        self._block.update(self._tx)
+        self._tx = None
+
+    def revert(self) -> None:
+        """Drop every change made since begin()."""
+        assert self._tx is not None
+        self._tx = None
+
+    def _lookup(self, key: bytes) -> Any:
+        if self._tx is not None and key in self._tx:
+            return self._tx[key]
+        return self._block.get(key, _MISSING)
+
+    def _store(self, key: bytes, value: Any) -> None:
+        target = self._tx if self._tx is not None else self._block
+        target[key] = value
+
+    # -- generic records ---------------------------------------------------
+    def get_raw(self, key: bytes) -> bytes | None:
+        """A raw value (for records other modules encode themselves)."""
+        assert not key.startswith(ACCOUNT_PREFIX), "accounts go through get_account"
+        value = self._lookup(key)
+        if value is _MISSING:
+            return self._reader.get_state(key)
+        assert value is None or isinstance(value, bytes)
+        return value
+
+    def set_raw(self, key: bytes, value: bytes | None) -> None:
+        """Set (or with None, delete) a raw value."""
+        assert not key.startswith(ACCOUNT_PREFIX), "accounts go through set_account"
+        self._store(key, value)
+
+    # -- accounts ----------------------------------------------------------
+    def _committed_account(self, key: bytes) -> Account | None:
+        if key in self._committed:
+            return self._committed[key]
+        raw = self._reader.get_state(key)
+        account = decode_account(raw) if raw is not None else None
+        self._committed[key] = account
+        return account
+
+    def get_account(self, address: bytes) -> Account:
+        """The account at ``address`` (an empty account if it does not exist)."""
+        key = ACCOUNT_PREFIX + address
+        value = self._lookup(key)
+        if value is _MISSING:
+            value = self._committed_account(key)
+        return value if value is not None else Account()
+
+    def set_account(self, address: bytes, account: Account) -> None:
+        self._store(ACCOUNT_PREFIX + address, account)
+
+    def add_balance(self, address: bytes, asset: str, amount: int) -> None:
+        """Credit ``amount`` (>= 0). Raises BalanceOverflow."""
+        assert amount >= 0
+        account = self.get_account(address)
+        self.set_account(address, account.with_balance(asset, account.balance(asset) + amount))
+
+    def sub_balance(self, address: bytes, asset: str, amount: int) -> None:
+        """Debit ``amount`` (>= 0). Raises InsufficientBalance."""
+        assert amount >= 0
+        account = self.get_account(address)
+        self.set_account(address, account.with_balance(asset, account.balance(asset) - amount))
+
+    # -- results -----------------------------------------------------------
+    def changes(self) -> dict[bytes, bytes | None]:
+        """Every changed key with its new encoded value (None = deleted), sorted by key."""
+        assert self._tx is None, "a transaction scope is still open"
+        out: dict[bytes, bytes | None] = {}
+        for key in sorted(self._block):
+            value = self._block[key]
+            if isinstance(value, Account):
+                committed = self._committed_account(key)
+                if value == committed or (value.is_empty() and committed is None):
+                    continue
+                out[key] = None if value.is_empty() else encode_account(value)
+            elif value != self._reader.get_state(key):
+                out[key] = value
+        return out
+
+
+def total_supply(values: Iterable[tuple[bytes, bytes]], asset: str) -> int:
+    """Sum of ``asset`` over every account in ``(key, value)`` pairs (for tests and audits)."""
+    return sum(
+        decode_account(value).balance(asset)
+        for key, value in values
+        if key.startswith(ACCOUNT_PREFIX)
+    )

@@ -1,0 +1,193 @@
+"""The node's database: blocks, indexes, receipts, state and state-tree nodes in LevelDB.
+
+Every block is saved in ONE synced WriteBatch: the block, its hash index,
+transaction locations, receipts, the flat state changes, the new tree nodes,
+its commit certificate and the new chain tip. A crash at any instant leaves
+either all of it or none of it; reopening yields the last fully committed
+block and its state.
+
+Key layout (one-byte prefixes; heights are 8-byte big-endian):
+
+    M tip            -> [height, block hash, time_ms, state root]
+    M genesis        -> genesis hash
+    B height         -> block bytes
+    H block hash     -> height
+    T tx hash        -> [height, index]
+    R height index4  -> receipt bytes
+    C height         -> commit certificate bytes for the block at height
+    S state key      -> latest value (flat copy of the state for fast reads)
+    N node hash      -> state-tree node bytes (kept for proofs at old roots)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+import plyvel
+
+from ledger import codec
+from ledger.transition import BlockResult, ChainTip
+from ledger.types import Block, Receipt, decode_block, decode_receipt
+
+_TIP: Final = b"Mtip"
+_GENESIS: Final = b"Mgenesis"
+
+
+class StoreError(Exception):
+    """The database is missing, locked, corrupt or belongs to another chain."""
+
+
+def _height_key(prefix: bytes, height: int) -> bytes:
+    return prefix + height.to_bytes(8, "big")
+
+
+class Store:
+    """A LevelDB-backed block and state store. Implements StateReader and NodeReader."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (creating if needed) the database at ``path``. Raises StoreError."""
+        Path(path).mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.Error as exc:
+            raise StoreError(f"cannot open the database at {path}: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot open the database at {path}: {exc}") from exc
+        self.path = Path(path)
+
+    def close(self) -> None:
+        if not self._db.closed:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- readers used by the state transition ---------------------------
+    def get_state(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(b"S" + key)
+        return value
+
+    def get_node(self, node_hash: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(b"N" + node_hash)
+        return value
+
+    # -- chain tip -------------------------------------------------------
+    def is_initialized(self) -> bool:
+        return self._db.get(_TIP) is not None
+
+    def load_tip(self) -> ChainTip:
+        """The last committed block's tip (height 0 right after genesis). Raises StoreError."""
+        raw = self._db.get(_TIP)
+        if raw is None:
+            raise StoreError(f"the database at {self.path} has no chain: run init first")
+        height, block_hash, time_ms, state_root = codec.decode(raw)
+        return ChainTip(height, block_hash, time_ms, state_root)
+
+    def load_genesis_hash(self) -> bytes:
+        raw: bytes | None = self._db.get(_GENESIS)
+        if raw is None:
+            raise StoreError(f"the database at {self.path} has no genesis")
+        return raw
+
+    # -- saving ----------------------------------------------------------
+    def save_genesis(
+        self,
+        genesis_hash: bytes,
+        changes: Mapping[bytes, bytes | None],
+        tip: ChainTip,
+        nodes: Mapping[bytes, bytes],
+    ) -> None:
+        """Write the genesis state in one synced batch. Raises StoreError if a
+        different chain is already here; re-saving the same genesis is a no-op."""
+        existing = self._db.get(_GENESIS)
+        if existing is not None:
+            if existing != genesis_hash:
+                raise StoreError(f"the database at {self.path} holds another chain's genesis")
+            return
+        with self._db.write_batch(sync=True) as batch:
+            self._put_state(batch, changes, nodes)
+            batch.put(_GENESIS, genesis_hash)
+            batch.put(_TIP, _encode_tip(tip))
+
+    def save_block(self, block: Block, result: BlockResult, certificate: bytes = b"") -> None:
+        """Write a block and everything it changed in one synced batch."""
+        tip = self.load_tip()
+        assert block.height == tip.height + 1, f"saving block {block.height} on tip {tip.height}"
+        assert block.header.state_root == result.state_root
+        height = block.height
+        with self._db.write_batch(sync=True) as batch:
+            batch.put(_height_key(b"B", height), block.encode())
+            batch.put(b"H" + block.hash, height.to_bytes(8, "big"))
+            for index, (tx, receipt) in enumerate(
+                zip(block.transactions, result.receipts, strict=True)
+            ):
+                batch.put(b"T" + tx.hash, codec.encode((height, index)))
+                batch.put(_height_key(b"R", height) + index.to_bytes(4, "big"), receipt.encode())
+            if certificate:
+                batch.put(_height_key(b"C", height), certificate)
+            self._put_state(batch, result.changes, result.tree_nodes)
+            new_tip = ChainTip(height, block.hash, block.header.time_ms, result.state_root)
+            batch.put(_TIP, _encode_tip(new_tip))
+
+    def save_certificate(self, height: int, certificate: bytes) -> None:
+        """Record (or replace) the commit certificate seen for the block at ``height``."""
+        self._db.put(_height_key(b"C", height), certificate, sync=True)
+
+    @staticmethod
+    def _put_state(
+        batch: plyvel.WriteBatch,
+        changes: Mapping[bytes, bytes | None],
+        nodes: Mapping[bytes, bytes],
+    ) -> None:
+        for key, value in changes.items():
+            if value is None:
+                batch.delete(b"S" + key)
+            else:
+                batch.put(b"S" + key, value)
+        for node_hash, node in nodes.items():
+            batch.put(b"N" + node_hash, node)
+
+    # -- loading ---------------------------------------------------------
+    def load_block(self, height: int) -> Block | None:
+        raw = self._db.get(_height_key(b"B", height))
+        return decode_block(raw) if raw is not None else None
+
+    def load_block_bytes(self, height: int) -> bytes | None:
+        value: bytes | None = self._db.get(_height_key(b"B", height))
+        return value
+
+    def load_height_of(self, block_hash: bytes) -> int | None:
+        raw = self._db.get(b"H" + block_hash)
+        return int.from_bytes(raw, "big") if raw is not None else None
+
+    def load_tx_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        raw = self._db.get(b"T" + tx_hash)
+        if raw is None:
+            return None
+        height, index = codec.decode(raw)
+        return int(height), int(index)
+
+    def load_receipt(self, height: int, index: int) -> Receipt | None:
+        raw = self._db.get(_height_key(b"R", height) + index.to_bytes(4, "big"))
+        return decode_receipt(raw) if raw is not None else None
+
+    def load_certificate(self, height: int) -> bytes | None:
+        value: bytes | None = self._db.get(_height_key(b"C", height))
+        return value
+
+    def iter_state(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every (state key, value) in key order (audits and tests)."""
+        for key, value in self._db.iterator(prefix=b"S"):
+            yield key[1:], value
+
+
+def _encode_tip(tip: ChainTip) -> bytes:
+    return codec.encode((tip.height, tip.block_hash, tip.time_ms, tip.state_root))
