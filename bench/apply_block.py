@@ -93,7 +93,8 @@ def run_case(
     builder = Chain.open(workdir / f"builder-{accounts}", genesis)
     timed = Chain.open(workdir / f"timed-{accounts}", genesis)
     log(
-        f"  genesis written twice in {time.perf_counter() - start:.1f} s; signing {blocks} x {per_block} transfers ..."
+        f"  genesis written twice in {time.perf_counter() - start:.1f} s; "
+        f"signing {blocks} x {per_block} transfers ..."
     )
     encoded = signed_blocks(builder, senders, recipients, blocks, per_block, rng)
     builder.close()
@@ -135,7 +136,8 @@ def main() -> None:
     log(
         f"result: {main_case['tx_per_s']:,.0f} tx/s at {main_accounts:,} accounts "
         f"(ratio {main_case['tx_per_s'] / reference:.3f}); per tx {small['us_per_tx']:.0f} us at "
-        f"{small_accounts:,} accounts, {large['us_per_tx']:.0f} us at {large_accounts:,} (x{spread:.2f})"
+        f"{small_accounts:,} accounts, {large['us_per_tx']:.0f} us at {large_accounts:,} "
+        f"(x{spread:.2f})"
     )
     emit(
         "apply_block",

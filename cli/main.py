@@ -8,7 +8,7 @@ from cli.local_run import run_local
 
 app = typer.Typer(
     name="ledger",
-    help="A BFT-replicated ledger node: bank transfers, resource barter, contracts, threshold keys.",
+    help="A BFT-replicated ledger node: transfers, barter, contracts, threshold keys.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

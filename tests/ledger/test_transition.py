@@ -71,7 +71,7 @@ class MemoryChain:
         return StateTree(self.nodes, self.tip.state_root)
 
     def build(self, txs: list[Transaction], time_ms: int | None = None) -> Block:
-        block, result, _ = build_block(
+        block, _result, _ = build_block(
             self.state(),
             self.tree(),
             self.tip,
@@ -116,7 +116,7 @@ def transfer(
 
 def test_transfer_moves_funds_and_pays_the_proposer() -> None:
     chain = MemoryChain(make_genesis())
-    block, result = chain.apply(chain.build([transfer(0, 1, 500, 0)]))
+    _, result = chain.apply(chain.build([transfer(0, 1, 500, 0)]))
     assert chain.balance(0) == 1_000_000 - 500 - FEE
     assert chain.balance(1) == 1_000_000 + 500
     assert chain.balance(PROPOSER) == FEE
