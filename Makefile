@@ -1,10 +1,10 @@
-# Two entry points for a fresh machine (see README): `make devnet` and `make test`.
+# Two entry points for a fresh machine (see README): `make run` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install devnet test lint bench clean
+.PHONY: install run test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-devnet: $(STAMP)
-	$(VENV)/bin/ledger devnet --validators 4 --home .devnet
+run: $(STAMP)
+	$(VENV)/bin/ledger run --home .devnet/local
 
 test: $(STAMP)
 	$(PY) -m ruff check ledger consensus vm cli bench tests
 	$(PY) -m mypy
 	$(PY) -m pytest -n 2 -q
 
-bench: $(STAMP)
-	$(PY) -m bench.all
 
 clean:
 	rm -rf $(VENV) .devnet .pytest_cache .mypy_cache .ruff_cache
