@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -303,10 +302,14 @@ class UpdateResult:
 class StateTree:
     """The state map at one root, read through a NodeReader.
 
-    Keeps a bounded LRU cache of decoded nodes so that the upper levels are
-    not read and decoded again every block. Nodes are content-addressed, so a
-    cached node is the same whichever root reaches it: the cache changes
-    speed, never answers.
+    Keeps a bounded cache of decoded nodes (at most ``cache_size``; below 2
+    nothing is cached) so that the upper levels are not read and decoded
+    again every block. It has two generations: nodes are used and created in
+    the recent one, found ones are promoted from the older one, and when the
+    recent one is full it becomes the older one and the older one is dropped,
+    an approximate LRU without per-hit bookkeeping. Nodes are
+    content-addressed, so a cached node is the same whichever root reaches
+    it: the cache changes speed, never answers.
     """
 
     def __init__(
@@ -319,8 +322,9 @@ class StateTree:
             raise ValueError("cache_size must be >= 0")
         self.reader = reader
         self.root: bytes = root
-        self.cache_size = cache_size
-        self._cache: OrderedDict[bytes, Node] = OrderedDict()
+        self._generation_size = cache_size // 2
+        self._recent: dict[bytes, Node] = {}
+        self._older: dict[bytes, Node] = {}
 
     def get(self, key: bytes) -> bytes | None:
         """The value stored under ``key``, or None.
@@ -379,27 +383,39 @@ class StateTree:
         raise CorruptNodeError("tree path longer than 256 bits")
 
     def _load(self, node_hash: bytes) -> Node:
-        cache = self._cache
-        node = cache.get(node_hash)
-        if node is not None:
-            cache.move_to_end(node_hash)
-            return node
+        """The decoded node ``node_hash``, from the cache or the store."""
+        node = self._recent.get(node_hash)
+        if node is None:
+            node = self._older.get(node_hash)
+            if node is None:
+                node = self._read(node_hash)
+            self._remember(node_hash, node)
+        return node
+
+    def _read(self, node_hash: bytes) -> Node:
         data = self.reader.get_node(node_hash)
         if data is None:
             raise MissingNodeError(f"node {node_hash.hex()} is not in the store")
         node = decode_node(data)
         if hash_node(node) != node_hash:
             raise CorruptNodeError(f"node stored under {node_hash.hex()} hashes otherwise")
-        self._remember(node_hash, node)
         return node
 
+    def _forget(self, node_hash: bytes) -> None:
+        """Drop a node the current tree no longer uses from the cache, so the
+        cache fills with the live tree rather than with replaced versions."""
+        self._recent.pop(node_hash, None)
+        self._older.pop(node_hash, None)
+
     def _remember(self, node_hash: bytes, node: Node) -> None:
-        if node[0] == LEAF and len(node[2]) > _CACHED_VALUE_LIMIT:
+        """Put a node in the recent generation of the cache."""
+        if not self._generation_size or (node[0] == LEAF and len(node[2]) > _CACHED_VALUE_LIMIT):
             return
-        cache = self._cache
-        cache[node_hash] = node
-        if len(cache) > self.cache_size:
-            cache.popitem(last=False)
+        recent = self._recent
+        recent[node_hash] = node
+        if len(recent) >= self._generation_size:
+            self._older = recent
+            self._recent = {}
 
 
 def _check_key(key: bytes) -> None:
@@ -423,6 +439,7 @@ class _BatchUpdate:
     def __init__(self, tree: StateTree, keys: list[bytes], values: list[bytes | None]) -> None:
         self.load = tree._load
         self.remember = tree._remember
+        self.forget = tree._forget
         self.keys = keys
         self.new_nodes: dict[bytes, bytes] = {}
         self.leaves: list[bytes | None] = []
@@ -452,6 +469,7 @@ class _BatchUpdate:
         right = self.update_range(node[2], depth + 1, mid, hi)
         if left == node[1] and right == node[2]:
             return node_hash
+        self.forget(node_hash)
         return self.join(left, right)
 
     def update_one(self, node_hash: bytes, depth: int, index: int) -> bytes:
@@ -459,17 +477,21 @@ class _BatchUpdate:
         key = self.keys[index]
         new_leaf = self.leaves[index]
         start_hash = node_hash
-        path: list[tuple[bytes, int]] = []  # (sibling, bit) per internal node passed
+        top_depth = depth
+        siblings: list[bytes] = []  # one per internal node passed
+        path_hashes: list[bytes] = []  # the internal nodes passed
         node: Node | None = None
+        load = self.load
         while node_hash != _EMPTY:
-            node = self.load(node_hash)
+            node = load(node_hash)
             if node[0] == LEAF:
                 break
-            if _bit(key, depth):
-                path.append((node[1], 1))
+            path_hashes.append(node_hash)
+            if (key[depth >> 3] >> (7 - (depth & 7))) & 1:  # _bit(key, depth), inlined
+                siblings.append(node[1])
                 node_hash = node[2]
             else:
-                path.append((node[2], 0))
+                siblings.append(node[2])
                 node_hash = node[1]
             depth += 1
         if node_hash == _EMPTY:
@@ -479,13 +501,30 @@ class _BatchUpdate:
         elif node is not None and node[1] == key:
             if new_leaf == node_hash:
                 return start_hash  # same value again
+            self.forget(node_hash)
             subtree = _EMPTY if new_leaf is None else new_leaf
         else:
             if new_leaf is None or node is None:
                 return start_hash  # deleting an absent key
             subtree = self.pair(node_hash, node[1], new_leaf, key, depth)
-        for sibling, bit in reversed(path):
-            subtree = self.join(sibling, subtree) if bit else self.join(subtree, sibling)
+        # Back up the path. This is join() and internal() inlined for the common
+        # case (both halves non-empty): it is the hottest loop of an update.
+        new_nodes = self.new_nodes
+        remember = self.remember
+        while depth > top_depth:
+            depth -= 1
+            sibling = siblings.pop()
+            self.forget(path_hashes.pop())
+            if (key[depth >> 3] >> (7 - (depth & 7))) & 1:
+                left, right = sibling, subtree
+            else:
+                left, right = subtree, sibling
+            if left == _EMPTY or right == _EMPTY:
+                subtree = self.join(left, right)
+                continue
+            subtree = _sha256(_INTERNAL_PREFIX + left + right).digest()
+            new_nodes[subtree] = _INTERNAL_NODE_HEAD + left + _BIN32_HEAD + right
+            remember(subtree, (INTERNAL, left, right))
         return subtree
 
     def merge_leaf(self, leaf_hash: bytes, leaf_key: bytes, depth: int, lo: int, hi: int) -> bytes:
@@ -542,6 +581,7 @@ class _BatchUpdate:
         return self.internal(left, right)
 
     def internal(self, left: bytes, right: bytes) -> bytes:
+        """A new internal node over two non-collapsible halves."""
         node_hash = _sha256(_INTERNAL_PREFIX + left + right).digest()
         self.new_nodes[node_hash] = _INTERNAL_NODE_HEAD + left + _BIN32_HEAD + right
         self.remember(node_hash, (INTERNAL, left, right))
