@@ -354,10 +354,10 @@ class StateTree:
         Raises InvalidKeyError or InvalidValueError before changing anything;
         MissingNodeError or CorruptNodeError if the store fails (the root is
         then left as it was)."""
-        keys = sorted(changes)
-        for key in keys:
+        for key, value in changes.items():
             _check_key(key)
-            _check_value(changes[key])
+            _check_value(value)
+        keys = sorted(changes)
         batch = _BatchUpdate(self, keys, [changes[key] for key in keys])
         root = batch.update_range(self.root, 0, 0, len(keys))
         self.root = root
