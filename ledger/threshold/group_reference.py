@@ -46,7 +46,7 @@ def _to_ecdsa(p: Point) -> PointJacobi:
 def _from_ecdsa(q: PointJacobi) -> Point:
     if q == INFINITY:
         return IDENTITY
-    x, y = q.x(), q.y()
+    x, y = q.x() % FIELD_PRIME, q.y() % FIELD_PRIME  # negation leaves y unreduced
     return Point(bytes([2 | (y & 1)]) + x.to_bytes(32, "big"))
 
 
@@ -66,6 +66,8 @@ def point_mul(p: Point, k: int) -> Point:
 
 def point_neg(p: Point) -> Point:
     """Return -p."""
+    if p.is_identity():
+        return IDENTITY
     return _from_ecdsa(-_to_ecdsa(p))
 
 
