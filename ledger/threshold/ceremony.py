@@ -185,29 +185,47 @@ def confirm(result: CeremonyResult, rng: RandomBytes) -> Confirmation:
     return Confirmation(key.identifier, result.transcript_hash, proof)
 
 
-def check_agreement(result: CeremonyResult, confirmations: Sequence[Confirmation]) -> None:
-    """The final check that every member holds the same group key: each
-    member of the new group must confirm this member's transcript hash (which
-    covers the group key and every verification share) with a proof for its
-    own verification share.
+def check_agreement(
+    result: CeremonyResult, confirmations: Sequence[Confirmation], quorum: int | None = None
+) -> tuple[int, ...]:
+    """The final check that the members hold the same group key: a member's
+    confirmation counts if it is for this member's transcript hash (which
+    covers the group key and every dealer's commitment) and its proof checks
+    against its own verification share. Returns the confirmed members.
 
-    Raises AgreementFailed naming every member whose confirmation is missing,
-    for another transcript, or has an invalid proof; InvalidParameters for a
-    confirmation from a non-member.
+    By default every member must confirm. With ``quorum`` (at least the
+    threshold), members that sent nothing are tolerated as long as quorum
+    members confirm, so a member that died mid-ceremony does not block it.
+
+    Raises AgreementFailed naming every member whose confirmation is for
+    another transcript or has an invalid proof, or, when too few confirmed,
+    the silent ones; InvalidParameters for a confirmation from a non-member or
+    a quorum outside threshold..members.
     """
     public = result.key_package.public
+    if quorum is not None and not public.threshold <= quorum <= len(public.members):
+        raise InvalidParameters(
+            f"quorum {quorum} is not in {public.threshold}..{len(public.members)}"
+        )
     by_sender: dict[int, list[Confirmation]] = {}
     for c in confirmations:
         if c.sender not in public.verification_shares:
             raise InvalidParameters(f"confirmation from {c.sender}, not a member")
         by_sender.setdefault(c.sender, []).append(c)
-    failed = tuple(
+    confirmed = tuple(
         member for member in public.members
-        if not any(_confirms(c, result.transcript_hash, public.verification_share(member))
-                   for c in by_sender.get(member, []))
+        if any(_confirms(c, result.transcript_hash, public.verification_share(member))
+               for c in by_sender.get(member, []))
     )
-    if failed:
-        raise AgreementFailed("no valid confirmation of this transcript from member", failed)
+    invalid = tuple(m for m in sorted(by_sender) if m not in confirmed)
+    if invalid:
+        raise AgreementFailed("confirmation of another transcript or invalid proof from member",
+                              invalid)
+    silent = tuple(m for m in public.members if m not in by_sender)
+    needed = len(public.members) if quorum is None else quorum
+    if len(confirmed) < needed:
+        raise AgreementFailed(f"only {len(confirmed)} of {needed} confirmations; silent", silent)
+    return confirmed
 
 
 def _confirms(confirmation: Confirmation, transcript_hash: bytes,

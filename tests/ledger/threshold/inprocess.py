@@ -52,7 +52,7 @@ def run_dkg(
         all_shares.extend(shares)
     all_shares = shares_hook(all_shares)
     round3 = {}
-    complaints = []
+    complaints: list[ceremony.Complaint] = []
     for i in session.participants:
         state3, mine = dkg.dkg_round3(round2[i], _inbox(all_shares, i))
         round3[i] = state3
@@ -81,7 +81,7 @@ def run_reshare(
     packages = packages_hook([package for _, package, _ in dealt])
     all_shares = shares_hook([s for _, _, shares in dealt for s in shares])
     states = {}
-    complaints = []
+    complaints: list[ceremony.Complaint] = []
     for j in session.new_members:
         state, mine = reshare.reshare_receive(session, j, packages, _inbox(all_shares, j))
         states[j] = state
