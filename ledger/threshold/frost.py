@@ -39,6 +39,7 @@ from ledger.threshold.group import (
     point_add,
     point_mul,
     point_sum,
+    schnorr_equation_holds,
 )
 from ledger.threshold.hashing import h1, h2, h3, h4, h5
 from ledger.threshold.keys import KeyPackage, PublicKeyPackage
@@ -320,8 +321,8 @@ def verify_signature_point(group_public_key: Point, message: bytes, signature: S
     if not 0 <= signature.response < ORDER:
         return False
     challenge = compute_challenge(signature.commitment, group_public_key, message)
-    rhs = point_add(signature.commitment, point_mul(group_public_key, challenge))
-    return base_mul(signature.response) == rhs
+    return schnorr_equation_holds(group_public_key, signature.commitment,
+                                  signature.response, challenge)
 
 
 def verify_signature(group_public_key: bytes, message: bytes, signature: bytes) -> bool:

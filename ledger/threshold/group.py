@@ -115,6 +115,29 @@ def multi_mul(terms: Iterable[tuple[Point, int]]) -> Point:
     return point_sum(point_mul(p, k) for p, k in terms)
 
 
+def schnorr_equation_holds(public: Point, commitment: Point, response: int, challenge: int) -> bool:
+    """True if response*G == commitment + challenge*public, for scalars in
+    [0, ORDER).
+
+    The same answer as composing base_mul, point_mul and point_add, but
+    checked as response*G - challenge*public == commitment with libsecp256k1
+    objects kept between steps: this is the signature-verification hot path.
+    """
+    assert 0 <= response < ORDER and 0 <= challenge < ORDER
+    terms = []
+    if response:
+        terms.append(PublicKey.from_valid_secret(_scalar_bytes(response)))
+    if challenge and not public.is_identity():
+        terms.append(_coincurve(public).multiply(_scalar_bytes(ORDER - challenge)))
+    if not terms:
+        return commitment.is_identity()
+    try:
+        total = PublicKey.combine_keys(terms).format(compressed=True)
+    except ValueError:  # the sum is at infinity
+        return commitment.is_identity()
+    return total == commitment.sec
+
+
 def encode_element(p: Point) -> bytes:
     """SerializeElement (RFC 9591 §6.5): the 33-byte compressed encoding.
 

@@ -18,8 +18,7 @@ from ledger.threshold.group import (
     base_mul,
     encode_element,
     encode_scalar,
-    point_add,
-    point_mul,
+    schnorr_equation_holds,
 )
 from ledger.threshold.hashing import ceremony_scalar
 
@@ -63,4 +62,4 @@ def verify_knowledge(public: Point, proof: ProofOfKnowledge, tag: bytes, context
     if not 0 <= proof.response < ORDER:
         return False
     challenge = _challenge(tag, public, proof.commitment, context)
-    return base_mul(proof.response) == point_add(proof.commitment, point_mul(public, challenge))
+    return schnorr_equation_holds(public, proof.commitment, proof.response, challenge)

@@ -119,3 +119,28 @@ def test_invalid_random_sources() -> None:
     with pytest.raises(InvalidRandomness):
         group.random_scalar(lambda n: bytes(n))
     assert 0 < group.random_scalar(lambda n: b"\x01" * n) < ORDER
+
+
+@settings(max_examples=40, deadline=None)
+@given(secret=scalars, nonce=scalars, challenge=scalars, tweak=st.integers(0, 2))
+def test_schnorr_equation_agrees_with_composed_arithmetic(
+    secret: int, nonce: int, challenge: int, tweak: int
+) -> None:
+    public = group.base_mul(secret)
+    commitment = group.base_mul(nonce)
+    response = (nonce + challenge * secret + tweak) % ORDER  # valid only when tweak == 0
+    composed = group_reference.base_mul(response) == group_reference.point_add(
+        commitment, group_reference.point_mul(public, challenge)
+    )
+    assert composed == (tweak == 0)
+    assert group.schnorr_equation_holds(public, commitment, response, challenge) == composed
+
+
+def test_schnorr_equation_edge_cases() -> None:
+    p = group.base_mul(5)
+    assert group.schnorr_equation_holds(p, IDENTITY, 0, 0)
+    assert group.schnorr_equation_holds(p, IDENTITY, 5, 1)  # 5G - 5G is at infinity
+    assert not group.schnorr_equation_holds(p, p, 5, 1)
+    assert group.schnorr_equation_holds(p, group.base_mul(10), 5, ORDER - 1)
+    assert group.schnorr_equation_holds(IDENTITY, p, 5, 3)
+    assert group.schnorr_equation_holds(p, group.base_mul(2), 7, 1)
