@@ -16,7 +16,7 @@ verifies when z*G == R + H2(R || PK || msg)*PK.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ledger.threshold.errors import (
     InvalidCommitment,
@@ -53,8 +53,8 @@ COMMITMENT_SIZE = SCALAR_SIZE + 2 * ELEMENT_SIZE
 class SigningNonces:
     """A signer's secret nonce pair for one signature. Use once, then destroy."""
 
-    hiding: int
-    binding: int
+    hiding: int = field(repr=False)
+    binding: int = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Production keys come from ``dkg`` and ``reshare``, which need no dealer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ledger.threshold.errors import InvalidCommitment, InvalidParameters, InvalidShare
 from ledger.threshold.group import ORDER, Point, RandomBytes, base_mul
@@ -63,7 +63,7 @@ class KeyPackage:
     """
 
     identifier: int
-    secret_share: int
+    secret_share: int = field(repr=False)
     public: PublicKeyPackage
 
     def __post_init__(self) -> None:
