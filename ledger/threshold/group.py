@@ -39,6 +39,12 @@ class Point:
 
     sec: bytes
 
+    def __post_init__(self) -> None:
+        # Cheap shape check only; decode_element is the full validation.
+        compressed = len(self.sec) == ELEMENT_SIZE and self.sec[0] in (2, 3)
+        if not compressed and self.sec != _IDENTITY_SEC:
+            raise InvalidEncoding("a Point holds 33 compressed bytes or the identity byte 0x00")
+
     def is_identity(self) -> bool:
         """True for the point at infinity."""
         return self.sec == _IDENTITY_SEC
@@ -92,8 +98,9 @@ def point_sum(points: Iterable[Point]) -> Point:
         return IDENTITY
     if len(finite) == 1:
         return finite[0]
+    keys = [_coincurve(p) for p in finite]
     try:
-        total = PublicKey.combine_keys([_coincurve(p) for p in finite])
+        total = PublicKey.combine_keys(keys)
     except ValueError:
         # libsecp256k1 refuses exactly one case for valid inputs: a sum at infinity.
         return IDENTITY
@@ -124,7 +131,7 @@ def schnorr_equation_holds(public: Point, commitment: Point, response: int, chal
     objects kept between steps: this is the signature-verification hot path.
     """
     assert 0 <= response < ORDER and 0 <= challenge < ORDER
-    terms = []
+    terms: list[PublicKey] = []
     if response:
         terms.append(PublicKey.from_valid_secret(_scalar_bytes(response)))
     if challenge and not public.is_identity():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ledger.threshold.errors import InvalidParameters
 from ledger.threshold.group import ORDER
 
 CONTEXT_STRING = b"FROST-secp256k1-SHA256-v1"
@@ -25,14 +26,14 @@ _L = 48  # ceil((ceil(log2(ORDER)) + 128) / 8)
 def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
     """expand_message_xmd with SHA-256 (RFC 9380 §5.3.1).
 
-    Raises ValueError for a DST longer than 255 bytes or an output length
-    beyond 255 blocks; every caller here uses fixed, valid values.
+    Raises InvalidParameters for a DST longer than 255 bytes or an output
+    length beyond 255 blocks; every caller here uses fixed, valid values.
     """
     if len(dst) > 255:
-        raise ValueError("DST longer than 255 bytes")
+        raise InvalidParameters("DST longer than 255 bytes")
     ell = -(-len_in_bytes // _B_IN_BYTES)
     if ell > 255 or len_in_bytes > 65535:
-        raise ValueError("requested output too long")
+        raise InvalidParameters("requested output too long")
     dst_prime = dst + bytes([len(dst)])
     z_pad = bytes(_R_IN_BYTES)
     l_i_b_str = len_in_bytes.to_bytes(2, "big")

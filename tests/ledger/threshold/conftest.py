@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.threshold.group import RandomBytes
+
+from .inprocess import seeded_rng
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -40,11 +41,6 @@ def frost_vector() -> dict[str, Any]:
     with path.open() as f:
         data: dict[str, Any] = json.load(f)
     return data
-
-
-def seeded_rng(seed: int) -> RandomBytes:
-    """A deterministic random source for tests (never for production)."""
-    return random.Random(seed).randbytes
 
 
 @pytest.fixture

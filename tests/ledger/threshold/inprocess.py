@@ -4,6 +4,7 @@ private shares, the complaints or the justifications before delivery."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
@@ -14,6 +15,11 @@ from ledger.threshold.keys import KeyPackage
 
 T = TypeVar("T")
 Hook = Callable[[list[T]], list[T]]
+
+
+def seeded_rng(seed: int) -> RandomBytes:
+    """A deterministic random source for tests (never for production)."""
+    return random.Random(seed).randbytes
 
 
 def _identity(items: list[T]) -> list[T]:

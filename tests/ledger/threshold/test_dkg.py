@@ -13,8 +13,7 @@ from ledger.threshold.errors import AgreementFailed, CeremonyFailed, InvalidPara
 from ledger.threshold.group import ORDER, RandomBytes, base_mul, encode_element, point_sum
 from ledger.threshold.polynomial import interpolate_constant
 
-from .conftest import seeded_rng
-from .inprocess import Hook, run_dkg, sign
+from .inprocess import Hook, run_dkg, seeded_rng, sign
 
 SESSION_ID = b"chain-7/height-1200/dkg"
 

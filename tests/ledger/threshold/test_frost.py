@@ -22,8 +22,7 @@ from ledger.threshold.group import IDENTITY, ORDER, RandomBytes, base_mul, encod
 from ledger.threshold.keys import KeyPackage, PublicKeyPackage, trusted_dealer_keygen
 from ledger.threshold.polynomial import derive_interpolating_value, interpolate_constant
 
-from .conftest import seeded_rng
-from .inprocess import sign
+from .inprocess import seeded_rng, sign
 
 MESSAGE = b"transfer 10 coin to alice, nonce 7"
 

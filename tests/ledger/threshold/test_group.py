@@ -144,3 +144,9 @@ def test_schnorr_equation_edge_cases() -> None:
     assert group.schnorr_equation_holds(p, group.base_mul(10), 5, ORDER - 1)
     assert group.schnorr_equation_holds(IDENTITY, p, 5, 3)
     assert group.schnorr_equation_holds(p, group.base_mul(2), 7, 1)
+
+
+def test_invalid_point_shapes_are_refused_on_construction() -> None:
+    for sec in (b"", b"\x00" * 2, b"\x04" + bytes(32), bytes(33), b"\x02" + bytes(31)):
+        with pytest.raises(InvalidEncoding):
+            group.Point(sec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledger.threshold.errors import InvalidParameters
 from ledger.threshold.group import ORDER
 from ledger.threshold.hashing import ceremony_digest, expand_message_xmd, h1, h2, h3
 
@@ -31,9 +32,9 @@ def test_expand_message_xmd_rfc9380(msg: bytes, length: int, expected: str) -> N
 
 
 def test_invalid_expand_message_parameters() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidParameters):
         expand_message_xmd(b"", b"x" * 256, 32)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidParameters):
         expand_message_xmd(b"", _DST, 256 * 32)
 
 

@@ -16,8 +16,7 @@ from ledger.threshold.group import ORDER, RandomBytes, base_mul, encode_element
 from ledger.threshold.keys import KeyPackage, PublicKeyPackage, trusted_dealer_keygen
 from ledger.threshold.polynomial import derive_interpolating_value, interpolate_constant
 
-from .conftest import seeded_rng
-from .inprocess import run_dkg, run_reshare, sign
+from .inprocess import run_dkg, run_reshare, seeded_rng, sign
 
 MESSAGE = b"move 100 coin from the bank"
 
