@@ -95,10 +95,12 @@ def run_signing(keys: Sequence[KeyPackage]) -> bytes:
     """A complete signing ceremony among keys; returns the checked signature."""
     round1 = [frost.commit(k, os.urandom) for k in keys]
     commitments = [c for _, c in round1]
-    shares = [frost.sign(k, n, MESSAGE, commitments)
-              for k, (n, _) in zip(keys, round1, strict=True)]
-    signature = frost.encode_signature(frost.aggregate(commitments, MESSAGE, keys[0].public,
-                                                       shares))
+    shares = [
+        frost.sign(k, n, MESSAGE, commitments) for k, (n, _) in zip(keys, round1, strict=True)
+    ]
+    signature = frost.encode_signature(
+        frost.aggregate(commitments, MESSAGE, keys[0].public, shares)
+    )
     assert frost.verify_signature(encode_element(keys[0].group_public_key), MESSAGE, signature)
     return signature
 
@@ -163,12 +165,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bench": "threshold",
         "value": round(sign_s, 6),
         "unit": "s",
-        "reference": {"name": "secp256k1_verify_per_core", "value": round(ecdsa_per_s, 1),
-                      "unit": "verify/s"},
+        "reference": {
+            "name": "secp256k1_verify_per_core",
+            "value": round(ecdsa_per_s, 1),
+            "unit": "verify/s",
+        },
         "ratio": round(sign_s / ecdsa_per_s, 12),
-        "params": {"members": MEMBERS, "threshold": THRESHOLD, "signers": THRESHOLD,
-                   "repeats": repeats, "quick": args.quick, "in_process": True,
-                   "statistic": "median"},
+        "params": {
+            "members": MEMBERS,
+            "threshold": THRESHOLD,
+            "signers": THRESHOLD,
+            "repeats": repeats,
+            "quick": args.quick,
+            "in_process": True,
+            "statistic": "median",
+        },
         "extra": {
             "dkg_10_s": round(dkg_s, 6),
             "reshare_10_s": round(reshare_s, 6),

@@ -15,6 +15,11 @@ app = typer.Typer(
 app.command("run")(run_local)
 
 
+@app.callback()
+def root() -> None:
+    """A BFT-replicated ledger node. Run `ledger COMMAND --help` for a command's options."""
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -33,7 +33,7 @@ from ledger.state import (
     State,
     tree_changes,
 )
-from ledger.state_tree import StateTree
+from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.transition import ChainTip
 from ledger.types import MAX_AMOUNT, DecodeError, check_asset, check_chain_id
 
@@ -140,7 +140,7 @@ def genesis_state(
             current = current.with_balance(asset, amount)
         state.set_account(account.address, current)
     changes = state.changes()
-    tree = StateTree(reader)
+    tree = StateTree(MemoryNodeStore())
     update = tree.update(tree_changes(changes))
     tip = ChainTip(
         height=0, block_hash=genesis.hash, time_ms=genesis.genesis_time_ms, state_root=update.root

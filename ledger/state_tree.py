@@ -299,6 +299,17 @@ class UpdateResult:
     new_nodes: dict[bytes, bytes]
 
 
+class _NodeCache:
+    """Two generations of decoded nodes, shared by the views of one store."""
+
+    __slots__ = ("generation_size", "older", "recent")
+
+    def __init__(self, generation_size: int) -> None:
+        self.generation_size = generation_size
+        self.recent: dict[bytes, Node] = {}
+        self.older: dict[bytes, Node] = {}
+
+
 class StateTree:
     """The state map at one root, read through a NodeReader.
 
@@ -322,9 +333,18 @@ class StateTree:
             raise ValueError("cache_size must be >= 0")
         self.reader = reader
         self.root: bytes = root
-        self._generation_size = cache_size // 2
-        self._recent: dict[bytes, Node] = {}
-        self._older: dict[bytes, Node] = {}
+        self._cache = _NodeCache(cache_size // 2)
+
+    def at_root(self, root: bytes) -> StateTree:
+        """Another view of the same store at ``root``, sharing this tree's node
+        cache (safe: nodes are content-addressed). Raises ValueError for a bad root."""
+        if not _is_hash(root):
+            raise ValueError("a root is 32 bytes")
+        view = StateTree.__new__(StateTree)
+        view.reader = self.reader
+        view.root = root
+        view._cache = self._cache
+        return view
 
     def get(self, key: bytes) -> bytes | None:
         """The value stored under ``key``, or None.
@@ -384,9 +404,10 @@ class StateTree:
 
     def _load(self, node_hash: bytes) -> Node:
         """The decoded node ``node_hash``, from the cache or the store."""
-        node = self._recent.get(node_hash)
+        cache = self._cache
+        node = cache.recent.get(node_hash)
         if node is None:
-            node = self._older.get(node_hash)
+            node = cache.older.get(node_hash)
             if node is None:
                 node = self._read(node_hash)
             self._remember(node_hash, node)
@@ -404,18 +425,19 @@ class StateTree:
     def _forget(self, node_hash: bytes) -> None:
         """Drop a node the current tree no longer uses from the cache, so the
         cache fills with the live tree rather than with replaced versions."""
-        self._recent.pop(node_hash, None)
-        self._older.pop(node_hash, None)
+        self._cache.recent.pop(node_hash, None)
+        self._cache.older.pop(node_hash, None)
 
     def _remember(self, node_hash: bytes, node: Node) -> None:
         """Put a node in the recent generation of the cache."""
-        if not self._generation_size or (node[0] == LEAF and len(node[2]) > _CACHED_VALUE_LIMIT):
+        cache = self._cache
+        if not cache.generation_size or (node[0] == LEAF and len(node[2]) > _CACHED_VALUE_LIMIT):
             return
-        recent = self._recent
+        recent = cache.recent
         recent[node_hash] = node
-        if len(recent) >= self._generation_size:
-            self._older = recent
-            self._recent = {}
+        if len(recent) >= cache.generation_size:
+            cache.older = recent
+            cache.recent = {}
 
 
 def _check_key(key: bytes) -> None:

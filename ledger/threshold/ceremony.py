@@ -164,8 +164,11 @@ def resolve_complaints(
     for dealer, accuser in sorted(pairs):
         if dealer not in commitments or accuser not in members or dealer == accuser:
             continue
-        valid = [v for v in answers.get((dealer, accuser), [])
-                 if vss_verify(v, accuser, commitments[dealer])]
+        valid = [
+            v
+            for v in answers.get((dealer, accuser), [])
+            if vss_verify(v, accuser, commitments[dealer])
+        ]
         if valid:
             revealed[(dealer, accuser)] = valid[0]
             false_accusers.add(accuser)
@@ -180,8 +183,12 @@ def confirm(result: CeremonyResult, rng: RandomBytes) -> Confirmation:
     Raises InvalidRandomness if rng misbehaves.
     """
     key = result.key_package
-    proof = prove_knowledge(key.secret_share, _CONFIRMATION_TAG,
-                            _confirmation_context(key.identifier, result.transcript_hash), rng)
+    proof = prove_knowledge(
+        key.secret_share,
+        _CONFIRMATION_TAG,
+        _confirmation_context(key.identifier, result.transcript_hash),
+        rng,
+    )
     return Confirmation(key.identifier, result.transcript_hash, proof)
 
 
@@ -213,14 +220,18 @@ def check_agreement(
             raise InvalidParameters(f"confirmation from {c.sender}, not a member")
         by_sender.setdefault(c.sender, []).append(c)
     confirmed = tuple(
-        member for member in public.members
-        if any(_confirms(c, result.transcript_hash, public.verification_share(member))
-               for c in by_sender.get(member, []))
+        member
+        for member in public.members
+        if any(
+            _confirms(c, result.transcript_hash, public.verification_share(member))
+            for c in by_sender.get(member, [])
+        )
     )
     invalid = tuple(m for m in sorted(by_sender) if m not in confirmed)
     if invalid:
-        raise AgreementFailed("confirmation of another transcript or invalid proof from member",
-                              invalid)
+        raise AgreementFailed(
+            "confirmation of another transcript or invalid proof from member", invalid
+        )
     silent = tuple(m for m in public.members if m not in by_sender)
     needed = len(public.members) if quorum is None else quorum
     if len(confirmed) < needed:
@@ -228,8 +239,9 @@ def check_agreement(
     return confirmed
 
 
-def _confirms(confirmation: Confirmation, transcript_hash: bytes,
-              verification_share: Point) -> bool:
+def _confirms(
+    confirmation: Confirmation, transcript_hash: bytes, verification_share: Point
+) -> bool:
     if confirmation.transcript_hash != transcript_hash:
         return False
     context = _confirmation_context(confirmation.sender, transcript_hash)

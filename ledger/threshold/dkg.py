@@ -93,8 +93,11 @@ class DkgSession:
         """A digest binding everything in the session."""
         return ceremony_digest(
             b"dkg-session",
-            [self.session_id, encode_scalar(self.threshold),
-             *(encode_scalar(i) for i in self.participants)],
+            [
+                self.session_id,
+                encode_scalar(self.threshold),
+                *(encode_scalar(i) for i in self.participants),
+            ],
         )
 
     def check_member(self, identifier: int) -> None:
@@ -255,8 +258,9 @@ def dkg_finalize(
     """
     round2 = state.round2
     session, me = round2.secret.session, round2.secret.identifier
-    outcome = resolve_complaints(round2.commitments, tuple(round2.commitments),
-                                 complaints, justifications)
+    outcome = resolve_complaints(
+        round2.commitments, tuple(round2.commitments), complaints, justifications
+    )
     disqualified = {**round2.excluded, **outcome.disqualified}
     qualified = tuple(d for d in sorted(round2.commitments) if d not in outcome.disqualified)
     if me not in qualified:
@@ -266,16 +270,19 @@ def dkg_finalize(
             f"only {len(qualified)} qualified dealers, threshold {session.threshold}",
             tuple(sorted(disqualified)),
         )
-    values = {**{d: v for (d, a), v in outcome.revealed.items() if a == me}, **state.received,
-              me: polynomial_evaluate(me, round2.secret.polynomial)}
+    values = {
+        **{d: v for (d, a), v in outcome.revealed.items() if a == me},
+        **state.received,
+        me: polynomial_evaluate(me, round2.secret.polynomial),
+    }
     assert all(d in values for d in qualified), "a qualified dealer left a share unresolved"
     secret_share = sum(values[d] for d in qualified) % ORDER
     group_commitment = sum_commitments(round2.commitments[d] for d in qualified)
     public = derive_public_key_package(group_commitment, qualified)
-    transcript = _transcript_hash(session, qualified, round2.commitments,
-                                  public.group_public_key)
-    return CeremonyResult(KeyPackage(me, secret_share, public), transcript, disqualified,
-                          outcome.false_accusers)
+    transcript = _transcript_hash(session, qualified, round2.commitments, public.group_public_key)
+    return CeremonyResult(
+        KeyPackage(me, secret_share, public), transcript, disqualified, outcome.false_accusers
+    )
 
 
 def _transcript_hash(

@@ -125,14 +125,13 @@ def check_commitment_list(
     if check_identifiers(identifiers) != tuple(identifiers):
         raise InvalidCommitment("commitment list is not sorted by identifier")
     if len(identifiers) < public.threshold:
-        raise InvalidParameters(
-            f"{len(identifiers)} signers, the threshold is {public.threshold}"
-        )
+        raise InvalidParameters(f"{len(identifiers)} signers, the threshold is {public.threshold}")
     unknown = tuple(i for i in identifiers if i not in public.verification_shares)
     if unknown:
         raise InvalidParameters(f"not members of the group: {unknown}")
-    bad = tuple(c.identifier for c in commitments
-                if c.hiding.is_identity() or c.binding.is_identity())
+    bad = tuple(
+        c.identifier for c in commitments if c.hiding.is_identity() or c.binding.is_identity()
+    )
     if bad:
         raise InvalidCommitment("identity element in signing commitments", bad)
 
@@ -230,10 +229,12 @@ def sign(
     own = [c for c in commitments if c.identifier == key.identifier]
     if not own:
         raise InvalidParameters(f"signer {key.identifier} is not in the commitment list")
-    if own[0] != SigningCommitment(key.identifier, base_mul(nonces.hiding),
-                                   base_mul(nonces.binding)):
-        raise InvalidCommitment("the commitment list does not carry this signer's "
-                                "commitment", (key.identifier,))
+    if own[0] != SigningCommitment(
+        key.identifier, base_mul(nonces.hiding), base_mul(nonces.binding)
+    ):
+        raise InvalidCommitment(
+            "the commitment list does not carry this signer's commitment", (key.identifier,)
+        )
     lambda_i = derive_interpolating_value(signing.identifiers, key.identifier)
     share = (
         nonces.hiding
@@ -301,7 +302,8 @@ def aggregate(
             f"shares from {sorted(by_id)} do not match the signers {list(signing.identifiers)}"
         )
     cheaters = tuple(
-        c.identifier for c in commitments
+        c.identifier
+        for c in commitments
         if not _share_is_valid(by_id[c.identifier], c, signing, public)
     )
     if cheaters:
@@ -321,8 +323,9 @@ def verify_signature_point(group_public_key: Point, message: bytes, signature: S
     if not 0 <= signature.response < ORDER:
         return False
     challenge = compute_challenge(signature.commitment, group_public_key, message)
-    return schnorr_equation_holds(group_public_key, signature.commitment,
-                                  signature.response, challenge)
+    return schnorr_equation_holds(
+        group_public_key, signature.commitment, signature.response, challenge
+    )
 
 
 def verify_signature(group_public_key: bytes, message: bytes, signature: bytes) -> bool:
@@ -372,8 +375,8 @@ def decode_signing_commitment(data: bytes) -> SigningCommitment:
     identifier = decode_scalar(data[:SCALAR_SIZE])
     if identifier == 0:
         raise InvalidEncoding("identifier zero")
-    hiding = decode_element(data[SCALAR_SIZE:SCALAR_SIZE + ELEMENT_SIZE])
-    binding = decode_element(data[SCALAR_SIZE + ELEMENT_SIZE:])
+    hiding = decode_element(data[SCALAR_SIZE : SCALAR_SIZE + ELEMENT_SIZE])
+    binding = decode_element(data[SCALAR_SIZE + ELEMENT_SIZE :])
     return SigningCommitment(identifier, hiding, binding)
 
 

@@ -41,8 +41,9 @@ def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
     b_i = hashlib.sha256(b_0 + b"\x01" + dst_prime).digest()
     blocks = [b_i]
     for i in range(2, ell + 1):
-        b_i = hashlib.sha256(bytes(x ^ y for x, y in zip(b_0, b_i, strict=True))
-                             + bytes([i]) + dst_prime).digest()
+        b_i = hashlib.sha256(
+            bytes(x ^ y for x, y in zip(b_0, b_i, strict=True)) + bytes([i]) + dst_prime
+        ).digest()
         blocks.append(b_i)
     return b"".join(blocks)[:len_in_bytes]
 

@@ -69,8 +69,9 @@ class KeyPackage:
     def __post_init__(self) -> None:
         expected = self.public.verification_share(self.identifier)
         if not 0 < self.secret_share < ORDER or base_mul(self.secret_share) != expected:
-            raise InvalidShare("secret share does not match the verification share",
-                               (self.identifier,))
+            raise InvalidShare(
+                "secret share does not match the verification share", (self.identifier,)
+            )
 
     @property
     def group_public_key(self) -> Point:

@@ -32,8 +32,9 @@ class ProofOfKnowledge:
 
 
 def _challenge(tag: bytes, public: Point, commitment: Point, context: bytes) -> int:
-    return ceremony_scalar(tag + b"-chal",
-                           encode_element(public) + encode_element(commitment) + context)
+    return ceremony_scalar(
+        tag + b"-chal", encode_element(public) + encode_element(commitment) + context
+    )
 
 
 def prove_knowledge(secret: int, tag: bytes, context: bytes, rng: RandomBytes) -> ProofOfKnowledge:

@@ -81,8 +81,11 @@ class ReshareSession:
     def context(self) -> bytes:
         """A digest binding everything in the session, old and new."""
         old = self.old
-        parts = [self.session_id, encode_element(old.group_public_key),
-                 encode_scalar(old.threshold)]
+        parts = [
+            self.session_id,
+            encode_element(old.group_public_key),
+            encode_scalar(old.threshold),
+        ]
         for member in old.members:
             parts += [encode_scalar(member), encode_element(old.verification_share(member))]
         parts.append(encode_scalar(self.new_threshold))
@@ -140,8 +143,11 @@ def reshare_deal(
     polynomial = random_polynomial(key.secret_share, session.new_threshold - 1, rng)
     commitment = vss_commit(polynomial)
     shares = deal_shares(key.identifier, polynomial, session.new_members)
-    return (ReshareDealerSecret(session, key.identifier, polynomial),
-            ResharePackage(key.identifier, commitment), shares)
+    return (
+        ReshareDealerSecret(session, key.identifier, polynomial),
+        ResharePackage(key.identifier, commitment),
+        shares,
+    )
 
 
 def _package_fault(session: ReshareSession, package: ResharePackage) -> str | None:
@@ -220,8 +226,7 @@ def reshare_finalize(
     key (which means the old public data given to the session is inconsistent).
     """
     session = state.session
-    outcome = resolve_complaints(state.commitments, session.new_members,
-                                 complaints, justifications)
+    outcome = resolve_complaints(state.commitments, session.new_members, complaints, justifications)
     qualified = {d: c for d, c in state.commitments.items() if d not in outcome.disqualified}
     disqualified = {**state.excluded, **outcome.disqualified}
     _require_enough(session, qualified, disqualified)
@@ -233,12 +238,14 @@ def reshare_finalize(
     secret_share = sum(weights[d] * values[d] for d in dealers) % ORDER
     commitment = sum_commitments(scale_commitment(qualified[d], weights[d]) for d in dealers)
     if commitment[0] != session.old.group_public_key:
-        raise CeremonyFailed("the dealings do not reconstruct the group public key",
-                             tuple(sorted(disqualified)))
+        raise CeremonyFailed(
+            "the dealings do not reconstruct the group public key", tuple(sorted(disqualified))
+        )
     public = derive_public_key_package(commitment, session.new_members)
     transcript = _transcript_hash(session, qualified)
-    return CeremonyResult(KeyPackage(me, secret_share, public), transcript, disqualified,
-                          outcome.false_accusers)
+    return CeremonyResult(
+        KeyPackage(me, secret_share, public), transcript, disqualified, outcome.false_accusers
+    )
 
 
 def _require_enough(

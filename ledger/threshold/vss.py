@@ -43,8 +43,7 @@ def check_commitment(commitment: Commitment, threshold: int, dealer: int) -> Non
     """
     if len(commitment) != threshold:
         raise InvalidCommitment(
-            f"dealer {dealer} committed to {len(commitment)} coefficients, "
-            f"expected {threshold}",
+            f"dealer {dealer} committed to {len(commitment)} coefficients, expected {threshold}",
             (dealer,),
         )
     if any(c.is_identity() for c in commitment):

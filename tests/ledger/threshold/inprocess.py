@@ -95,8 +95,10 @@ def run_reshare(
     justifications = justifications_hook(
         [x for secret, _, _ in dealt for x in reshare.reshare_justify(secret, complaints)]
     )
-    results = {j: reshare.reshare_finalize(states[j], complaints, justifications)
-               for j in session.new_members}
+    results = {
+        j: reshare.reshare_finalize(states[j], complaints, justifications)
+        for j in session.new_members
+    }
     _check_agreement(results, rng)
     return results
 
@@ -113,7 +115,8 @@ def sign(keys: Sequence[KeyPackage], message: bytes, rng: RandomBytes) -> bytes:
     keys = sorted(keys, key=lambda k: k.identifier)
     round1 = [frost.commit(k, rng) for k in keys]
     commitments = [c for _, c in round1]
-    shares = [frost.sign(k, n, message, commitments) for k, (n, _) in zip(keys, round1,
-                                                                           strict=True)]
+    shares = [
+        frost.sign(k, n, message, commitments) for k, (n, _) in zip(keys, round1, strict=True)
+    ]
     signature = frost.aggregate(commitments, message, keys[0].public, shares)
     return frost.encode_signature(signature)

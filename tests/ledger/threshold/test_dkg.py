@@ -22,8 +22,9 @@ def _session(n: int, t: int) -> dkg.DkgSession:
     return dkg.DkgSession(SESSION_ID, t, tuple(range(1, n + 1)))
 
 
-def _check_group(results: dict[int, CeremonyResult], members: tuple[int, ...],
-                 rng: RandomBytes) -> None:
+def _check_group(
+    results: dict[int, CeremonyResult], members: tuple[int, ...], rng: RandomBytes
+) -> None:
     """All honest members hold the same working key over exactly members."""
     publics = [r.key_package.public for r in results.values()]
     assert all(p == publics[0] for p in publics)
@@ -36,7 +37,7 @@ def _check_group(results: dict[int, CeremonyResult], members: tuple[int, ...],
     secret = interpolate_constant([(k.identifier, k.secret_share) for k in keys[:t]])
     assert base_mul(secret) == public.group_public_key
     if t > 1:
-        below = interpolate_constant([(k.identifier, k.secret_share) for k in keys[:t - 1]])
+        below = interpolate_constant([(k.identifier, k.secret_share) for k in keys[: t - 1]])
         assert base_mul(below) != public.group_public_key
     signature = sign(keys[-t:], b"hello", rng)
     assert frost.verify_signature(encode_element(public.group_public_key), b"hello", signature)
@@ -44,21 +45,26 @@ def _check_group(results: dict[int, CeremonyResult], members: tuple[int, ...],
 
 def _corrupt_share(dealer: int, receiver: int) -> Hook[SecretShare]:
     def hook(shares: list[SecretShare]) -> list[SecretShare]:
-        return [dataclasses.replace(s, value=(s.value + 1) % ORDER)
-                if (s.dealer, s.receiver) == (dealer, receiver) else s for s in shares]
+        return [
+            dataclasses.replace(s, value=(s.value + 1) % ORDER)
+            if (s.dealer, s.receiver) == (dealer, receiver)
+            else s
+            for s in shares
+        ]
+
     return hook
 
 
 def _silence(dealer: int) -> Hook[Justification]:
     def hook(justifications: list[Justification]) -> list[Justification]:
         return [j for j in justifications if j.dealer != dealer]
+
     return hook
 
 
 @pytest.mark.parametrize(
     ("n", "t"),
-    [(2, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 4), (7, 5), (8, 5), (9, 6), (10, 7),
-     (10, 10)],
+    [(2, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 4), (7, 5), (8, 5), (9, 6), (10, 7), (10, 10)],
 )
 def test_honest_dkg(n: int, t: int) -> None:
     rng = seeded_rng(n * 100 + t)
@@ -76,8 +82,13 @@ def test_group_key_is_the_sum_of_the_dealers_constant_terms(rng: RandomBytes) ->
 
 
 def test_bad_share_dealer_that_stays_silent_is_excluded(rng: RandomBytes) -> None:
-    results = run_dkg(_session(5, 3), rng, shares_hook=_corrupt_share(3, 1),
-                      justifications_hook=_silence(3), dishonest={3})
+    results = run_dkg(
+        _session(5, 3),
+        rng,
+        shares_hook=_corrupt_share(3, 1),
+        justifications_hook=_silence(3),
+        dishonest={3},
+    )
     for r in results.values():
         assert set(r.disqualified) == {3}
         assert "complaint of 1" in r.disqualified[3]
@@ -86,11 +97,18 @@ def test_bad_share_dealer_that_stays_silent_is_excluded(rng: RandomBytes) -> Non
 
 def test_bad_share_dealer_that_answers_with_a_bad_share_is_excluded(rng: RandomBytes) -> None:
     def lie(justifications: list[Justification]) -> list[Justification]:
-        return [dataclasses.replace(j, value=j.value + 1) if j.dealer == 4 else j
-                for j in justifications]
+        return [
+            dataclasses.replace(j, value=j.value + 1) if j.dealer == 4 else j
+            for j in justifications
+        ]
 
-    results = run_dkg(_session(6, 4), rng, shares_hook=_corrupt_share(4, 2),
-                      justifications_hook=lie, dishonest={4})
+    results = run_dkg(
+        _session(6, 4),
+        rng,
+        shares_hook=_corrupt_share(4, 2),
+        justifications_hook=lie,
+        dishonest={4},
+    )
     assert all(set(r.disqualified) == {4} for r in results.values())
     _check_group(results, (1, 2, 3, 5, 6), rng)
 
@@ -99,8 +117,9 @@ def test_missing_share_is_complained_about(rng: RandomBytes) -> None:
     def drop(shares: list[SecretShare]) -> list[SecretShare]:
         return [s for s in shares if (s.dealer, s.receiver) != (2, 5)]
 
-    results = run_dkg(_session(5, 2), rng, shares_hook=drop,
-                      justifications_hook=_silence(2), dishonest={2})
+    results = run_dkg(
+        _session(5, 2), rng, shares_hook=drop, justifications_hook=_silence(2), dishonest={2}
+    )
     assert all(set(r.disqualified) == {2} for r in results.values())
     _check_group(results, (1, 3, 4, 5), rng)
 
@@ -169,15 +188,21 @@ def test_malformed_and_equivocating_packages_are_excluded(rng: RandomBytes) -> N
 
 def test_too_many_bad_dealers_fail_the_ceremony(rng: RandomBytes) -> None:
     with pytest.raises(CeremonyFailed) as caught:
-        run_dkg(_session(4, 3), rng,
-                packages_hook=lambda ps: [p for p in ps if p.sender in (1, 2)],
-                dishonest={3, 4})
+        run_dkg(
+            _session(4, 3),
+            rng,
+            packages_hook=lambda ps: [p for p in ps if p.sender in (1, 2)],
+            dishonest={3, 4},
+        )
     assert caught.value.disqualified == (3, 4)
     with pytest.raises(CeremonyFailed):
-        run_dkg(_session(4, 3), rng,
-                shares_hook=lambda ss: _corrupt_share(3, 1)(_corrupt_share(4, 2)(ss)),
-                justifications_hook=lambda js: [j for j in js if j.dealer not in (3, 4)],
-                dishonest={3, 4})
+        run_dkg(
+            _session(4, 3),
+            rng,
+            shares_hook=lambda ss: _corrupt_share(3, 1)(_corrupt_share(4, 2)(ss)),
+            justifications_hook=lambda js: [j for j in js if j.dealer not in (3, 4)],
+            dishonest={3, 4},
+        )
 
 
 def _run_to_round3(
@@ -187,8 +212,10 @@ def _run_to_round3(
     packages = [p for _, p in round1.values()]
     round2 = {i: dkg.dkg_round2(round1[i][0], packages) for i in session.participants}
     shares = [s for _, sent in round2.values() for s in sent]
-    round3 = {i: dkg.dkg_round3(round2[i][0], [s for s in shares if s.receiver == i])[0]
-              for i in session.participants}
+    round3 = {
+        i: dkg.dkg_round3(round2[i][0], [s for s in shares if s.receiver == i])[0]
+        for i in session.participants
+    }
     return round3, packages, shares
 
 
@@ -211,8 +238,9 @@ def test_agreement_check_names_divergent_and_silent_members(rng: RandomBytes) ->
         ceremony.check_agreement(results[1], [good[1], forged, good[3], good[4]], quorum=2)
     assert caught.value.identifiers == (2,)
     # A proof made with another member's secret share fails too.
-    stolen = ceremony.confirm(dataclasses.replace(results[1], key_package=results[3].key_package),
-                              rng)
+    stolen = ceremony.confirm(
+        dataclasses.replace(results[1], key_package=results[3].key_package), rng
+    )
     impostor = dataclasses.replace(stolen, sender=1)
     with pytest.raises(AgreementFailed) as caught:
         ceremony.check_agreement(results[1], [impostor, good[2], good[3], good[4]])
@@ -232,16 +260,21 @@ def test_divergent_view_of_complaints_is_caught_by_the_agreement_check(
     session = _session(4, 2)
     round3, _, _ = _run_to_round3(session, rng)
     complaint = [Complaint(accuser=3, dealer=4)]
-    results = {i: dkg.dkg_finalize(round3[i], complaint if i == 2 else [], [])
-               for i in (1, 2, 3)}
+    results = {i: dkg.dkg_finalize(round3[i], complaint if i == 2 else [], []) for i in (1, 2, 3)}
     confirmations = [ceremony.confirm(r, rng) for r in results.values()]
     with pytest.raises(AgreementFailed):
         ceremony.check_agreement(results[1], confirmations)
 
 
 def test_invalid_sessions() -> None:
-    for session_id, t, members in ((b"", 2, (1, 2)), (b"s", 3, (1, 2)), (b"s", 0, (1, 2)),
-                                   (b"s", 1, (1, 1)), (b"s", 1, (0, 1)), (b"s", 1, (ORDER,))):
+    for session_id, t, members in (
+        (b"", 2, (1, 2)),
+        (b"s", 3, (1, 2)),
+        (b"s", 0, (1, 2)),
+        (b"s", 1, (1, 1)),
+        (b"s", 1, (0, 1)),
+        (b"s", 1, (ORDER,)),
+    ):
         with pytest.raises(InvalidParameters):
             dkg.DkgSession(session_id, t, members)
     assert dkg.DkgSession(b"s", 2, (3, 1, 2)).participants == (1, 2, 3)

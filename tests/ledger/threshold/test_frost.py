@@ -54,14 +54,18 @@ def _round1(
     return [n for n, _ in pairs], [c for _, c in pairs]
 
 
-def _shares(keys: list[KeyPackage], nonces: list[frost.SigningNonces],
-            commitments: list[frost.SigningCommitment],
-            message: bytes = MESSAGE) -> list[frost.SignatureShare]:
+def _shares(
+    keys: list[KeyPackage],
+    nonces: list[frost.SigningNonces],
+    commitments: list[frost.SigningCommitment],
+    message: bytes = MESSAGE,
+) -> list[frost.SignatureShare]:
     return [frost.sign(k, n, message, commitments) for k, n in zip(keys, nonces, strict=True)]
 
 
-def test_trusted_dealer_shares_interpolate_to_the_secret(setup: tuple[list[KeyPackage],
-                                                                      PublicKeyPackage]) -> None:
+def test_trusted_dealer_shares_interpolate_to_the_secret(
+    setup: tuple[list[KeyPackage], PublicKeyPackage],
+) -> None:
     keys, public = setup
     points = [(k.identifier, k.secret_share) for k in keys[1:4]]
     assert interpolate_constant(points) == 0xC0FFEE
@@ -70,8 +74,9 @@ def test_trusted_dealer_shares_interpolate_to_the_secret(setup: tuple[list[KeyPa
     assert interpolate_constant(points[:2]) != 0xC0FFEE
 
 
-def test_signing_with_more_than_threshold(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                                          rng: RandomBytes) -> None:
+def test_signing_with_more_than_threshold(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, public = setup
     signature = sign(keys, MESSAGE, rng)
     assert frost.verify_signature(encode_element(public.group_public_key), MESSAGE, signature)
@@ -82,8 +87,9 @@ def test_signing_with_more_than_threshold(setup: tuple[list[KeyPackage], PublicK
     assert not frost.verify_signature_point(public.group_public_key, MESSAGE, bad_response)
 
 
-def test_invalid_share_names_the_cheating_signer(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                                                 rng: RandomBytes) -> None:
+def test_invalid_share_names_the_cheating_signer(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, public = setup
     signers = keys[:3]
     nonces, commitments = _round1(signers, rng)
@@ -146,8 +152,9 @@ def test_invalid_signature_for_wrong_message_or_key(
     assert not frost.verify_signature(encode_element(base_mul(2)), MESSAGE, signature)
 
 
-def test_invalid_tampered_commitment_list(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                                          rng: RandomBytes) -> None:
+def test_invalid_tampered_commitment_list(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, public = setup
     signers = keys[:3]
     nonces, commitments = _round1(signers, rng)
@@ -163,8 +170,9 @@ def test_invalid_tampered_commitment_list(setup: tuple[list[KeyPackage], PublicK
     assert caught.value.identifiers == (3,)
 
 
-def test_invalid_commitment_lists(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                                  rng: RandomBytes) -> None:
+def test_invalid_commitment_lists(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, public = setup
     signers = keys[:3]
     nonces, commitments = _round1(signers, rng)
@@ -173,10 +181,11 @@ def test_invalid_commitment_lists(setup: tuple[list[KeyPackage], PublicKeyPackag
         ([commitments[0], commitments[0], commitments[1], commitments[2]], InvalidParameters),
         (commitments[:2], InvalidParameters),  # too few signers
         ([*commitments, dataclasses.replace(commitments[0], identifier=9)], InvalidParameters),
-        ([dataclasses.replace(commitments[0], identifier=0), *commitments[1:]],
-         InvalidParameters),
-        ([*commitments[:2], dataclasses.replace(commitments[2], hiding=IDENTITY)],
-         InvalidCommitment),
+        ([dataclasses.replace(commitments[0], identifier=0), *commitments[1:]], InvalidParameters),
+        (
+            [*commitments[:2], dataclasses.replace(commitments[2], hiding=IDENTITY)],
+            InvalidCommitment,
+        ),
         ([], InvalidParameters),
     ]
     for bad, error in cases:
@@ -198,8 +207,9 @@ def test_invalid_signer_not_in_commitment_list(
         frost.verify_signature_share(frost.SignatureShare(5, 1), commitments, public, MESSAGE)
 
 
-def test_invalid_share_sets_in_aggregate(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                                         rng: RandomBytes) -> None:
+def test_invalid_share_sets_in_aggregate(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, public = setup
     signers = keys[:3]
     nonces, commitments = _round1(signers, rng)
@@ -223,12 +233,14 @@ def test_same_randomness_different_secret_gives_different_nonces(
 ) -> None:
     keys, _ = setup
     randomness = b"\x07" * 32
-    assert (frost.nonce_generate(keys[0].secret_share, randomness)
-            != frost.nonce_generate(keys[1].secret_share, randomness))
+    assert frost.nonce_generate(keys[0].secret_share, randomness) != frost.nonce_generate(
+        keys[1].secret_share, randomness
+    )
 
 
-def test_encodings_round_trip(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                              rng: RandomBytes) -> None:
+def test_encodings_round_trip(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, _ = setup
     nonces, commitment = frost.commit(keys[0], rng)
     assert frost.decode_signing_nonces(frost.encode_signing_nonces(nonces)) == nonces
@@ -239,8 +251,9 @@ def test_encodings_round_trip(setup: tuple[list[KeyPackage], PublicKeyPackage],
     assert frost.decode_signature_share(frost.encode_signature_share(share)) == share
 
 
-def test_invalid_message_encodings(setup: tuple[list[KeyPackage], PublicKeyPackage],
-                                   rng: RandomBytes) -> None:
+def test_invalid_message_encodings(
+    setup: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
     keys, public = setup
     signature = sign(keys[:3], MESSAGE, rng)
     group_key = encode_element(public.group_public_key)
@@ -260,8 +273,12 @@ def test_invalid_message_encodings(setup: tuple[list[KeyPackage], PublicKeyPacka
     for bad_key in (b"", b"\x00", group_key[:32], b"\x04" + group_key[1:]):
         assert not frost.verify_signature(bad_key, MESSAGE, signature)
     commitment = frost.encode_signing_commitment(frost.commit(keys[0], rng)[1])
-    for bad in (commitment[:-1], bytes(32) + commitment[32:], commitment[:32] + bytes(66),
-                order_bytes + commitment[32:]):
+    for bad in (
+        commitment[:-1],
+        bytes(32) + commitment[32:],
+        commitment[:32] + bytes(66),
+        order_bytes + commitment[32:],
+    ):
         with pytest.raises(InvalidEncoding):
             frost.decode_signing_commitment(bad)
     for bad in (bytes(63), bytes(64), bytes(32) + (1).to_bytes(32, "big"), order_bytes * 2):

@@ -43,14 +43,16 @@ def _replay(chunks: list[bytes]) -> RandomBytes:
     return take
 
 
-def _round_one(v: Vector, keys: dict[int, KeyPackage]) -> tuple[
-    dict[int, frost.SigningNonces], list[frost.SigningCommitment]
-]:
+def _round_one(
+    v: Vector, keys: dict[int, KeyPackage]
+) -> tuple[dict[int, frost.SigningNonces], list[frost.SigningCommitment]]:
     nonces: dict[int, frost.SigningNonces] = {}
     commitments = []
     for out in v["round_one_outputs"]["outputs"]:
-        randomness = [bytes.fromhex(out["hiding_nonce_randomness"]),
-                      bytes.fromhex(out["binding_nonce_randomness"])]
+        randomness = [
+            bytes.fromhex(out["hiding_nonce_randomness"]),
+            bytes.fromhex(out["binding_nonce_randomness"]),
+        ]
         n, c = frost.commit(keys[out["identifier"]], _replay(randomness))
         assert randomness == []
         nonces[out["identifier"]] = n
@@ -68,8 +70,9 @@ def test_config_is_the_secp256k1_ciphersuite(frost_vector: Vector) -> None:
 def test_group_key_and_participant_shares(frost_vector: Vector) -> None:
     inputs = frost_vector["inputs"]
     keys, _ = _setup(frost_vector)
-    expected = {p["identifier"]: _scalar(p["participant_share"])
-                for p in inputs["participant_shares"]}
+    expected = {
+        p["identifier"]: _scalar(p["participant_share"]) for p in inputs["participant_shares"]
+    }
     assert {i: k.secret_share for i, k in keys.items()} == expected
     secret = _scalar(inputs["group_secret_key"])
     for backend in (group, group_reference):
@@ -82,8 +85,9 @@ def test_group_key_and_participant_shares(frost_vector: Vector) -> None:
 def test_round_one_nonces_and_commitments(frost_vector: Vector) -> None:
     keys, _ = _setup(frost_vector)
     nonces, commitments = _round_one(frost_vector, keys)
-    for out, commitment in zip(frost_vector["round_one_outputs"]["outputs"], commitments,
-                               strict=True):
+    for out, commitment in zip(
+        frost_vector["round_one_outputs"]["outputs"], commitments, strict=True
+    ):
         n = nonces[out["identifier"]]
         assert n.hiding == _scalar(out["hiding_nonce"])
         assert n.binding == _scalar(out["binding_nonce"])
@@ -118,8 +122,10 @@ def test_round_two_signature_shares(frost_vector: Vector) -> None:
 def test_final_signature(frost_vector: Vector) -> None:
     keys, message = _setup(frost_vector)
     _, commitments = _round_one(frost_vector, keys)
-    shares = [frost.SignatureShare(o["identifier"], _scalar(o["sig_share"]))
-              for o in frost_vector["round_two_outputs"]["outputs"]]
+    shares = [
+        frost.SignatureShare(o["identifier"], _scalar(o["sig_share"]))
+        for o in frost_vector["round_two_outputs"]["outputs"]
+    ]
     signature = frost.aggregate(commitments, message, keys[1].public, shares)
     expected = frost_vector["final_output"]["sig"]
     assert frost.encode_signature(signature).hex() == expected

@@ -60,16 +60,21 @@ def test_chain_3of5_to_4of7_to_2of3_with_a_dishonest_dealer(rng: RandomBytes) ->
     # bad share and then reveals a bad one too: it is excluded, and the four
     # honest dealers (old threshold 3) carry the key over.
     def corrupt(shares: list[SecretShare]) -> list[SecretShare]:
-        return [dataclasses.replace(s, value=s.value + 1) if (s.dealer, s.receiver) == (2, 6)
-                else s for s in shares]
+        return [
+            dataclasses.replace(s, value=s.value + 1) if (s.dealer, s.receiver) == (2, 6) else s
+            for s in shares
+        ]
 
     def lie(justifications: list[Justification]) -> list[Justification]:
-        return [dataclasses.replace(j, value=j.value + 7) if j.dealer == 2 else j
-                for j in justifications]
+        return [
+            dataclasses.replace(j, value=j.value + 7) if j.dealer == 2 else j
+            for j in justifications
+        ]
 
     session1 = reshare.ReshareSession(b"reshare-1", first[1].public, 4, (3, 4, 5, 6, 7, 8, 9))
-    results1 = run_reshare(session1, list(first.values()), rng, shares_hook=corrupt,
-                           justifications_hook=lie)
+    results1 = run_reshare(
+        session1, list(first.values()), rng, shares_hook=corrupt, justifications_hook=lie
+    )
     for r in results1.values():
         assert set(r.disqualified) == {2}
     second = _keys(results1)
@@ -91,11 +96,13 @@ def test_chain_3of5_to_4of7_to_2of3_with_a_dishonest_dealer(rng: RandomBytes) ->
     signers = [second[4], second[5], second[6], second[7]]
     round1 = [frost.commit(k, rng) for k in signers]
     commitments = [c for _, c in round1]
-    shares = [frost.sign(k, n, MESSAGE, commitments)
-              for k, (n, _) in zip(signers, round1, strict=True)]
+    shares = [
+        frost.sign(k, n, MESSAGE, commitments) for k, (n, _) in zip(signers, round1, strict=True)
+    ]
     # The written-out signer matches frost.sign on the new share ...
-    assert shares[0] == _share_with_raw_secret(second[4].secret_share, round1[0][0],
-                                               commitments, public1)
+    assert shares[0] == _share_with_raw_secret(
+        second[4].secret_share, round1[0][0], commitments, public1
+    )
     # ... and with the old share it produces a share the aggregator rejects.
     shares[0] = _share_with_raw_secret(first[4].secret_share, round1[0][0], commitments, public1)
     with pytest.raises(InvalidShare) as caught:
@@ -130,8 +137,9 @@ def test_dealer_committing_to_another_secret_is_excluded(rng: RandomBytes) -> No
             1: "commitment does not match the dealer's old verification share"
         }
         assert r.key_package.group_public_key == public.group_public_key
-    _assert_signs([results[i].key_package for i in (1, 3, 4)],
-                  encode_element(public.group_public_key), rng)
+    _assert_signs(
+        [results[i].key_package for i in (1, 3, 4)], encode_element(public.group_public_key), rng
+    )
 
 
 def test_equivocating_and_malformed_dealings_are_excluded(rng: RandomBytes) -> None:
@@ -139,8 +147,7 @@ def test_equivocating_and_malformed_dealings_are_excluded(rng: RandomBytes) -> N
     session = reshare.ReshareSession(b"reshare", public, 2, (7, 8, 9))
 
     def garble(packages: list[reshare.ResharePackage]) -> list[reshare.ResharePackage]:
-        twin = dataclasses.replace(packages[1],
-                                   commitment=(packages[1].commitment[0], base_mul(3)))
+        twin = dataclasses.replace(packages[1], commitment=(packages[1].commitment[0], base_mul(3)))
         short = dataclasses.replace(packages[2], commitment=packages[2].commitment[:1])
         return [packages[0], packages[1], twin, short, *packages[3:]]
 
@@ -148,8 +155,11 @@ def test_equivocating_and_malformed_dealings_are_excluded(rng: RandomBytes) -> N
     for r in results.values():
         assert set(r.disqualified) == {2, 3}
         assert r.disqualified[2] == "conflicting dealings"
-    _assert_signs([results[7].key_package, results[9].key_package],
-                  encode_element(public.group_public_key), rng)
+    _assert_signs(
+        [results[7].key_package, results[9].key_package],
+        encode_element(public.group_public_key),
+        rng,
+    )
 
 
 def test_too_few_honest_dealers_fail(rng: RandomBytes) -> None:
@@ -199,18 +209,20 @@ def test_invalid_reshare_inputs(rng: RandomBytes) -> None:
 
 @settings(max_examples=8, deadline=None)
 @given(
-    n_old=st.integers(2, 6), n_new=st.integers(1, 6), seed=st.integers(0, 2**32),
+    n_old=st.integers(2, 6),
+    n_new=st.integers(1, 6),
+    seed=st.integers(0, 2**32),
     data=st.data(),
 )
-def test_reshare_preserves_the_key(n_old: int, n_new: int, seed: int,
-                                   data: st.DataObject) -> None:
+def test_reshare_preserves_the_key(n_old: int, n_new: int, seed: int, data: st.DataObject) -> None:
     rng = seeded_rng(seed)
     t_old = data.draw(st.integers(1, n_old), label="t_old")
     t_new = data.draw(st.integers(1, n_new), label="t_new")
     secret = (seed * 7919 + 1) % ORDER
     keys, public = trusted_dealer_keygen(secret, n_old, t_old, rng)
-    dealers = data.draw(st.permutations(keys), label="dealers")[:data.draw(
-        st.integers(t_old, n_old), label="dealer count")]
+    dealers = data.draw(st.permutations(keys), label="dealers")[
+        : data.draw(st.integers(t_old, n_old), label="dealer count")
+    ]
     new_members = tuple(range(3, 3 + n_new))
     session = reshare.ReshareSession(seed.to_bytes(8, "big"), public, t_new, new_members)
     new_keys = _keys(run_reshare(session, dealers, rng))
