@@ -41,14 +41,24 @@ def encode(value: Value) -> bytes:
     """Return the one canonical encoding of ``value``.
 
     Raises CodecError for unsupported types (floats included), non-str map
-    keys, integers beyond 256 bits of magnitude and nesting beyond MAX_DEPTH.
+    keys, maps not in sorted key order, integers beyond 256 bits of
+    magnitude and nesting beyond MAX_DEPTH.
     """
-    _check_encodable(value, 0)
+    if type(value) in _CONTAINERS:
+        _check_tree(value, 0)
+    elif type(value) is float:
+        raise CodecError("floats are not allowed")
+    return _pack(value)
+
+
+def _pack(value: Value) -> bytes:
     try:
-        packed: bytes = msgpack.packb(value, use_bin_type=True, default=_encode_bigint)
-        return packed
-    except (OverflowError, TypeError, ValueError) as exc:  # pragma: no cover - guarded above
+        packed: bytes = _packb(value, use_bin_type=True, default=_encode_bigint)
+    except CodecError:
+        raise
+    except (OverflowError, TypeError, ValueError) as exc:
         raise CodecError(f"cannot encode value: {exc}") from exc
+    return packed
 
 
 def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
@@ -66,12 +76,8 @@ def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     if not data:
         raise CodecError("empty input")
     try:
-        value = msgpack.unpackb(
-            data,
-            raw=False,
-            use_list=False,
-            strict_map_key=True,
-            ext_hook=_decode_ext,
+        value = _unpackb(
+            data, raw=False, use_list=False, strict_map_key=True, ext_hook=_decode_ext
         )
     except CodecError:
         raise
@@ -79,10 +85,39 @@ def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
         raise CodecError("trailing bytes after the encoded value") from exc
     except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
         raise CodecError(f"malformed msgpack: {exc}") from exc
-    _check_decoded(value, 0)
-    if encode(value) != data:
+    if type(value) in _CONTAINERS:
+        _check_tree(value, 0)
+    elif type(value) is float:
+        raise CodecError("floats are not allowed")
+    if _pack(value) != data:
         raise CodecError("non-canonical encoding")
     return value
+
+
+_packb = msgpack.packb
+_unpackb = msgpack.unpackb
+_CONTAINERS: Final = frozenset((tuple, list, dict))
+_PLAIN: Final = frozenset((int, bytes, str, bool, type(None)))
+
+
+def _check_tree(value: Value, depth: int) -> None:
+    """Reject floats, badly keyed or unsorted maps and nesting beyond MAX_DEPTH.
+    Unsupported types and oversized integers are caught while packing."""
+    if depth >= MAX_DEPTH:
+        raise CodecError(f"nesting deeper than {MAX_DEPTH}")
+    if type(value) is dict:
+        _check_map_keys(value)
+        items: Any = value.values()
+    else:
+        items = value
+    for item in items:
+        kind = type(item)
+        if kind in _PLAIN:
+            continue
+        if kind in _CONTAINERS:
+            _check_tree(item, depth + 1)
+        elif kind is float:
+            raise CodecError("floats are not allowed")
 
 
 def _encode_bigint(obj: object) -> msgpack.ExtType:
@@ -91,6 +126,8 @@ def _encode_bigint(obj: object) -> msgpack.ExtType:
             return msgpack.ExtType(EXT_POSITIVE_BIGINT, _magnitude(obj))
         if obj < _INT64_MIN:
             return msgpack.ExtType(EXT_NEGATIVE_BIGINT, _magnitude(-obj))
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        raise CodecError("integer out of range")  # pragma: no cover - msgpack packs these
     raise CodecError(f"cannot encode {type(obj).__name__}")
 
 
@@ -111,29 +148,6 @@ def _decode_ext(code: int, payload: bytes) -> int:
     return magnitude if code == EXT_POSITIVE_BIGINT else -magnitude
 
 
-def _check_encodable(value: Value, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise CodecError(f"nesting deeper than {MAX_DEPTH}")
-    if value is None or isinstance(value, bool | bytes | str):
-        return
-    if isinstance(value, int):
-        if value > 0 and value.bit_length() > 8 * MAX_BIGINT_BYTES:
-            raise CodecError("integer exceeds 256 bits")
-        if value < 0 and (-value).bit_length() > 8 * MAX_BIGINT_BYTES:
-            raise CodecError("integer exceeds 256 bits")
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            _check_encodable(item, depth + 1)
-        return
-    if isinstance(value, dict):
-        _check_map_keys(value)
-        for item in value.values():
-            _check_encodable(item, depth + 1)
-        return
-    raise CodecError(f"cannot encode {type(value).__name__}")
-
-
 def _check_map_keys(value: dict[Any, Any]) -> None:
     keys = list(value.keys())
     if not all(isinstance(k, str) for k in keys):
@@ -142,16 +156,3 @@ def _check_map_keys(value: dict[Any, Any]) -> None:
     if encoded != sorted(encoded):
         # Encoding must not depend on insertion order: callers pass sorted maps.
         raise CodecError("map keys must be inserted in sorted order")
-
-
-def _check_decoded(value: Value, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise CodecError(f"nesting deeper than {MAX_DEPTH}")
-    if isinstance(value, float):
-        raise CodecError("floats are not allowed")
-    if isinstance(value, tuple):
-        for item in value:
-            _check_decoded(item, depth + 1)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_decoded(item, depth + 1)

@@ -261,6 +261,7 @@ class Receipt:
     gas_used: int = 0
     events: tuple[Event, ...] = ()
     error: str = ""
+    _cache: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def to_value(self) -> tuple[Any, ...]:
         return (
@@ -272,7 +273,11 @@ class Receipt:
         )
 
     def encode(self) -> bytes:
-        return codec.encode(self.to_value())
+        """Canonical bytes (computed once: a receipt is hashed and stored)."""
+        cached = self._cache.get("bytes")
+        if cached is None:
+            cached = self._cache["bytes"] = codec.encode(self.to_value())
+        return cached
 
     @property
     def hash(self) -> bytes:
