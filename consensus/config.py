@@ -1,0 +1,197 @@
+"""A node's configuration: HOME/config.toml, and the key files beside it.
+
+Layout of a node's home directory (``ledger init --home DIR``)::
+
+    DIR/config.toml           this file's settings
+    DIR/genesis.json          the chain's genesis
+    DIR/node_key.json         p2p identity key (secp256k1), mode 0600
+    DIR/validator_key.json    consensus signing key, mode 0600
+    DIR/data/                 LevelDB store, WAL, double-sign guard
+
+Every setting has a default; a config file only lists what differs. Unknown
+sections or keys are errors (a typo must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ledger.address import address_of, encode_address
+from ledger.crypto import CryptoError, SigningKey
+
+
+class ConfigError(ValueError):
+    """The configuration or a key file is invalid; the message says where."""
+
+
+@dataclass(frozen=True)
+class P2PConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 26656
+    persistent_peers: tuple[str, ...] = ()  # "host:port" of peers to dial
+    max_frame_bytes: int = 4 * 1024 * 1024
+    send_queue: int = 1024
+
+
+@dataclass(frozen=True)
+class RPCConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8545
+    allow_external: bool = False  # listening beyond loopback must be asked for
+    max_body_bytes: int = 1024 * 1024
+    max_batch: int = 100
+    max_connections: int = 256
+
+
+@dataclass(frozen=True)
+class MempoolConfig:
+    max_txs: int = 20_000
+    max_bytes: int = 64 * 1024 * 1024
+    gossip_batch: int = 500
+
+
+@dataclass(frozen=True)
+class ConsensusConfig:
+    tick_ms: int = 50  # one engine tick
+    timeout_propose_ticks: int = 20
+    timeout_vote_ticks: int = 10
+    timeout_delta_ticks: int = 10  # added per round
+    block_interval_ms: int = 500  # minimum time between a commit and the next proposal
+    max_block_txs: int = 5_000
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "info"
+    format: str = "text"  # or "json"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    moniker: str = "node"
+    p2p: P2PConfig = field(default_factory=P2PConfig)
+    rpc: RPCConfig = field(default_factory=RPCConfig)
+    mempool: MempoolConfig = field(default_factory=MempoolConfig)
+    consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+_SECTIONS: dict[str, type] = {
+    "p2p": P2PConfig,
+    "rpc": RPCConfig,
+    "mempool": MempoolConfig,
+    "consensus": ConsensusConfig,
+    "log": LogConfig,
+}
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read config.toml. Raises ConfigError naming the bad key."""
+    try:
+        document = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return parse_config(document)
+
+
+def parse_config(document: dict[str, Any]) -> NodeConfig:
+    """Build a NodeConfig from parsed TOML. Raises ConfigError."""
+    config = NodeConfig()
+    for key, value in document.items():
+        if key == "moniker":
+            if not isinstance(value, str) or not value:
+                raise ConfigError("moniker: a non-empty string")
+            config = replace(config, moniker=value)
+        elif key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] must be a table")
+            config = replace(config, **{key: _section(key, _SECTIONS[key], value)})
+        else:
+            raise ConfigError(f"unknown setting {key!r}")
+    if config.rpc.listen_host not in ("127.0.0.1", "::1", "localhost") and not config.rpc.allow_external:
+        raise ConfigError("rpc.listen_host is not loopback: set rpc.allow_external = true to expose RPC")
+    return config
+
+
+def _section(name: str, kind: type, values: dict[str, Any]) -> Any:
+    defaults = kind()
+    known = {f.name: f for f in fields(kind)}
+    updates: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {name}.{key}")
+        default = getattr(defaults, key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{name}.{key}: a list of strings")
+            value = tuple(value)
+        elif type(value) is not type(default):
+            raise ConfigError(f"{name}.{key}: expected {type(default).__name__}")
+        elif isinstance(default, int) and not isinstance(default, bool) and value < 0:
+            raise ConfigError(f"{name}.{key}: must not be negative")
+        updates[key] = value
+    return replace(defaults, **updates)
+
+
+def encode_config(config: NodeConfig) -> str:
+    """config.toml text with every setting written out."""
+    lines = [f"moniker = {_toml_value(config.moniker)}", ""]
+    for name in _SECTIONS:
+        section = getattr(config, name)
+        lines.append(f"[{name}]")
+        for item in fields(section):
+            lines.append(f"{item.name} = {_toml_value(getattr(section, item.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise AssertionError(f"cannot write {value!r} as TOML")
+
+
+def save_key_file(path: Path, key: SigningKey, insecure: bool = False) -> None:
+    """Write a plaintext key file with mode 0600 (node and validator keys,
+    like CometBFT's node_key.json). ``insecure`` marks publicly known devnet keys."""
+    document: dict[str, Any] = {
+        "address": encode_address(address_of(key.public_key)),
+        "public_key": key.public_key.hex(),
+        "secret_key": key.secret.hex(),
+    }
+    if insecure:
+        document["insecure"] = True
+        document["warning"] = "devnet key derived from a public string: anyone can use it"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(json.dumps(document, indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, 0o600)
+
+
+def load_key_file(path: Path) -> SigningKey:
+    """Read a key file written by save_key_file. Raises ConfigError."""
+    try:
+        document = json.loads(path.read_text())
+        key = SigningKey(bytes.fromhex(document["secret_key"]))
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError, CryptoError) as exc:
+        raise ConfigError(f"{path} is not a valid key file") from exc
+    if document.get("public_key") != key.public_key.hex():
+        raise ConfigError(f"{path}: public_key does not match secret_key")
+    return key
