@@ -33,6 +33,8 @@ from vm.validator import NAME_PATTERN, validate_module
 from vm.values import Value, ValueType
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DECIMAL = re.compile(r"[0-9]+")
+HEXADECIMAL = re.compile(r"0[xX][0-9a-fA-F]+")
 LABEL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):\s*(.*)")
 ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
 
@@ -286,11 +288,12 @@ def _literal(asm: _Assembly, line: int, text: str) -> Value:
             raise AssemblyError(line, f"bad hex bytes {text}") from None
     if text.startswith('"') and text.endswith('"') and len(text) >= 2:
         return _string(line, text[1:-1])
-    try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-    except ValueError:
-        raise AssemblyError(line, f"bad literal or unknown name {text!r}") from None
-    if value < 0 or value.bit_length() > 256:
+    if DECIMAL.fullmatch(text) is None and HEXADECIMAL.fullmatch(text) is None:
+        raise AssemblyError(line, f"bad literal or unknown name {text!r}")
+    if len(text) > 80:
+        raise AssemblyError(line, f"integer {text[:20]}... is outside 0..2**256-1")
+    value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+    if value.bit_length() > 256:
         raise AssemblyError(line, f"integer {text} is outside 0..2**256-1")
     return value
 

@@ -39,7 +39,7 @@ from vm.limits import (
     MAX_RESULTS,
     MAX_STACK,
 )
-from vm.module import SUPPORTED_VERSIONS, FunctionSpec, Module
+from vm.module import SUPPORTED_VERSIONS, FunctionSpec, Module, decode_module
 from vm.opcodes import OP_BY_BYTE, OP_INFO, Op
 from vm.values import ValueType, is_value, type_of
 
@@ -205,7 +205,7 @@ def _check_function(
         instruction = instructions[pc]
         assert instruction is not None
         after = _stack_after(module, spec, instruction, states[pc])
-        for target in _successors(instruction, start, end):
+        for target in _successors(instructions, instruction, start, end):
             _join(states, pending, target, after, pc)
     for pc in range(start, end):
         if instructions[pc] is not None and pc not in states:
@@ -214,7 +214,9 @@ def _check_function(
     return FunctionInfo(index=index, spec=spec, start=start, end=end, max_height=max_height)
 
 
-def _successors(instruction: Instruction, start: int, end: int) -> list[int]:
+def _successors(
+    instructions: tuple[Instruction | None, ...], instruction: Instruction, start: int, end: int
+) -> list[int]:
     info = OP_INFO[instruction.op]
     targets = []
     if info.falls_through:
@@ -225,6 +227,10 @@ def _successors(instruction: Instruction, start: int, end: int) -> list[int]:
         if not start <= instruction.immediate < end:
             raise ValidationError(
                 f"jump target {instruction.immediate} is outside the function", instruction.pc
+            )
+        if instructions[instruction.immediate] is None:
+            raise ValidationError(
+                f"jump target {instruction.immediate} is inside an instruction", instruction.pc
             )
         targets.append(instruction.immediate)
     return targets
@@ -335,3 +341,11 @@ def _apply(
                 pc,
             )
     return (*stack[: len(stack) - len(pops)], *pushes)
+
+
+def load_program(data: bytes) -> Program:
+    """Decode and validate module bytes: what the ledger runs at deploy.
+
+    Raises ModuleDecodeError or ValidationError (both ModuleError).
+    """
+    return validate_module(decode_module(data))
