@@ -75,6 +75,12 @@ BINARY = {
     Op.MOD: "{a} % {b}",
 }
 
+# Shifts by a literal below 256 need no range test.
+SHIFT_BY_LITERAL = {
+    Op.SHL: "({a} << {b}) & " + MASK,
+    Op.SHR: "{a} >> {b}",
+}
+
 
 @dataclass(frozen=True)
 class CompiledProgram:
@@ -291,8 +297,8 @@ def _write_instruction(writer: _BlockWriter, instruction: Instruction) -> None:
         a = writer.operand()
         if op in (Op.DIV, Op.MOD):
             writer.check(f"{b} == 0", "DIVISION_BY_ZERO")
-        if op in (Op.SHL, Op.SHR) and b.isdigit() and int(b) < WORD_BITS:
-            writer.result(BINARY[op].split(" if ")[0].format(a=a, b=b))
+        if op in SHIFT_BY_LITERAL and b.isdigit() and int(b) < WORD_BITS:
+            writer.result(SHIFT_BY_LITERAL[op].format(a=a, b=b))
         else:
             writer.result(BINARY[op].format(a=a, b=b))
     else:

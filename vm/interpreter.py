@@ -28,7 +28,7 @@ from vm.limits import MAX_GAS_LIMIT
 from vm.machine import Machine
 from vm.result import ExecutionResult, Status
 from vm.validator import Program
-from vm.values import Value, is_value, type_of
+from vm.values import Value, ValueType, is_value, type_of
 
 Tracer = Callable[[Machine], None]
 
@@ -84,7 +84,9 @@ def start_machine(
     )
 
 
-def _check_arguments(entry: str, params: tuple[object, ...], args: Sequence[Value]) -> None:
+def _check_arguments(
+    entry: str, params: tuple[ValueType, ...], args: Sequence[Value]
+) -> None:
     if len(args) != len(params):
         raise InvocationError(f"{entry} takes {len(params)} arguments, got {len(args)}")
     for position, (param, arg) in enumerate(zip(params, args, strict=True)):

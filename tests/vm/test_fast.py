@@ -25,7 +25,7 @@ from vm.result import Status, encode_result
 from vm.validator import validate_module
 
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 gas_limits = st.one_of(st.integers(0, 400), st.integers(0, 4_000), st.integers(0, 40_000))
 arguments = st.tuples(st.integers(0, MAX_UINT), st.binary(max_size=40))
