@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.local_run import run_local
+from cli.vm_commands import vm_app
 
 app = typer.Typer(
     name="ledger",
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run_local)
+app.add_typer(vm_app, name="vm")
 
 
 @app.callback()

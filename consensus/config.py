@@ -115,8 +115,9 @@ def parse_config(document: dict[str, Any]) -> NodeConfig:
             config = replace(config, **{key: _section(key, _SECTIONS[key], value)})
         else:
             raise ConfigError(f"unknown setting {key!r}")
-    if config.rpc.listen_host not in ("127.0.0.1", "::1", "localhost") and not config.rpc.allow_external:
-        raise ConfigError("rpc.listen_host is not loopback: set rpc.allow_external = true to expose RPC")
+    loopback = config.rpc.listen_host in ("127.0.0.1", "::1", "localhost")
+    if not loopback and not config.rpc.allow_external:
+        raise ConfigError("rpc.listen_host is not loopback: set rpc.allow_external = true")
     return config
 
 
