@@ -76,9 +76,7 @@ def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     if not data:
         raise CodecError("empty input")
     try:
-        value = _unpackb(
-            data, raw=False, use_list=False, strict_map_key=True, ext_hook=_decode_ext
-        )
+        value = _unpackb(data, raw=False, use_list=False, strict_map_key=True, ext_hook=_decode_ext)
     except CodecError:
         raise
     except msgpack.ExtraData as exc:

@@ -56,9 +56,10 @@ class ExecutionFailure(Exception):
 
     status: ClassVar[int] = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, gas_used: int = 0) -> None:
         super().__init__(message)
         self.message = message
+        self.gas_used = gas_used
 
 
 class InsufficientFunds(ExecutionFailure):

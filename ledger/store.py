@@ -15,6 +15,7 @@ Key layout (one-byte prefixes; heights are 8-byte big-endian):
     T tx hash        -> [height, index]
     R height index4  -> receipt bytes
     C height         -> commit certificate bytes for the block at height
+    E height         -> end-of-block events (e.g. contract evictions), if any
     S state key      -> latest value (flat copy of the state for fast reads)
     N node hash      -> state-tree node bytes (kept for proofs at old roots)
 """
@@ -30,7 +31,7 @@ import plyvel
 
 from ledger import codec
 from ledger.transition import BlockResult, ChainTip
-from ledger.types import Block, Receipt, decode_block, decode_receipt
+from ledger.types import Block, Event, Receipt, decode_block, decode_receipt
 
 _TIP: Final = b"Mtip"
 _GENESIS: Final = b"Mgenesis"
@@ -133,6 +134,9 @@ class Store:
                 batch.put(_height_key(b"R", height) + index.to_bytes(4, "big"), receipt.encode())
             if certificate:
                 batch.put(_height_key(b"C", height), certificate)
+            if result.block_events:
+                events = tuple(event.to_value() for event in result.block_events)
+                batch.put(_height_key(b"E", height), codec.encode(events))
             self._put_state(batch, result.changes, result.tree_nodes)
             new_tip = ChainTip(height, block.hash, block.header.time_ms, result.state_root)
             batch.put(_TIP, _encode_tip(new_tip))
@@ -178,6 +182,15 @@ class Store:
     def load_receipt(self, height: int, index: int) -> Receipt | None:
         raw = self._db.get(_height_key(b"R", height) + index.to_bytes(4, "big"))
         return decode_receipt(raw) if raw is not None else None
+
+    def load_block_events(self, height: int) -> tuple[Event, ...]:
+        """The end-of-block events of the block at ``height`` (empty if none)."""
+        raw = self._db.get(_height_key(b"E", height))
+        if raw is None:
+            return ()
+        return tuple(
+            Event(kind, tuple(tuple(a) for a in attrs)) for kind, attrs in codec.decode(raw)
+        )
 
     def load_certificate(self, height: int) -> bytes | None:
         value: bytes | None = self._db.get(_height_key(b"C", height))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ledger import crypto
+from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
     BadNonce,
     BadSignature,
@@ -70,12 +71,14 @@ class BlockResult:
     receipts_root: bytes
     changes: dict[bytes, bytes | None]
     tree_nodes: dict[bytes, bytes]
+    block_events: tuple[Event, ...] = ()
 
 
-BodyExecutor = Callable[[State, Transaction], tuple[Event, ...]]
+BodyExecutor = Callable[[State, Transaction, BlockContext], Outcome]
+EndBlockStep = Callable[[State, BlockContext], tuple[Event, ...]]
 
 
-def execute_transfer(state: State, tx: Transaction) -> tuple[Event, ...]:
+def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
     """Move funds from the sender to the recipient. Raises ExecutionFailure."""
     body = tx.body
     assert isinstance(body, Transfer)
@@ -84,26 +87,22 @@ def execute_transfer(state: State, tx: Transaction) -> tuple[Event, ...]:
         raise InsufficientFunds(f"balance of {body.asset} is below {body.amount}")
     state.sub_balance(sender, body.asset, body.amount)
     state.add_balance(body.recipient, body.asset, body.amount)
-    return (
-        Event(
-            "transfer",
-            (
-                ("amount", body.amount),
-                ("asset", body.asset),
-                ("from", sender),
-                ("to", body.recipient),
-            ),
-        ),
+    attributes = (
+        ("amount", body.amount),
+        ("asset", body.asset),
+        ("from", sender),
+        ("to", body.recipient),
     )
+    return Outcome(events=(Event("transfer", attributes),))
 
 
+# How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
 BODY_EXECUTORS: dict[int, BodyExecutor] = {Transfer.KIND: execute_transfer}
 
-
-def register_body_executor(kind: int, executor: BodyExecutor) -> None:
-    """Register how a body kind executes (at import of the module defining it)."""
-    assert kind not in BODY_EXECUTORS or BODY_EXECUTORS[kind] is executor
-    BODY_EXECUTORS[kind] = executor
+# Steps run at the end of every block, after fees are paid, in this order.
+# Each returns block-level events (stored with the block, not in any root:
+# they are a deterministic function of the block and the state).
+END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = ()
 
 
 def read_params(state: State) -> Params:
@@ -146,14 +145,14 @@ def charge_nonce_and_fee(state: State, tx: Transaction) -> None:
     )
 
 
-def execute_body(state: State, tx: Transaction) -> Receipt:
+def execute_body(state: State, tx: Transaction, ctx: BlockContext) -> Receipt:
     """Run the body in its own journal scope; revert it on failure."""
     state.begin()
     try:
-        events = BODY_EXECUTORS[tx.body.KIND](state, tx)
+        outcome = BODY_EXECUTORS[tx.body.KIND](state, tx, ctx)
     except ExecutionFailure as failure:
         state.revert()
-        return Receipt(status=failure.status, fee_charged=tx.fee, error=failure.message)
+        return Receipt(failure.status, tx.fee, failure.gas_used, error=failure.message)
     except BalanceOverflow as overflow:
         state.revert()
         return Receipt(BalanceOverflowFailure.status, tx.fee, error=str(overflow))
@@ -161,30 +160,29 @@ def execute_body(state: State, tx: Transaction) -> Receipt:
         state.revert()
         return Receipt(InsufficientFunds.status, tx.fee, error=str(shortfall))
     state.commit()
-    return Receipt(status=STATUS_OK, fee_charged=tx.fee, events=events)
+    return Receipt(STATUS_OK, tx.fee, outcome.gas_used, outcome.events)
 
 
 def apply_transaction(
-    state: State, tx: Transaction, chain_id: str, params: Params, signature_checked: bool
+    state: State, tx: Transaction, ctx: BlockContext, signature_checked: bool
 ) -> Receipt:
     """Check, charge and execute one transaction. Raises TxRejected."""
-    check_transaction(state, tx, chain_id, params, signature_checked)
+    check_transaction(state, tx, ctx.chain_id, ctx.params, signature_checked)
     charge_nonce_and_fee(state, tx)
-    return execute_body(state, tx)
+    return execute_body(state, tx, ctx)
 
 
 def process_transactions(
     state: State,
     transactions: Iterable[Transaction],
-    chain_id: str,
-    params: Params,
+    ctx: BlockContext,
     verified: Collection[bytes],
 ) -> tuple[Receipt, ...]:
     """Apply every transaction in order. Raises InvalidBlock for one that may not be included."""
     receipts = []
     for index, tx in enumerate(transactions):
         try:
-            receipts.append(apply_transaction(state, tx, chain_id, params, tx.hash in verified))
+            receipts.append(apply_transaction(state, tx, ctx, tx.hash in verified))
         except TxRejected as rejected:
             raise InvalidBlock(f"transaction {index} ({tx.hash.hex()}): {rejected}") from rejected
     return tuple(receipts)
@@ -195,6 +193,32 @@ def pay_fees_to_proposer(state: State, proposer: bytes, receipts: Iterable[Recei
     total = sum(receipt.fee_charged for receipt in receipts)
     if total:
         state.add_balance(proposer, NATIVE_ASSET, total)
+
+
+def run_end_block_steps(state: State, ctx: BlockContext) -> tuple[Event, ...]:
+    """Every end-of-block step, in the order of END_BLOCK_STEPS."""
+    events: list[Event] = []
+    for _name, step in END_BLOCK_STEPS:
+        events.extend(step(state, ctx))
+    return tuple(events)
+
+
+def finish_block(
+    state: State, tree: StateTree, ctx: BlockContext, receipts: tuple[Receipt, ...]
+) -> BlockResult:
+    """The steps after the transactions: fees, end-of-block steps, the state root."""
+    pay_fees_to_proposer(state, ctx.proposer, receipts)
+    block_events = run_end_block_steps(state, ctx)
+    changes = state.changes()
+    update = tree.update(tree_changes(changes))
+    return BlockResult(
+        receipts,
+        update.root,
+        block_receipts_root(receipts),
+        changes,
+        update.new_nodes,
+        block_events,
+    )
 
 
 def validate_header(block: Block, tip: ChainTip, chain_id: str, params: Params) -> None:
@@ -235,13 +259,10 @@ def execute_block(
     assert tree.root == tip.state_root, "tree is not at the parent state root"
     params = read_params(state)
     validate_header(block, tip, chain_id, params)
-    receipts = process_transactions(state, block.transactions, chain_id, params, verified)
-    pay_fees_to_proposer(state, block.header.proposer, receipts)
-    changes = state.changes()
-    update = tree.update(tree_changes(changes))
-    return BlockResult(
-        receipts, update.root, block_receipts_root(receipts), changes, update.new_nodes
-    )
+    header = block.header
+    ctx = BlockContext(chain_id, header.height, header.time_ms, header.proposer, params)
+    receipts = process_transactions(state, block.transactions, ctx, verified)
+    return finish_block(state, tree, ctx, receipts)
 
 
 def apply_block(
@@ -281,6 +302,7 @@ def build_block(
     reasons; the rest are applied in order, within the block limits.
     """
     params = read_params(state)
+    ctx = BlockContext(chain_id, tip.height + 1, max(time_ms, tip.time_ms), proposer, params)
     included: list[Transaction] = []
     receipts: list[Receipt] = []
     skipped: list[tuple[Transaction, TxRejected]] = []
@@ -291,28 +313,22 @@ def build_block(
         if size + len(tx.encode()) > params.max_block_bytes:
             break
         try:
-            receipts.append(apply_transaction(state, tx, chain_id, params, tx.hash in verified))
+            receipts.append(apply_transaction(state, tx, ctx, tx.hash in verified))
         except TxRejected as rejected:
             skipped.append((tx, rejected))
             continue
         included.append(tx)
         size += len(tx.encode())
-    pay_fees_to_proposer(state, proposer, receipts)
-    changes = state.changes()
-    update = tree.update(tree_changes(changes))
+    result = finish_block(state, tree, ctx, tuple(receipts))
     header = BlockHeader(
         chain_id=chain_id,
-        height=tip.height + 1,
-        time_ms=max(time_ms, tip.time_ms),
+        height=ctx.height,
+        time_ms=ctx.time_ms,
         prev_hash=tip.block_hash,
         last_commit_hash=crypto.sha256(last_commit),
         txs_root=block_txs_root(included),
-        receipts_root=block_receipts_root(receipts),
-        state_root=update.root,
+        receipts_root=result.receipts_root,
+        state_root=result.state_root,
         proposer=proposer,
     )
-    block = Block(header, tuple(included), last_commit)
-    result = BlockResult(
-        tuple(receipts), update.root, header.receipts_root, changes, update.new_nodes
-    )
-    return block, result, skipped
+    return Block(header, tuple(included), last_commit), result, skipped
