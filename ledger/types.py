@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
+from ledger.threshold import frost
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -44,6 +45,7 @@ __all__ = [
 
 TX_VERSION: Final = 1
 BLOCK_VERSION: Final = 1
+THRESHOLD_SIGNATURE_SIZE: Final = 65
 TX_DOMAIN: Final = "ledger/tx/v1"
 MAX_TX_SIZE: Final = 64 * 1024
 
@@ -163,8 +165,22 @@ class Transaction:
         return replace(self, signature=key.sign_digest(self.signing_digest()), _cache={})
 
     def signature_valid(self) -> bool:
-        """True iff the signature is a valid low-S signature by the sender."""
+        """True iff the signature authorizes the transaction: a 64-byte low-S
+        ECDSA signature by the sender's key, or a 65-byte FROST (RFC 9591)
+        signature by the sender when the sender is a threshold group key."""
+        if len(self.signature) == THRESHOLD_SIGNATURE_SIZE:
+            return frost.verify_signature(self.sender, self.signing_digest(), self.signature)
         return crypto.verify_digest(self.sender, self.signing_digest(), self.signature)
+
+
+def check_signature(value: object) -> bytes:
+    """64 bytes (ECDSA) or 65 bytes (FROST threshold signature), or DecodeError."""
+    ensure(
+        isinstance(value, bytes)
+        and len(value) in (crypto.SIGNATURE_SIZE, THRESHOLD_SIGNATURE_SIZE),
+        "signature must be 64 bytes (ECDSA) or 65 bytes (FROST)",
+    )
+    return value  # type: ignore[return-value]
 
 
 def decode_transaction(data: bytes) -> Transaction:
@@ -188,7 +204,7 @@ def decode_transaction(data: bytes) -> Transaction:
         nonce=check_uint(nonce, "nonce"),
         fee=check_amount(fee, "fee"),
         body=decode_body(body),
-        signature=check_bytes(signature, "signature", crypto.SIGNATURE_SIZE),
+        signature=check_signature(signature),
     )
     tx._cache["bytes"] = data
     return tx

@@ -88,9 +88,9 @@ def test_exports_are_sorted() -> None:
         (".entry main -> int\n.frob\n", 2, "unknown directive"),
         (".const A 1\n.const A 2\n", 2, "already defined"),
         (".memory x\n", 1, "bad literal"),
-        (".memory \"x\"\n", 1, ".memory needs an integer"),
+        ('.memory "x"\n', 1, ".memory needs an integer"),
         # Validation errors come back with the line of the instruction.
-        (".entry main -> int\n  PUSH 1\n  PUSH \"x\"\n  ADD\n  RET\n", 4, "type mismatch"),
+        ('.entry main -> int\n  PUSH 1\n  PUSH "x"\n  ADD\n  RET\n', 4, "type mismatch"),
         (".entry main -> int\n  PUSH 1\n  PUSH 2\n  RET\n", 4, "RET with stack [int int]"),
         (".entry main -> int\n  PUSH 1\n", 2, "falls off the end"),
         (".entry main -> int\n  PUSH 1\n  RET\n  NOP\n  RET\n", 4, "unreachable"),

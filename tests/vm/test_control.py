@@ -38,10 +38,14 @@ def test_loop(run: Runner) -> None:
 
 def test_gas_used_is_the_sum_of_base_costs(run: Runner) -> None:
     base = GAS_SCHEDULE_V1.base
-    per_iteration = sum(
-        base[op]
-        for op in (Op.DUP, Op.ISZERO, Op.JUMPI, Op.DUP, Op.ADD, Op.SWAP, Op.PUSH1, Op.SUB)
-    ) + base[Op.SWAP] + base[Op.JUMP]
+    per_iteration = (
+        sum(
+            base[op]
+            for op in (Op.DUP, Op.ISZERO, Op.JUMPI, Op.DUP, Op.ADD, Op.SWAP, Op.PUSH1, Op.SUB)
+        )
+        + base[Op.SWAP]
+        + base[Op.JUMP]
+    )
     exit_cost = base[Op.DUP] + base[Op.ISZERO] + base[Op.JUMPI]
     tail = base[Op.SWAP] + base[Op.POP] + base[Op.RET]
     expected = base[Op.PUSH1] + 10 * per_iteration + exit_cost + tail

@@ -24,18 +24,14 @@ from vm.module import encode_module
 from vm.result import Status, encode_result
 from vm.validator import validate_module
 
-SETTINGS = settings(
-    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 gas_limits = st.one_of(st.integers(0, 400), st.integers(0, 4_000), st.integers(0, 40_000))
 arguments = st.tuples(st.integers(0, MAX_UINT), st.binary(max_size=40))
 
 
 @SETTINGS
 @given(programs(), arguments, gas_limits)
-def test_fast_path_matches_reference(
-    text: str, args: tuple[int, bytes], gas: int
-) -> None:
+def test_fast_path_matches_reference(text: str, args: tuple[int, bytes], gas: int) -> None:
     program = validate_module(assemble(text))
     reference_host, fast_host = sample_host(), sample_host()
     reference = execute(program, "main", args, gas, reference_host)
@@ -137,9 +133,11 @@ def test_result_encoding_is_stable() -> None:
     result = execute(program, "main", (41,), 100, sample_host())
     expected = (
         "98"  # array of 8
-        "a7" + b"success".hex()  # status
+        "a7"
+        + b"success".hex()  # status
         + "07"  # gas used: PUSH1 1 + ADD 2 + RET 4
-        + "91" + "9200c4012a"  # return values: [[0, b"\x2a"]]
+        + "91"
+        + "9200c4012a"  # return values: [[0, b"\x2a"]]
         + "c0"  # no halt reason
         + "90909090"  # no writes, transfers, events, messages
     )

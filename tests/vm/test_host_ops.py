@@ -161,7 +161,7 @@ def test_events_are_recorded_in_order(run: Runner) -> None:
 
 
 def test_event_size_and_count_are_limited(run: Runner) -> None:
-    text = ".entry main bytes -> int\n PUSH \"t\"\n SWAP 1\n EMIT\n PUSH 0\n RET\n"
+    text = '.entry main bytes -> int\n PUSH "t"\n SWAP 1\n EMIT\n PUSH 0\n RET\n'
     assert run(text, args=(b"x" * (MAX_EVENT_BYTES - 1),)).status is Status.SUCCESS
     too_big = run(text, args=(b"x" * MAX_EVENT_BYTES,))
     assert too_big.halt_reason is HaltReason.EVENT_LIMIT

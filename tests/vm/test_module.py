@@ -57,9 +57,16 @@ def test_encoding_is_byte_exact() -> None:
         "96"  # array of 6
         "01"  # version 1
         "c403110005"  # bin8 code
-        "93" "9200c400" "9200c4020100" "9201c40161"  # constants: 0, 256, b"a"
-        "91" "9300" "a162" "a169"  # functions: [0, "b", "i"]
-        "91" "92a46d61696e00"  # entry points: [["main", 0]]
+        "93"
+        "9200c400"
+        "9200c4020100"
+        "9201c40161"  # constants: 0, 256, b"a"
+        "91"
+        "9300"
+        "a162"
+        "a169"  # functions: [0, "b", "i"]
+        "91"
+        "92a46d61696e00"  # entry points: [["main", 0]]
         "02"  # memory cells
     )
     assert encode_module(module) == expected
