@@ -16,7 +16,6 @@ from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
-from ledger.threshold import frost
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -29,6 +28,7 @@ from ledger.fields import (
     check_uint,
     ensure,
 )
+from ledger.threshold import frost
 
 __all__ = [
     "MAX_AMOUNT",
