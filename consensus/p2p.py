@@ -39,7 +39,7 @@ import random
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 import aiohttp
 from aiohttp import web
@@ -199,6 +199,15 @@ class _Peer:
         return f"{encode_address(self.peer_id)} ({self.remote})"
 
 
+class _Outcome(NamedTuple):
+    """How a connection ended: the authenticated peer id (None if the handshake
+    failed), whether it was admitted, and whether it was refused as a duplicate."""
+
+    peer_id: PeerId | None
+    admitted: bool
+    duplicate: bool
+
+
 class _Disconnect(Exception):
     """Ends a connection: close code, reason, and whether to ban the peer."""
 
@@ -339,7 +348,7 @@ class P2PNode:
             peer.full_since = now
             log.info("p2p: send queue of %s is full; dropping frames for it", peer.name)
         elif now - peer.full_since >= self.config.stall_timeout:
-            self.disconnect(peer.peer_id, "send queue stayed full (peer too slow)")
+            self._drop(peer, CLOSE_STALLED, "send queue stayed full (peer too slow)")
         return False
 
     async def _write_frames(self, peer: _Peer) -> None:
@@ -378,9 +387,12 @@ class P2PNode:
         if ban:
             self._ban(peer_id)
         if peer is not None:
-            log.warning("p2p: disconnecting %s: %s", peer.name, reason)
-            self._unregister(peer)
-            asyncio.get_running_loop().create_task(self._close(peer.ws, CLOSE_REFUSED, reason))
+            self._drop(peer, CLOSE_REFUSED, reason)
+
+    def _drop(self, peer: _Peer, code: int, reason: str) -> None:
+        log.warning("p2p: disconnecting %s: %s", peer.name, reason)
+        self._unregister(peer)
+        asyncio.get_running_loop().create_task(self._close(peer.ws, code, reason))
 
     async def wait_for_peers(self, count: int, timeout: float) -> bool:
         """Wait until at least ``count`` peers are connected; False on timeout."""
@@ -434,15 +446,17 @@ class P2PNode:
                 await self._wait_or_stop(asyncio.sleep(banned_for))
                 continue
             try:
-                peer_id = await self._dial(address)
+                outcome = await self._dial(address)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.debug("p2p: dialing %s failed: %s", address, exc)
-                peer_id = None
-            if peer_id == self.peer_id:
+                outcome = _Outcome(None, False, False)
+            if outcome.peer_id == self.peer_id:
                 log.warning("p2p: %s is this node itself; not dialing it again", address)
                 return
-            if peer_id is not None:
-                attempt, known_id = 0, peer_id
+            if outcome.admitted or outcome.duplicate:
+                known_id = outcome.peer_id  # authenticated, and the expected id if one was given
+            if outcome.admitted:
+                attempt = 0
             delay = min(self.config.backoff_max, self.config.backoff_initial * 2.0**attempt)
             attempt = min(attempt + 1, 32)
             await self._wait_or_stop(asyncio.sleep(self._rng.uniform(delay / 2, delay)))
@@ -456,9 +470,8 @@ class P2PNode:
             waiter.cancel()
             stopper.cancel()
 
-    async def _dial(self, address: PeerAddress) -> PeerId | None:
-        """One connection to ``address``, served until it ends; the peer's id if
-        the handshake succeeded."""
+    async def _dial(self, address: PeerAddress) -> _Outcome:
+        """One connection to ``address``, served until it ends."""
         assert self._session is not None
         async with self._session.ws_connect(
             address.url,
@@ -470,7 +483,7 @@ class P2PNode:
 
     async def _serve(
         self, ws: WebSocket, outbound: bool, remote: str, expected: PeerId | None
-    ) -> PeerId | None:
+    ) -> _Outcome:
         """Handshake, register, read frames until the connection ends."""
         self._handshaking += 1
         try:
@@ -480,16 +493,16 @@ class P2PNode:
             code = exc.code if isinstance(exc, _Disconnect) else CLOSE_BAD_HANDSHAKE
             log.warning("p2p: handshake with %s failed: %s", remote, reason)
             await self._close(ws, code, reason)
-            return None
+            return _Outcome(None, False, False)
         except (aiohttp.ClientError, ConnectionError) as exc:
             log.info("p2p: connection to %s lost during the handshake: %s", remote, exc)
-            return None
+            return _Outcome(None, False, False)
         finally:
             self._handshaking -= 1
         peer_id = address_of(hello.public_key)
         if peer_id == self.peer_id:
             await self._close(ws, CLOSE_REFUSED, "connected to itself")
-            return peer_id
+            return _Outcome(peer_id, False, False)
         peer = _Peer(
             peer_id=peer_id,
             public_key=hello.public_key,
@@ -501,13 +514,12 @@ class P2PNode:
         )
         refusal = self._admit(peer, expected)
         if refusal is not None:
-            log.info("p2p: refusing %s: %s", peer.name, refusal)
-            await self._close(
-                ws, CLOSE_DUPLICATE if "duplicate" in refusal else CLOSE_REFUSED, refusal
-            )
-            return peer_id
+            code, reason = refusal
+            log.info("p2p: refusing %s: %s", peer.name, reason)
+            await self._close(ws, code, reason)
+            return _Outcome(peer_id, False, code == CLOSE_DUPLICATE)
         await self._run_peer(peer)
-        return peer_id
+        return _Outcome(peer_id, True, False)
 
     async def _handshake(self, ws: WebSocket) -> Hello:
         key = self.config.node_key
@@ -538,18 +550,19 @@ class P2PNode:
             CLOSE_BAD_HANDSHAKE, f"expected a binary handshake frame, got {message.type.name}"
         )
 
-    def _admit(self, peer: _Peer, expected: PeerId | None) -> str | None:
-        """None to accept the peer, else why not. Resolves duplicate connections."""
+    def _admit(self, peer: _Peer, expected: PeerId | None) -> tuple[int, str] | None:
+        """None to accept the peer, else the close code and reason. Resolves
+        duplicate connections."""
         if expected is not None and peer.peer_id != expected:
-            return f"expected peer {encode_address(expected)}"
+            return CLOSE_REFUSED, f"expected peer {encode_address(expected)}"
         if self._stopping.is_set():
-            return "node stopping"
+            return CLOSE_GOING_AWAY, "node stopping"
         if self._ban_remaining(peer.peer_id):
-            return "banned for misbehaving"
+            return CLOSE_REFUSED, "banned for misbehaving"
         existing = self._peers.get(peer.peer_id)
         if existing is None:
             if len(self._peers) >= self.config.max_peers:
-                return "too many peers"
+                return CLOSE_REFUSED, "too many peers"
             return None
         # Both ends apply the same rule, so they keep the same connection:
         # the newer one from the same dialer, else the one the smaller id dialed.
@@ -559,7 +572,7 @@ class P2PNode:
                 self._close(existing.ws, CLOSE_DUPLICATE, "duplicate connection replaced")
             )
             return None
-        return "duplicate connection"
+        return CLOSE_DUPLICATE, "duplicate connection"
 
     async def _run_peer(self, peer: _Peer) -> None:
         self._peers[peer.peer_id] = peer

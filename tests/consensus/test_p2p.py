@@ -505,3 +505,19 @@ def test_ipv6_loopback() -> None:
             await node.stop()
 
     run(scenario)
+
+
+def test_invalid_pinned_peer_id_mismatch_is_refused() -> None:
+    async def scenario() -> None:
+        async with running(0) as (a, _):
+            wrong = encode_address(address_of(KEYS[6].public_key))
+            async with running(1, persistent_peers=(f"{wrong}@127.0.0.1:{a.listen_port}",)) as (
+                b,
+                _,
+            ):
+                await asyncio.sleep(0.5)
+                assert b.peers() == []
+            async with running(1, persistent_peers=(a.listen_address,)) as (b, _):
+                assert await b.wait_for_peers(1, 5)
+
+    run(scenario)
