@@ -51,6 +51,19 @@ class CannotPayFee(TxRejected):
     code = 6
 
 
+class MempoolFull(TxRejected):
+    """The mempool is at its count or byte limit (or the sender's share of
+    it); the transaction was NOT kept. The submitter may retry later."""
+
+    code = 20
+
+
+class AlreadyKnown(TxRejected):
+    """This exact transaction (same hash) is already pending in the mempool."""
+
+    code = 21
+
+
 class ExecutionFailure(Exception):
     """An included transaction failed; its receipt carries ``status``."""
 
