@@ -37,10 +37,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ledger.context import BlockContext
 from ledger.exceptions import AlreadyKnown, MalformedTransaction, MempoolFull, TxRejected
-from ledger.params import Params
 from ledger.state import State, StateReader
-from ledger.transition import apply_transaction, read_params
+from ledger.transition import ChainTip, apply_transaction, read_params
 from ledger.types import MAX_TX_SIZE, Transaction
 
 
@@ -53,6 +53,9 @@ class CommittedChain(Protocol):
 
     @property
     def store(self) -> StateReader: ...
+
+    @property
+    def tip(self) -> ChainTip: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ class Mempool:
         self._per_sender: dict[bytes, int] = {}
         self._bytes = 0
         self._next_seq = 1
-        self._params, self._check_state = self._fresh_check_state()
+        self._context, self._check_state = self._fresh_check_state()
 
     # -- entering -------------------------------------------------------------
     def add(self, tx: Transaction) -> None:
@@ -130,9 +133,7 @@ class Mempool:
         # The ledger's own check (chain id, signature, nonce, fee, balance) on the
         # state after every pending transaction; on success the check state
         # advances by this transaction. It raises before changing anything.
-        apply_transaction(
-            self._check_state, tx, self._chain.chain_id, self._params, signature_checked=False
-        )
+        apply_transaction(self._check_state, tx, self._context, signature_checked=False)
         self._keep(tx, size)
 
     def add_batch(self, txs: Iterable[Transaction]) -> list[TxRejected | None]:
@@ -204,22 +205,27 @@ class Mempool:
         for tx in committed:
             if tx.hash in self._entries:
                 self._remove(tx.hash)
-        self._params, self._check_state = self._fresh_check_state()
+        self._context, self._check_state = self._fresh_check_state()
         dropped: list[tuple[Transaction, TxRejected]] = []
         for tx_hash, entry in list(self._entries.items()):
             try:
-                apply_transaction(
-                    self._check_state, entry.tx, self._chain.chain_id, self._params, True
-                )
+                apply_transaction(self._check_state, entry.tx, self._context, True)
             except TxRejected as rejected:
                 self._remove(tx_hash)
                 dropped.append((entry.tx, rejected))
         self._order = [(e.seq, h) for h, e in self._entries.items()]
         return dropped
 
-    def _fresh_check_state(self) -> tuple[Params, State]:
+    def _fresh_check_state(self) -> tuple[BlockContext, State]:
+        """A state overlay on the committed state, and the context of the next
+        block as far as it is known (its proposer and time are not: fees are
+        only paid at the end of a block, and bodies see the tip's time)."""
         state = State(self._chain.store)
-        return read_params(state), state
+        tip = self._chain.tip
+        context = BlockContext(
+            self._chain.chain_id, tip.height + 1, tip.time_ms, bytes(20), read_params(state)
+        )
+        return context, state
 
     # -- gossip ---------------------------------------------------------------
     def batch_for_gossip(
