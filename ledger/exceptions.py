@@ -71,3 +71,15 @@ class BalanceOverflowFailure(ExecutionFailure):
 
 class InvalidOperation(ExecutionFailure):
     status = 4
+
+
+class MempoolFull(TxRejected):
+    """The node's mempool has no room; the transaction may be retried later."""
+
+    code = 20
+
+
+class AlreadyKnown(TxRejected):
+    """The node already holds this exact transaction (pending or committed)."""
+
+    code = 21
