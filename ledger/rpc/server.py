@@ -87,7 +87,9 @@ class RpcServer:
     async def start(self) -> None:
         """Bind and serve. Raises OSError if the address is taken."""
         self._listener = self.node.events.add_listener(self.metrics.on_block)
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
         await runner.setup()
         server = runner.server
         assert server is not None
@@ -105,7 +107,7 @@ class RpcServer:
 
         server.connection_made = connection_made  # type: ignore[method-assign]
         self._runner = runner
-        self._site = web.TCPSite(runner, self.config.host, self.config.port, shutdown_timeout=2.0)
+        self._site = web.TCPSite(runner, self.config.host, self.config.port)
         try:
             await self._site.start()
         except OSError:

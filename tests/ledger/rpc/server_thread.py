@@ -4,6 +4,8 @@ loop in a background thread, for tests that talk to a running server."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -72,6 +74,39 @@ class ServerThread:
             return function()
 
         return self.call(wrapper())
+
+    def post(self, body: bytes | Any, content_type: str = "application/json") -> tuple[int, Any]:
+        """POST a body (bytes sent as is, anything else as JSON) to / and
+        return the HTTP status and the decoded JSON answer (None if empty)."""
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=TIMEOUT)
+        try:
+            conn.request("POST", "/", body, {"Content-Type": content_type})
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        return response.status, json.loads(data) if data else None
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        """GET a path; returns status, content type and body text."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=TIMEOUT)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, response.getheader("Content-Type", ""), response.read().decode()
+        finally:
+            conn.close()
+
+    def snapshot(self) -> tuple[int, bytes, int, int]:
+        """What bad input must not change: height, state root, mempool size and bytes."""
+
+        def read() -> tuple[int, bytes, int, int]:
+            info = self.node.mempool_info()
+            return self.chain.tip.height, self.chain.tip.state_root, info.size, info.bytes
+
+        return self.run(read)
 
     def produce(self) -> CommittedBlock:
         event = self.run(self.node.produce_block)
