@@ -44,6 +44,15 @@ _REFUSAL: Final = (
 )
 
 
+class _RefuseConnection(asyncio.Protocol):
+    """Answers 503 and hangs up: what a connection beyond the limit gets."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(_REFUSAL)
+        transport.close()
+
+
 def _error_response(status: int, error: RpcError) -> web.Response:
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error.to_json()})
     return web.Response(status=status, text=body, content_type=JSON_CONTENT_TYPE)
@@ -69,14 +78,16 @@ class RpcServer:
         self.app.router.add_get("/status", self.handle_status)
         self.app.router.add_get("/metrics", self.handle_metrics)
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._listening: asyncio.Server | None = None
+        self._port: int | None = None
+        self._open_connections = 0
         self._listener: int | None = None
 
     @property
     def port(self) -> int:
         """The bound port (after start)."""
-        assert self._site is not None, "server not started"
-        return self._site.port
+        assert self._port is not None, "server not started"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -91,34 +102,43 @@ class RpcServer:
             self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0
         )
         await runner.setup()
+        self._runner = runner
         server = runner.server
         assert server is not None
-        limit = self.config.max_connections
-        register = server.connection_made
+        forget = server.connection_lost
 
-        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-            # The one hook aiohttp's low-level Server offers per connection: refuse here.
-            if len(server.connections) >= limit:
+        def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+            self._open_connections -= 1
+            forget(handler, exc)
+
+        # aiohttp's Server is told of every connection's end: count them down there.
+        server.connection_lost = connection_lost  # type: ignore[method-assign]
+
+        def protocol_factory() -> asyncio.BaseProtocol:
+            if self._open_connections >= self.config.max_connections:
                 self.metrics.http_refused.inc()
-                transport.write(_REFUSAL)
-                transport.close()
-                return
-            register(handler, transport)
+                return _RefuseConnection()
+            self._open_connections += 1
+            return server()
 
-        server.connection_made = connection_made  # type: ignore[method-assign]
-        self._runner = runner
-        self._site = web.TCPSite(runner, self.config.host, self.config.port)
+        loop = asyncio.get_running_loop()
         try:
-            await self._site.start()
+            self._listening = await loop.create_server(
+                protocol_factory, self.config.host, self.config.port, reuse_address=True
+            )
         except OSError:
             await self.stop()
             raise
+        self._port = self._listening.sockets[0].getsockname()[1]
         log.info("JSON-RPC listening on %s", self.url)
 
     async def stop(self) -> None:
         if self._listener is not None:
             self.node.events.remove_listener(self._listener)
             self._listener = None
+        if self._listening is not None:
+            self._listening.close()
+            self._listening = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

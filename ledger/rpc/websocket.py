@@ -83,6 +83,7 @@ class WebSocketSession:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(server.config.max_ws_queue)
         self.overflowed = False
         self._after_reply: list[str] = []
+        self._closing: asyncio.Task[bool] | None = None
         self.methods = {
             "ledger_subscribe": Method.of(
                 "ledger_subscribe",
@@ -153,6 +154,9 @@ class WebSocketSession:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True
+            self._closing = asyncio.get_running_loop().create_task(
+                self.ws.close(code=CLOSE_TOO_SLOW, message=b"client too slow")
+            )
 
     # -- connection ------------------------------------------------------------
     async def run(self) -> None:
@@ -178,18 +182,15 @@ class WebSocketSession:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await sender
-            if self.overflowed:
-                await self.ws.close(code=CLOSE_TOO_SLOW, message=b"client too slow")
+            if self._closing is not None:
+                await self._closing
             else:
                 await self.ws.close()
 
     async def _send_loop(self) -> None:
-        while True:
-            if self.overflowed:
-                await self.ws.close(code=CLOSE_TOO_SLOW, message=b"client too slow")
-                return
+        while not self.overflowed:
             message = await self.queue.get()
-            if message is None:
+            if message is None or self.overflowed:
                 return
             await self.ws.send_str(message)
 
