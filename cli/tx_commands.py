@@ -120,6 +120,6 @@ def send(
     )
     tx = sign_transfer(key, chain, nonce_value, recipient, value, asset, fee_value)
     tx_hash = client.send_raw_transaction(tx.encode())
-    if not cli.json:
+    if wait and not cli.json:
         typer.echo(f"submitted {tx_hash.hex()}", err=True)
     finish(cli, tx_hash, wait, timeout)

@@ -38,7 +38,7 @@ VERSION: Final = 1
 AAD_TAG: Final = "ledger/keystore/v1"
 CIPHER: Final = "aes-256-gcm"
 KDF: Final = "scrypt"
-DEFAULT_SCRYPT_N: Final = 1 << 17  # 128 MiB, ~0.7 s here: slow for guessing, fine for a CLI
+DEFAULT_SCRYPT_N = 1 << 17  # 128 MiB, ~0.7 s here: slow for guessing, fine for a CLI
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 MAX_SCRYPT_N: Final = 1 << 20  # reading a file never costs more than 1 GiB
@@ -90,10 +90,10 @@ def _aad(address: bytes, public_key: bytes, n: int, r: int, p: int, salt: bytes)
     return codec.encode((AAD_TAG, address, public_key, n, r, p, salt))
 
 
-def encrypt_key(
-    key: SigningKey, passphrase: str, scrypt_n: int = DEFAULT_SCRYPT_N
-) -> dict[str, Any]:
-    """The key file document of ``key`` under ``passphrase``."""
+def encrypt_key(key: SigningKey, passphrase: str, scrypt_n: int | None = None) -> dict[str, Any]:
+    """The key file document of ``key`` under ``passphrase`` (scrypt cost
+    ``scrypt_n``, default DEFAULT_SCRYPT_N). Raises ValueError for a bad cost."""
+    scrypt_n = scrypt_n if scrypt_n is not None else DEFAULT_SCRYPT_N
     if scrypt_n < 2 or scrypt_n & (scrypt_n - 1) or scrypt_n > MAX_SCRYPT_N:
         raise ValueError("scrypt n must be a power of two in [2, 2^20]")
     address = address_of(key.public_key)
@@ -228,7 +228,7 @@ class Keystore:
         name: str,
         passphrase: str,
         key: SigningKey | None = None,
-        scrypt_n: int = DEFAULT_SCRYPT_N,
+        scrypt_n: int | None = None,
     ) -> KeyEntry:
         """Store ``key`` (default: a new random key) under ``name``. Raises KeystoreError."""
         if name.startswith(DEVNET_PREFIX):
