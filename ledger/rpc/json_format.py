@@ -18,6 +18,7 @@ Parsers raise ``InvalidParams`` with the parameter's name in the message.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Final
 
 from ledger.address import ADDRESS_SIZE, AddressError, decode_address, encode_address
@@ -208,9 +209,16 @@ def parse_address(value: object, name: str = "address") -> bytes:
     if not isinstance(value, str):
         raise InvalidParams(f"{name}: expected a bech32m address string", {"param": name})
     try:
-        return decode_address(value)
+        return _decode_address_cached(value)
     except AddressError as exc:
         raise InvalidParams(f"{name}: {exc}", {"param": name}) from None
+
+
+@lru_cache(maxsize=8192)
+def _decode_address_cached(text: str) -> bytes:
+    # The bech32 checksum in pure Python costs ~40 us; queried addresses repeat a lot.
+    # Only valid addresses are cached (lru_cache does not keep exceptions).
+    return decode_address(text)
 
 
 def parse_asset(value: object, name: str = "asset") -> str:

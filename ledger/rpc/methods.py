@@ -26,6 +26,7 @@ from .node_view import NodeView, genesis_state_root
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[2] / "docs" / "rpc" / "openrpc.json"
 BLOCK_CACHE_SIZE: Final = 128
+ACCOUNT_CACHE_SIZE: Final = 4096
 
 
 def load_openrpc_document(path: Path = OPENRPC_PATH) -> dict[str, Any]:
@@ -49,6 +50,7 @@ class LedgerMethods:
         self.node = node
         self._openrpc = openrpc
         self._blocks: OrderedDict[int, Block] = OrderedDict()
+        self._accounts: OrderedDict[bytes, Account] = OrderedDict()
 
     def table(self) -> dict[str, Method]:
         """Every method by name, with its parameters."""
@@ -137,7 +139,18 @@ class LedgerMethods:
             raw = chain.store.get_state(account_key(address))
         else:
             raw, _ = chain.prove_account(address, self.state_root(height))
-        return decode_account(raw) if raw is not None else Account()
+        return self.decode_account(raw) if raw is not None else Account()
+
+    def decode_account(self, raw: bytes) -> Account:
+        """decode_account through a cache keyed by the encoded bytes (the strict
+        decode re-encodes to check canonicity, which costs more than the read)."""
+        account = self._accounts.get(raw)
+        if account is None:
+            account = decode_account(raw)
+            self._accounts[raw] = account
+            if len(self._accounts) > ACCOUNT_CACHE_SIZE:
+                self._accounts.popitem(last=False)
+        return account
 
     # -- methods -----------------------------------------------------------
     def chain_id(self) -> str:
@@ -147,9 +160,6 @@ class LedgerMethods:
         return self.node.chain.tip.height
 
     def get_balance(self, address: bytes, asset: str, height: int | None) -> str:
-        chain = self.node.chain
-        if height is None or height == chain.tip.height:
-            return str(chain.balance(address, asset))
         return str(self.account(address, height).balance(asset))
 
     def get_account(self, address: bytes, height: int | None) -> dict[str, Any]:
