@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 from pathlib import Path
 
 import typer
@@ -27,14 +28,19 @@ from .local_run import DEFAULT_GENESIS
 
 
 async def serve(node: LocalNode, config: RpcConfig) -> None:
-    """Produce blocks and serve RPC until cancelled."""
+    """Produce blocks and serve RPC until cancelled, SIGTERM or SIGINT."""
     server = RpcServer(node, config)
     await server.start()
     node.start()
     typer.echo(f"single node ({node.chain.chain_id}) at height {node.chain.tip.height}", err=True)
     typer.echo(f"JSON-RPC on {server.url}  (Ctrl-C to stop)", err=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        typer.echo("stopping", err=True)
     finally:
         await node.stop()
         await server.stop()

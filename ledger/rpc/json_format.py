@@ -251,10 +251,3 @@ def parse_bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidParams(f"{name}: expected true or false", {"param": name})
     return value
-
-
-def parse_block_id(value: object, name: str = "block") -> int | bytes | None:
-    """A height, "latest" (None) or a 32-byte block hash in hex."""
-    if isinstance(value, str) and value not in (LATEST,):
-        return parse_hash(value, name)
-    return parse_height(value, name)
