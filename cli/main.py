@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from cli.context import CliContext, OutputFormat, default_home
+from cli.keys_commands import keys_app
 from cli.local_run import run_local
+from cli.query_commands import query_app
+from cli.single_node import run_single_node
+from cli.tx_commands import tx_app
 from cli.vm_commands import vm_app
+from ledger.client import DEFAULT_URL
 
 app = typer.Typer(
     name="ledger",
@@ -14,12 +22,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run_local)
+app.add_typer(keys_app, name="keys")
+app.add_typer(query_app, name="query")
+app.add_typer(tx_app, name="tx")
 app.add_typer(vm_app, name="vm")
+app.command("single")(run_single_node)
 
 
 @app.callback()
-def root() -> None:
+def root(
+    ctx: typer.Context,
+    node: str = typer.Option(DEFAULT_URL, "--node", envvar="LEDGER_NODE", help="Node RPC URL."),
+    home: Path = typer.Option(
+        default_home(), "--home", envvar="LEDGER_HOME", help="Keys and local data."
+    ),
+    output: OutputFormat = typer.Option(OutputFormat.text, "--output", "-o", help="text or json."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
     """A BFT-replicated ledger node. Run `ledger COMMAND --help` for a command's options."""
+    ctx.obj = CliContext(node, home, output, yes, debug)
 
 
 def main() -> None:

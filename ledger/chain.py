@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ledger.exceptions import TxRejected
 from ledger.genesis import Genesis, genesis_state
+from ledger.params import Params
 from ledger.state import State, account_key, decode_account, tree_key
 from ledger.state_tree import Proof, StateTree
 from ledger.store import Store, StoreError
@@ -89,6 +90,10 @@ class Chain:
         self.store.save_block(block, result, certificate)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self._tree = self._tree.at_root(result.state_root)
+
+    def params(self) -> Params:
+        """The chain parameters in the committed state."""
+        return read_params(State(self.store))
 
     def check_transaction(self, tx: Transaction, signature_checked: bool = False) -> None:
         """CheckTx against the committed state. Raises TxRejected."""

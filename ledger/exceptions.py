@@ -85,3 +85,4 @@ class BalanceOverflowFailure(ExecutionFailure):
 
 class InvalidOperation(ExecutionFailure):
     status = 4
+

@@ -1,0 +1,99 @@
+"""The Python client of the ledger's JSON-RPC API, blocking and asyncio.
+
+    from ledger.client import LedgerClient
+    from ledger.devnet import account_key
+
+    client = LedgerClient("http://127.0.0.1:8545")
+    alice = account_key("alice")                  # a devnet key: INSECURE
+    sent = client.send_transfer(alice, "lg1...", 5_000)
+    print(sent.receipt.status, client.get_balance("lg1..."))
+
+Every call raises an ``RpcError`` subclass when the node answers with an
+error (``BadNonceError``, ``BlockNotFound``, ...; see ledger.rpc.errors)
+and a ``ClientError`` (``TransportError``, ``ProtocolError``,
+``ReceiptTimeout``) when there is no usable answer.
+"""
+
+from ledger.rpc.errors import (
+    AlreadyKnownError,
+    BadNonceError,
+    BadSignatureError,
+    BlockNotFound,
+    CannotPayFeeError,
+    FeeTooLowError,
+    InternalError,
+    InvalidParams,
+    InvalidRequest,
+    MalformedTransactionError,
+    MempoolFullError,
+    MethodNotFound,
+    ParseError,
+    RpcError,
+    StateNotAvailable,
+    SubscriptionLimit,
+    TransactionRejected,
+    WrongChainIdError,
+)
+
+from .asynchronous import AsyncLedgerClient
+from .calls import DEFAULT_URL, sign_transfer
+from .results import (
+    AccountInfo,
+    AccountProof,
+    BlockInfo,
+    ChainParams,
+    ClientError,
+    EventInfo,
+    MempoolStatus,
+    ProtocolError,
+    ReceiptInfo,
+    ReceiptTimeout,
+    SentTransaction,
+    StatusInfo,
+    TransactionInfo,
+    TransportError,
+    Validator,
+    ValidatorSet,
+)
+from .sync import LedgerClient
+
+__all__ = [
+    "DEFAULT_URL",
+    "AccountInfo",
+    "AccountProof",
+    "AlreadyKnownError",
+    "AsyncLedgerClient",
+    "BadNonceError",
+    "BadSignatureError",
+    "BlockInfo",
+    "BlockNotFound",
+    "CannotPayFeeError",
+    "ChainParams",
+    "ClientError",
+    "EventInfo",
+    "FeeTooLowError",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "LedgerClient",
+    "MalformedTransactionError",
+    "MempoolFullError",
+    "MempoolStatus",
+    "MethodNotFound",
+    "ParseError",
+    "ProtocolError",
+    "ReceiptInfo",
+    "ReceiptTimeout",
+    "RpcError",
+    "SentTransaction",
+    "StateNotAvailable",
+    "StatusInfo",
+    "SubscriptionLimit",
+    "TransactionInfo",
+    "TransactionRejected",
+    "TransportError",
+    "Validator",
+    "ValidatorSet",
+    "WrongChainIdError",
+    "sign_transfer",
+]

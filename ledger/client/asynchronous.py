@@ -1,0 +1,176 @@
+"""``AsyncLedgerClient``: the same API as LedgerClient, over aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from types import TracebackType
+from typing import Any, TypeVar
+
+import aiohttp
+
+from ledger.crypto import SigningKey
+from ledger.rpc.errors import AlreadyKnownError
+from ledger.types import NATIVE_ASSET, Transaction
+
+from . import calls
+from .calls import DEFAULT_URL, Address, Call, Height
+from .results import (
+    AccountInfo,
+    AccountProof,
+    BlockInfo,
+    ChainParams,
+    MempoolStatus,
+    ReceiptInfo,
+    ReceiptTimeout,
+    SentTransaction,
+    StatusInfo,
+    TransactionInfo,
+    TransportError,
+    ValidatorSet,
+)
+
+T = TypeVar("T")
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+class AsyncLedgerClient:
+    """An asyncio JSON-RPC client over a pooled aiohttp session (keep-alive).
+
+    Use ``async with AsyncLedgerClient(url) as client:`` or call ``close()``.
+    Raises like LedgerClient.
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0, connections: int = 8):
+        self.url = url
+        self.timeout = timeout
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+        self._chain_id: str | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> AsyncLedgerClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        return self._session
+
+    async def request(self, method: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+        """Call any method; returns the raw JSON result."""
+        request_id = next(self._ids)
+        body = calls.encode_request(request_id, method, params if params is not None else [])
+        try:
+            async with self._get_session().post(self.url, data=body, headers=_HEADERS) as response:
+                data = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransportError(f"cannot reach the node at {self.url}: {exc!r}") from None
+        return calls.decode_response(status, data, request_id)
+
+    async def _call(self, call: Call[T]) -> T:
+        return calls.run_parse(call, await self.request(call.method, call.params))
+
+    # -- the API (see LedgerClient for the documentation) -----------------------
+    async def chain_id(self) -> str:
+        if self._chain_id is None:
+            self._chain_id = await self._call(calls.chain_id())
+        return self._chain_id
+
+    async def block_number(self) -> int:
+        return await self._call(calls.block_number())
+
+    async def get_balance(
+        self, address: Address, asset: str = NATIVE_ASSET, height: Height = None
+    ) -> int:
+        return await self._call(calls.get_balance(address, asset, height))
+
+    async def get_account(self, address: Address, height: Height = None) -> AccountInfo:
+        return await self._call(calls.get_account(address, height))
+
+    async def get_transaction_count(self, address: Address, height: Height = None) -> int:
+        return await self._call(calls.get_transaction_count(address, height))
+
+    async def send_raw_transaction(self, raw: bytes) -> bytes:
+        return await self._call(calls.send_raw_transaction(raw))
+
+    async def get_transaction(self, tx_hash: bytes) -> TransactionInfo | None:
+        return await self._call(calls.get_transaction(tx_hash))
+
+    async def get_receipt(self, tx_hash: bytes) -> ReceiptInfo | None:
+        return await self._call(calls.get_receipt(tx_hash))
+
+    async def get_block(
+        self, block: int | str | bytes | None = None, full: bool = False
+    ) -> BlockInfo | None:
+        return await self._call(calls.get_block(block, full))
+
+    async def status(self) -> StatusInfo:
+        return await self._call(calls.status())
+
+    async def validators(self, height: Height = None) -> ValidatorSet:
+        return await self._call(calls.validators(height))
+
+    async def get_proof(self, address: Address, height: Height = None) -> AccountProof:
+        return await self._call(calls.get_proof(address, height))
+
+    async def mempool_info(self) -> MempoolStatus:
+        return await self._call(calls.mempool_info())
+
+    async def get_params(self) -> ChainParams:
+        return await self._call(calls.get_params())
+
+    async def wait_for_receipt(
+        self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2
+    ) -> ReceiptInfo:
+        deadline = time.monotonic() + timeout
+        while True:
+            receipt = await self.get_receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+            if time.monotonic() >= deadline:
+                raise ReceiptTimeout(f"no receipt for {tx_hash.hex()} after {timeout} s")
+            await asyncio.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+
+    async def send_transaction(
+        self, tx: Transaction, wait: bool = True, timeout: float = 30.0
+    ) -> SentTransaction:
+        try:
+            tx_hash = await self.send_raw_transaction(tx.encode())
+        except AlreadyKnownError:
+            tx_hash = tx.hash
+        receipt = await self.wait_for_receipt(tx_hash, timeout) if wait else None
+        return SentTransaction(tx_hash, receipt)
+
+    async def send_transfer(
+        self,
+        key: SigningKey,
+        to: Address,
+        amount: int,
+        asset: str = NATIVE_ASSET,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        if fee is None:
+            fee = (await self.get_params()).min_fee
+        if nonce is None:
+            nonce = await self.get_transaction_count(calls.sender_address(key), "pending")
+        tx = calls.sign_transfer(key, await self.chain_id(), nonce, to, amount, asset, fee)
+        return await self.send_transaction(tx, wait, timeout)

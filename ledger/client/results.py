@@ -1,0 +1,346 @@
+"""Typed results of the client: dataclasses parsed from the RPC's JSON.
+
+Amounts and nonces arrive as decimal strings and become ints; hex becomes
+bytes; addresses stay bech32m text (``lg1...``). A result that does not
+have the documented shape raises ``ProtocolError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ledger.address import decode_address
+from ledger.state import account_key, tree_key
+from ledger.state_tree import ProofError, decode_proof, verify_proof
+
+T = TypeVar("T")
+
+
+class ClientError(Exception):
+    """The client could not get an answer (network, HTTP, malformed reply, timeout)."""
+
+
+class TransportError(ClientError):
+    """The node could not be reached or did not answer with JSON-RPC."""
+
+
+class ProtocolError(ClientError):
+    """The node answered, but not in the documented shape."""
+
+
+class ReceiptTimeout(ClientError, TimeoutError):
+    """No receipt arrived in time (the transaction may still be included later)."""
+
+
+def parse_result(parse: Callable[[Any], T], value: Any) -> T:
+    """``parse(value)``, turning shape errors into ProtocolError."""
+    try:
+        return parse(value)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"unexpected result shape: {exc!r:.200}") from exc
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("boolean where an integer was expected")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise ValueError(f"not an integer: {value!r:.50}")
+
+
+def _hex(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("expected hex text")
+    return bytes.fromhex(value)
+
+
+def _opt(parse: Callable[[Any], T], value: Any) -> T | None:
+    return None if value is None else parse(value)
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected text")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    address: str
+    nonce: int
+    balances: dict[str, int]
+
+    def balance(self, asset: str = "coin") -> int:
+        return self.balances.get(asset, 0)
+
+    @classmethod
+    def from_json(cls, value: Any) -> AccountInfo:
+        return cls(
+            _str(value["address"]),
+            _int(value["nonce"]),
+            {_str(k): _int(v) for k, v in value["balances"].items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionInfo:
+    hash: bytes
+    chain_id: str
+    sender: str  # address
+    public_key: bytes
+    nonce: int
+    fee: int
+    kind: str
+    kind_id: int
+    body: dict[str, Any]  # as the node rendered it (amounts as decimal strings)
+    signature: bytes
+    size: int
+    block_height: int | None
+    block_hash: bytes | None
+    index: int | None
+
+    @property
+    def pending(self) -> bool:
+        return self.block_height is None
+
+    @classmethod
+    def from_json(cls, value: Any) -> TransactionInfo:
+        return cls(
+            hash=_hex(value["hash"]),
+            chain_id=_str(value["chainId"]),
+            sender=_str(value["from"]),
+            public_key=_hex(value["publicKey"]),
+            nonce=_int(value["nonce"]),
+            fee=_int(value["fee"]),
+            kind=_str(value["kind"]),
+            kind_id=_int(value["kindId"]),
+            body=dict(value["body"]),
+            signature=_hex(value["signature"]),
+            size=_int(value["size"]),
+            block_height=_opt(_int, value["blockHeight"]),
+            block_hash=_opt(_hex, value["blockHash"]),
+            index=_opt(_int, value["index"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    kind: str
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptInfo:
+    transaction_hash: bytes
+    block_height: int
+    block_hash: bytes
+    index: int
+    sender: str
+    status: int  # 0 success; 1 failure, 2 insufficient funds, 3 overflow, 4 invalid operation
+    fee_charged: int
+    gas_used: int
+    events: tuple[EventInfo, ...]
+    error: str
+
+    @property
+    def success(self) -> bool:
+        return self.status == 0
+
+    @classmethod
+    def from_json(cls, value: Any) -> ReceiptInfo:
+        return cls(
+            transaction_hash=_hex(value["transactionHash"]),
+            block_height=_int(value["blockHeight"]),
+            block_hash=_hex(value["blockHash"]),
+            index=_int(value["index"]),
+            sender=_str(value["from"]),
+            status=_int(value["status"]),
+            fee_charged=_int(value["feeCharged"]),
+            gas_used=_int(value["gasUsed"]),
+            events=tuple(
+                EventInfo(_str(e["kind"]), dict(e["attributes"])) for e in value["events"]
+            ),
+            error=_str(value["error"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    height: int
+    hash: bytes
+    chain_id: str
+    time_ms: int
+    prev_hash: bytes
+    last_commit_hash: bytes
+    txs_root: bytes
+    receipts_root: bytes
+    state_root: bytes
+    proposer: str
+    version: int
+    tx_count: int
+    transaction_hashes: tuple[bytes, ...]
+    transactions: tuple[TransactionInfo, ...]  # filled only when asked for full transactions
+    last_commit: bytes | None  # None in newHeads notifications (headers only)
+
+    @classmethod
+    def from_json(cls, value: Any) -> BlockInfo:
+        txs = value.get("transactions", [])
+        full = tuple(TransactionInfo.from_json(t) for t in txs if isinstance(t, dict))
+        hashes = tuple(t.hash for t in full) if full else tuple(_hex(t) for t in txs)
+        return cls(
+            height=_int(value["height"]),
+            hash=_hex(value["hash"]),
+            chain_id=_str(value["chainId"]),
+            time_ms=_int(value["timeMs"]),
+            prev_hash=_hex(value["prevHash"]),
+            last_commit_hash=_hex(value["lastCommitHash"]),
+            txs_root=_hex(value["txsRoot"]),
+            receipts_root=_hex(value["receiptsRoot"]),
+            state_root=_hex(value["stateRoot"]),
+            proposer=_str(value["proposer"]),
+            version=_int(value["version"]),
+            tx_count=_int(value["txCount"]),
+            transaction_hashes=hashes,
+            transactions=full,
+            last_commit=_opt(_hex, value.get("lastCommit")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInfo:
+    chain_id: str
+    moniker: str
+    mode: str
+    height: int
+    block_hash: bytes
+    state_root: bytes
+    time_ms: int
+    genesis_hash: bytes
+    catching_up: bool
+    peers: int
+    validator_address: str | None
+    voting_power: int
+
+    @classmethod
+    def from_json(cls, value: Any) -> StatusInfo:
+        validator = value["validator"]
+        return cls(
+            chain_id=_str(value["chainId"]),
+            moniker=_str(value["moniker"]),
+            mode=_str(value["mode"]),
+            height=_int(value["height"]),
+            block_hash=_hex(value["blockHash"]),
+            state_root=_hex(value["stateRoot"]),
+            time_ms=_int(value["timeMs"]),
+            genesis_hash=_hex(value["genesisHash"]),
+            catching_up=bool(value["catchingUp"]),
+            peers=_int(value["peers"]),
+            validator_address=_str(validator["address"]) if validator else None,
+            voting_power=_int(validator["votingPower"]) if validator else 0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    address: str
+    public_key: bytes
+    power: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorSet:
+    height: int
+    total_power: int
+    validators: tuple[Validator, ...]
+
+    @classmethod
+    def from_json(cls, value: Any) -> ValidatorSet:
+        return cls(
+            _int(value["height"]),
+            _int(value["totalPower"]),
+            tuple(
+                Validator(_str(v["address"]), _hex(v["publicKey"]), _int(v["power"]), v["name"])
+                for v in value["validators"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolStatus:
+    size: int
+    bytes: int
+    max_size: int
+    max_bytes: int
+
+    @classmethod
+    def from_json(cls, value: Any) -> MempoolStatus:
+        return cls(
+            _int(value["size"]),
+            _int(value["bytes"]),
+            _int(value["maxSize"]),
+            _int(value["maxBytes"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChainParams:
+    min_fee: int
+    max_block_txs: int
+    max_block_bytes: int
+
+    @classmethod
+    def from_json(cls, value: Any) -> ChainParams:
+        return cls(_int(value["minFee"]), _int(value["maxBlockTxs"]), _int(value["maxBlockBytes"]))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountProof:
+    """An account's state (or its absence) with a proof against a block's state root."""
+
+    address: str
+    height: int
+    block_hash: bytes | None  # None at height 0 (the genesis state)
+    state_root: bytes
+    key: bytes
+    value: bytes | None
+    account: AccountInfo | None
+    proof: bytes
+
+    def verify(self, state_root: bytes | None = None) -> bool:
+        """True iff the proof shows ``value`` (or absence) under the account's
+        tree key against ``state_root`` (default: the root the node named;
+        pass a root you trust, e.g. from a header you verified)."""
+        root = self.state_root if state_root is None else state_root
+        try:
+            expected_key = tree_key(account_key(decode_address(self.address)))
+            proof = decode_proof(self.proof)
+        except (ValueError, ProofError):
+            return False
+        return expected_key == self.key and verify_proof(root, self.key, self.value, proof)
+
+    @classmethod
+    def from_json(cls, value: Any) -> AccountProof:
+        account = value["account"]
+        return cls(
+            address=_str(value["address"]),
+            height=_int(value["height"]),
+            block_hash=_opt(_hex, value["blockHash"]),
+            state_root=_hex(value["stateRoot"]),
+            key=_hex(value["key"]),
+            value=_opt(_hex, value["value"]),
+            account=AccountInfo.from_json(account) if account is not None else None,
+            proof=_hex(value["proof"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SentTransaction:
+    """A submitted transaction: its hash, and its receipt if the caller waited."""
+
+    hash: bytes
+    receipt: ReceiptInfo | None

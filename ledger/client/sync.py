@@ -1,0 +1,212 @@
+"""``LedgerClient``: a blocking client over one keep-alive HTTP connection (stdlib)."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import threading
+import time
+import urllib.parse
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ledger.crypto import SigningKey
+from ledger.rpc.errors import AlreadyKnownError
+from ledger.types import NATIVE_ASSET, Transaction
+
+from . import calls
+from .calls import DEFAULT_URL, Address, Call, Height
+from .results import (
+    AccountInfo,
+    AccountProof,
+    BlockInfo,
+    ChainParams,
+    MempoolStatus,
+    ReceiptInfo,
+    ReceiptTimeout,
+    SentTransaction,
+    StatusInfo,
+    TransactionInfo,
+    TransportError,
+    ValidatorSet,
+)
+
+T = TypeVar("T")
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+class LedgerClient:
+    """A blocking JSON-RPC client. Thread-safe (calls are serialized).
+
+    Raises, from every call: an ``ledger.rpc.errors.RpcError`` subclass when
+    the node answers with an error (e.g. ``BadNonceError``), ``TransportError``
+    when it cannot be reached, ``ProtocolError`` for a malformed answer.
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 10.0) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"node URL must be http(s)://host:port, got {url!r}")
+        self.url = url
+        self.timeout = timeout
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = parts.path or "/"
+        self._conn: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._chain_id: str | None = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> LedgerClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- transport -----------------------------------------------------------
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        if self._conn is not None:
+            return self._conn, True
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        self._conn = cls(self._host, self._port, timeout=self.timeout)
+        return self._conn, False
+
+    def _post(self, body: bytes) -> tuple[int, bytes]:
+        with self._lock:
+            for attempt in (1, 2):
+                conn, reused = self._connection()
+                try:
+                    conn.request("POST", self._path, body, _HEADERS)
+                    response = conn.getresponse()
+                    data = response.read()
+                    if response.will_close:
+                        conn.close()
+                        self._conn = None
+                    return response.status, data
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    conn.close()
+                    self._conn = None
+                    if reused and attempt == 1:
+                        continue  # the server closed an idle keep-alive connection: retry once
+                    raise TransportError(f"the node at {self.url} closed the connection") from None
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    self._conn = None
+                    raise TransportError(f"cannot reach the node at {self.url}: {exc}") from None
+            raise AssertionError("unreachable")
+
+    def request(self, method: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+        """Call any method; returns the raw JSON result."""
+        request_id = next(self._ids)
+        body = calls.encode_request(request_id, method, params if params is not None else [])
+        status, data = self._post(body)
+        return calls.decode_response(status, data, request_id)
+
+    def _call(self, call: Call[T]) -> T:
+        return calls.run_parse(call, self.request(call.method, call.params))
+
+    # -- the API ---------------------------------------------------------------
+    def chain_id(self) -> str:
+        if self._chain_id is None:
+            self._chain_id = self._call(calls.chain_id())
+        return self._chain_id
+
+    def block_number(self) -> int:
+        return self._call(calls.block_number())
+
+    def get_balance(
+        self, address: Address, asset: str = NATIVE_ASSET, height: Height = None
+    ) -> int:
+        return self._call(calls.get_balance(address, asset, height))
+
+    def get_account(self, address: Address, height: Height = None) -> AccountInfo:
+        return self._call(calls.get_account(address, height))
+
+    def get_transaction_count(self, address: Address, height: Height = None) -> int:
+        """The next nonce at ``height`` (None: latest; "pending": counting the mempool)."""
+        return self._call(calls.get_transaction_count(address, height))
+
+    def send_raw_transaction(self, raw: bytes) -> bytes:
+        return self._call(calls.send_raw_transaction(raw))
+
+    def get_transaction(self, tx_hash: bytes) -> TransactionInfo | None:
+        return self._call(calls.get_transaction(tx_hash))
+
+    def get_receipt(self, tx_hash: bytes) -> ReceiptInfo | None:
+        """The receipt, or None while the transaction is pending (or unknown)."""
+        return self._call(calls.get_receipt(tx_hash))
+
+    def get_block(
+        self, block: int | str | bytes | None = None, full: bool = False
+    ) -> BlockInfo | None:
+        """A block by height, hash (32 bytes) or "latest" (None); None if absent."""
+        return self._call(calls.get_block(block, full))
+
+    def status(self) -> StatusInfo:
+        return self._call(calls.status())
+
+    def validators(self, height: Height = None) -> ValidatorSet:
+        return self._call(calls.validators(height))
+
+    def get_proof(self, address: Address, height: Height = None) -> AccountProof:
+        return self._call(calls.get_proof(address, height))
+
+    def mempool_info(self) -> MempoolStatus:
+        return self._call(calls.mempool_info())
+
+    def get_params(self) -> ChainParams:
+        return self._call(calls.get_params())
+
+    def wait_for_receipt(
+        self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2
+    ) -> ReceiptInfo:
+        """Poll until the transaction's receipt exists. Raises ReceiptTimeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            receipt = self.get_receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+            if time.monotonic() >= deadline:
+                raise ReceiptTimeout(f"no receipt for {tx_hash.hex()} after {timeout} s")
+            time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+
+    def send_transaction(
+        self, tx: Transaction, wait: bool = True, timeout: float = 30.0
+    ) -> SentTransaction:
+        """Submit a signed transaction; with ``wait``, return with its receipt."""
+        try:
+            tx_hash = self.send_raw_transaction(tx.encode())
+        except AlreadyKnownError:
+            tx_hash = tx.hash  # a retried submission that had already arrived
+        receipt = self.wait_for_receipt(tx_hash, timeout) if wait else None
+        return SentTransaction(tx_hash, receipt)
+
+    def send_transfer(
+        self,
+        key: SigningKey,
+        to: Address,
+        amount: int,
+        asset: str = NATIVE_ASSET,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        """Sign and send a transfer from ``key``'s account. The fee defaults to
+        the chain's minimum, the nonce to the next one counting pending
+        transactions."""
+        if fee is None:
+            fee = self.get_params().min_fee
+        if nonce is None:
+            nonce = self.get_transaction_count(calls.sender_address(key), "pending")
+        tx = calls.sign_transfer(key, self.chain_id(), nonce, to, amount, asset, fee)
+        return self.send_transaction(tx, wait, timeout)
