@@ -71,9 +71,11 @@ class ProgramCache:
         return compiled
 
     def put(self, code_hash: bytes, program: Program) -> CompiledProgram:
-        """Compile and remember a validated program."""
-        compiled = compile_program(program)
-        self._programs[code_hash] = compiled
+        """Compile and remember a validated program (unless it is cached)."""
+        compiled = self._programs.get(code_hash)
+        if compiled is None:
+            compiled = compile_program(program)
+            self._programs[code_hash] = compiled
         self._programs.move_to_end(code_hash)
         while len(self._programs) > self.capacity:
             self._programs.popitem(last=False)
