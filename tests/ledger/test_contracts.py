@@ -494,3 +494,27 @@ def test_burn_counter_is_readable_per_asset() -> None:
     deployed(chain, COUNTER)
     assert burned(chain.reader, "cpu") > 0 and burned(chain.reader, "coin") == 0
 
+
+
+VERIFIER = """
+.entry check bytes bytes bytes -> int
+    VERIFY
+    RET
+"""
+
+
+def test_verify_accepts_ledger_signatures_over_the_message_hash() -> None:
+    from ledger import crypto
+
+    chain = ContractChain()
+    address = deployed(chain, VERIFIER)
+    key = crypto.SigningKey(crypto.sha256(b"a contract signer"))
+    message = b"pay bob 5"
+    signature = key.sign_digest(crypto.sha256(message))
+    receipts, _ = chain.block(
+        chain.call(1, address, "check", key.public_key, message, signature),
+        chain.call(1, address, "check", key.public_key, b"pay bob 6", signature),
+        chain.call(1, address, "check", b"\x02" * 33, message, b"junk"),
+    )
+    returned = [attrs(r.events[0])["returns"] for r in receipts]
+    assert returned == [((0, b"\x01"),), ((0, b""),), ((0, b""),)]
