@@ -10,7 +10,11 @@ other effects are reverted.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ledger.state import State
 
 
 class InvalidBlock(Exception):
@@ -65,14 +69,25 @@ class AlreadyKnown(TxRejected):
 
 
 class ExecutionFailure(Exception):
-    """An included transaction failed; its receipt carries ``status``."""
+    """An included transaction failed; its receipt carries ``status``.
+
+    ``kept_charges``, if given, is applied after the body's effects are
+    reverted: what the failed body must pay anyway (the gas a failed
+    contract call burned).
+    """
 
     status: ClassVar[int] = 1
 
-    def __init__(self, message: str, gas_used: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        gas_used: int = 0,
+        kept_charges: Callable[[State], None] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.gas_used = gas_used
+        self.kept_charges = kept_charges
 
 
 class InsufficientFunds(ExecutionFailure):
@@ -86,3 +101,35 @@ class BalanceOverflowFailure(ExecutionFailure):
 class InvalidOperation(ExecutionFailure):
     status = 4
 
+
+# Contract failures (status 10-19, like the contract body kinds).
+class InvalidModule(ExecutionFailure):
+    """A deploy's module is malformed or fails validation (or its schedule
+    names an unusable entry point)."""
+
+    status = 10
+
+
+class ContractReverted(ExecutionFailure):
+    """The called entry point ran REVERT; the unused gas is refunded."""
+
+    status = 11
+
+
+class ContractHalted(ExecutionFailure):
+    """The call halted (out of gas, a limit...) or the ledger refused its
+    effects; all its gas is burned."""
+
+    status = 12
+
+
+class NoSuchContract(ExecutionFailure):
+    """No contract lives at the address."""
+
+    status = 13
+
+
+class InvalidInvocation(ExecutionFailure):
+    """The entry point does not exist or the arguments do not fit it."""
+
+    status = 14

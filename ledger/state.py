@@ -6,10 +6,12 @@ state tree (ledger.state_tree) commits to the map under
 ``SHA-256(state key)``; the store also keeps a flat copy of the latest values
 for fast reads.
 
-``State`` is a write overlay over a ``StateReader`` with a transaction-level
-journal: ``begin()`` opens a scope, ``commit()`` folds it into the block's
-changes, ``revert()`` drops it. Nothing here does I/O; the reader is the
-store at the edge (or a dict in tests).
+``State`` is a write overlay over a ``StateReader`` with a journal of nested
+scopes: ``begin()`` opens a scope (inside the open one, if any), ``commit()``
+folds the innermost scope into its parent (or into the block's changes),
+``revert()`` drops it. A transaction runs in one scope; a contract message
+inside it runs in a scope of its own. Nothing here does I/O; the reader is
+the store at the edge (or a dict in tests).
 """
 
 from __future__ import annotations
@@ -132,39 +134,44 @@ _MISSING: Final = object()
 
 
 class State:
-    """A write overlay over committed state, with a per-transaction journal."""
+    """A write overlay over committed state, with a journal of nested scopes."""
 
     def __init__(self, reader: StateReader) -> None:
         self._reader = reader
         self._committed: dict[bytes, Account | None] = {}  # decoded reads of committed accounts
         self._block: dict[bytes, Any] = {}  # this block's writes: Account, bytes, or None
-        self._tx: dict[bytes, Any] | None = None  # the open transaction scope's writes
+        self._scopes: list[dict[bytes, Any]] = []  # open scopes' writes, innermost last
 
     # -- journal ---------------------------------------------------------
     def begin(self) -> None:
-        """Open a transaction scope; changes stay provisional until commit()."""
-        assert self._tx is None, "nested transaction scopes are not supported"
-        self._tx = {}
+        """Open a scope inside the current one; its changes stay provisional
+        until commit()."""
+        self._scopes.append({})
 
     def commit(self) -> None:
-        """Fold the open scope into the block's changes."""
-        assert self._tx is not None
-        self._block.update(self._tx)
-        self._tx = None
+        """Fold the innermost scope into its parent (or the block's changes)."""
+        assert self._scopes, "no open scope"
+        writes = self._scopes.pop()
+        (self._scopes[-1] if self._scopes else self._block).update(writes)
 
     def revert(self) -> None:
-        """Drop every change made since begin()."""
-        assert self._tx is not None
-        self._tx = None
+        """Drop every change made since the matching begin()."""
+        assert self._scopes, "no open scope"
+        self._scopes.pop()
+
+    @property
+    def depth(self) -> int:
+        """How many scopes are open."""
+        return len(self._scopes)
 
     def _lookup(self, key: bytes) -> Any:
-        if self._tx is not None and key in self._tx:
-            return self._tx[key]
+        for scope in reversed(self._scopes):
+            if key in scope:
+                return scope[key]
         return self._block.get(key, _MISSING)
 
     def _store(self, key: bytes, value: Any) -> None:
-        target = self._tx if self._tx is not None else self._block
-        target[key] = value
+        (self._scopes[-1] if self._scopes else self._block)[key] = value
 
     # -- generic records ---------------------------------------------------
     def get_raw(self, key: bytes) -> bytes | None:
@@ -216,7 +223,7 @@ class State:
     # -- results -----------------------------------------------------------
     def changes(self) -> dict[bytes, bytes | None]:
         """Every changed key with its new encoded value (None = deleted), sorted by key."""
-        assert self._tx is None, "a transaction scope is still open"
+        assert not self._scopes, "a scope is still open"
         out: dict[bytes, bytes | None] = {}
         for key in sorted(self._block):
             value = self._block[key]

@@ -21,6 +21,14 @@ from typing import Final
 
 from ledger import crypto
 from ledger.context import BlockContext, Outcome
+from ledger.contract_bodies import Call, Deploy, Fund
+from ledger.contracts import (
+    charge_rent,
+    execute_call,
+    execute_deploy,
+    execute_fund,
+    run_scheduled_contracts,
+)
 from ledger.exceptions import (
     BadNonce,
     BadSignature,
@@ -98,11 +106,16 @@ def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcom
 
 # How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
 BODY_EXECUTORS: dict[int, BodyExecutor] = {Transfer.KIND: execute_transfer}
+BODY_EXECUTORS[Deploy.KIND] = execute_deploy
+BODY_EXECUTORS[Call.KIND] = execute_call
+BODY_EXECUTORS[Fund.KIND] = execute_fund
 
 # Steps run at the end of every block, after fees are paid, in this order.
 # Each returns block-level events (stored with the block, not in any root:
 # they are a deterministic function of the block and the state).
 END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = ()
+END_BLOCK_STEPS += (("run_scheduled_contracts", run_scheduled_contracts),)
+END_BLOCK_STEPS += (("charge_rent", charge_rent),)
 
 
 def read_params(state: State) -> Params:
@@ -152,6 +165,8 @@ def execute_body(state: State, tx: Transaction, ctx: BlockContext) -> Receipt:
         outcome = BODY_EXECUTORS[tx.body.KIND](state, tx, ctx)
     except ExecutionFailure as failure:
         state.revert()
+        if failure.kept_charges is not None:
+            failure.kept_charges(state)
         return Receipt(failure.status, tx.fee, failure.gas_used, error=failure.message)
     except BalanceOverflow as overflow:
         state.revert()

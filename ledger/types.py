@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
+from ledger.contract_bodies import Call, Deploy, Fund
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -90,6 +91,9 @@ class BodyDecoder(Protocol):
 # Every body kind the chain knows, by tag. A new kind adds a line here and one
 # in ledger.transition.BODY_EXECUTORS.
 BODY_KINDS: dict[int, BodyDecoder] = {Transfer.KIND: Transfer.from_fields}
+BODY_KINDS[Deploy.KIND] = Deploy.from_fields
+BODY_KINDS[Call.KIND] = Call.from_fields
+BODY_KINDS[Fund.KIND] = Fund.from_fields
 
 
 def encode_body(body: Body) -> tuple[Any, ...]:
