@@ -19,7 +19,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from ledger import crypto
+from ledger import asset_bodies, assets, barter, crypto, policy, validators
+from ledger.actions import by_sender
 from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
     BadNonce,
@@ -97,12 +98,30 @@ def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcom
 
 
 # How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
-BODY_EXECUTORS: dict[int, BodyExecutor] = {Transfer.KIND: execute_transfer}
+BODY_EXECUTORS: dict[int, BodyExecutor] = {
+    Transfer.KIND: execute_transfer,
+    asset_bodies.IssueAsset.KIND: by_sender(assets.issue_asset),
+    asset_bodies.MintAsset.KIND: by_sender(assets.mint_asset),
+    asset_bodies.BurnAsset.KIND: by_sender(assets.burn_asset),
+    asset_bodies.CreateOffer.KIND: by_sender(barter.create_offer),
+    asset_bodies.TakeOffer.KIND: by_sender(barter.take_offer),
+    asset_bodies.TakeBest.KIND: by_sender(barter.take_best),
+    asset_bodies.CancelOffer.KIND: by_sender(barter.cancel_offer),
+    asset_bodies.Swap.KIND: by_sender(barter.swap),
+    asset_bodies.CreatePolicy.KIND: policy.execute_create_policy,
+    asset_bodies.ProposeAction.KIND: by_sender(policy.propose_action),
+    asset_bodies.ApproveProposal.KIND: by_sender(policy.approve_proposal),
+}
 
 # Steps run at the end of every block, after fees are paid, in this order.
 # Each returns block-level events (stored with the block, not in any root:
 # they are a deterministic function of the block and the state).
-END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = ()
+END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = (
+    ("expire_offers", barter.expire_offers),
+    ("expire_proposals", policy.expire_proposals),
+    ("mint_validator_credits", assets.mint_validator_credits),
+    ("prune_validator_schedule", validators.prune_validator_schedule),
+)
 
 
 def read_params(state: State) -> Params:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Final, Protocol
 
-from ledger import codec, crypto
+from ledger import asset_bodies, codec, crypto
 from ledger.address import ADDRESS_SIZE
 from ledger.fields import (
     MAX_AMOUNT,
@@ -89,7 +89,22 @@ class BodyDecoder(Protocol):
 
 # Every body kind the chain knows, by tag. A new kind adds a line here and one
 # in ledger.transition.BODY_EXECUTORS.
-BODY_KINDS: dict[int, BodyDecoder] = {Transfer.KIND: Transfer.from_fields}
+BODY_KINDS: dict[int, BodyDecoder] = {
+    Transfer.KIND: Transfer.from_fields,
+    asset_bodies.IssueAsset.KIND: asset_bodies.IssueAsset.from_fields,
+    asset_bodies.MintAsset.KIND: asset_bodies.MintAsset.from_fields,
+    asset_bodies.BurnAsset.KIND: asset_bodies.BurnAsset.from_fields,
+    asset_bodies.CreateOffer.KIND: asset_bodies.CreateOffer.from_fields,
+    asset_bodies.TakeOffer.KIND: asset_bodies.TakeOffer.from_fields,
+    asset_bodies.TakeBest.KIND: asset_bodies.TakeBest.from_fields,
+    asset_bodies.CancelOffer.KIND: asset_bodies.CancelOffer.from_fields,
+    asset_bodies.Swap.KIND: asset_bodies.Swap.from_fields,
+    asset_bodies.CreatePolicy.KIND: asset_bodies.CreatePolicy.from_fields,
+    asset_bodies.ProposeAction.KIND: asset_bodies.ProposeAction.from_fields,
+    asset_bodies.ApproveProposal.KIND: asset_bodies.ApproveProposal.from_fields,
+    asset_bodies.UpdatePolicy.KIND: asset_bodies.UpdatePolicy.from_fields,  # policy action only
+    asset_bodies.UpdateValidator.KIND: asset_bodies.UpdateValidator.from_fields,  # governance only
+}
 
 
 def encode_body(body: Body) -> tuple[Any, ...]:
