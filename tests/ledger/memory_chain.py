@@ -85,27 +85,36 @@ class MemoryChain:
         return StateTree(self.nodes, self.tip.state_root)
 
     def sign(
-        self, signer: int, body: Body, nonce: int | None = None, fee: int = FEE
+        self,
+        signer: int | crypto.SigningKey,
+        body: Body,
+        nonce: int | None = None,
+        fee: int | None = None,
     ) -> Transaction:
-        nonce = self.nonce(ADDRS[signer]) if nonce is None else nonce
-        tx = Transaction(CHAIN, KEYS[signer].public_key, nonce, fee, body)
-        return tx.signed(KEYS[signer])
+        """``body`` signed by test account ``signer`` (or by a key), at its next
+        nonce, paying the chain's minimum fee."""
+        key = KEYS[signer] if isinstance(signer, int) else signer
+        fee = self.genesis.params.min_fee if fee is None else fee
+        nonce = self.nonce(address_of(key.public_key)) if nonce is None else nonce
+        tx = Transaction(self.genesis.chain_id, key.public_key, nonce, fee, body)
+        return tx.signed(key)
 
     def run(self, txs: list[Transaction]) -> BlockResult:
         """Build a block from ``txs`` (skipping inadmissible ones), check it as
         a validator would (if ``verify``), and commit it."""
+        chain_id = self.genesis.chain_id
         block, result, _skipped = build_block(
-            self.state(), self.tree(), self.tip, CHAIN, txs, PROPOSER, self.tip.time_ms + 1000
+            self.state(), self.tree(), self.tip, chain_id, txs, PROPOSER, self.tip.time_ms + 1000
         )
         if self.verify:
-            result = apply_block(self.state(), self.tree(), block, self.tip, CHAIN)
+            result = apply_block(self.state(), self.tree(), block, self.tip, chain_id)
         self.reader.apply(result.changes)
         self.nodes.write_nodes(result.tree_nodes)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self.block_events = list(result.block_events)
         return result
 
-    def submit(self, signer: int, body: Body) -> Receipt:
+    def submit(self, signer: int | crypto.SigningKey, body: Body) -> Receipt:
         """One transaction in its own block; its receipt."""
         result = self.run([self.sign(signer, body)])
         assert len(result.receipts) == 1, "transaction was not admitted"

@@ -11,9 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from ledger.state_tree import MemoryNodeStore, StateTree
-
 from ledger.state import tree_changes
+from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ledger.state_tree import MemoryNodeStore, StateTree
 
 from ledger import crypto
 from ledger.address import address_of, encode_address
@@ -22,6 +21,7 @@ from ledger.exceptions import (
 )
 from ledger.genesis import Genesis, genesis_state, parse_genesis
 from ledger.state import MemoryStateReader, State, account_key, decode_account
+from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.transition import ChainTip, apply_block, build_block, check_transaction, read_params
 from ledger.types import MAX_AMOUNT, NATIVE_ASSET, Block, Transaction, Transfer
 
