@@ -235,8 +235,8 @@ def closed_event(offer: Offer, reason: str) -> Event:
 
 def create_offer(state: State, actor: bytes, body: CreateOffer, ctx: BlockContext) -> Outcome:
     """Escrow the amount and add the offer to its book (evicting the worst if full)."""
-    if body.expires_at <= ctx.height:
-        raise Expired(f"expires_at {body.expires_at} is not after the current height")
+    if body.expires_at < ctx.height:
+        raise Expired(f"expires_at {body.expires_at} is before the current height")
     if require_asset(state, body.sell_asset).supply > MAX_AMOUNT:
         raise LimitExceeded(f"{body.sell_asset} has a supply beyond 2^128-1 and cannot be offered")
     require_asset(state, body.buy_asset)

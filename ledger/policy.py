@@ -15,7 +15,9 @@ document). Anyone can send funds to it. It acts only through proposals:
 3. the approval that brings the count of *current* members' approvals to the
    threshold executes the action as the policy account, in that same
    transaction. If the action fails, that approving transaction fails and
-   changes nothing: the proposal stays pending with its earlier approvals;
+   changes nothing: the proposal stays pending with its earlier approvals.
+   A member's repeat approval adds nothing; it is accepted only to execute a
+   proposal that already has enough approvals (after a threshold decrease);
 4. an executed proposal is deleted before its action runs, so it can never
    execute twice; an unexecuted one is deleted at the end of its expiry block.
 
@@ -309,7 +311,11 @@ def approve_proposal(
     if proposal.expires_at < ctx.height:
         raise Expired(f"proposal {proposal.proposal_id} expired at {proposal.expires_at}")
     if actor in proposal.approvals:
-        raise AlreadyExists("this member already approved the proposal")
+        # A repeat approval counts nothing; it only executes a proposal that
+        # already has enough approvals after a threshold decrease.
+        if count_approvals(policy, proposal) < policy.threshold:
+            raise AlreadyExists("this member already approved the proposal")
+        return Outcome(events=settle_proposal(state, policy, proposal, ctx))
     proposal = replace(proposal, approvals=tuple(sorted((*proposal.approvals, actor))))
     attributes = (
         ("member", actor),

@@ -194,7 +194,7 @@ def test_invalid_offer_into_a_full_book_at_a_worse_price(monkeypatch: pytest.Mon
 @pytest.mark.parametrize(
     "body, status",
     [
-        (offer(expires_at=1), Expired.status),
+        (offer(expires_at=0), Expired.status),
         (offer(buy="ghost"), UnknownRecord.status),
         (offer(sell="ghost"), UnknownRecord.status),
         (offer(amount=FUNDED + 1), 2),

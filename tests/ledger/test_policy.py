@@ -209,6 +209,19 @@ def test_removed_members_approvals_no_longer_count() -> None:
     assert chain.balance(SINK) == 7
 
 
+def test_a_repeat_approval_executes_after_a_threshold_decrease() -> None:
+    chain, address = chain_with_policy((0, 1, 2), 3)
+    chain.submit(0, propose(address, withdraw(9)))  # 1: approved by 0
+    chain.submit(1, ApproveProposal(address, 1))  # 1: approved by 0 and 1
+    chain.submit(2, propose(address, UpdatePolicy(members(0, 1, 2), 2)))  # 2
+    chain.submit(0, ApproveProposal(address, 2))
+    chain.submit(1, ApproveProposal(address, 2))  # executes: the threshold is now 2
+    assert chain.balance(SINK) == 0  # proposal 1 meets it but has not run yet
+    receipt = chain.submit(1, ApproveProposal(address, 1))
+    assert receipt.status == 0 and receipt.events[0].kind == "proposal_executed"
+    assert chain.balance(SINK) == 9
+
+
 def test_spending_limit_caps_outflow_per_window() -> None:
     limit = SpendingLimit("coin", 500, 100)
     chain, address = chain_with_policy((4,), 1, (limit,))
@@ -411,7 +424,10 @@ class PolicyModel:
         if actor not in self.members:
             return NotAuthorized.status
         if actor in self.approvals[proposal_id]:
-            return AlreadyExists.status
+            if self.count(proposal_id) < self.threshold:
+                return AlreadyExists.status
+            self.settle(proposal_id)
+            return 0
         self.approvals[proposal_id].add(actor)
         self.settle(proposal_id)
         return 0
