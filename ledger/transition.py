@@ -19,8 +19,30 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from ledger import asset_bodies, assets, barter, crypto, policy, validators
+from ledger import crypto
 from ledger.actions import by_sender
+from ledger.asset_bodies import (
+    ApproveProposal,
+    BurnAsset,
+    CancelOffer,
+    CreateOffer,
+    CreatePolicy,
+    IssueAsset,
+    MintAsset,
+    ProposeAction,
+    Swap,
+    TakeBest,
+    TakeOffer,
+)
+from ledger.assets import burn_asset, issue_asset, mint_asset, mint_validator_credits
+from ledger.barter import (
+    cancel_offer,
+    create_offer,
+    expire_offers,
+    swap,
+    take_best,
+    take_offer,
+)
 from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
     BadNonce,
@@ -35,6 +57,7 @@ from ledger.exceptions import (
     WrongChainId,
 )
 from ledger.params import Params, decode_params
+from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
 from ledger.state import PARAMS_KEY, BalanceOverflow, InsufficientBalance, State, tree_changes
 from ledger.state_tree import StateTree
 from ledger.types import (
@@ -48,6 +71,7 @@ from ledger.types import (
     block_receipts_root,
     block_txs_root,
 )
+from ledger.validators import prune_validator_schedule
 
 STATUS_OK: Final = 0
 
@@ -100,27 +124,27 @@ def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcom
 # How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
 BODY_EXECUTORS: dict[int, BodyExecutor] = {
     Transfer.KIND: execute_transfer,
-    asset_bodies.IssueAsset.KIND: by_sender(assets.issue_asset),
-    asset_bodies.MintAsset.KIND: by_sender(assets.mint_asset),
-    asset_bodies.BurnAsset.KIND: by_sender(assets.burn_asset),
-    asset_bodies.CreateOffer.KIND: by_sender(barter.create_offer),
-    asset_bodies.TakeOffer.KIND: by_sender(barter.take_offer),
-    asset_bodies.TakeBest.KIND: by_sender(barter.take_best),
-    asset_bodies.CancelOffer.KIND: by_sender(barter.cancel_offer),
-    asset_bodies.Swap.KIND: by_sender(barter.swap),
-    asset_bodies.CreatePolicy.KIND: policy.execute_create_policy,
-    asset_bodies.ProposeAction.KIND: by_sender(policy.propose_action),
-    asset_bodies.ApproveProposal.KIND: by_sender(policy.approve_proposal),
+    IssueAsset.KIND: by_sender(issue_asset),
+    MintAsset.KIND: by_sender(mint_asset),
+    BurnAsset.KIND: by_sender(burn_asset),
+    CreateOffer.KIND: by_sender(create_offer),
+    TakeOffer.KIND: by_sender(take_offer),
+    TakeBest.KIND: by_sender(take_best),
+    CancelOffer.KIND: by_sender(cancel_offer),
+    Swap.KIND: by_sender(swap),
+    CreatePolicy.KIND: execute_create_policy,
+    ProposeAction.KIND: by_sender(propose_action),
+    ApproveProposal.KIND: by_sender(approve_proposal),
 }
 
 # Steps run at the end of every block, after fees are paid, in this order.
 # Each returns block-level events (stored with the block, not in any root:
 # they are a deterministic function of the block and the state).
 END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = (
-    ("expire_offers", barter.expire_offers),
-    ("expire_proposals", policy.expire_proposals),
-    ("mint_validator_credits", assets.mint_validator_credits),
-    ("prune_validator_schedule", validators.prune_validator_schedule),
+    ("expire_offers", expire_offers),
+    ("expire_proposals", expire_proposals),
+    ("mint_validator_credits", mint_validator_credits),
+    ("prune_validator_schedule", prune_validator_schedule),
 )
 
 

@@ -14,8 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Final, Protocol
 
-from ledger import asset_bodies, codec, crypto
+from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
+from ledger.asset_bodies import (
+    ApproveProposal,
+    BurnAsset,
+    CancelOffer,
+    CreateOffer,
+    CreatePolicy,
+    IssueAsset,
+    MintAsset,
+    ProposeAction,
+    Swap,
+    TakeBest,
+    TakeOffer,
+    UpdatePolicy,
+    UpdateValidator,
+)
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -91,19 +106,19 @@ class BodyDecoder(Protocol):
 # in ledger.transition.BODY_EXECUTORS.
 BODY_KINDS: dict[int, BodyDecoder] = {
     Transfer.KIND: Transfer.from_fields,
-    asset_bodies.IssueAsset.KIND: asset_bodies.IssueAsset.from_fields,
-    asset_bodies.MintAsset.KIND: asset_bodies.MintAsset.from_fields,
-    asset_bodies.BurnAsset.KIND: asset_bodies.BurnAsset.from_fields,
-    asset_bodies.CreateOffer.KIND: asset_bodies.CreateOffer.from_fields,
-    asset_bodies.TakeOffer.KIND: asset_bodies.TakeOffer.from_fields,
-    asset_bodies.TakeBest.KIND: asset_bodies.TakeBest.from_fields,
-    asset_bodies.CancelOffer.KIND: asset_bodies.CancelOffer.from_fields,
-    asset_bodies.Swap.KIND: asset_bodies.Swap.from_fields,
-    asset_bodies.CreatePolicy.KIND: asset_bodies.CreatePolicy.from_fields,
-    asset_bodies.ProposeAction.KIND: asset_bodies.ProposeAction.from_fields,
-    asset_bodies.ApproveProposal.KIND: asset_bodies.ApproveProposal.from_fields,
-    asset_bodies.UpdatePolicy.KIND: asset_bodies.UpdatePolicy.from_fields,  # policy action only
-    asset_bodies.UpdateValidator.KIND: asset_bodies.UpdateValidator.from_fields,  # governance only
+    IssueAsset.KIND: IssueAsset.from_fields,
+    MintAsset.KIND: MintAsset.from_fields,
+    BurnAsset.KIND: BurnAsset.from_fields,
+    CreateOffer.KIND: CreateOffer.from_fields,
+    TakeOffer.KIND: TakeOffer.from_fields,
+    TakeBest.KIND: TakeBest.from_fields,
+    CancelOffer.KIND: CancelOffer.from_fields,
+    Swap.KIND: Swap.from_fields,
+    CreatePolicy.KIND: CreatePolicy.from_fields,
+    ProposeAction.KIND: ProposeAction.from_fields,
+    ApproveProposal.KIND: ApproveProposal.from_fields,
+    UpdatePolicy.KIND: UpdatePolicy.from_fields,  # policy action only
+    UpdateValidator.KIND: UpdateValidator.from_fields,  # governance only
 }
 
 
