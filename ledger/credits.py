@@ -5,12 +5,13 @@ Credits are ordinary assets held in account balances: ``cpu`` pays gas,
 the bytes of events and messages a contract sends. A contract holds its own
 credits in the balances of its own address.
 
-Every credit spent is **burned**: taken out of a balance and added to the
-public burn counter of its asset (ledger.contract_state.burned), so for
-every asset ``sum of balances + burned == supply at genesis`` at every block
-boundary. Gas reserved for an execution but not used is refunded before the
-transaction (or end-of-block step) finishes, so nothing is ever in flight
-between blocks.
+Every credit spent is **burned**: taken out of a balance, added to the
+public burn counter of its asset (ledger.contract_state.burned) and taken
+off the asset's recorded supply (ledger.assets), so for every asset
+``sum of balances + escrow == recorded supply`` and ``genesis supply +
+mints - burned == recorded supply`` at every block boundary. Gas reserved
+for an execution but not used is refunded before the transaction (or
+end-of-block step) finishes, so nothing is ever in flight between blocks.
 
 The prices and limits are consensus constants (docs/spec/contracts.md);
 changing one is a hard fork.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ledger.assets import record_burn
 from ledger.contract_bodies import MAX_CALL_GAS
 from ledger.contract_state import add_burned
 from ledger.state import State
@@ -88,6 +90,7 @@ def burn(state: State, address: bytes, asset: str, amount: int) -> None:
     if amount:
         state.sub_balance(address, asset, amount)
         add_burned(state, asset, amount)
+        record_burn(state, asset, amount)
 
 
 def can_pay(state: State, address: bytes, asset: str, amount: int) -> bool:

@@ -19,6 +19,12 @@ DEVNET_ACCOUNT_NAMES: Final = ("alice", "bob", "carol", "dave", "erin", "frank",
 DEVNET_BALANCE: Final = 10**24  # 1,000,000 coins of 18 decimals each
 DEVNET_CREDITS: Final = 10**12  # cpu, disk and net credits per test account
 DEVNET_VALIDATOR_POWER: Final = 10
+DEVNET_CREDITS_PER_BLOCK: Final = 1_000_000  # cpu, disk and net minted to the validators per block
+DEVNET_BANK_RESERVE: Final = 10**26  # 100,000,000 coins held by the bank policy account
+DEVNET_BANK_OFFICERS: Final = ("alice", "bob", "carol")  # 2-of-3
+DEVNET_BANK_THRESHOLD: Final = 2
+DEVNET_GOVERNORS: Final = ("dave", "erin", "frank", "grace")  # 3-of-4
+DEVNET_GOVERNANCE_THRESHOLD: Final = 3
 
 
 def insecure_key(label: str) -> SigningKey:
@@ -35,11 +41,25 @@ def account_key(name: str) -> SigningKey:
 
 
 def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID) -> dict[str, Any]:
-    """The devnet genesis as a JSON-ready dict (what genesis/devnet.json holds for 4 validators)."""
+    """The devnet genesis as a JSON-ready dict (what genesis/devnet.json holds for 4 validators).
+
+    Besides the validators and the funded test accounts it creates the bank
+    (a 2-of-3 policy account of alice, bob and carol holding the coin
+    reserve) and the governance policy (3-of-4 of dave, erin, frank and
+    grace), whose proposals change the validator set.
+    """
+    credits = str(DEVNET_CREDITS_PER_BLOCK)
     return {
         "chain_id": chain_id,
         "genesis_time": DEVNET_GENESIS_TIME,
-        "params": {"min_fee": "1000", "max_block_txs": 10000, "max_block_bytes": 8388608},
+        "params": {
+            "min_fee": "1000",
+            "max_block_txs": 10000,
+            "max_block_bytes": 8388608,
+            "cpu_credits_per_block": credits,
+            "disk_credits_per_block": credits,
+            "net_credits_per_block": credits,
+        },
         "validators": [
             {
                 "name": f"val-{i}",
@@ -51,7 +71,7 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
         "accounts": [
             {
                 "name": name,
-                "address": encode_address(address_of(account_key(name).public_key)),
+                "address": _address_text(name),
                 "balances": {
                     "coin": str(DEVNET_BALANCE),
                     "cpu": str(DEVNET_CREDITS),
@@ -61,4 +81,22 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
             }
             for name in DEVNET_ACCOUNT_NAMES
         ],
+        "policies": [
+            {
+                "name": "bank",
+                "members": [_address_text(name) for name in DEVNET_BANK_OFFICERS],
+                "threshold": DEVNET_BANK_THRESHOLD,
+                "balances": {"coin": str(DEVNET_BANK_RESERVE)},
+            },
+            {
+                "name": "governance",
+                "members": [_address_text(name) for name in DEVNET_GOVERNORS],
+                "threshold": DEVNET_GOVERNANCE_THRESHOLD,
+                "governance": True,
+            },
+        ],
     }
+
+
+def _address_text(name: str) -> str:
+    return encode_address(address_of(account_key(name).public_key))

@@ -133,3 +133,48 @@ class InvalidInvocation(ExecutionFailure):
     """The entry point does not exist or the arguments do not fit it."""
 
     status = 14
+
+
+# Failures of assets, barter and policy accounts (kinds 20-39) use statuses 20-39.
+
+
+class UnknownRecord(ExecutionFailure):
+    """The asset, offer, policy account or proposal named does not exist."""
+
+    status = 20
+
+
+class NotAuthorized(ExecutionFailure):
+    """The actor is not the issuer, the maker, a member, or the governance account."""
+
+    status = 21
+
+
+class AlreadyExists(ExecutionFailure):
+    """The asset id is taken, the policy exists, or the member already approved."""
+
+    status = 22
+
+
+class Expired(ExecutionFailure):
+    """The offer, proposal or swap is past its expiry height."""
+
+    status = 23
+
+
+class LimitExceeded(ExecutionFailure):
+    """A maximum supply, spending limit or size limit would be exceeded."""
+
+    status = 24
+
+
+class PriceNotMet(ExecutionFailure):
+    """No offer is within the taker's limit price."""
+
+    status = 25
+
+
+class BadCounterpartySignature(ExecutionFailure):
+    """The swap's counterparty signature does not verify."""
+
+    status = 26

@@ -6,7 +6,9 @@ A genesis file is JSON (docs/spec/genesis.md)::
      "genesis_time": "2026-11-21T00:00:00Z",
      "params": {"min_fee": "1", "max_block_txs": 10000, "max_block_bytes": 8388608},
      "validators": [{"name": "val-0", "public_key": "02...", "power": 10}],
-     "accounts": [{"name": "alice", "address": "lg1...", "balances": {"coin": "1000"}}]}
+     "accounts": [{"name": "alice", "address": "lg1...", "balances": {"coin": "1000"}}],
+     "policies": [{"name": "bank", "members": ["lg1...", "02..."], "threshold": 2,
+                   "balances": {"coin": "1000"}, "governance": false}]}
 
 Amounts are decimal strings (integers of any size do not survive every JSON
 parser). ``load_genesis`` checks everything and raises ``GenesisError`` with
@@ -25,17 +27,20 @@ from typing import Any
 
 from ledger import codec, crypto
 from ledger.address import AddressError, address_of, decode_address
+from ledger.asset_bodies import MAX_POLICY_MEMBERS
+from ledger.assets import RESOURCE_CREDITS, register_protocol_asset
 from ledger.params import Params
+from ledger.policy import GENESIS_CREATOR, create_genesis_policy, policy_address
 from ledger.state import (
     PARAMS_KEY,
-    VALIDATORS_KEY,
     MemoryStateReader,
     State,
     tree_changes,
 )
 from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.transition import ChainTip
-from ledger.types import MAX_AMOUNT, DecodeError, check_asset, check_chain_id
+from ledger.types import MAX_AMOUNT, NATIVE_ASSET, DecodeError, check_asset, check_chain_id
+from ledger.validators import Validator, set_validator_schedule, sorted_validator_set
 
 MAX_VOTING_POWER = 1 << 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,12 +69,27 @@ class GenesisAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class GenesisPolicy:
+    """A k-of-n policy account created at genesis (the bank, governance).
+    Its address is derived from its members, threshold and its index in the
+    document (ledger.policy.policy_address with the genesis creator)."""
+
+    name: str
+    address: bytes
+    members: tuple[bytes, ...]  # ascending addresses
+    threshold: int
+    balances: tuple[tuple[str, int], ...]
+    governance: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Genesis:
     chain_id: str
     genesis_time_ms: int
     params: Params
     validators: tuple[GenesisValidator, ...]
     accounts: tuple[GenesisAccount, ...]
+    policies: tuple[GenesisPolicy, ...] = ()
 
     def to_value(self) -> tuple[Any, ...]:
         return (
@@ -78,7 +98,17 @@ class Genesis:
             self.params.to_value(),
             tuple((v.name, v.public_key, v.power) for v in self.validators),
             tuple((a.name, a.address, a.balances) for a in self.accounts),
+            tuple(
+                (p.name, p.members, p.threshold, p.balances, p.governance) for p in self.policies
+            ),
         )
+
+    def policy(self, name: str) -> GenesisPolicy:
+        """The genesis policy called ``name``. Raises KeyError."""
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(name)
 
     @property
     def hash(self) -> bytes:
@@ -100,7 +130,9 @@ def load_genesis(path: str | Path) -> Genesis:
 def parse_genesis(document: object) -> Genesis:
     """Validate a parsed genesis document. Raises GenesisError."""
     doc = _object(document, "genesis")
-    _only_keys(doc, "genesis", {"chain_id", "genesis_time", "params", "validators", "accounts"})
+    _only_keys(
+        doc, "genesis", {"chain_id", "genesis_time", "params", "validators", "accounts", "policies"}
+    )
     try:
         chain_id = check_chain_id(doc.get("chain_id"))
     except DecodeError as exc:
@@ -117,12 +149,20 @@ def parse_genesis(document: object) -> Genesis:
     accounts = tuple(_account(a, f"accounts[{i}]") for i, a in enumerate(_list(doc, "accounts")))
     if len({a.address for a in accounts}) != len(accounts):
         raise GenesisError("accounts: duplicate address")
+    policies = tuple(_policy(p, i, f"policies[{i}]") for i, p in enumerate(_list(doc, "policies")))
+    if len({p.name for p in policies}) != len(policies):
+        raise GenesisError("policies: duplicate name")
+    if sum(p.governance for p in policies) > 1:
+        raise GenesisError("policies: at most one governance policy")
+    if {p.address for p in policies} & {a.address for a in accounts}:
+        raise GenesisError("policies: a policy address is also listed in accounts")
     return Genesis(
         chain_id=chain_id,
         genesis_time_ms=_time(doc.get("genesis_time")),
         params=_params(doc.get("params", {})),
         validators=validators,
         accounts=accounts,
+        policies=policies,
     )
 
 
@@ -133,12 +173,21 @@ def genesis_state(
     reader = MemoryStateReader()
     state = State(reader)
     state.set_raw(PARAMS_KEY, genesis.params.encode())
-    state.set_raw(VALIDATORS_KEY, encode_validators(genesis.validators))
-    for account in genesis.accounts:
-        current = state.get_account(account.address)
-        for asset, amount in account.balances:
+    validators = [Validator(v.public_key, v.power, v.name) for v in genesis.validators]
+    set_validator_schedule(state, ((1, sorted_validator_set(validators)),))
+    holdings = [(a.address, a.balances) for a in genesis.accounts]
+    for index, policy in enumerate(genesis.policies):
+        create_genesis_policy(state, index, policy.members, policy.threshold, policy.governance)
+        holdings.append((policy.address, policy.balances))
+    supplies = dict.fromkeys((NATIVE_ASSET, *RESOURCE_CREDITS), 0)
+    for address, balances in holdings:
+        current = state.get_account(address)
+        for asset, amount in balances:
             current = current.with_balance(asset, amount)
-        state.set_account(account.address, current)
+            supplies[asset] = supplies.get(asset, 0) + amount
+        state.set_account(address, current)
+    for asset in sorted(supplies):
+        register_protocol_asset(state, asset, supplies[asset])
     changes = state.changes()
     tree = StateTree(MemoryNodeStore())
     update = tree.update(tree_changes(changes))
@@ -211,7 +260,53 @@ def _account(value: object, where: str) -> GenesisAccount:
         address = decode_address(str(doc.get("address", "")))
     except AddressError as exc:
         raise GenesisError(f"{where}.address: {exc}") from exc
-    balances_doc = _object(doc.get("balances", {}), f"{where}.balances")
+    name = _name(doc.get("name", "account"), where)
+    return GenesisAccount(name, address, _balances(doc.get("balances", {}), where))
+
+
+def _policy(value: object, index: int, where: str) -> GenesisPolicy:
+    doc = _object(value, where)
+    _only_keys(doc, where, {"name", "members", "threshold", "balances", "governance"})
+    members_doc = doc.get("members")
+    if not isinstance(members_doc, list) or not 1 <= len(members_doc) <= MAX_POLICY_MEMBERS:
+        raise GenesisError(f"{where}.members: a list of 1-{MAX_POLICY_MEMBERS} members")
+    members = tuple(sorted(_member(m, f"{where}.members[{i}]") for i, m in enumerate(members_doc)))
+    if len(set(members)) != len(members):
+        raise GenesisError(f"{where}.members: duplicate member")
+    threshold = doc.get("threshold")
+    if type(threshold) is not int or not 1 <= threshold <= len(members):
+        raise GenesisError(f"{where}.threshold: an integer in [1, number of members]")
+    governance = doc.get("governance", False)
+    if not isinstance(governance, bool):
+        raise GenesisError(f"{where}.governance: true or false")
+    return GenesisPolicy(
+        name=_name(doc.get("name"), where),
+        address=policy_address(members, threshold, (), GENESIS_CREATOR, index),
+        members=members,
+        threshold=threshold,
+        balances=_balances(doc.get("balances", {}), where),
+        governance=governance,
+    )
+
+
+def _member(value: object, where: str) -> bytes:
+    """A member given as an ``lg1...`` address or a 33-byte public key in hex."""
+    text = str(value)
+    if text.startswith("lg1"):
+        try:
+            return decode_address(text)
+        except AddressError as exc:
+            raise GenesisError(f"{where}: {exc}") from exc
+    try:
+        public_key = bytes.fromhex(text)
+        crypto.validate_public_key(public_key)
+    except (ValueError, crypto.CryptoError) as exc:
+        raise GenesisError(f"{where}: an lg1 address or a compressed public key in hex") from exc
+    return address_of(public_key)
+
+
+def _balances(value: object, where: str) -> tuple[tuple[str, int], ...]:
+    balances_doc = _object(value, f"{where}.balances")
     balances: list[tuple[str, int]] = []
     for asset, amount in sorted(balances_doc.items()):
         try:
@@ -221,8 +316,7 @@ def _account(value: object, where: str) -> GenesisAccount:
         parsed = _amount(amount, f"{where}.balances.{asset}")
         if parsed:
             balances.append((asset, parsed))
-    name = _name(doc.get("name", "account"), where)
-    return GenesisAccount(name, address, tuple(balances))
+    return tuple(balances)
 
 
 def _time(value: object) -> int:
@@ -237,15 +331,26 @@ def _time(value: object) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
+_CREDIT_PARAMS = ("cpu_credits_per_block", "disk_credits_per_block", "net_credits_per_block")
+
+
 def _params(value: object) -> Params:
     doc = _object(value, "params")
-    _only_keys(doc, "params", {"min_fee", "max_block_txs", "max_block_bytes"})
+    _only_keys(doc, "params", {"min_fee", "max_block_txs", "max_block_bytes", *_CREDIT_PARAMS})
     defaults = Params()
     min_fee = _amount(doc["min_fee"], "params.min_fee") if "min_fee" in doc else defaults.min_fee
+    cpu, disk, net = (_amount(doc.get(key, "0"), f"params.{key}") for key in _CREDIT_PARAMS)
     max_txs = doc.get("max_block_txs", defaults.max_block_txs)
     max_bytes = doc.get("max_block_bytes", defaults.max_block_bytes)
     if type(max_txs) is not int or not 1 <= max_txs <= 1_000_000:
         raise GenesisError("params.max_block_txs: an integer in [1, 1000000]")
     if type(max_bytes) is not int or not 1024 <= max_bytes <= 1 << 30:
         raise GenesisError("params.max_block_bytes: an integer in [1024, 2^30]")
-    return Params(min_fee=min_fee, max_block_txs=max_txs, max_block_bytes=max_bytes)
+    return Params(
+        min_fee=min_fee,
+        max_block_txs=max_txs,
+        max_block_bytes=max_bytes,
+        cpu_credits_per_block=cpu,
+        disk_credits_per_block=disk,
+        net_credits_per_block=net,
+    )

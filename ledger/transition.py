@@ -20,6 +20,29 @@ from dataclasses import dataclass
 from typing import Final
 
 from ledger import crypto
+from ledger.actions import by_sender
+from ledger.asset_bodies import (
+    ApproveProposal,
+    BurnAsset,
+    CancelOffer,
+    CreateOffer,
+    CreatePolicy,
+    IssueAsset,
+    MintAsset,
+    ProposeAction,
+    Swap,
+    TakeBest,
+    TakeOffer,
+)
+from ledger.assets import burn_asset, issue_asset, mint_asset, mint_validator_credits
+from ledger.barter import (
+    cancel_offer,
+    create_offer,
+    expire_offers,
+    swap,
+    take_best,
+    take_offer,
+)
 from ledger.context import BlockContext, Outcome
 from ledger.contract_bodies import Call, Deploy, Fund
 from ledger.contracts import (
@@ -42,6 +65,7 @@ from ledger.exceptions import (
     WrongChainId,
 )
 from ledger.params import Params, decode_params
+from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
 from ledger.state import PARAMS_KEY, BalanceOverflow, InsufficientBalance, State, tree_changes
 from ledger.state_tree import StateTree
 from ledger.types import (
@@ -55,6 +79,7 @@ from ledger.types import (
     block_receipts_root,
     block_txs_root,
 )
+from ledger.validators import prune_validator_schedule
 
 STATUS_OK: Final = 0
 
@@ -105,17 +130,35 @@ def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcom
 
 
 # How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
-BODY_EXECUTORS: dict[int, BodyExecutor] = {Transfer.KIND: execute_transfer}
-BODY_EXECUTORS[Deploy.KIND] = execute_deploy
-BODY_EXECUTORS[Call.KIND] = execute_call
-BODY_EXECUTORS[Fund.KIND] = execute_fund
+BODY_EXECUTORS: dict[int, BodyExecutor] = {
+    Transfer.KIND: execute_transfer,
+    IssueAsset.KIND: by_sender(issue_asset),
+    MintAsset.KIND: by_sender(mint_asset),
+    BurnAsset.KIND: by_sender(burn_asset),
+    CreateOffer.KIND: by_sender(create_offer),
+    TakeOffer.KIND: by_sender(take_offer),
+    TakeBest.KIND: by_sender(take_best),
+    CancelOffer.KIND: by_sender(cancel_offer),
+    Swap.KIND: by_sender(swap),
+    CreatePolicy.KIND: execute_create_policy,
+    ProposeAction.KIND: by_sender(propose_action),
+    ApproveProposal.KIND: by_sender(approve_proposal),
+    Deploy.KIND: execute_deploy,
+    Call.KIND: execute_call,
+    Fund.KIND: execute_fund,
+}
 
 # Steps run at the end of every block, after fees are paid, in this order.
 # Each returns block-level events (stored with the block, not in any root:
 # they are a deterministic function of the block and the state).
-END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = ()
-END_BLOCK_STEPS += (("run_scheduled_contracts", run_scheduled_contracts),)
-END_BLOCK_STEPS += (("charge_rent", charge_rent),)
+END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = (
+    ("expire_offers", expire_offers),
+    ("expire_proposals", expire_proposals),
+    ("mint_validator_credits", mint_validator_credits),
+    ("run_scheduled_contracts", run_scheduled_contracts),
+    ("charge_rent", charge_rent),
+    ("prune_validator_schedule", prune_validator_schedule),
+)
 
 
 def read_params(state: State) -> Params:

@@ -16,6 +16,21 @@ from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
+from ledger.asset_bodies import (
+    ApproveProposal,
+    BurnAsset,
+    CancelOffer,
+    CreateOffer,
+    CreatePolicy,
+    IssueAsset,
+    MintAsset,
+    ProposeAction,
+    Swap,
+    TakeBest,
+    TakeOffer,
+    UpdatePolicy,
+    UpdateValidator,
+)
 from ledger.contract_bodies import Call, Deploy, Fund
 from ledger.fields import (
     MAX_AMOUNT,
@@ -90,10 +105,25 @@ class BodyDecoder(Protocol):
 
 # Every body kind the chain knows, by tag. A new kind adds a line here and one
 # in ledger.transition.BODY_EXECUTORS.
-BODY_KINDS: dict[int, BodyDecoder] = {Transfer.KIND: Transfer.from_fields}
-BODY_KINDS[Deploy.KIND] = Deploy.from_fields
-BODY_KINDS[Call.KIND] = Call.from_fields
-BODY_KINDS[Fund.KIND] = Fund.from_fields
+BODY_KINDS: dict[int, BodyDecoder] = {
+    Transfer.KIND: Transfer.from_fields,
+    IssueAsset.KIND: IssueAsset.from_fields,
+    MintAsset.KIND: MintAsset.from_fields,
+    BurnAsset.KIND: BurnAsset.from_fields,
+    CreateOffer.KIND: CreateOffer.from_fields,
+    TakeOffer.KIND: TakeOffer.from_fields,
+    TakeBest.KIND: TakeBest.from_fields,
+    CancelOffer.KIND: CancelOffer.from_fields,
+    Swap.KIND: Swap.from_fields,
+    CreatePolicy.KIND: CreatePolicy.from_fields,
+    ProposeAction.KIND: ProposeAction.from_fields,
+    ApproveProposal.KIND: ApproveProposal.from_fields,
+    UpdatePolicy.KIND: UpdatePolicy.from_fields,  # policy action only
+    UpdateValidator.KIND: UpdateValidator.from_fields,  # governance only
+    Deploy.KIND: Deploy.from_fields,
+    Call.KIND: Call.from_fields,
+    Fund.KIND: Fund.from_fields,
+}
 
 
 def encode_body(body: Body) -> tuple[Any, ...]:
