@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any, Final
 
 from ledger import crypto
@@ -78,7 +79,7 @@ class Proposal:
 
     def signing_digest(self, chain_id: str) -> bytes:
         """The 32-byte digest the signature covers."""
-        return crypto.signing_digest(PROPOSAL_DOMAIN, chain_id, self.payload())
+        return _signing_digest(PROPOSAL_DOMAIN, chain_id, self.payload())
 
     def to_value(self) -> tuple[Any, ...]:
         return (*self.payload(), self.proposer, self.signature)
@@ -101,10 +102,17 @@ class Vote:
 
     def signing_digest(self, chain_id: str) -> bytes:
         """The 32-byte digest the signature covers (domain tag by step)."""
-        return crypto.signing_digest(VOTE_DOMAINS[self.step], chain_id, self.payload())
+        return _signing_digest(VOTE_DOMAINS[self.step], chain_id, self.payload())
 
     def to_value(self) -> tuple[Any, ...]:
         return (int(self.step), *self.payload(), self.validator, self.signature)
+
+
+@lru_cache(maxsize=8192)
+def _signing_digest(domain_tag: str, chain_id: str, payload: tuple[Any, ...]) -> bytes:
+    # A vote reaches a node several times (gossip, relays); its digest is
+    # computed once. Pure: the cache key is the whole signed content.
+    return crypto.signing_digest(domain_tag, chain_id, payload)
 
 
 def sign_proposal(

@@ -32,6 +32,9 @@ the configured mix):
   halves of the network, and votes for each to the matching half;
 - ``double-vote``: signs a conflicting second vote for each of its votes and
   splits them among peers; prevotes and precommits every proposal it sees;
+- ``amnesia``: attacks locking: as proposer it always proposes a fresh
+  block (never its valid value), it prevotes and precommits every proposal
+  it sees, and splits its own votes like ``double-vote``;
 - ``subset``: sends each of its messages to a random subset of peers;
 - ``silent``: sends nothing;
 - ``garbage``: also sends random bytes, corrupted encodings, bad
@@ -81,11 +84,20 @@ from ledger import codec, crypto
 from ledger.address import address_of
 
 CHAIN_ID: Final = "sim-chain"
-BYZANTINE_MODES: Final = ("equivocate", "double-vote", "subset", "silent", "garbage", "replay")
+BYZANTINE_MODES: Final = (
+    "equivocate",
+    "double-vote",
+    "amnesia",
+    "subset",
+    "silent",
+    "garbage",
+    "replay",
+)
 FAULTS: Final = ("drop", "duplicate", "partition", "crash", "valset")
 CATCH_UP_HEIGHTS: Final = 4
 REPLAY_BUFFER: Final = 256
 PARTITION_CHECK: Final = 10
+MAX_SIM_POWER: Final = 3  # power changes in blocks stay within [1, 3]
 
 # Builds an honest node's engine: (config, chain_id, signer, app, verify) -> Engine.
 EngineFactory = Callable[..., Engine]
@@ -100,6 +112,7 @@ class SimConfig:
     byzantine_modes: tuple[str, ...] = BYZANTINE_MODES
     faults: tuple[str, ...] = FAULTS
     heights: int = 6
+    max_power: int = 3  # honest validators get a power in [1, max_power]; Byzantine ones 1
     heights_after_heal: int = 2
     unstable_ticks: int = 400
     max_delay: int = 8
@@ -209,7 +222,7 @@ class SimApp:
             and len(c) == 2
             and c[0] in self.mutable
             and type(c[1]) is int
-            and 1 <= c[1] <= 3
+            and 1 <= c[1] <= MAX_SIM_POWER
             for c in changes
         )
 
@@ -218,7 +231,7 @@ class SimApp:
     ) -> bytes:
         changes: tuple[tuple[bytes, int], ...] = ()
         if change_powers and self.mutable and rng.random() < 0.3:
-            changes = ((rng.choice(self.mutable), rng.randint(1, 3)),)
+            changes = ((rng.choice(self.mutable), rng.randint(1, MAX_SIM_POWER)),)
         return codec.encode((height, round, proposer, rng.getrandbits(64), changes))
 
     def apply(self, height: int, block: bytes, certificate: CommitCertificate) -> None:
@@ -297,7 +310,7 @@ class Simulation:
         keys = [validator_key(i) for i in range(n)]
         byzantine = sorted(self.rng.sample(range(n), f))
         modes = {i: self.rng.choice(self.config.byzantine_modes) for i in byzantine}
-        powers = [1 if i in modes else self.rng.randint(1, 3) for i in range(n)]
+        powers = [1 if i in modes else self.rng.randint(1, self.config.max_power) for i in range(n)]
         genesis = ValidatorSet.create(
             Validator.from_public_key(k.public_key, p) for k, p in zip(keys, powers, strict=True)
         )
@@ -343,7 +356,11 @@ class Simulation:
                 self._violate("liveness", f"run not finished by tick {hard_limit}")
                 break
             self.events += 1
-            self._digest.update(repr((tick, event)).encode())
+            self._digest.update(b"%d %s" % (tick, repr(event[:3]).encode()))
+            if event[0] == "deliver":
+                self._digest.update(event[3])
+            elif len(event) > 3:
+                self._digest.update(repr(event[3:]).encode())
             if self.trace is not None:
                 self.trace(self._describe(tick, event))
             self._dispatch(event)
@@ -684,14 +701,15 @@ class Simulation:
             node.seen.append(data)
             if len(node.seen) > REPLAY_BUFFER:
                 node.seen.pop(0)
-        elif node.mode == "double-vote" and isinstance(message, ProposalMessage):
-            # vote for every proposal it sees, to everyone
+        elif node.mode in ("double-vote", "amnesia") and isinstance(message, ProposalMessage):
             p = message.proposal
-            for step in (Step.PREVOTE, Step.PRECOMMIT):
-                vote = sign_vote(
-                    node.key, CHAIN_ID, step, p.height, p.round, p.block_hash, node.address
-                )
-                self._send(node, self._everyone(), encode_message(vote))
+            self._vote_for_everything(node, p.height, p.round, p.block_hash)
+
+    def _vote_for_everything(self, node: SimNode, height: int, round_: int, value: bytes) -> None:
+        """Prevote and precommit ``value`` to everyone, whatever else was signed."""
+        for step in (Step.PREVOTE, Step.PRECOMMIT):
+            vote = sign_vote(node.key, CHAIN_ID, step, height, round_, value, node.address)
+            self._send(node, self._everyone(), encode_message(vote))
 
     def _byzantine_send(self, node: SimNode, message: Message) -> None:
         self._note_proposal(message)
@@ -721,6 +739,15 @@ class Simulation:
             group = self._random_subset()
             self._send(node, group, data)
             self._send(node, [i for i in everyone if i not in group], encode_message(other))
+        elif mode == "amnesia" and isinstance(message, ProposalMessage):
+            p = message.proposal
+            block = node.app.build_block(p.height, p.round, node.address, self.rng, False)
+            fresh = sign_proposal(
+                node.key, CHAIN_ID, p.height, p.round, -1, crypto.sha256(block), node.address
+            )
+            self._note_proposal(ProposalMessage(fresh, block))
+            self._send(node, everyone, encode_message(ProposalMessage(fresh, block)))
+            self._vote_for_everything(node, fresh.height, fresh.round, fresh.block_hash)
         elif mode == "garbage":
             self._send(node, everyone, data)
             for junk in self._garbage(node, message, data):
