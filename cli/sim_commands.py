@@ -75,9 +75,11 @@ def sim(
     started = time.perf_counter()
     failed: list[int] = []
     committed = 0
+    longest_wait = 0
     for seed in seed_range:
         result = run_seed(seed, config, trace=trace)
         committed += result.heights
+        longest_wait = max(longest_wait, result.longest_wait)
         if not result.ok:
             failed.append(seed)
             typer.echo(f"seed {seed} FAILED (byzantine: {result.byzantine})", err=True)
@@ -94,6 +96,8 @@ def sim(
         f"seeds run: {len(seed_range)} ({seed_range.start}:{seed_range.stop}), "
         f"validators: {validators}, byzantine: {byzantine}, "
         f"heights committed: {committed}, violations: {len(failed)}, "
+        f"longest wait for a commit after the heal: {longest_wait} ticks "
+        f"(bound {config.liveness_ticks}), "
         f"time: {elapsed:.1f}s ({elapsed / len(seed_range) * 1000:.0f} ms/seed)"
     )
     if failed:

@@ -159,6 +159,7 @@ class SimResult:
     evidence: int
     byzantine: dict[int, str]
     trace_digest: str  # SHA-256 over the processed events: equal digests, equal runs
+    longest_wait: int = 0  # the longest an honest node waited for a commit after the heal
 
     @property
     def ok(self) -> bool:
@@ -290,6 +291,7 @@ class Simulation:
         self.events = 0
         self.crashes = 0
         self.evidence = 0
+        self.longest_wait = 0
         self.violations: list[Violation] = []
         self._queue: list[tuple[int, int, tuple[Any, ...]]] = []
         self._seq = 0
@@ -378,6 +380,7 @@ class Simulation:
             evidence=self.evidence,
             byzantine=dict(self.byzantine),
             trace_digest=self._digest.hexdigest(),
+            longest_wait=self.longest_wait,
         )
 
     def _push(self, tick: int, event: tuple[Any, ...]) -> None:
@@ -581,9 +584,11 @@ class Simulation:
         if node.honest:
             self._check_commit(node, commit)
         node.app.apply(commit.height, commit.block, commit.certificate)
-        node.last_progress = self.now
         if self.healed:
             node.committed_after_heal += 1
+            if node.honest:
+                self.longest_wait = max(self.longest_wait, self.now - node.last_progress)
+        node.last_progress = self.now
         height = commit.height + 1
         return node.engine.start_height(height, node.app.validator_set(height))
 
