@@ -113,28 +113,36 @@ def decode_certificate(data: bytes) -> CommitCertificate:
 def certificate_from_value(value: object) -> CommitCertificate:
     """A certificate from its array form. Raises InvalidCertificate."""
     try:
-        _ensure(isinstance(value, tuple) and len(value) == 4, "a certificate has 4 fields")
+        _ensure_certificate(
+            isinstance(value, tuple) and len(value) == 4, "a certificate has 4 fields"
+        )
         assert isinstance(value, tuple)
         height, round_, block_hash, entries = value
-        _ensure(isinstance(block_hash, bytes) and len(block_hash) == HASH_SIZE, "bad block hash")
-        _ensure(isinstance(entries, tuple) and len(entries) > 0, "no signatures")
+        _ensure_certificate(
+            isinstance(block_hash, bytes) and len(block_hash) == HASH_SIZE, "bad block hash"
+        )
+        _ensure_certificate(isinstance(entries, tuple) and len(entries) > 0, "no signatures")
         signatures = []
         previous = b""
         for entry in entries:
-            _ensure(isinstance(entry, tuple) and len(entry) == 2, "an entry is [address, sig]")
+            _ensure_certificate(
+                isinstance(entry, tuple) and len(entry) == 2, "an entry is [address, sig]"
+            )
             address, signature = entry
-            _ensure(isinstance(address, bytes) and len(address) == ADDRESS_SIZE, "bad address")
-            _ensure(
+            _ensure_certificate(
+                isinstance(address, bytes) and len(address) == ADDRESS_SIZE, "bad address"
+            )
+            _ensure_certificate(
                 isinstance(signature, bytes) and len(signature) == crypto.SIGNATURE_SIZE,
                 "bad signature size",
             )
-            _ensure(address > previous, "signers must be in ascending order, each once")
+            _ensure_certificate(address > previous, "signers must be in ascending order, each once")
             previous = address
             signatures.append(CommitSignature(address, signature))
         return CommitCertificate(
             check_height(height), check_round(round_), block_hash, tuple(signatures)
         )
-    except MessageError as exc:
+    except MessageError as exc:  # from check_height / check_round
         raise InvalidCertificate(str(exc)) from exc
 
 
@@ -175,11 +183,6 @@ def check_certificate_for(certificate: CommitCertificate, height: int, block_has
     """Raise InvalidCertificate unless ``certificate`` is for ``height`` and ``block_hash``."""
     _ensure_certificate(certificate.height == height, "certificate is for another height")
     _ensure_certificate(certificate.block_hash == block_hash, "certificate is for another block")
-
-
-def _ensure(condition: bool, message: str) -> None:
-    if not condition:
-        raise MessageError(message)
 
 
 def _ensure_certificate(condition: bool, message: str) -> None:

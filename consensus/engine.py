@@ -131,10 +131,8 @@ class Engine:
         self.signer = signer
         self.app = app
         self._verify = verify
-        self.height = 0
-        self.decided = True  # nothing to do until start_height
-        self._future: list[Message] = []
-        self._reset(0, None)
+        self._future: list[Message] = []  # messages for the next height
+        self._reset(0, None)  # decided (idle) until start_height or restore
 
     # -- state -----------------------------------------------------------
 

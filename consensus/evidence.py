@@ -20,7 +20,6 @@ from typing import Final
 from consensus.messages import (
     MessageError,
     Proposal,
-    Step,
     Verifier,
     Vote,
     proposal_from_value,
@@ -143,11 +142,6 @@ def verify_evidence(
     for message in (a, b):
         digest = message.signing_digest(chain_id)
         _ensure(verify(validator.public_key, digest, message.signature), "invalid signature")
-
-
-def evidence_step(evidence: Evidence) -> Step:
-    """The step the equivocation happened in."""
-    return evidence.first.step if isinstance(evidence, DuplicateVote) else Step.PROPOSE
 
 
 def _ensure(condition: bool, message: str) -> None:
