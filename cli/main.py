@@ -10,6 +10,7 @@ from cli.context import CliContext, OutputFormat, default_home
 from cli.keys_commands import keys_app
 from cli.local_run import run_local
 from cli.query_commands import query_app
+from cli.sim_commands import sim
 from cli.single_node import run_single_node
 from cli.tx_commands import tx_app
 from cli.vm_commands import vm_app
@@ -27,6 +28,7 @@ app.add_typer(query_app, name="query")
 app.add_typer(tx_app, name="tx")
 app.add_typer(vm_app, name="vm")
 app.command("single")(run_single_node)
+app.command("sim")(sim)
 
 
 @app.callback()
