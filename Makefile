@@ -1,10 +1,10 @@
-# Two entry points for a fresh machine (see README): `make run` and `make test`.
+# Two entry points for a fresh machine (see README): `make devnet` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test clean
+.PHONY: install devnet run test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+devnet: $(STAMP)
+	$(VENV)/bin/ledger devnet --validators 4 --home .devnet
 
 run: $(STAMP)
 	$(VENV)/bin/ledger run --home .devnet/local

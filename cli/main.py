@@ -9,6 +9,7 @@ import typer
 from cli.context import CliContext, OutputFormat, default_home
 from cli.keys_commands import keys_app
 from cli.local_run import run_local
+from cli.node_commands import devnet, init, start
 from cli.query_commands import query_app
 from cli.sim_commands import sim
 from cli.single_node import run_single_node
@@ -23,6 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run_local)
+app.command("init")(init)
+app.command("start")(start)
+app.command("devnet")(devnet)
 app.add_typer(keys_app, name="keys")
 app.add_typer(query_app, name="query")
 app.add_typer(tx_app, name="tx")

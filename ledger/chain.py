@@ -8,7 +8,7 @@ benchmarks and the tests drive it directly.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from ledger.exceptions import TxRejected
@@ -85,9 +85,15 @@ class Chain:
             State(self.store), self._fresh_tree(), block, self.tip, self.chain_id, verified
         )
 
-    def commit_block(self, block: Block, result: BlockResult, certificate: bytes = b"") -> None:
+    def commit_block(
+        self,
+        block: Block,
+        result: BlockResult,
+        certificate: bytes = b"",
+        node_records: Mapping[bytes, bytes] | None = None,
+    ) -> None:
         """Store an executed block atomically and advance the tip."""
-        self.store.save_block(block, result, certificate)
+        self.store.save_block(block, result, certificate, node_records)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self._tree = self._tree.at_root(result.state_root)
 

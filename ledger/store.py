@@ -18,6 +18,7 @@ Key layout (one-byte prefixes; heights are 8-byte big-endian):
     E height         -> end-of-block events (e.g. contract evictions), if any
     S state key      -> latest value (flat copy of the state for fast reads)
     N node hash      -> state-tree node bytes (kept for proofs at old roots)
+    X key            -> the node's own records saved with a block (validator sets)
 """
 
 from __future__ import annotations
@@ -118,8 +119,16 @@ class Store:
             batch.put(_GENESIS, genesis_hash)
             batch.put(_TIP, _encode_tip(tip))
 
-    def save_block(self, block: Block, result: BlockResult, certificate: bytes = b"") -> None:
-        """Write a block and everything it changed in one synced batch."""
+    def save_block(
+        self,
+        block: Block,
+        result: BlockResult,
+        certificate: bytes = b"",
+        node_records: Mapping[bytes, bytes] | None = None,
+    ) -> None:
+        """Write a block and everything it changed in one synced batch.
+        ``node_records`` are the node's own records that must move with the
+        tip (e.g. the next height's validator set with proposer priorities)."""
         tip = self.load_tip()
         assert block.height == tip.height + 1, f"saving block {block.height} on tip {tip.height}"
         assert block.header.state_root == result.state_root
@@ -138,6 +147,8 @@ class Store:
                 events = tuple(event.to_value() for event in result.block_events)
                 batch.put(_height_key(b"E", height), codec.encode(events))
             self._put_state(batch, result.changes, result.tree_nodes)
+            for key, value in (node_records or {}).items():
+                batch.put(b"X" + key, value)
             new_tip = ChainTip(height, block.hash, block.header.time_ms, result.state_root)
             batch.put(_TIP, _encode_tip(new_tip))
 
@@ -194,6 +205,11 @@ class Store:
 
     def load_certificate(self, height: int) -> bytes | None:
         value: bytes | None = self._db.get(_height_key(b"C", height))
+        return value
+
+    def load_node_record(self, key: bytes) -> bytes | None:
+        """A node record saved with a block (see save_block)."""
+        value: bytes | None = self._db.get(b"X" + key)
         return value
 
     def iter_state(self) -> Iterator[tuple[bytes, bytes]]:

@@ -1,0 +1,265 @@
+"""`ledger init`, `ledger start` and `ledger devnet`: running validator nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from consensus.config import (
+    ConfigError,
+    NodeConfig,
+    P2PConfig,
+    RPCConfig,
+    encode_config,
+    load_config,
+    save_key_file,
+)
+from ledger.address import address_of, encode_address
+from ledger.crypto import SigningKey
+from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document, validator_key
+from ledger.genesis import GenesisError, load_genesis
+
+DEVNET_P2P_BASE = 26656
+DEVNET_RPC_BASE = 8545
+
+
+def write_home(
+    home: Path,
+    config: NodeConfig,
+    genesis_document: dict[str, Any],
+    node_key: SigningKey,
+    validator_signing_key: SigningKey,
+    insecure: bool,
+) -> None:
+    """Lay out a node's home directory (see consensus.config)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "data").mkdir(exist_ok=True)
+    (home / "config.toml").write_text(encode_config(config))
+    (home / "genesis.json").write_text(json.dumps(genesis_document, indent=2) + "\n")
+    save_key_file(home / "node_key.json", node_key, insecure=insecure)
+    save_key_file(home / "validator_key.json", validator_signing_key, insecure=insecure)
+
+
+def init(
+    home: Path = typer.Option(..., help="The node's home directory (created)."),
+    moniker: str = typer.Option("node", help="A name for this node in logs and status."),
+    genesis: Path | None = typer.Option(
+        None, help="Genesis file to join (default: the devnet's genesis)."
+    ),
+    p2p_port: int = typer.Option(26656, help="P2P listen port on 127.0.0.1."),
+    rpc_port: int = typer.Option(8545, help="JSON-RPC listen port on 127.0.0.1."),
+    peers: list[str] = typer.Option([], "--peer", help="host:port of a peer to dial (repeat)."),
+    force: bool = typer.Option(False, help="Overwrite an existing home."),
+) -> None:
+    """Create a node home: config.toml, genesis.json, node and validator keys."""
+    if (home / "config.toml").exists() and not force:
+        typer.echo(f"error: {home} is already initialized (use --force to overwrite)", err=True)
+        raise typer.Exit(1)
+    try:
+        document = json.loads(genesis.read_text()) if genesis else devnet_genesis_document()
+        if genesis:
+            load_genesis(genesis)
+    except (OSError, ValueError, GenesisError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    config = NodeConfig(
+        moniker=moniker,
+        p2p=P2PConfig(listen_port=p2p_port, persistent_peers=tuple(peers)),
+        rpc=RPCConfig(listen_port=rpc_port),
+    )
+    validator = SigningKey.generate()
+    write_home(home, config, document, SigningKey.generate(), validator, insecure=False)
+    typer.echo(f"initialized {home}")
+    typer.echo(f"validator public key: {validator.public_key.hex()}")
+    typer.echo(f"validator address:    {encode_address(address_of(validator.public_key))}")
+
+
+def start(
+    home: Path = typer.Option(..., help="The node's home directory."),
+) -> None:
+    """Run a node until SIGINT or SIGTERM."""
+    from consensus.node import NodeError, run_node
+
+    try:
+        run_node(home)
+    except (ConfigError, GenesisError, NodeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def devnet(
+    validators: int = typer.Option(4, min=1, max=20, help="Number of validator processes."),
+    home: Path = typer.Option(Path(".devnet"), help="Directory for every node's home and logs."),
+    reset: bool = typer.Option(False, help="Delete the devnet directory first."),
+    p2p_base: int = typer.Option(DEVNET_P2P_BASE, help="First P2P port (one per node)."),
+    rpc_base: int = typer.Option(DEVNET_RPC_BASE, help="First RPC port (one per node)."),
+    detach: bool = typer.Option(False, help="Start the nodes and return (stop with `kill`)."),
+) -> None:
+    """Start a local devnet: N validators as separate processes on 127.0.0.1.
+
+    The devnet's keys are publicly known and INSECURE (ledger/devnet.py).
+    """
+    if reset and home.exists():
+        shutil.rmtree(home)
+    nodes = prepare_devnet(home, validators, p2p_base, rpc_base)
+    processes = launch_devnet(home, nodes)
+    write_devnet_manifest(home, nodes, processes)
+    typer.echo(f"devnet of {validators} validators started; manifest {home / 'devnet.json'}")
+    typer.echo("test account keys (INSECURE, for the devnet only): " + str(home / "accounts"))
+    if detach:
+        return
+    try:
+        watch_devnet(nodes, processes)
+    finally:
+        stop_devnet(processes)
+
+
+def prepare_devnet(home: Path, count: int, p2p_base: int, rpc_base: int) -> list[dict[str, Any]]:
+    """Write each node's home (once; kept across restarts) and the account key files."""
+    document = devnet_genesis_document(count)
+    nodes = []
+    for index in range(count):
+        name = f"val-{index}"
+        node_home = home / name
+        p2p_port, rpc_port = p2p_base + index, rpc_base + index
+        peers = tuple(f"127.0.0.1:{p2p_base + j}" for j in range(count) if j != index)
+        if not (node_home / "config.toml").exists():
+            config = NodeConfig(
+                moniker=name,
+                p2p=P2PConfig(listen_port=p2p_port, persistent_peers=peers),
+                rpc=RPCConfig(listen_port=rpc_port),
+            )
+            key = validator_key(index)
+            write_home(node_home, config, document, key, key, insecure=True)
+        config = load_config(node_home / "config.toml")
+        nodes.append(
+            {
+                "name": name,
+                "home": str(node_home),
+                "rpc_url": f"http://127.0.0.1:{config.rpc.listen_port}",
+                "p2p_address": f"127.0.0.1:{config.p2p.listen_port}",
+            }
+        )
+    accounts_dir = home / "accounts"
+    accounts_dir.mkdir(parents=True, exist_ok=True)
+    for name in DEVNET_ACCOUNT_NAMES:
+        path = accounts_dir / f"{name}.json"
+        if not path.exists():
+            save_key_file(path, account_key(name), insecure=True)
+    return nodes
+
+
+def launch_devnet(home: Path, nodes: list[dict[str, Any]]) -> list[subprocess.Popen[bytes]]:
+    """Start one `ledger start` process per node, logging to HOME/NAME/node.log."""
+    processes = []
+    for node in nodes:
+        log = open(Path(node["home"]) / "node.log", "ab")  # noqa: SIM115 - owned by the child
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "start", "--home", node["home"]],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        log.close()
+    return processes
+
+
+def write_devnet_manifest(
+    home: Path, nodes: list[dict[str, Any]], processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """DIR/devnet.json: chain id, nodes (name, RPC URL, p2p address, home, pid), accounts."""
+    manifest = {
+        "chain_id": devnet_genesis_document()["chain_id"],
+        "insecure": True,
+        "nodes": [
+            {**node, "pid": process.pid} for node, process in zip(nodes, processes, strict=True)
+        ],
+        "accounts": [
+            {
+                "name": name,
+                "address": encode_address(address_of(account_key(name).public_key)),
+                "key_file": str(home / "accounts" / f"{name}.json"),
+            }
+            for name in DEVNET_ACCOUNT_NAMES
+        ],
+    }
+    (home / "devnet.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def rpc_status(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    """ledger_status of one node, or None if it does not answer."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ledger_status"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    result = reply.get("result") if isinstance(reply, dict) else None
+    return result if isinstance(result, dict) else None
+
+
+def watch_devnet(nodes: list[dict[str, Any]], processes: list[subprocess.Popen[bytes]]) -> None:
+    """A live status line until Ctrl-C or every node has exited."""
+    interrupted = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not interrupted:
+        if all(p.poll() is not None for p in processes):
+            typer.echo("\nevery node has exited; see the node.log files")
+            return
+        parts = []
+        for node, process in zip(nodes, processes, strict=True):
+            status = rpc_status(node["rpc_url"]) if process.poll() is None else None
+            if status is None:
+                parts.append(f"{node['name']}: {'down' if process.poll() is not None else '...'}")
+            else:
+                parts.append(
+                    f"{node['name']}: h={status.get('height')} peers={status.get('peers')}"
+                )
+        sys.stdout.write("\r" + " | ".join(parts) + "   ")
+        sys.stdout.flush()
+        for _ in range(10):
+            if interrupted:
+                break
+            time.sleep(0.1)
+    typer.echo("\nstopping the devnet ...")
+
+
+def stop_devnet(processes: list[subprocess.Popen[bytes]], grace_s: float = 10.0) -> None:
+    """SIGTERM every node, wait, then SIGKILL stragglers."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+__all__ = ["devnet", "init", "start"]
