@@ -18,6 +18,7 @@ import typer
 
 from consensus.config import (
     ConfigError,
+    ConsensusConfig,
     NodeConfig,
     P2PConfig,
     RPCConfig,
@@ -125,8 +126,15 @@ def devnet(
         stop_devnet(processes)
 
 
-def prepare_devnet(home: Path, count: int, p2p_base: int, rpc_base: int) -> list[dict[str, Any]]:
-    """Write each node's home (once; kept across restarts) and the account key files."""
+def prepare_devnet(
+    home: Path,
+    count: int,
+    p2p_base: int,
+    rpc_base: int,
+    consensus: ConsensusConfig | None = None,
+) -> list[dict[str, Any]]:
+    """Write each node's home (once; kept across restarts) and the account key files.
+    ``consensus`` overrides the default consensus settings (tests run faster blocks)."""
     document = devnet_genesis_document(count)
     nodes = []
     for index in range(count):
@@ -139,6 +147,7 @@ def prepare_devnet(home: Path, count: int, p2p_base: int, rpc_base: int) -> list
                 moniker=name,
                 p2p=P2PConfig(listen_port=p2p_port, persistent_peers=peers),
                 rpc=RPCConfig(listen_port=rpc_port),
+                consensus=consensus or ConsensusConfig(),
             )
             key = validator_key(index)
             write_home(node_home, config, document, key, key, insecure=True)
