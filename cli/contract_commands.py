@@ -19,6 +19,7 @@ contract at that address), 3 node error, 4 rejected, 5 included but failed
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,15 @@ def load_module(path: Path) -> bytes:
 
 
 # -- signing and sending -----------------------------------------------------------
+@dataclass(frozen=True)
+class Submitted:
+    """A transaction the node accepted: its hash, who signed it, with which nonce."""
+
+    hash: bytes
+    sender: str  # address
+    nonce: int
+
+
 def sign_and_send(
     cli: CliContext,
     sender: str,
@@ -179,10 +189,9 @@ def sign_and_send(
     fee: str | None,
     nonce: int | None,
     password_file: Path | None,
-) -> tuple[bytes, int]:
-    """Confirm, sign ``body`` with ``sender``'s key and submit it; the
-    transaction hash and its nonce. ``describe(address, fee, nonce, chain)``
-    is the question to confirm."""
+) -> Submitted:
+    """Confirm, sign ``body`` with ``sender``'s key and submit it.
+    ``describe(sender address, fee, nonce, chain)`` is the question to confirm."""
     keystore = cli.keystore()
     entry = keystore.entry(sender)
     client = cli.client()
@@ -201,7 +210,7 @@ def sign_and_send(
     if len(tx.encode()) > MAX_TX_SIZE:
         raise CliError(f"the transaction is {len(tx.encode())} bytes; the limit is {MAX_TX_SIZE}")
     tx_hash = client.send_raw_transaction(tx.encode())
-    return tx_hash, nonce_value
+    return Submitted(tx_hash, entry.address, nonce_value)
 
 
 def finish(
@@ -224,13 +233,12 @@ def finish(
     if not cli.json:
         typer.echo(f"submitted {tx_hash.hex()}", err=True)
     receipt = wait_with_spinner(cli.client(), tx_hash, timeout)
+    pairs = summary(receipt)
     emit(
         cli,
         {"hash": tx_hash.hex(), **data(receipt), "receipt": as_json(receipt)},
         lambda: "\n".join(
-            [rows(summary(receipt)), receipt_text(receipt)]
-            if summary(receipt)
-            else [receipt_text(receipt)]
+            [rows(pairs), receipt_text(receipt)] if pairs else [receipt_text(receipt)]
         ),
     )
     if not receipt.success:
@@ -291,13 +299,14 @@ def deploy(
     plan = parse_schedule(schedule) if schedule is not None else None
     body = Deploy(module, credits[0], credits[1], credits[2], salt_bytes, plan)
     rent = RECORD_OVERHEAD_BYTES + len(module)
-    address = ""
 
-    def describe(sender_address: str, fee_value: int, nonce_value: int, chain: str) -> str:
-        nonlocal address
-        address = encode_address(
+    def address_for(sender_address: str, nonce_value: int) -> str:
+        return encode_address(
             contract_address(decode_address(sender_address), nonce_value, salt_bytes)
         )
+
+    def describe(sender_address: str, fee_value: int, nonce_value: int, chain: str) -> str:
+        address = address_for(sender_address, nonce_value)
         runs = (
             ""
             if plan is None
@@ -311,10 +320,11 @@ def deploy(
             f"on chain {chain}? ({lifetime(credits[1], rent)})"
         )
 
-    tx_hash, _ = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    submitted = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    address = address_for(submitted.sender, submitted.nonce)
     finish(
         cli,
-        tx_hash,
+        submitted.hash,
         wait,
         timeout,
         lambda receipt: [
@@ -379,8 +389,8 @@ def call(
         returned = receipt.return_values if receipt is not None else ()
         return {"returns": [vm_value_json(v) for v in returned]}
 
-    tx_hash, _ = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
-    finish(cli, tx_hash, wait, timeout, summary, data)
+    submitted = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    finish(cli, submitted.hash, wait, timeout, summary, data)
 
 
 @contract_app.command("fund")
@@ -415,8 +425,8 @@ def fund(
             f"on chain {chain}? (then {lifetime(disk_after, info.rent_per_block)})"
         )
 
-    tx_hash, _ = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
-    finish(cli, tx_hash, wait, timeout, lambda receipt: [], lambda receipt: {})
+    submitted = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    finish(cli, submitted.hash, wait, timeout, lambda receipt: [], lambda receipt: {})
 
 
 # -- commands: queries --------------------------------------------------------------------
