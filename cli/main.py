@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from cli.context import CliContext, OutputFormat, default_home
+from cli.contract_commands import contract_app
 from cli.keys_commands import keys_app
 from cli.local_run import run_local
 from cli.node_commands import devnet, init, start
@@ -27,6 +28,7 @@ app.command("run")(run_local)
 app.command("init")(init)
 app.command("start")(start)
 app.command("devnet")(devnet)
+app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
 app.add_typer(query_app, name="query")
 app.add_typer(tx_app, name="tx")

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ledger.client import AccountInfo, BlockInfo, ReceiptInfo, TransactionInfo
+from ledger.client import AccountInfo, BlockEvents, BlockInfo, ReceiptInfo, TransactionInfo
 
 from .context import CliError, ExitCode, emit, get_context, handles_errors
 
@@ -16,6 +16,7 @@ query_app = typer.Typer(
     help="Query balances, accounts, transactions, blocks, the node.", no_args_is_help=True
 )
 
+MAX_EVENT_BLOCKS = 1000
 HEIGHT = typer.Option(
     None, "--height", min=0, help="Query the state after this block (default: latest)."
 )
@@ -186,6 +187,54 @@ def block(
     if info is None:
         raise CliError(f"no block {block_id}")
     emit(cli, as_json(info), lambda: block_text(info))
+
+
+def block_events_text(found: list[BlockEvents], first: int, last: int) -> str:
+    where = f"block {first}" if first == last else f"blocks {first}..{last}"
+    if not found:
+        return f"no end-of-block events in {where}"
+    lines = []
+    for block_events in found:
+        for event in block_events.events:
+            attributes = ", ".join(f"{k}={v}" for k, v in event.attributes.items())
+            lines.append(f"block {block_events.height}  {event.kind}  {attributes}")
+    return "\n".join(lines)
+
+
+@query_app.command("events")
+@handles_errors
+def events(
+    ctx: typer.Context,
+    height: str = typer.Argument("latest", help="Block height or 'latest'."),
+    to: int | None = typer.Option(
+        None, "--to", min=1, help=f"Up to this block too (at most {MAX_EVENT_BLOCKS} blocks)."
+    ),
+) -> None:
+    """End-of-block events: scheduled contract runs, their messages, contract evictions."""
+    cli = get_context(ctx)
+    client = cli.client()
+    tip = client.block_number()
+    if height == "latest":
+        first = tip
+    elif height.isdigit():
+        first = int(height)
+    else:
+        raise CliError(f"{height!r} is not a block height")
+    last = first if to is None else min(to, tip)
+    if first < 1 or first > tip:
+        raise CliError(f"no block {first} (the tip is {tip})")
+    if last < first or last - first >= MAX_EVENT_BLOCKS:
+        raise CliError(f"--to must be in [{first}, {first + MAX_EVENT_BLOCKS - 1}]")
+    found = []
+    for number in range(first, last + 1):
+        block_events = client.get_block_events(number)
+        if block_events is not None and block_events.events:
+            found.append(block_events)
+    emit(
+        cli,
+        {"from": first, "to": last, "blocks": [as_json(b) for b in found]},
+        lambda: block_events_text(found, first, last),
+    )
 
 
 @query_app.command("validators")

@@ -42,12 +42,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _read_module(path: Path) -> Module:
-    """A module from a .asm file, or from module bytes (binary or hex text)."""
+class ModuleFileError(Exception):
+    """A module file that cannot be read, assembled or decoded (the message says which)."""
+
+
+def read_module_file(path: Path) -> Module:
+    """A module from a .asm file, or from module bytes (binary or hex text).
+    Raises ModuleFileError."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _fail(f"cannot read {path}: {exc.strerror}") from None
+        raise ModuleFileError(f"cannot read {path}: {exc.strerror}") from None
     try:
         if path.suffix == ".asm":
             return assemble(data.decode("utf-8"))
@@ -56,7 +61,14 @@ def _read_module(path: Path) -> Module:
             data = bytes.fromhex("".join(text.split()))
         return decode_module(data)
     except (ModuleError, UnicodeDecodeError, ValueError) as exc:
-        raise _fail(f"{path}: {exc}") from None
+        raise ModuleFileError(f"{path}: {exc}") from None
+
+
+def _read_module(path: Path) -> Module:
+    try:
+        return read_module_file(path)
+    except ModuleFileError as exc:
+        raise _fail(str(exc)) from None
 
 
 def parse_argument(text: str) -> Value:

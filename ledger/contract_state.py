@@ -33,8 +33,9 @@ Contract storage is part of the state map, so the state root commits to it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ledger import codec
 from ledger.address import ADDRESS_SIZE
@@ -282,6 +283,28 @@ def storage_keys(reader: StateReader | State, address: bytes) -> list[bytes]:
         assert key is not None, "storage index has a hole"
         keys.append(key)
     return sorted(keys)
+
+
+class StateScanner(Protocol):
+    """A state that can be read in key order (the store's flat copy of the latest state)."""
+
+    def iter_state(
+        self, prefix: bytes = b"", start: bytes = b""
+    ) -> Iterator[tuple[bytes, bytes]]: ...
+
+
+def scan_storage(
+    scanner: StateScanner, address: bytes, start: bytes, limit: int
+) -> list[tuple[bytes, bytes]]:
+    """Up to ``limit`` storage entries of ``address`` with key >= ``start``,
+    in key order, reading only those entries (not the whole key index)."""
+    prefix = storage_key(address, b"")
+    items: list[tuple[bytes, bytes]] = []
+    for state_key, raw in scanner.iter_state(prefix, start):
+        if len(items) == limit:
+            break
+        items.append((state_key[len(prefix) :], _decode_entry(raw)[1]))
+    return items
 
 
 def _decode_entry(raw: bytes) -> tuple[int, bytes]:

@@ -31,14 +31,17 @@ from ledger.contract_bodies import Call, Deploy, Fund, contract_address, value_t
 from ledger.contract_host import HALT, NOT_INVOKED, PROGRAMS, REVERT, SUCCESS, run_execution
 from ledger.contract_state import (
     ContractRecord,
+    StateScanner,
     add_burned,
     burned,
     create_contract,
     delete_contract,
     list_contracts,
+    mailbox_count,
     read_code,
     read_mailbox,
     read_record,
+    scan_storage,
     set_block_messages,
     storage_get,
     storage_keys,
@@ -319,6 +322,20 @@ def contract_storage_items(
         assert value is not None
         items.append((key, value))
     return items
+
+
+def contract_storage_page(
+    scanner: StateScanner, address: bytes, start: bytes = b"", limit: int = 100
+) -> list[tuple[bytes, bytes]]:
+    """What contract_storage_items returns, from a state that can be scanned in
+    key order (the store's latest state), reading only the entries returned."""
+    return scan_storage(scanner, address, start, limit)
+
+
+def mailbox_received(reader: StateReader, address: bytes) -> int:
+    """How many messages the mailbox of ``address`` has ever received (it
+    holds the newest 64 of them)."""
+    return mailbox_count(reader, address)
 
 
 def mailbox(reader: StateReader, address: bytes) -> list[dict[str, Any]]:

@@ -212,10 +212,15 @@ class Store:
         value: bytes | None = self._db.get(b"X" + key)
         return value
 
-    def iter_state(self) -> Iterator[tuple[bytes, bytes]]:
-        """Every (state key, value) in key order (audits and tests)."""
-        for key, value in self._db.iterator(prefix=b"S"):
-            yield key[1:], value
+    def iter_state(self, prefix: bytes = b"", start: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+        """The latest (state key, value) pairs whose key starts with ``prefix``,
+        in key order, from ``prefix + start`` on (audits, tests, paged queries)."""
+        first = b"S" + prefix + start
+        with self._db.iterator(start=first) as entries:
+            for key, value in entries:
+                if not key.startswith(b"S" + prefix):
+                    break
+                yield key[1:], value
 
 
 def _encode_tip(tip: ChainTip) -> bytes:

@@ -8,6 +8,10 @@
     sent = client.send_transfer(alice, "lg1...", 5_000)
     print(sent.receipt.status, client.get_balance("lg1..."))
 
+    deployed = client.send_deploy(alice, module_bytes, cpu=10**6, disk=10**8, net=10**6)
+    called = client.send_call(alice, deployed.address, "bump", gas_limit=50_000)
+    print(called.receipt.return_values, client.get_contract(deployed.address))
+
 Every call raises an ``RpcError`` subclass when the node answers with an
 error (``BadNonceError``, ``BlockNotFound``, ...; see ledger.rpc.errors)
 and a ``ClientError`` (``TransportError``, ``ProtocolError``,
@@ -36,20 +40,34 @@ from ledger.rpc.errors import (
 )
 
 from .asynchronous import AsyncLedgerClient
-from .calls import DEFAULT_URL, sign_transfer
+from .calls import (
+    DEFAULT_URL,
+    deployed_address,
+    sign_call,
+    sign_deploy,
+    sign_fund,
+    sign_transfer,
+)
 from .results import (
     AccountInfo,
     AccountProof,
+    BlockEvents,
     BlockInfo,
     ChainParams,
     ClientError,
+    ContractInfo,
     EventInfo,
+    Mailbox,
+    MailMessage,
     MempoolStatus,
     ProtocolError,
     ReceiptInfo,
     ReceiptTimeout,
+    ScheduleInfo,
+    SentDeploy,
     SentTransaction,
     StatusInfo,
+    StoragePage,
     TransactionInfo,
     TransportError,
     Validator,
@@ -65,17 +83,21 @@ __all__ = [
     "AsyncLedgerClient",
     "BadNonceError",
     "BadSignatureError",
+    "BlockEvents",
     "BlockInfo",
     "BlockNotFound",
     "CannotPayFeeError",
     "ChainParams",
     "ClientError",
+    "ContractInfo",
     "EventInfo",
     "FeeTooLowError",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
     "LedgerClient",
+    "MailMessage",
+    "Mailbox",
     "MalformedTransactionError",
     "MempoolFullError",
     "MempoolStatus",
@@ -85,9 +107,12 @@ __all__ = [
     "ReceiptInfo",
     "ReceiptTimeout",
     "RpcError",
+    "ScheduleInfo",
+    "SentDeploy",
     "SentTransaction",
     "StateNotAvailable",
     "StatusInfo",
+    "StoragePage",
     "SubscriptionLimit",
     "TransactionInfo",
     "TransactionRejected",
@@ -95,5 +120,9 @@ __all__ = [
     "Validator",
     "ValidatorSet",
     "WrongChainIdError",
+    "deployed_address",
+    "sign_call",
+    "sign_deploy",
+    "sign_fund",
     "sign_transfer",
 ]

@@ -10,22 +10,29 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from ledger.contract_bodies import Schedule
 from ledger.crypto import SigningKey
 from ledger.rpc.errors import AlreadyKnownError
 from ledger.types import NATIVE_ASSET, Transaction
+from vm.values import Value
 
 from . import calls
 from .calls import DEFAULT_URL, Address, Call, Height
 from .results import (
     AccountInfo,
     AccountProof,
+    BlockEvents,
     BlockInfo,
     ChainParams,
+    ContractInfo,
+    Mailbox,
     MempoolStatus,
     ReceiptInfo,
     ReceiptTimeout,
+    SentDeploy,
     SentTransaction,
     StatusInfo,
+    StoragePage,
     TransactionInfo,
     TransportError,
     ValidatorSet,
@@ -135,6 +142,28 @@ class AsyncLedgerClient:
     async def get_params(self) -> ChainParams:
         return await self._call(calls.get_params())
 
+    async def get_contract(self, address: Address, height: Height = None) -> ContractInfo | None:
+        return await self._call(calls.get_contract(address, height))
+
+    async def get_contract_storage(
+        self, address: Address, key: bytes, height: Height = None
+    ) -> bytes | None:
+        return await self._call(calls.get_contract_storage(address, key, height))
+
+    async def get_contract_storage_items(
+        self, address: Address, start: bytes = b"", limit: int = 100
+    ) -> StoragePage:
+        return await self._call(calls.get_contract_storage_items(address, start, limit))
+
+    async def get_mailbox(self, address: Address, height: Height = None) -> Mailbox:
+        return await self._call(calls.get_mailbox(address, height))
+
+    async def get_burned_credits(self, height: Height = None) -> dict[str, int]:
+        return await self._call(calls.get_burned_credits(height))
+
+    async def get_block_events(self, height: Height = None) -> BlockEvents | None:
+        return await self._call(calls.get_block_events(height))
+
     async def wait_for_receipt(
         self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2
     ) -> ReceiptInfo:
@@ -173,4 +202,73 @@ class AsyncLedgerClient:
         if nonce is None:
             nonce = await self.get_transaction_count(calls.sender_address(key), "pending")
         tx = calls.sign_transfer(key, await self.chain_id(), nonce, to, amount, asset, fee)
+        return await self.send_transaction(tx, wait, timeout)
+
+    async def _fee_and_nonce(
+        self, key: SigningKey, fee: int | None, nonce: int | None
+    ) -> tuple[int, int]:
+        if fee is None:
+            fee = (await self.get_params()).min_fee
+        if nonce is None:
+            nonce = await self.get_transaction_count(calls.sender_address(key), "pending")
+        return fee, nonce
+
+    async def send_deploy(
+        self,
+        key: SigningKey,
+        module: bytes,
+        cpu: int = 0,
+        disk: int = 0,
+        net: int = 0,
+        salt: bytes = b"",
+        schedule: Schedule | None = None,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentDeploy:
+        """Sign and send a deploy of ``module`` (encoded module bytes) with
+        these credits; the result carries the new contract's address. Fee
+        and nonce default as for send_transfer."""
+        fee, nonce = await self._fee_and_nonce(key, fee, nonce)
+        chain = await self.chain_id()
+        tx = calls.sign_deploy(key, chain, nonce, module, cpu, disk, net, salt, schedule, fee)
+        sent = await self.send_transaction(tx, wait, timeout)
+        return SentDeploy(sent.hash, sent.receipt, calls.deployed_address(key, nonce, salt))
+
+    async def send_call(
+        self,
+        key: SigningKey,
+        contract: Address,
+        entry: str,
+        args: tuple[Value, ...] = (),
+        gas_limit: int = 1_000_000,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        """Sign and send a call of ``entry(args)``; the receipt's
+        ``return_values`` hold what it returned."""
+        fee, nonce = await self._fee_and_nonce(key, fee, nonce)
+        chain = await self.chain_id()
+        tx = calls.sign_call(key, chain, nonce, contract, entry, args, gas_limit, fee)
+        return await self.send_transaction(tx, wait, timeout)
+
+    async def send_fund(
+        self,
+        key: SigningKey,
+        contract: Address,
+        cpu: int = 0,
+        disk: int = 0,
+        net: int = 0,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        """Sign and send credits to a live contract."""
+        fee, nonce = await self._fee_and_nonce(key, fee, nonce)
+        chain = await self.chain_id()
+        tx = calls.sign_fund(key, chain, nonce, contract, cpu, disk, net, fee)
         return await self.send_transaction(tx, wait, timeout)

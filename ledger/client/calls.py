@@ -12,22 +12,30 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from ledger.address import address_of, decode_address, encode_address
+from ledger.contract_bodies import Call as CallBody
+from ledger.contract_bodies import Deploy, Fund, Schedule, contract_address
 from ledger.crypto import SigningKey
 from ledger.rpc.errors import error_from_response
 from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from vm.values import Value
 
 from .results import (
     AccountInfo,
     AccountProof,
+    BlockEvents,
     BlockInfo,
     ChainParams,
+    ContractInfo,
+    Mailbox,
     MempoolStatus,
     ProtocolError,
     ReceiptInfo,
     StatusInfo,
+    StoragePage,
     TransactionInfo,
     TransportError,
     ValidatorSet,
+    parse_burned,
     parse_result,
 )
 
@@ -136,6 +144,46 @@ def get_params() -> Call[ChainParams]:
     return Call("ledger_getParams", [], ChainParams.from_json)
 
 
+def get_contract(address: Address, height: Height) -> Call[ContractInfo | None]:
+    return Call(
+        "ledger_getContract",
+        [address_text(address), _height(height)],
+        _optional(ContractInfo.from_json),
+    )
+
+
+def get_contract_storage(address: Address, key: bytes, height: Height) -> Call[bytes | None]:
+    return Call(
+        "ledger_getContractStorage",
+        [address_text(address), key.hex(), _height(height)],
+        _optional(lambda v: bytes.fromhex(_text(v))),
+    )
+
+
+def get_contract_storage_items(address: Address, start: bytes, limit: int) -> Call[StoragePage]:
+    return Call(
+        "ledger_getContractStorageItems",
+        [address_text(address), start.hex(), limit],
+        StoragePage.from_json,
+    )
+
+
+def get_mailbox(address: Address, height: Height) -> Call[Mailbox]:
+    return Call("ledger_getMailbox", [address_text(address), _height(height)], Mailbox.from_json)
+
+
+def get_burned_credits(height: Height) -> Call[dict[str, int]]:
+    return Call("ledger_getBurnedCredits", [_height(height)], parse_burned)
+
+
+def get_block_events(height: Height) -> Call[BlockEvents | None]:
+    return Call("ledger_getBlockEvents", [_height(height)], _optional(BlockEvents.from_json))
+
+
+def _address_bytes(address: Address) -> bytes:
+    return decode_address(address) if isinstance(address, str) else address
+
+
 def sign_transfer(
     key: SigningKey,
     chain: str,
@@ -148,6 +196,61 @@ def sign_transfer(
     """A signed transfer transaction (nothing is sent)."""
     recipient = decode_address(to) if isinstance(to, str) else to
     body = Transfer(asset, amount, recipient)
+    return Transaction(chain, key.public_key, nonce, fee, body).signed(key)
+
+
+def sign_deploy(
+    key: SigningKey,
+    chain: str,
+    nonce: int,
+    module: bytes,
+    cpu: int = 0,
+    disk: int = 0,
+    net: int = 0,
+    salt: bytes = b"",
+    schedule: Schedule | None = None,
+    fee: int = 0,
+) -> Transaction:
+    """A signed deploy of ``module`` (encoded module bytes) giving the contract
+    the credits ``cpu``, ``disk`` and ``net`` (nothing is sent). Its address
+    is ``deployed_address(key, nonce, salt)``."""
+    body = Deploy(module, cpu, disk, net, salt, schedule)
+    return Transaction(chain, key.public_key, nonce, fee, body).signed(key)
+
+
+def deployed_address(key: SigningKey, nonce: int, salt: bytes = b"") -> str:
+    """The address of the contract that ``key``'s deploy with ``nonce`` creates."""
+    return encode_address(contract_address(address_of(key.public_key), nonce, salt))
+
+
+def sign_call(
+    key: SigningKey,
+    chain: str,
+    nonce: int,
+    contract: Address,
+    entry: str,
+    args: tuple[Value, ...] = (),
+    gas_limit: int = 1_000_000,
+    fee: int = 0,
+) -> Transaction:
+    """A signed call of ``entry(args)`` on ``contract``; the sender pays up to
+    ``gas_limit`` cpu credits for its gas (nothing is sent)."""
+    body = CallBody(_address_bytes(contract), entry, tuple(args), gas_limit)
+    return Transaction(chain, key.public_key, nonce, fee, body).signed(key)
+
+
+def sign_fund(
+    key: SigningKey,
+    chain: str,
+    nonce: int,
+    contract: Address,
+    cpu: int = 0,
+    disk: int = 0,
+    net: int = 0,
+    fee: int = 0,
+) -> Transaction:
+    """A signed fund transaction: credits from the sender to ``contract`` (nothing is sent)."""
+    body = Fund(_address_bytes(contract), cpu, disk, net)
     return Transaction(chain, key.public_key, nonce, fee, body).signed(key)
 
 

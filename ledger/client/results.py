@@ -127,6 +127,28 @@ class TransactionInfo:
         )
 
 
+def _vm_value(value: Any) -> int | bytes:
+    """A contract value in the RPC's form: {"type": "int" | "bytes", "value": ...}."""
+    kind = _str(value["type"])
+    if kind == "int":
+        return _int(value["value"])
+    if kind == "bytes":
+        return _hex(value["value"])
+    raise ValueError(f"unknown value type {kind!r:.20}")
+
+
+def _event_value(value: Any) -> int | bytes:
+    """A value as an event attribute renders it: [tag, payload], the tag a
+    decimal string, the payload hex, or an address when it is 20 bytes long."""
+    tag, payload = value
+    data = decode_address(payload) if _str(payload).startswith("lg1") else _hex(payload)
+    if _int(tag) == 0:
+        return int.from_bytes(data, "big")
+    if _int(tag) == 1:
+        return data
+    raise ValueError(f"unknown value tag {tag!r:.20}")
+
+
 @dataclass(frozen=True, slots=True)
 class EventInfo:
     kind: str
@@ -149,6 +171,15 @@ class ReceiptInfo:
     @property
     def success(self) -> bool:
         return self.status == 0
+
+    @property
+    def return_values(self) -> tuple[int | bytes, ...]:
+        """What a contract call returned (its ``contract_called`` event); empty
+        for other transactions and for failed calls."""
+        for event in self.events:
+            if event.kind == "contract_called":
+                return tuple(_event_value(v) for v in event.attributes["returns"])
+        return ()
 
     @classmethod
     def from_json(cls, value: Any) -> ReceiptInfo:
@@ -344,3 +375,147 @@ class SentTransaction:
 
     hash: bytes
     receipt: ReceiptInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class SentDeploy(SentTransaction):
+    """A submitted deploy and the address of the contract it creates (known
+    before inclusion; the contract exists once the receipt says success)."""
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleInfo:
+    entry: str
+    interval: int  # blocks
+    gas: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContractInfo:
+    """A live contract (ledger_getContract)."""
+
+    address: str
+    code_hash: bytes
+    code_size: int
+    entry_points: tuple[str, ...]
+    deployer: str
+    created: int  # the height of its deploy
+    storage_keys: int
+    storage_bytes: int
+    rent_bytes: int
+    rent_per_block: int  # disk credits burned at the end of every block
+    schedule: ScheduleInfo | None
+    next_run: int  # height of the next scheduled run (0 without a schedule)
+    balances: dict[str, int]
+
+    def balance(self, asset: str) -> int:
+        return self.balances.get(asset, 0)
+
+    @property
+    def blocks_left(self) -> int:
+        """How many more blocks its disk pays rent for at the current size
+        (it is evicted at the end of the block after those)."""
+        return self.balance("disk") // self.rent_per_block if self.rent_per_block else 0
+
+    @classmethod
+    def from_json(cls, value: Any) -> ContractInfo:
+        schedule = value["schedule"]
+        return cls(
+            address=_str(value["address"]),
+            code_hash=_hex(value["codeHash"]),
+            code_size=_int(value["codeSize"]),
+            entry_points=tuple(_str(e) for e in value["entryPoints"]),
+            deployer=_str(value["deployer"]),
+            created=_int(value["created"]),
+            storage_keys=_int(value["storageKeys"]),
+            storage_bytes=_int(value["storageBytes"]),
+            rent_bytes=_int(value["rentBytes"]),
+            rent_per_block=_int(value["rentPerBlock"]),
+            schedule=None
+            if schedule is None
+            else ScheduleInfo(
+                _str(schedule["entry"]), _int(schedule["interval"]), _int(schedule["gas"])
+            ),
+            next_run=_int(value["nextRun"]),
+            balances={_str(k): _int(v) for k, v in value["balances"].items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoragePage:
+    """Storage entries in key order (ledger_getContractStorageItems)."""
+
+    address: str
+    height: int
+    items: tuple[tuple[bytes, bytes], ...]  # (key, value)
+    next: bytes | None  # the first key of the next page; None on the last page
+
+    @classmethod
+    def from_json(cls, value: Any) -> StoragePage:
+        return cls(
+            _str(value["address"]),
+            _int(value["height"]),
+            tuple((_hex(item["key"]), _hex(item["value"])) for item in value["items"]),
+            _opt(_hex, value["next"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MailMessage:
+    sequence: int  # the mailbox's running count: 0 for its first message ever
+    sender: str
+    height: int
+    entry: str
+    args: tuple[int | bytes, ...]
+    payload: bytes | None  # the single byte-string argument of deliver(payload), else None
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """An address's mailbox: the newest 64 messages (ledger_getMailbox)."""
+
+    address: str
+    received: int  # messages ever received
+    messages: tuple[MailMessage, ...]  # oldest first
+
+    @classmethod
+    def from_json(cls, value: Any) -> Mailbox:
+        return cls(
+            _str(value["address"]),
+            _int(value["received"]),
+            tuple(
+                MailMessage(
+                    sequence=_int(m["sequence"]),
+                    sender=_str(m["sender"]),
+                    height=_int(m["height"]),
+                    entry=_str(m["entry"]),
+                    args=tuple(_vm_value(a) for a in m["args"]),
+                    payload=_opt(_hex, m["payload"]),
+                )
+                for m in value["messages"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEvents:
+    """The end-of-block events of one block: scheduled runs, their messages,
+    contract evictions (ledger_getBlockEvents)."""
+
+    height: int
+    block_hash: bytes
+    events: tuple[EventInfo, ...]
+
+    @classmethod
+    def from_json(cls, value: Any) -> BlockEvents:
+        return cls(
+            _int(value["height"]),
+            _hex(value["blockHash"]),
+            tuple(EventInfo(_str(e["kind"]), dict(e["attributes"])) for e in value["events"]),
+        )
+
+
+def parse_burned(value: Any) -> dict[str, int]:
+    return {_str(k): _int(v) for k, v in value.items()}

@@ -10,22 +10,29 @@ import urllib.parse
 from types import TracebackType
 from typing import Any, TypeVar
 
+from ledger.contract_bodies import Schedule
 from ledger.crypto import SigningKey
 from ledger.rpc.errors import AlreadyKnownError
 from ledger.types import NATIVE_ASSET, Transaction
+from vm.values import Value
 
 from . import calls
 from .calls import DEFAULT_URL, Address, Call, Height
 from .results import (
     AccountInfo,
     AccountProof,
+    BlockEvents,
     BlockInfo,
     ChainParams,
+    ContractInfo,
+    Mailbox,
     MempoolStatus,
     ReceiptInfo,
     ReceiptTimeout,
+    SentDeploy,
     SentTransaction,
     StatusInfo,
+    StoragePage,
     TransactionInfo,
     TransportError,
     ValidatorSet,
@@ -166,6 +173,35 @@ class LedgerClient:
     def get_params(self) -> ChainParams:
         return self._call(calls.get_params())
 
+    def get_contract(self, address: Address, height: Height = None) -> ContractInfo | None:
+        """The contract at ``address``; None if there is none (never deployed, or evicted)."""
+        return self._call(calls.get_contract(address, height))
+
+    def get_contract_storage(
+        self, address: Address, key: bytes, height: Height = None
+    ) -> bytes | None:
+        """The value a contract stores at ``key``, or None."""
+        return self._call(calls.get_contract_storage(address, key, height))
+
+    def get_contract_storage_items(
+        self, address: Address, start: bytes = b"", limit: int = 100
+    ) -> StoragePage:
+        """Up to ``limit`` (1..256) storage entries with key >= ``start``, in
+        key order, from the latest state; ``page.next`` starts the next page."""
+        return self._call(calls.get_contract_storage_items(address, start, limit))
+
+    def get_mailbox(self, address: Address, height: Height = None) -> Mailbox:
+        """The newest 64 messages delivered to ``address``, oldest first."""
+        return self._call(calls.get_mailbox(address, height))
+
+    def get_burned_credits(self, height: Height = None) -> dict[str, int]:
+        """The cpu, disk and net credits contracts have burned since genesis."""
+        return self._call(calls.get_burned_credits(height))
+
+    def get_block_events(self, height: Height = None) -> BlockEvents | None:
+        """The end-of-block events of block ``height`` (scheduled runs, evictions)."""
+        return self._call(calls.get_block_events(height))
+
     def wait_for_receipt(
         self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2
     ) -> ReceiptInfo:
@@ -209,4 +245,73 @@ class LedgerClient:
         if nonce is None:
             nonce = self.get_transaction_count(calls.sender_address(key), "pending")
         tx = calls.sign_transfer(key, self.chain_id(), nonce, to, amount, asset, fee)
+        return self.send_transaction(tx, wait, timeout)
+
+    def _fee_and_nonce(
+        self, key: SigningKey, fee: int | None, nonce: int | None
+    ) -> tuple[int, int]:
+        if fee is None:
+            fee = (self.get_params()).min_fee
+        if nonce is None:
+            nonce = self.get_transaction_count(calls.sender_address(key), "pending")
+        return fee, nonce
+
+    def send_deploy(
+        self,
+        key: SigningKey,
+        module: bytes,
+        cpu: int = 0,
+        disk: int = 0,
+        net: int = 0,
+        salt: bytes = b"",
+        schedule: Schedule | None = None,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentDeploy:
+        """Sign and send a deploy of ``module`` (encoded module bytes) with
+        these credits; the result carries the new contract's address. Fee
+        and nonce default as for send_transfer."""
+        fee, nonce = self._fee_and_nonce(key, fee, nonce)
+        chain = self.chain_id()
+        tx = calls.sign_deploy(key, chain, nonce, module, cpu, disk, net, salt, schedule, fee)
+        sent = self.send_transaction(tx, wait, timeout)
+        return SentDeploy(sent.hash, sent.receipt, calls.deployed_address(key, nonce, salt))
+
+    def send_call(
+        self,
+        key: SigningKey,
+        contract: Address,
+        entry: str,
+        args: tuple[Value, ...] = (),
+        gas_limit: int = 1_000_000,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        """Sign and send a call of ``entry(args)``; the receipt's
+        ``return_values`` hold what it returned."""
+        fee, nonce = self._fee_and_nonce(key, fee, nonce)
+        chain = self.chain_id()
+        tx = calls.sign_call(key, chain, nonce, contract, entry, args, gas_limit, fee)
+        return self.send_transaction(tx, wait, timeout)
+
+    def send_fund(
+        self,
+        key: SigningKey,
+        contract: Address,
+        cpu: int = 0,
+        disk: int = 0,
+        net: int = 0,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        """Sign and send credits to a live contract."""
+        fee, nonce = self._fee_and_nonce(key, fee, nonce)
+        chain = self.chain_id()
+        tx = calls.sign_fund(key, chain, nonce, contract, cpu, disk, net, fee)
         return self.send_transaction(tx, wait, timeout)

@@ -22,6 +22,8 @@ from functools import lru_cache
 from typing import Any, Final
 
 from ledger.address import ADDRESS_SIZE, AddressError, decode_address, encode_address
+from ledger.contract_bodies import Call, Deploy, Fund
+from ledger.crypto import sha256
 from ledger.types import (
     MAX_TX_SIZE,
     Block,
@@ -33,10 +35,15 @@ from ledger.types import (
     Transfer,
     check_asset,
 )
+from vm.limits import MAX_STORAGE_KEY
+from vm.values import Value
 
 from .errors import InvalidParams
 
 MAX_HEIGHT: Final = (1 << 63) - 1
+MAX_PAGE: Final = 256
+"""Most storage entries one ledger_getContractStorageItems call returns."""
+DEFAULT_PAGE: Final = 100
 LATEST: Final = "latest"
 PENDING: Final = "pending"
 
@@ -60,8 +67,58 @@ def transfer_json(body: Transfer) -> dict[str, Any]:
     }
 
 
+def vm_value_json(value: Value) -> dict[str, str]:
+    """A contract value (an argument, a stored message's argument):
+    ``{"type": "int", "value": decimal}`` or ``{"type": "bytes", "value": hex}``."""
+    if isinstance(value, int):
+        return {"type": "int", "value": str(value)}
+    return {"type": "bytes", "value": value.hex()}
+
+
+def deploy_json(body: Deploy) -> dict[str, Any]:
+    schedule = body.schedule
+    return {
+        "module": body.module.hex(),
+        "codeHash": sha256(body.module).hex(),
+        "cpu": amount_text(body.cpu),
+        "disk": amount_text(body.disk),
+        "net": amount_text(body.net),
+        "salt": body.salt.hex(),
+        "schedule": None
+        if schedule is None
+        else {
+            "entry": schedule.entry,
+            "interval": schedule.interval,
+            "gas": amount_text(schedule.gas),
+        },
+    }
+
+
+def call_json(body: Call) -> dict[str, Any]:
+    return {
+        "contract": encode_address(body.contract),
+        "entry": body.entry,
+        "args": [vm_value_json(a) for a in body.args],
+        "gasLimit": amount_text(body.gas_limit),
+    }
+
+
+def fund_json(body: Fund) -> dict[str, Any]:
+    return {
+        "contract": encode_address(body.contract),
+        "cpu": amount_text(body.cpu),
+        "disk": amount_text(body.disk),
+        "net": amount_text(body.net),
+    }
+
+
 # How each body kind looks in JSON; modules adding kinds register theirs here.
-BODY_JSON: dict[int, Callable[[Any], dict[str, Any]]] = {Transfer.KIND: transfer_json}
+BODY_JSON: dict[int, Callable[[Any], dict[str, Any]]] = {
+    Transfer.KIND: transfer_json,
+    Deploy.KIND: deploy_json,
+    Call.KIND: call_json,
+    Fund.KIND: fund_json,
+}
 
 
 def register_body_json(kind: int, render: Callable[[Any], dict[str, Any]]) -> None:
@@ -175,6 +232,48 @@ def block_json(block: Block, full_transactions: bool) -> dict[str, Any]:
     return out
 
 
+def contract_json(info: dict[str, Any]) -> dict[str, Any]:
+    """A contract as ledger.contracts.contract_info describes it."""
+    schedule = info["schedule"]
+    return {
+        "address": encode_address(info["address"]),
+        "codeHash": info["code_hash"].hex(),
+        "codeSize": info["code_size"],
+        "entryPoints": list(info["entry_points"]),
+        "deployer": encode_address(info["deployer"]),
+        "created": info["created"],
+        "storageKeys": info["storage_keys"],
+        "storageBytes": info["storage_bytes"],
+        "rentBytes": info["rent_bytes"],
+        "rentPerBlock": amount_text(info["rent_per_block"]),
+        "schedule": None
+        if schedule is None
+        else {
+            "entry": schedule["entry"],
+            "interval": schedule["interval"],
+            "gas": amount_text(schedule["gas"]),
+        },
+        "nextRun": info["next_run"],
+        "balances": {asset: amount_text(amount) for asset, amount in info["balances"].items()},
+    }
+
+
+def mail_json(mail: dict[str, Any]) -> dict[str, Any]:
+    """A mailbox message as ledger.contracts.mailbox describes it. ``payload``
+    is the hex of the single byte-string argument of a ``deliver(payload)``
+    message (what a remailer sends), else null."""
+    args = mail["args"]
+    payload = args[0].hex() if len(args) == 1 and isinstance(args[0], bytes) else None
+    return {
+        "sequence": mail["sequence"],
+        "sender": encode_address(mail["sender"]),
+        "height": mail["height"],
+        "entry": mail["entry"],
+        "args": [vm_value_json(a) for a in args],
+        "payload": payload,
+    }
+
+
 # -- input ---------------------------------------------------------------
 
 
@@ -250,4 +349,16 @@ def parse_height_or_pending(value: object, name: str = "height") -> int | str | 
 def parse_bool(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidParams(f"{name}: expected true or false", {"param": name})
+    return value
+
+
+def parse_storage_key(value: object, name: str = "key") -> bytes:
+    """A contract storage key: hex of at most 64 bytes (the empty string is allowed)."""
+    return parse_hex(value, name, max_size=MAX_STORAGE_KEY)
+
+
+def parse_limit(value: object, name: str = "limit") -> int:
+    """A page size: an integer in [1, MAX_PAGE]."""
+    if type(value) is not int or not 1 <= value <= MAX_PAGE:
+        raise InvalidParams(f"{name}: expected an integer in [1, {MAX_PAGE}]", {"param": name})
     return value

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.address import encode_address
-from ledger.state import Account, State, account_key, decode_account, tree_key
+from ledger.contracts import (
+    burned_credits,
+    contract_info,
+    contract_storage,
+    contract_storage_page,
+    mailbox,
+    mailbox_received,
+)
+from ledger.state import Account, State, StateReader, account_key, decode_account, tree_key
 from ledger.state_tree import encode_proof
 from ledger.transition import read_params
 from ledger.types import NATIVE_ASSET, Block
@@ -22,7 +30,7 @@ from ledger.types import NATIVE_ASSET, Block
 from . import json_format as jf
 from .dispatch import Method, Param
 from .errors import BlockNotFound, InternalError
-from .node_view import NodeView, genesis_state_root
+from .node_view import NodeView, TreeStateReader, genesis_state_root
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[2] / "docs" / "rpc" / "openrpc.json"
 BLOCK_CACHE_SIZE: Final = 128
@@ -100,6 +108,24 @@ class LedgerMethods:
             Method.of("ledger_getProof", self.get_proof, address, height),
             Method.of("ledger_mempoolInfo", self.mempool_info),
             Method.of("ledger_getParams", self.get_params),
+            Method.of("ledger_getContract", self.get_contract, address, height),
+            Method.of(
+                "ledger_getContractStorage",
+                self.get_contract_storage,
+                address,
+                Param("key", jf.parse_storage_key),
+                height,
+            ),
+            Method.of(
+                "ledger_getContractStorageItems",
+                self.get_contract_storage_items,
+                address,
+                Param("start", lambda v: jf.parse_storage_key(v, "start"), False, b""),
+                Param("limit", jf.parse_limit, False, jf.DEFAULT_PAGE),
+            ),
+            Method.of("ledger_getMailbox", self.get_mailbox, address, height),
+            Method.of("ledger_getBurnedCredits", self.get_burned_credits, height),
+            Method.of("ledger_getBlockEvents", self.get_block_events, height),
             Method.of("rpc.discover", self.discover),
         ]
         return {m.name: m for m in methods}
@@ -140,6 +166,13 @@ class LedgerMethods:
         else:
             raw, _ = chain.prove_account(address, self.state_root(height))
         return self.decode_account(raw) if raw is not None else Account()
+
+    def state_at(self, height: int | None) -> StateReader:
+        """The state after block ``height`` (None: the latest). Raises BlockNotFound."""
+        chain = self.node.chain
+        if height is None or height == chain.tip.height:
+            return chain.store
+        return TreeStateReader(chain, self.state_root(height))
 
     def decode_account(self, raw: bytes) -> Account:
         """decode_account through a cache keyed by the encoded bytes (the strict
@@ -265,6 +298,53 @@ class LedgerMethods:
             "minFee": str(params.min_fee),
             "maxBlockTxs": params.max_block_txs,
             "maxBlockBytes": params.max_block_bytes,
+        }
+
+    def get_contract(self, address: bytes, height: int | None) -> dict[str, Any] | None:
+        info = contract_info(self.state_at(height), address)
+        return jf.contract_json(info) if info is not None else None
+
+    def get_contract_storage(self, address: bytes, key: bytes, height: int | None) -> str | None:
+        value = contract_storage(self.state_at(height), address, key)
+        return value.hex() if value is not None else None
+
+    def get_contract_storage_items(
+        self, address: bytes, start: bytes, limit: int
+    ) -> dict[str, Any]:
+        # The latest state only: the store keeps it in key order, so a page
+        # costs its own size however many keys the contract has.
+        chain = self.node.chain
+        items = contract_storage_page(chain.store, address, start, limit + 1)
+        following = items[limit][0].hex() if len(items) > limit else None
+        return {
+            "address": encode_address(address),
+            "height": chain.tip.height,
+            "items": [{"key": key.hex(), "value": value.hex()} for key, value in items[:limit]],
+            "next": following,
+        }
+
+    def get_mailbox(self, address: bytes, height: int | None) -> dict[str, Any]:
+        state = self.state_at(height)
+        return {
+            "address": encode_address(address),
+            "received": mailbox_received(state, address),
+            "messages": [jf.mail_json(mail) for mail in mailbox(state, address)],
+        }
+
+    def get_burned_credits(self, height: int | None) -> dict[str, str]:
+        burned = burned_credits(self.state_at(height))
+        return {asset: jf.amount_text(amount) for asset, amount in burned.items()}
+
+    def get_block_events(self, height: int | None) -> dict[str, Any] | None:
+        if height is None:
+            height = self.node.chain.tip.height
+        block = self.block(height) if height >= 1 else None
+        if block is None:
+            return None
+        return {
+            "height": height,
+            "blockHash": block.hash.hex(),
+            "events": [jf.event_json(e) for e in self.node.chain.store.load_block_events(height)],
         }
 
     def discover(self) -> dict[str, Any]:

@@ -118,6 +118,18 @@ def read_validator_set(chain: Chain, state_root: bytes | None = None) -> list[Va
     ]
 
 
+class TreeStateReader:
+    """A StateReader over the state tree at one root: the state after an
+    older block (the store's flat copy holds only the latest state). Reads
+    raise StateTreeError when the tree's nodes are not there."""
+
+    def __init__(self, chain: Chain, state_root: bytes) -> None:
+        self._tree = StateTree(chain.store, state_root, cache_size=0)
+
+    def get_state(self, key: bytes) -> bytes | None:
+        return self._tree.get(tree_key(key))
+
+
 @lru_cache(maxsize=8)
 def genesis_state_root(genesis: Genesis) -> bytes:
     """The state root before block 1 (computed from the genesis document)."""

@@ -32,6 +32,12 @@ METHODS = [
     "ledger_getProof",
     "ledger_mempoolInfo",
     "ledger_getParams",
+    "ledger_getContract",
+    "ledger_getContractStorage",
+    "ledger_getContractStorageItems",
+    "ledger_getMailbox",
+    "ledger_getBurnedCredits",
+    "ledger_getBlockEvents",
 ]
 FUZZ = settings(
     max_examples=150,
