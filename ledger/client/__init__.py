@@ -35,6 +35,22 @@ from ledger.rpc.errors import (
     WrongChainIdError,
 )
 
+from . import asset_transactions
+from .asset_results import (
+    ActionInfo,
+    AssetInfo,
+    GovernanceInfo,
+    OfferInfo,
+    OrderBook,
+    PolicyInfo,
+    ProposalInfo,
+    ScheduledValidatorSet,
+    SpendingInfo,
+    SpendingLimitInfo,
+    created_offer_id,
+    created_policy_address,
+    created_proposal_id,
+)
 from .asynchronous import AsyncLedgerClient
 from .calls import DEFAULT_URL, sign_transfer
 from .results import (
@@ -55,13 +71,16 @@ from .results import (
     Validator,
     ValidatorSet,
 )
+from .swap_terms import SignedSwap, SwapTerms
 from .sync import LedgerClient
 
 __all__ = [
     "DEFAULT_URL",
     "AccountInfo",
     "AccountProof",
+    "ActionInfo",
     "AlreadyKnownError",
+    "AssetInfo",
     "AsyncLedgerClient",
     "BadNonceError",
     "BadSignatureError",
@@ -72,6 +91,7 @@ __all__ = [
     "ClientError",
     "EventInfo",
     "FeeTooLowError",
+    "GovernanceInfo",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -80,20 +100,33 @@ __all__ = [
     "MempoolFullError",
     "MempoolStatus",
     "MethodNotFound",
+    "OfferInfo",
+    "OrderBook",
     "ParseError",
+    "PolicyInfo",
+    "ProposalInfo",
     "ProtocolError",
     "ReceiptInfo",
     "ReceiptTimeout",
     "RpcError",
+    "ScheduledValidatorSet",
     "SentTransaction",
+    "SignedSwap",
+    "SpendingInfo",
+    "SpendingLimitInfo",
     "StateNotAvailable",
     "StatusInfo",
     "SubscriptionLimit",
+    "SwapTerms",
     "TransactionInfo",
     "TransactionRejected",
     "TransportError",
     "Validator",
     "ValidatorSet",
     "WrongChainIdError",
+    "asset_transactions",
+    "created_offer_id",
+    "created_policy_address",
+    "created_proposal_id",
     "sign_transfer",
 ]
