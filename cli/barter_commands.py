@@ -96,7 +96,7 @@ def offer(
         f"Offer {body.amount} {body.sell_asset} for {body.buy_asset} at "
         f"{price_text(price_buy, price_sell)} {body.buy_asset} per {body.sell_asset} "
         f"(escrowed until block {body.expires_at})",
-        lambda receipt: [("offer id", created_offer_id(receipt))],
+        lambda receipt: [("offer_id", created_offer_id(receipt))],
     )
 
 

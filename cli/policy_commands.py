@@ -182,7 +182,7 @@ def send_proposal(
         body,
         f"Propose for {info.address} ({info.threshold} of {len(info.members)}): "
         f"{description}, open until block {expires}",
-        lambda receipt: [("proposal id", created_proposal_id(receipt)), *executed_report(receipt)],
+        lambda receipt: [("proposal_id", created_proposal_id(receipt)), *executed_report(receipt)],
     )
 
 
@@ -214,7 +214,7 @@ def create(
         body,
         f"Create a {threshold}-of-{len(addresses)} policy account of {', '.join(addresses)}"
         + "".join(f"; limit {x.amount} {x.asset} per {x.window} blocks" for x in body.limits),
-        lambda receipt: [("policy address", created_policy_address(receipt))],
+        lambda receipt: [("policy_address", created_policy_address(receipt))],
     )
 
 

@@ -96,7 +96,8 @@ def submit_body(
 
     ``description`` says what the transaction does ("Offer 1000 cpu for
     coin at 5 coin per cpu"); ``report`` picks facts to show from a
-    successful receipt. Raises CliError (exit 5 for a failed receipt), and
+    successful receipt (snake_case keys: JSON members, and with spaces, text
+    labels). Raises CliError (exit 5 for a failed receipt), and
     the client's errors (cli.context.classify maps them to exit codes)."""
     entry = sender_entry(cli, sending)
     client = cli.client()
@@ -122,10 +123,11 @@ def submit_body(
         typer.echo(f"submitted {tx_hash.hex()}", err=True)
     receipt = wait_with_spinner(client, tx_hash, sending.timeout)
     facts = report(receipt) if report is not None and receipt.success else []
+    labelled = [(key.replace("_", " "), value) for key, value in facts]
     emit(
         cli,
         {"hash": tx_hash.hex(), "receipt": as_json(receipt), **{k: as_json(v) for k, v in facts}},
-        lambda: receipt_text(receipt) + ("\n" + rows(facts) if facts else ""),
+        lambda: receipt_text(receipt) + ("\n" + rows(labelled) if labelled else ""),
     )
     if not receipt.success:
         raise CliError(

@@ -79,7 +79,7 @@ def test_offer_take_book_cancel(ledger: Ledger) -> None:
         "-y", "barter", "offer", "--from", "devnet:alice", "--sell", "cpu", "--amount", "1000",
         "--for", "coin", "--price", "5",
     )  # fmt: skip
-    assert made["offer id"] == 1
+    assert made["offer_id"] == 1
     assert balance(ledger, "devnet:alice", "cpu") == alice_cpu - 1000
     bob_coin = balance(ledger, "devnet:bob")
     out = ledger("-y", "barter", "take", "1", "--amount", "300", "--from", "devnet:bob")
@@ -165,7 +165,7 @@ def test_policy_create_show_and_errors(ledger: Ledger) -> None:
         "-y", "policy", "create", "--from", "devnet:heidi", "--member", "devnet:heidi",
         "--member", "devnet:grace", "--threshold", "1", "--limit", "coin:1000000:100",
     )  # fmt: skip
-    address = created["policy address"]
+    address = created["policy_address"]
     shown: Any = ledger.json("policy", "show", address)
     assert shown["threshold"] == 1 and len(shown["members"]) == 2
     assert shown["limits"] == [{"asset": "coin", "amount": 1_000_000, "window": 100}]
@@ -209,7 +209,7 @@ def test_governance_adds_a_validator(ledger: Ledger) -> None:
     proposed: Any = ledger.json(
         "-y", "policy", "propose", "validator", GOVERNANCE, *args, "--from", "devnet:dave"
     )
-    assert proposed["proposal id"] == 1 and proposed["executed"].startswith("no")
+    assert proposed["proposal_id"] == 1 and proposed["executed"].startswith("no")
     text = ledger("policy", "governance")
     assert "set validator val-4" in text and "approvals 1 of 3" in text
     ledger("-y", "policy", "approve", GOVERNANCE, "1", "--from", "devnet:erin")
