@@ -102,8 +102,9 @@ def submit_body(
     entry = sender_entry(cli, sending)
     client = cli.client()
     chain = client.chain_id()
-    fee = parse_amount(sending.fee, "--fee") if sending.fee is not None else None
-    if fee is None:
+    if sending.fee is not None:
+        fee = parse_amount(sending.fee, "--fee")
+    else:
         fee = client.get_params().min_fee
     nonce = sending.nonce
     if nonce is None:
@@ -123,7 +124,7 @@ def submit_body(
         typer.echo(f"submitted {tx_hash.hex()}", err=True)
     receipt = wait_with_spinner(client, tx_hash, sending.timeout)
     facts = report(receipt) if report is not None and receipt.success else []
-    labelled = [(key.replace("_", " "), value) for key, value in facts]
+    labelled = [(name.replace("_", " "), value) for name, value in facts]
     emit(
         cli,
         {"hash": tx_hash.hex(), "receipt": as_json(receipt), **{k: as_json(v) for k, v in facts}},

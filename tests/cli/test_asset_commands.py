@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,17 @@ def test_offer_take_book_cancel(ledger: Ledger) -> None:
     assert "your own" in ledger.stderr(
         "-y", "barter", "take", "1", "--amount", "1", "--from", "devnet:alice", code=1
     )
-    ledger("-y", "barter", "cancel", "1", "--from", "devnet:alice")
+    # Declining the confirmation sends nothing; --no-wait returns with the hash.
+    assert "cancelled" in ledger.stderr(
+        "barter", "cancel", "1", "--from", "devnet:alice", input="n\n", code=1
+    )
+    assert ledger.json("barter", "offers", "devnet:alice")["offers"] != []  # type: ignore[index]
+    out = ledger("-y", "barter", "cancel", "1", "--from", "devnet:alice", "--no-wait")
+    assert out.startswith("submitted ")
+    deadline = time.monotonic() + 10
+    while ledger.json("barter", "offers", "devnet:alice")["offers"]:  # type: ignore[index]
+        assert time.monotonic() < deadline, "the --no-wait cancel was never included"
+        time.sleep(0.05)
     assert balance(ledger, "devnet:alice", "cpu") == alice_cpu - 300
     assert ledger.json("barter", "book", "cpu", "coin")["asks"]["offers"] == []  # type: ignore[index]
     assert "not open" in ledger.stderr(
