@@ -6,14 +6,18 @@ from pathlib import Path
 
 import typer
 
+from cli.asset_commands import asset_app
+from cli.barter_commands import barter_app
 from cli.context import CliContext, OutputFormat, default_home
 from cli.contract_commands import contract_app
 from cli.keys_commands import keys_app
 from cli.local_run import run_local
 from cli.node_commands import devnet, init, start
+from cli.policy_commands import policy_app
 from cli.query_commands import query_app
 from cli.sim_commands import sim
 from cli.single_node import run_single_node
+from cli.swap_commands import swap_app
 from cli.tx_commands import tx_app
 from cli.vm_commands import vm_app
 from ledger.client import DEFAULT_URL
@@ -35,6 +39,10 @@ app.add_typer(tx_app, name="tx")
 app.add_typer(vm_app, name="vm")
 app.command("single")(run_single_node)
 app.command("sim")(sim)
+app.add_typer(asset_app, name="asset")
+app.add_typer(barter_app, name="barter")
+app.add_typer(swap_app, name="swap")
+app.add_typer(policy_app, name="policy")
 
 
 @app.callback()

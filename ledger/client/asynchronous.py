@@ -13,10 +13,19 @@ import aiohttp
 from ledger.contract_bodies import Schedule
 from ledger.crypto import SigningKey
 from ledger.rpc.errors import AlreadyKnownError
-from ledger.types import NATIVE_ASSET, Transaction
+from ledger.types import NATIVE_ASSET, Body, Transaction
 from vm.values import Value
 
-from . import calls
+from . import asset_calls, calls
+from .asset_results import (
+    AssetInfo,
+    GovernanceInfo,
+    OfferInfo,
+    OrderBook,
+    PolicyInfo,
+    ProposalInfo,
+)
+from .asset_transactions import sign_body
 from .calls import DEFAULT_URL, Address, Call, Height
 from .results import (
     AccountInfo,
@@ -271,4 +280,46 @@ class AsyncLedgerClient:
         fee, nonce = await self._fee_and_nonce(key, fee, nonce)
         chain = await self.chain_id()
         tx = calls.sign_fund(key, chain, nonce, contract, cpu, disk, net, fee)
+        return await self.send_transaction(tx, wait, timeout)
+
+    # -- assets, barter, policy accounts, governance ---------------------------------
+    async def get_asset(self, asset: str, height: Height = None) -> AssetInfo | None:
+        return await self._call(asset_calls.get_asset(asset, height))
+
+    async def get_offers(self, address: Address, height: Height = None) -> tuple[OfferInfo, ...]:
+        return await self._call(asset_calls.get_offers(address, height))
+
+    async def get_offer(self, offer_id: int, height: Height = None) -> OfferInfo | None:
+        return await self._call(asset_calls.get_offer(offer_id, height))
+
+    async def get_order_book(
+        self, sell_asset: str, buy_asset: str, depth: int = 50, height: Height = None
+    ) -> OrderBook:
+        return await self._call(asset_calls.get_order_book(sell_asset, buy_asset, depth, height))
+
+    async def get_policy(self, address: Address, height: Height = None) -> PolicyInfo | None:
+        return await self._call(asset_calls.get_policy(address, height))
+
+    async def get_pending_proposals(
+        self, policy: Address, height: Height = None
+    ) -> tuple[ProposalInfo, ...]:
+        return await self._call(asset_calls.get_pending_proposals(policy, height))
+
+    async def get_governance(self, height: Height = None) -> GovernanceInfo:
+        return await self._call(asset_calls.get_governance(height))
+
+    async def send_body(
+        self,
+        key: SigningKey,
+        body: Body,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        if fee is None:
+            fee = (await self.get_params()).min_fee
+        if nonce is None:
+            nonce = await self.get_transaction_count(calls.sender_address(key), "pending")
+        tx = sign_body(key, await self.chain_id(), nonce, fee, body)
         return await self.send_transaction(tx, wait, timeout)

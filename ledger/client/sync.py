@@ -13,10 +13,19 @@ from typing import Any, TypeVar
 from ledger.contract_bodies import Schedule
 from ledger.crypto import SigningKey
 from ledger.rpc.errors import AlreadyKnownError
-from ledger.types import NATIVE_ASSET, Transaction
+from ledger.types import NATIVE_ASSET, Body, Transaction
 from vm.values import Value
 
-from . import calls
+from . import asset_calls, calls
+from .asset_results import (
+    AssetInfo,
+    GovernanceInfo,
+    OfferInfo,
+    OrderBook,
+    PolicyInfo,
+    ProposalInfo,
+)
+from .asset_transactions import sign_body
 from .calls import DEFAULT_URL, Address, Call, Height
 from .results import (
     AccountInfo,
@@ -314,4 +323,57 @@ class LedgerClient:
         fee, nonce = self._fee_and_nonce(key, fee, nonce)
         chain = self.chain_id()
         tx = calls.sign_fund(key, chain, nonce, contract, cpu, disk, net, fee)
+        return self.send_transaction(tx, wait, timeout)
+
+    # -- assets, barter, policy accounts, governance ---------------------------------
+    def get_asset(self, asset: str, height: Height = None) -> AssetInfo | None:
+        """An asset's registry record; None for an unknown asset id."""
+        return self._call(asset_calls.get_asset(asset, height))
+
+    def get_offers(self, address: Address, height: Height = None) -> tuple[OfferInfo, ...]:
+        """The open offers made by ``address``, by id."""
+        return self._call(asset_calls.get_offers(address, height))
+
+    def get_offer(self, offer_id: int, height: Height = None) -> OfferInfo | None:
+        """One open offer; None if it was never made or is closed."""
+        return self._call(asset_calls.get_offer(offer_id, height))
+
+    def get_order_book(
+        self, sell_asset: str, buy_asset: str, depth: int = 50, height: Height = None
+    ) -> OrderBook:
+        """Up to ``depth`` (1-512) offers selling ``sell_asset`` for ``buy_asset``, best first."""
+        return self._call(asset_calls.get_order_book(sell_asset, buy_asset, depth, height))
+
+    def get_policy(self, address: Address, height: Height = None) -> PolicyInfo | None:
+        """The policy account at ``address``; None if it is not one."""
+        return self._call(asset_calls.get_policy(address, height))
+
+    def get_pending_proposals(
+        self, policy: Address, height: Height = None
+    ) -> tuple[ProposalInfo, ...]:
+        """A policy account's pending proposals, by id, with their decoded actions."""
+        return self._call(asset_calls.get_pending_proposals(policy, height))
+
+    def get_governance(self, height: Height = None) -> GovernanceInfo:
+        """The governance policy, its pending proposals and the validator schedule."""
+        return self._call(asset_calls.get_governance(height))
+
+    def send_body(
+        self,
+        key: SigningKey,
+        body: Body,
+        fee: int | None = None,
+        nonce: int | None = None,
+        wait: bool = True,
+        timeout: float = 30.0,
+    ) -> SentTransaction:
+        """Sign and send a transaction carrying ``body`` (built with
+        ledger.client.asset_transactions) from the account of ``key``. The fee
+        defaults to the chain's minimum, the nonce to the next one counting
+        pending transactions; with ``wait``, it returns with the receipt."""
+        if fee is None:
+            fee = (self.get_params()).min_fee
+        if nonce is None:
+            nonce = self.get_transaction_count(calls.sender_address(key), "pending")
+        tx = sign_body(key, self.chain_id(), nonce, fee, body)
         return self.send_transaction(tx, wait, timeout)

@@ -28,6 +28,7 @@ from ledger.transition import read_params
 from ledger.types import NATIVE_ASSET, Block
 
 from . import json_format as jf
+from .asset_queries import AssetQueries
 from .dispatch import Method, Param
 from .errors import BlockNotFound, InternalError
 from .node_view import NodeView, TreeStateReader, genesis_state_root
@@ -106,6 +107,7 @@ class LedgerMethods:
             Method.of("ledger_status", self.status),
             Method.of("ledger_validators", self.validators, height),
             Method.of("ledger_getProof", self.get_proof, address, height),
+            *AssetQueries(self.node, self.state_root).methods(),
             Method.of("ledger_mempoolInfo", self.mempool_info),
             Method.of("ledger_getParams", self.get_params),
             Method.of("ledger_getContract", self.get_contract, address, height),
