@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,20 @@ from ledger.genesis import GenesisError, load_genesis
 
 DEVNET_P2P_BASE = 26656
 DEVNET_RPC_BASE = 8545
+
+
+def free_local_ports(count: int) -> list[int]:
+    """``count`` distinct ports free on 127.0.0.1 right now (for tests and benchmarks)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            sockets.append(probe)
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
 
 
 def write_home(

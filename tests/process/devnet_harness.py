@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.node_commands import prepare_devnet
+from cli.node_commands import free_local_ports, prepare_devnet
 from consensus.config import ConsensusConfig
 from consensus.validators import Validator, ValidatorSet
 from ledger.client import LedgerClient, TransportError
@@ -33,19 +32,6 @@ FAST = ConsensusConfig(
     timeout_delta_ticks=20,
     block_interval_ms=150,
 )
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 right now (held open together so they differ)."""
-    sockets = []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> None:
@@ -67,7 +53,7 @@ class Devnet:
     def __init__(self, home: Path, validators: int = 4) -> None:
         self.home = home
         self.count = validators
-        ports = free_ports(2 * validators)
+        ports = free_local_ports(2 * validators)
         # prepare_devnet numbers ports from a base; write each node's config from
         # consecutive free ports by preparing one node at a time is overkill:
         # instead prepare with the first base and patch every config below.
