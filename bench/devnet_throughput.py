@@ -115,26 +115,42 @@ async def rpc(session: aiohttp.ClientSession, url: str, method: str, params: lis
 
 
 async def submit(phase: Phase, urls: list[str], session: aiohttp.ClientSession) -> None:
-    """Send the phase's transactions at its rate, in batches per node."""
+    """Send the phase's transactions at its rate: every tick, each node's share
+    goes into that node's queue, which one worker per node sends in order
+    (a sender's nonces must arrive in order: the mempool refuses gaps)."""
     per_tick = max(1, round(phase.rate * TICK_S))
     loop = asyncio.get_running_loop()
+    queues: list[asyncio.Queue[list[tuple[int, str]] | None]] = [asyncio.Queue() for _ in urls]
+    workers = [
+        loop.create_task(node_worker(phase, url, queue, session))
+        for url, queue in zip(urls, queues, strict=True)
+    ]
     next_at = loop.time()
     phase.start = time.monotonic()
-    pending: list[asyncio.Task[None]] = []
     for offset in range(0, len(phase.raw), per_tick):
-        chunk = list(enumerate(phase.raw[offset : offset + per_tick], start=offset))
         by_node: dict[int, list[tuple[int, str]]] = {}
-        for index, (node, raw) in chunk:
+        for index in range(offset, min(offset + per_tick, len(phase.raw))):
+            node, raw = phase.raw[index]
             by_node.setdefault(node, []).append((index, raw))
         for node, items in by_node.items():
             for start in range(0, len(items), BATCH):
-                part = items[start : start + BATCH]
-                pending.append(loop.create_task(send_batch(phase, urls[node], part, session)))
+                queues[node].put_nowait(items[start : start + BATCH])
         next_at += TICK_S
         await asyncio.sleep(max(0.0, next_at - loop.time()))
-        pending = [t for t in pending if not t.done()]
     phase.end = time.monotonic()
-    await asyncio.gather(*pending)
+    for queue in queues:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+
+
+async def node_worker(
+    phase: Phase,
+    url: str,
+    queue: asyncio.Queue[list[tuple[int, str]] | None],
+    session: aiohttp.ClientSession,
+) -> None:
+    while (items := await queue.get()) is not None:
+        await send_batch(phase, url, items, session)
 
 
 async def send_batch(

@@ -269,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     python_s = sum(r["python_s"] for r in rows.values())
     value = instructions / fast_s
     bare = instructions / python_s
-    print(f"\n{'contract':<14}{'instr':>10}{'fast i/s':>14}{'ref i/s':>14}{'python':>14}",
-          file=sys.stderr)
+    print(
+        f"\n{'contract':<14}{'instr':>10}{'fast i/s':>14}{'ref i/s':>14}{'python':>14}",
+        file=sys.stderr,
+    )
     for name, r in rows.items():
         count = int(r["instructions"])
         print(
@@ -278,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{count / r['reference_s']:>14,.0f}{count / r['python_s']:>14,.0f}",
             file=sys.stderr,
         )
-    print(f"{'total':<14}{instructions:>10}{value:>14,.0f}{instructions / reference_s:>14,.0f}"
-          f"{bare:>14,.0f}", file=sys.stderr)
+    print(
+        f"{'total':<14}{instructions:>10}{value:>14,.0f}{instructions / reference_s:>14,.0f}"
+        f"{bare:>14,.0f}",
+        file=sys.stderr,
+    )
     report = {
         "bench": "vm_interpreter",
         "value": round(value, 1),
