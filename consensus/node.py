@@ -67,6 +67,7 @@ from consensus.certificate import (
 )
 from consensus.config import ConsensusConfig, NodeConfig, load_config, load_key_file
 from consensus.engine import Engine, EngineConfig, InvalidMessage
+from consensus.evidence import encode_evidence
 from consensus.logs import setup_logging
 from consensus.mempool import Mempool, MempoolConfig
 from consensus.messages import MessageError, Step
@@ -90,6 +91,7 @@ from consensus.wire import decode_message, encode_message
 from ledger.address import address_of, encode_address
 from ledger.chain import Chain
 from ledger.crypto import SigningKey
+from ledger.evidence_body import RecordEvidence
 from ledger.exceptions import AlreadyKnown, InvalidBlock, MalformedTransaction, TxRejected
 from ledger.genesis import Genesis, load_genesis
 from ledger.rpc.config import RpcConfig
@@ -435,12 +437,31 @@ class Node:
             elif isinstance(action, Commit):
                 self._on_decided(action)
             elif isinstance(action, ReportEvidence):
-                log.warning(
-                    "height=%d evidence of equivocation by %s: %r",
-                    action.evidence.height,
-                    encode_address(action.evidence.validator),
-                    type(action.evidence).__name__,
-                )
+                self._report_evidence(action)
+
+    def _report_evidence(self, action: ReportEvidence) -> None:
+        """Log an equivocation and, as a validator, submit it to be recorded on chain."""
+        evidence = action.evidence
+        log.warning(
+            "height=%d evidence of equivocation by %s (%s)",
+            evidence.height,
+            encode_address(evidence.validator),
+            type(evidence).__name__,
+        )
+        if self.validator_key is None or self.validator_address is None:
+            return
+        key = self.validator_key
+        tx = Transaction(
+            self._genesis.chain_id,
+            key.public_key,
+            self.mempool.pending_nonce(self.validator_address),
+            self._chain.params().min_fee,
+            RecordEvidence(encode_evidence(evidence)),
+        ).signed(key)
+        try:
+            self.mempool.add(tx)
+        except TxRejected as rejected:
+            log.warning("height=%d cannot submit the evidence: %s", evidence.height, rejected)
 
     def _propose(self, height: int, round: int) -> None:
         tip = self._chain.tip

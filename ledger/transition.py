@@ -52,6 +52,8 @@ from ledger.contracts import (
     execute_fund,
     run_scheduled_contracts,
 )
+from ledger.evidence import execute_record_evidence
+from ledger.evidence_body import RecordEvidence
 from ledger.exceptions import (
     BadNonce,
     BadSignature,
@@ -132,6 +134,7 @@ def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcom
 # How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
 BODY_EXECUTORS: dict[int, BodyExecutor] = {
     Transfer.KIND: execute_transfer,
+    RecordEvidence.KIND: execute_record_evidence,
     IssueAsset.KIND: by_sender(issue_asset),
     MintAsset.KIND: by_sender(mint_asset),
     BurnAsset.KIND: by_sender(burn_asset),

@@ -32,6 +32,7 @@ from ledger.asset_bodies import (
     UpdateValidator,
 )
 from ledger.contract_bodies import Call, Deploy, Fund
+from ledger.evidence_body import RecordEvidence
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -107,6 +108,7 @@ class BodyDecoder(Protocol):
 # in ledger.transition.BODY_EXECUTORS.
 BODY_KINDS: dict[int, BodyDecoder] = {
     Transfer.KIND: Transfer.from_fields,
+    RecordEvidence.KIND: RecordEvidence.from_fields,
     IssueAsset.KIND: IssueAsset.from_fields,
     MintAsset.KIND: MintAsset.from_fields,
     BurnAsset.KIND: BurnAsset.from_fields,
