@@ -148,7 +148,8 @@ def burn_asset(state: State, actor: bytes, body: BurnAsset, ctx: BlockContext) -
 
 
 def transfer_asset(state: State, actor: bytes, body: Transfer, ctx: BlockContext) -> Outcome:
-    """A transfer from ``actor`` (the same rule as ledger.transition.execute_transfer)."""
+    """Move ``body.amount`` of ``body.asset`` from ``actor`` to ``body.recipient``
+    (a transfer transaction, or a policy account's approved transfer)."""
     if state.get_account(actor).balance(body.asset) < body.amount:
         raise InsufficientFunds(f"balance of {body.asset} is below {body.amount}")
     state.sub_balance(actor, body.asset, body.amount)

@@ -34,7 +34,13 @@ from ledger.asset_bodies import (
     TakeBest,
     TakeOffer,
 )
-from ledger.assets import burn_asset, issue_asset, mint_asset, mint_validator_credits
+from ledger.assets import (
+    burn_asset,
+    issue_asset,
+    mint_asset,
+    mint_validator_credits,
+    transfer_asset,
+)
 from ledger.barter import (
     cancel_offer,
     create_offer,
@@ -113,27 +119,9 @@ BodyExecutor = Callable[[State, Transaction, BlockContext], Outcome]
 EndBlockStep = Callable[[State, BlockContext], tuple[Event, ...]]
 
 
-def execute_transfer(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
-    """Move funds from the sender to the recipient. Raises ExecutionFailure."""
-    body = tx.body
-    assert isinstance(body, Transfer)
-    sender = tx.sender_address
-    if state.get_account(sender).balance(body.asset) < body.amount:
-        raise InsufficientFunds(f"balance of {body.asset} is below {body.amount}")
-    state.sub_balance(sender, body.asset, body.amount)
-    state.add_balance(body.recipient, body.asset, body.amount)
-    attributes = (
-        ("amount", body.amount),
-        ("asset", body.asset),
-        ("from", sender),
-        ("to", body.recipient),
-    )
-    return Outcome(events=(Event("transfer", attributes),))
-
-
 # How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
 BODY_EXECUTORS: dict[int, BodyExecutor] = {
-    Transfer.KIND: execute_transfer,
+    Transfer.KIND: by_sender(transfer_asset),
     RecordEvidence.KIND: execute_record_evidence,
     IssueAsset.KIND: by_sender(issue_asset),
     MintAsset.KIND: by_sender(mint_asset),

@@ -18,7 +18,10 @@ def shared_vectors_dir() -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"external vectors not found in any of {candidates}")
+    raise FileNotFoundError(
+        f"external vectors not found in any of {[str(c) for c in candidates]}; "
+        "clone shared/ beside the project or set LEDGER_SHARED_DIR"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,34 +4,14 @@ deterministic random sources."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.threshold.group import RandomBytes
+from tests.conftest import shared_vectors_dir
 
 from .inprocess import seeded_rng
-
-_PROJECT_ROOT = Path(__file__).resolve().parents[3]
-
-
-def shared_vectors_dir() -> Path:
-    """<project root>/../shared/vectors, else $LEDGER_SHARED_DIR/vectors.
-
-    Fails loudly rather than skipping: these vectors are mandatory.
-    """
-    candidates = [_PROJECT_ROOT / ".." / "shared" / "vectors"]
-    if "LEDGER_SHARED_DIR" in os.environ:
-        candidates.append(Path(os.environ["LEDGER_SHARED_DIR"]) / "vectors")
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate.resolve()
-    raise FileNotFoundError(
-        f"shared vectors not found in {[str(c) for c in candidates]}; "
-        "clone shared/ beside the project or set LEDGER_SHARED_DIR"
-    )
 
 
 @pytest.fixture(scope="session")
