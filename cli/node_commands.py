@@ -71,13 +71,20 @@ def init(
     rpc_allow_external: bool = typer.Option(
         False, help="Allow --rpc-host beyond loopback: anyone who reaches it can use the API."
     ),
-    peers: list[str] = typer.Option([], "--peer", help="host:port of a peer to dial (repeat)."),
+    peers: list[str] = typer.Option(
+        [], "--peer", help="host:port of a peer to dial (repeat, or separate with commas)."
+    ),
     force: bool = typer.Option(False, help="Overwrite an existing home."),
 ) -> None:
     """Create a node home: config.toml, genesis.json, node and validator keys."""
     if (home / "config.toml").exists() and not force:
         typer.echo(f"error: {home} is already initialized (use --force to overwrite)", err=True)
         raise typer.Exit(1)
+    try:
+        peer_addresses = parse_peers(peers)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     if rpc_host not in LOOPBACK_HOSTS and not rpc_allow_external:
         typer.echo(
             f"error: --rpc-host {rpc_host} is beyond loopback: add --rpc-allow-external "
@@ -94,7 +101,7 @@ def init(
         raise typer.Exit(1) from exc
     config = NodeConfig(
         moniker=moniker,
-        p2p=P2PConfig(listen_host=p2p_host, listen_port=p2p_port, persistent_peers=tuple(peers)),
+        p2p=P2PConfig(listen_host=p2p_host, listen_port=p2p_port, persistent_peers=peer_addresses),
         rpc=RPCConfig(
             listen_host=rpc_host, listen_port=rpc_port, allow_external=rpc_allow_external
         ),
@@ -104,6 +111,21 @@ def init(
     typer.echo(f"initialized {home}")
     typer.echo(f"validator public key: {validator.public_key.hex()}")
     typer.echo(f"validator address:    {encode_address(address_of(validator.public_key))}")
+
+
+def parse_peers(values: list[str]) -> tuple[str, ...]:
+    """``host:port`` peers from repeated and comma-separated --peer values.
+    Raises ValueError naming a malformed one."""
+    peers = []
+    for value in values:
+        for peer in (part.strip() for part in value.split(",")):
+            if not peer:
+                continue
+            host, _, port = peer.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"--peer {peer!r}: expected host:port")
+            peers.append(peer)
+    return tuple(peers)
 
 
 def start(

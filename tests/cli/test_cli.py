@@ -253,10 +253,17 @@ def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
         ["init", "--home", str(home), "--rpc-host", "0.0.0.0", "--rpc-allow-external",
-         "--p2p-host", "0.0.0.0", "--peer", "192.0.2.1:26656"],
+         "--p2p-host", "0.0.0.0", "--peer", "192.0.2.1:26656,192.0.2.2:26656",
+         "--peer", "node.example:26656"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     config = load_config(home / "config.toml")
     assert config.rpc.listen_host == "0.0.0.0" and config.rpc.allow_external
     assert config.p2p.listen_host == "0.0.0.0"
-    assert config.p2p.persistent_peers == ("192.0.2.1:26656",)
+    assert config.p2p.persistent_peers == (
+        "192.0.2.1:26656",
+        "192.0.2.2:26656",
+        "node.example:26656",
+    )
+    bad = runner.invoke(app, ["init", "--home", str(tmp_path / "c"), "--peer", "nohost"])
+    assert bad.exit_code == 1 and "expected host:port" in bad.stderr
