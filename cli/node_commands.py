@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from ledger.genesis import GenesisError, load_genesis
 
 DEVNET_P2P_BASE = 26656
 DEVNET_RPC_BASE = 8545
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def free_local_ports(count: int) -> list[int]:
@@ -73,14 +75,37 @@ def init(
     genesis: Path | None = typer.Option(
         None, help="Genesis file to join (default: the devnet's genesis)."
     ),
-    p2p_port: int = typer.Option(26656, help="P2P listen port on 127.0.0.1."),
-    rpc_port: int = typer.Option(8545, help="JSON-RPC listen port on 127.0.0.1."),
-    peers: list[str] = typer.Option([], "--peer", help="host:port of a peer to dial (repeat)."),
+    p2p_host: str = typer.Option(
+        "127.0.0.1", help="P2P listen address (0.0.0.0 to let other machines dial in)."
+    ),
+    p2p_port: int = typer.Option(26656, help="P2P listen port."),
+    rpc_host: str = typer.Option(
+        "127.0.0.1", help="JSON-RPC listen address (beyond loopback needs --rpc-allow-external)."
+    ),
+    rpc_port: int = typer.Option(8545, help="JSON-RPC listen port."),
+    rpc_allow_external: bool = typer.Option(
+        False, help="Allow --rpc-host beyond loopback: anyone who reaches it can use the API."
+    ),
+    peers: list[str] = typer.Option(
+        [], "--peer", help="host:port of a peer to dial (repeat, or separate with commas)."
+    ),
     force: bool = typer.Option(False, help="Overwrite an existing home."),
 ) -> None:
     """Create a node home: config.toml, genesis.json, node and validator keys."""
     if (home / "config.toml").exists() and not force:
         typer.echo(f"error: {home} is already initialized (use --force to overwrite)", err=True)
+        raise typer.Exit(1)
+    try:
+        peer_addresses = parse_peers(peers)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if rpc_host not in LOOPBACK_HOSTS and not rpc_allow_external:
+        typer.echo(
+            f"error: --rpc-host {rpc_host} is beyond loopback: add --rpc-allow-external "
+            "if you mean to serve the API to other machines",
+            err=True,
+        )
         raise typer.Exit(1)
     try:
         document = json.loads(genesis.read_text()) if genesis else devnet_genesis_document()
@@ -91,14 +116,31 @@ def init(
         raise typer.Exit(1) from exc
     config = NodeConfig(
         moniker=moniker,
-        p2p=P2PConfig(listen_port=p2p_port, persistent_peers=tuple(peers)),
-        rpc=RPCConfig(listen_port=rpc_port),
+        p2p=P2PConfig(listen_host=p2p_host, listen_port=p2p_port, persistent_peers=peer_addresses),
+        rpc=RPCConfig(
+            listen_host=rpc_host, listen_port=rpc_port, allow_external=rpc_allow_external
+        ),
     )
     validator = SigningKey.generate()
     write_home(home, config, document, SigningKey.generate(), validator, insecure=False)
     typer.echo(f"initialized {home}")
     typer.echo(f"validator public key: {validator.public_key.hex()}")
     typer.echo(f"validator address:    {encode_address(address_of(validator.public_key))}")
+
+
+def parse_peers(values: list[str]) -> tuple[str, ...]:
+    """``host:port`` peers from repeated and comma-separated --peer values.
+    Raises ValueError naming a malformed one."""
+    peers = []
+    for value in values:
+        for peer in (part.strip() for part in value.split(",")):
+            if not peer:
+                continue
+            host, _, port = peer.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"--peer {peer!r}: expected host:port")
+            peers.append(peer)
+    return tuple(peers)
 
 
 def start(
@@ -118,14 +160,41 @@ def devnet(
     validators: int = typer.Option(4, min=1, max=20, help="Number of validator processes."),
     home: Path = typer.Option(Path(".devnet"), help="Directory for every node's home and logs."),
     reset: bool = typer.Option(False, help="Delete the devnet directory first."),
-    p2p_base: int = typer.Option(DEVNET_P2P_BASE, help="First P2P port (one per node)."),
-    rpc_base: int = typer.Option(DEVNET_RPC_BASE, help="First RPC port (one per node)."),
-    detach: bool = typer.Option(False, help="Start the nodes and return (stop with `kill`)."),
+    p2p_base: int = typer.Option(
+        DEVNET_P2P_BASE,
+        envvar="LEDGER_DEVNET_P2P_BASE",
+        help="First P2P port (one per node; used when a node's home is created).",
+    ),
+    rpc_base: int = typer.Option(
+        DEVNET_RPC_BASE,
+        envvar="LEDGER_DEVNET_RPC_BASE",
+        help="First RPC port (one per node; used when a node's home is created).",
+    ),
+    detach: bool = typer.Option(
+        False, help="Start the nodes, wait for the first block, return (stop with --stop)."
+    ),
+    stop: bool = typer.Option(False, help="Stop the devnet started in --home (its devnet.json)."),
+    timeout: float = typer.Option(
+        60.0, min=1.0, help="Seconds --detach waits for the first block, --stop for exits."
+    ),
 ) -> None:
     """Start a local devnet: N validators as separate processes on 127.0.0.1.
 
     The devnet's keys are publicly known and INSECURE (ledger/devnet.py).
     """
+    home = home.resolve()  # the manifest and the nodes' command lines name absolute paths
+    if stop:
+        stopped = stop_devnet_manifest(home, timeout)
+        typer.echo(f"stopped {stopped} node process(es) of the devnet in {home}")
+        return
+    running = running_devnet_pids(home)
+    if running:
+        typer.echo(
+            f"error: the devnet in {home} is running (pids {', '.join(map(str, running))}); "
+            f"stop it first: ledger devnet --stop --home {home}",
+            err=True,
+        )
+        raise typer.Exit(1)
     if reset and home.exists():
         shutil.rmtree(home)
     nodes = prepare_devnet(home, validators, p2p_base, rpc_base)
@@ -134,11 +203,116 @@ def devnet(
     typer.echo(f"devnet of {validators} validators started; manifest {home / 'devnet.json'}")
     typer.echo("test account keys (INSECURE, for the devnet only): " + str(home / "accounts"))
     if detach:
+        try:
+            wait_for_first_block(nodes, processes, timeout)
+        except DevnetError as exc:
+            stop_devnet(processes)
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"every node has committed block 1; first node's RPC: {nodes[0]['rpc_url']}")
+        typer.echo(f"logs: {home}/val-*/node.log; stop with: ledger devnet --stop --home {home}")
         return
     try:
         watch_devnet(nodes, processes)
     finally:
         stop_devnet(processes)
+
+
+class DevnetError(Exception):
+    """The devnet did not come up (the message names the node and its log)."""
+
+
+def wait_for_first_block(
+    nodes: list[dict[str, Any]], processes: list[subprocess.Popen[bytes]], timeout: float
+) -> None:
+    """Return once every node answers on RPC at height >= 1. Raises DevnetError
+    when a node exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    waiting = list(range(len(nodes)))
+    while waiting:
+        for index in list(waiting):
+            node, process = nodes[index], processes[index]
+            if process.poll() is not None:
+                log = Path(node["home"]) / "node.log"
+                code = process.returncode
+                raise DevnetError(f"{node['name']} exited with code {code}; see {log}")
+            status = rpc_status(node["rpc_url"])
+            if status is not None and int(status.get("height", 0)) >= 1:
+                waiting.remove(index)
+        if not waiting:
+            return
+        if time.monotonic() >= deadline:
+            names = ", ".join(nodes[i]["name"] for i in waiting)
+            raise DevnetError(f"no block 1 from {names} after {timeout:g} s; see their node.log")
+        time.sleep(0.2)
+
+
+def manifest_pids(home: Path) -> list[int]:
+    """The node pids recorded in DIR/devnet.json ([] when there is none)."""
+    try:
+        manifest = json.loads((home / "devnet.json").read_text())
+    except (OSError, ValueError):
+        return []
+    nodes = manifest.get("nodes", []) if isinstance(manifest, dict) else []
+    return [n["pid"] for n in nodes if isinstance(n, dict) and isinstance(n.get("pid"), int)]
+
+
+def is_devnet_node(pid: int, home: Path) -> bool:
+    """Whether ``pid`` is alive and (where /proc tells) a `ledger start` of a
+    node under ``home``: a pid left in an old manifest may belong to anyone now."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False  # not ours
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True  # no /proc here: trust the manifest
+    try:
+        arguments = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        cwd = Path(os.readlink(proc / "cwd"))
+    except OSError:
+        return False
+    if "start" not in arguments or "--home" not in arguments[:-1]:
+        return False
+    node_home = (cwd / arguments[arguments.index("--home") + 1]).resolve()
+    return node_home.parent == home.resolve()
+
+
+def running_devnet_pids(home: Path) -> list[int]:
+    return [pid for pid in manifest_pids(home) if is_devnet_node(pid, home)]
+
+
+def stop_devnet_manifest(home: Path, grace_s: float) -> int:
+    """SIGTERM the node processes of DIR/devnet.json, wait up to ``grace_s``,
+    then SIGKILL stragglers. Returns how many were running."""
+    pids = running_devnet_pids(home)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _alive(pid)]
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(pids)
+
+
+def _alive(pid: int) -> bool:
+    """Alive and not a zombie (a zombie's parent has not reaped it yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split(")")[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def prepare_devnet(

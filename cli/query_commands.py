@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
-from ledger.client import AccountInfo, BlockEvents, BlockInfo, ReceiptInfo, TransactionInfo
+from ledger.client import (
+    AccountInfo,
+    AccountProof,
+    BlockEvents,
+    BlockInfo,
+    LedgerClient,
+    ReceiptInfo,
+    StatusInfo,
+    TransactionInfo,
+    TransportError,
+)
 
 from .context import CliError, ExitCode, emit, get_context, handles_errors
 
@@ -253,12 +264,49 @@ def validators(ctx: typer.Context, height: int | None = HEIGHT) -> None:
     )
 
 
+def wait_for_height(client: LedgerClient, height: int, timeout: float) -> StatusInfo:
+    """The node's status once its height is at least ``height``, retrying while
+    the node does not answer yet (it may be starting). Raises CliError (exit 6)
+    after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: str = "no answer"
+    while True:
+        try:
+            info = client.status()
+        except TransportError as exc:
+            last = f"no answer ({exc})"
+        else:
+            if info.height >= height:
+                return info
+            last = f"at height {info.height}"
+        if time.monotonic() >= deadline:
+            raise CliError(
+                f"the node did not reach height {height} in {timeout:g} s: {last}",
+                ExitCode.TIMEOUT,
+            )
+        time.sleep(0.2)
+
+
 @query_app.command("status")
 @handles_errors
-def status(ctx: typer.Context) -> None:
+def status(
+    ctx: typer.Context,
+    wait_height: int | None = typer.Option(
+        None,
+        "--wait-height",
+        min=0,
+        help="First wait until the node answers at this height or above (see --timeout).",
+    ),
+    timeout: float = typer.Option(
+        60.0, "--timeout", min=0.1, help="Seconds --wait-height waits (then exit 6)."
+    ),
+) -> None:
     """The node's status: chain, height, sync, peers."""
     cli = get_context(ctx)
-    info = cli.client().status()
+    if wait_height is None:
+        info = cli.client().status()
+    else:
+        info = wait_for_height(cli.client(), wait_height, timeout)
     emit(
         cli,
         as_json(info),
@@ -278,36 +326,52 @@ def status(ctx: typer.Context) -> None:
     )
 
 
+def proof_text(info: AccountProof, verified: bool, trusted: bytes | None) -> str:
+    pairs: list[tuple[str, Any]] = [
+        ("address", info.address),
+        ("height", info.height),
+        ("state root", info.state_root.hex()),
+    ]
+    if info.account is None:
+        pairs.append(("account", "absent (the proof shows there is none)"))
+    else:
+        pairs.append(("nonce", info.account.nonce))
+        balances = sorted(info.account.balances.items())
+        pairs += [(f"balance {asset}", amount) for asset, amount in balances]
+    against = (
+        f"--state-root {trusted.hex()}" if trusted is not None else f"block {info.height}'s header"
+    )
+    outcome = "VERIFIED" if verified else "INVALID"
+    pairs.append(("proof", f"{len(info.proof)} bytes, {outcome} against {against}"))
+    return rows(pairs)
+
+
 @query_app.command("proof")
 @handles_errors
 def proof(
     ctx: typer.Context,
     account: str = typer.Argument(..., help="Address (lg1...) or key name."),
     height: int | None = HEIGHT,
+    state_root: str | None = typer.Option(
+        None,
+        "--state-root",
+        help="Verify against this root (hex) from a header you trust, e.g. another "
+        "node's `query block H`; default: the node's own block header.",
+    ),
 ) -> None:
     """An account's state proof, verified here against the block's state root."""
     cli = get_context(ctx)
     client = cli.client()
+    trusted = parse_hash(state_root) if state_root is not None else None
     info = client.get_proof(cli.resolve_address(account), height)
-    header = client.get_block(info.height) if info.height >= 1 else None
-    root_ok = header is None or header.state_root == info.state_root
-    verified = root_ok and info.verify()
+    if trusted is None:
+        header = client.get_block(info.height) if info.height >= 1 else None
+        root_ok = header is None or header.state_root == info.state_root
+        verified = root_ok and info.verify()
+    else:
+        verified = info.verify(trusted)
     data = {**as_json(info), "verified": verified}
-    emit(
-        cli,
-        data,
-        lambda: rows(
-            [
-                ("address", info.address),
-                ("height", info.height),
-                ("state root", info.state_root.hex()),
-                (
-                    "account",
-                    account_text(info.account).replace("\n", "; ") if info.account else "absent",
-                ),
-                ("proof", f"{len(info.proof)} bytes, {'VERIFIED' if verified else 'INVALID'}"),
-            ]
-        ),
-    )
+    emit(cli, data, lambda: proof_text(info, verified, trusted))
     if not verified:
-        raise CliError("the proof does not verify against the block's state root", ExitCode.NODE)
+        against = "--state-root" if trusted is not None else "the block's state root"
+        raise CliError(f"the proof does not verify against {against}", ExitCode.NODE)

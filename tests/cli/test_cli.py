@@ -217,3 +217,53 @@ def test_debug_shows_tracebacks(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--home", str(tmp_path), "query", "balance"])
     assert result.exit_code == 2
+
+
+def test_proof_against_a_given_state_root(ledger: Ledger) -> None:
+    height = ledger.json("query", "status", "--wait-height", "1")["height"]  # type: ignore[index]
+    root = ledger.json("query", "block", str(height))["state_root"]  # type: ignore[index]
+    out = ledger("query", "proof", BOB, "--height", str(height), "--state-root", root)
+    assert f"VERIFIED against --state-root {root}" in out
+    wrong = ("0" if root[0] != "0" else "1") + root[1:]
+    at = ("--height", str(height))
+    err = ledger.stderr("query", "proof", BOB, *at, "--state-root", wrong, code=3)
+    assert "does not verify against --state-root" in err
+    assert "32-byte hash" in ledger.stderr("query", "proof", BOB, "--state-root", "ab", code=1)
+
+
+def test_status_waits_for_a_height(ledger: Ledger) -> None:
+    status = ledger.json("query", "status", "--wait-height", "3", "--timeout", "30")
+    assert status["height"] >= 3  # type: ignore[index]
+    err = ledger.stderr("query", "status", "--wait-height", "10000000", "--timeout", "0.5", code=6)
+    assert "did not reach height 10000000" in err
+    unreachable = Ledger(ledger.home, "http://127.0.0.1:9")
+    assert "no answer" in unreachable.stderr(
+        "query", "status", "--wait-height", "1", "--timeout", "0.5", code=6
+    )
+
+
+def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
+    from consensus.config import load_config
+
+    runner = CliRunner()
+    refused = runner.invoke(app, ["init", "--home", str(tmp_path / "a"), "--rpc-host", "0.0.0.0"])
+    assert refused.exit_code == 1 and "--rpc-allow-external" in refused.stderr
+    assert not (tmp_path / "a" / "config.toml").exists()
+    home = tmp_path / "b"
+    result = runner.invoke(
+        app,
+        ["init", "--home", str(home), "--rpc-host", "0.0.0.0", "--rpc-allow-external",
+         "--p2p-host", "0.0.0.0", "--peer", "192.0.2.1:26656,192.0.2.2:26656",
+         "--peer", "node.example:26656"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = load_config(home / "config.toml")
+    assert config.rpc.listen_host == "0.0.0.0" and config.rpc.allow_external
+    assert config.p2p.listen_host == "0.0.0.0"
+    assert config.p2p.persistent_peers == (
+        "192.0.2.1:26656",
+        "192.0.2.2:26656",
+        "node.example:26656",
+    )
+    bad = runner.invoke(app, ["init", "--home", str(tmp_path / "c"), "--peer", "nohost"])
+    assert bad.exit_code == 1 and "expected host:port" in bad.stderr

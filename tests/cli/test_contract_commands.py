@@ -1,6 +1,6 @@
 """`ledger contract ...` and `ledger query events` against a LocalNode server
 (CliRunner). The end-to-end remailer story runs here on a single LocalNode;
-the same story on a multi-process devnet comes with the devnet."""
+tests/process/test_remailer_devnet.py runs it on a devnet of four processes."""
 
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def wait_for_height(ledger: Ledger, height: int) -> None:
 def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread) -> None:
     """Deploy two remailers with the CLI, send mail through both, read the
     mailboxes, then run a third one out of credits and watch it go, with the
-    letter it held. (On LocalNode; the devnet version is pending.)"""
+    letter it held. (On LocalNode; the devnet version is
+    tests/process/test_remailer_devnet.py.)"""
     first = deploy_remailer(ledger, "1_000_000_000")["address"]
     second = deploy_remailer(ledger, "1_000_000_000")["address"]
     info = ledger("contract", "info", first)
