@@ -61,7 +61,7 @@ EXPECTED_OUTPUT = [
     ("ledger query validators", "total power"),
     ("query validators | grep mynode", "power 10"),
     ("--node $MYNODE query status --wait-height $(", "validator    lg1"),
-    ("\"$PUBKEY\" <<'EOF'", "validator_update executed in block"),
+    ("ledger policy governance", "mynode"),
 ]
 
 
