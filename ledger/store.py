@@ -35,6 +35,9 @@ from ledger.transition import BlockResult, ChainTip
 from ledger.types import Block, Event, Receipt, decode_block, decode_receipt
 
 _TIP: Final = b"Mtip"
+# LevelDB's own block cache: tree nodes are read at random (they are keyed by hash),
+# so reads that miss the tree's node cache should at least not go to disk.
+LEVELDB_CACHE_BYTES: Final = 128 * 1024 * 1024
 _GENESIS: Final = b"Mgenesis"
 
 
@@ -53,7 +56,12 @@ class Store:
         """Open (creating if needed) the database at ``path``. Raises StoreError."""
         Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=True)
+            self._db = plyvel.DB(
+                str(path),
+                create_if_missing=True,
+                lru_cache_size=LEVELDB_CACHE_BYTES,
+                bloom_filter_bits=10,
+            )
         except plyvel.Error as exc:
             raise StoreError(f"cannot open the database at {path}: {exc}") from exc
         except OSError as exc:
