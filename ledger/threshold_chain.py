@@ -20,7 +20,8 @@ become final:
   from the group account (``threshold_sign_transaction``).
 
 A DKG or resharing completes when ``threshold`` participants have reported
-the same ``[transcript hash, public key package]`` (``threshold_result``);
+the same ``[transcript hash, public key package]`` (``threshold_result``; a
+participant's newer report, from a later attempt, replaces its older one);
 the package is checked (threshold, members, and for a resharing the
 unchanged group key) before any report counts. A signing completes with the
 first reported signature that verifies under the group key. Unfinished
@@ -498,13 +499,15 @@ def _complete_signing(
 def _report_keygen(
     state: State, ceremony: Ceremony, reporter: bytes, result: bytes, ctx: BlockContext
 ) -> Outcome:
-    if any(key == reporter for key, _ in ceremony.reports):
-        raise AlreadyExists("this participant already reported")
     _transcript, public = decode_keygen_result(result)
     group = get_group(state)
     check_keygen_package(ceremony, public, group)
     digest = crypto.sha256(result)
-    reports = (*ceremony.reports, (reporter, digest))
+    if (reporter, digest) in ceremony.reports:
+        raise AlreadyExists("this participant already reported this result")
+    # A participant's latest report replaces its earlier one (from a failed attempt).
+    others = tuple(r for r in ceremony.reports if r[0] != reporter)
+    reports = (*others, (reporter, digest))
     agreeing = sum(1 for _, d in reports if d == digest)
     if agreeing < ceremony.threshold:
         set_ceremony(state, replace(ceremony, reports=reports))
