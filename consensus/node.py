@@ -105,6 +105,7 @@ from ledger.rpc.server import RpcServer
 from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.store import StoreError
+from ledger.threshold_chain import PHASE_BLOCKS
 from ledger.transition import BlockResult
 from ledger.types import Block, DecodeError, Transaction, decode_block, decode_transaction
 from ledger.validators import validator_set_for_height
@@ -272,6 +273,8 @@ class Node:
                 self.mempool.pending_nonce,
                 key,
                 lambda payload: self.p2p.broadcast(THRESHOLD_CHANNEL, payload),
+                # Behind by more than a phase: replaying, not joining ceremonies.
+                lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
             )
         except ThresholdStoreError as exc:
             if self.guard is not None:

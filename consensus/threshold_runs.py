@@ -635,12 +635,15 @@ class SignRun(CeremonyRun):
         received.sort(key=lambda c: c.identifier)
         threshold = self.group.threshold
         if len(received) < threshold:
-            return self.finish(f"only {len(received)} commitments, threshold {threshold}")
+            self.nonces = None
+            reason = f"only {len(received)} commitments, threshold {threshold}"
+            return [SpendNonces(), *self.finish(reason)]
         self.commitments = tuple(received[:threshold])
         chosen = {c.identifier for c in self.commitments}
         self.signers = frozenset(k for k, i in self.ids.items() if i in chosen)
         if self.me not in self.signers or self.nonces is None:
-            return []
+            self.nonces = None
+            return [SpendNonces()]  # not chosen: the nonces are erased unused
         nonces, self.nonces = self.nonces, None
         share = frost.sign(self.key, nonces, self.message, self.commitments)
         body = codec.encode(

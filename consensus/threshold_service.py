@@ -163,6 +163,7 @@ class ThresholdService:
         pending_nonce: Callable[[bytes], int],
         validator_key: SigningKey,
         broadcast: Callable[[Any], object],
+        catching_up: Callable[[], bool] = lambda: False,
         rng: RandomBytes = os.urandom,
     ) -> None:
         """Open the encrypted store. Raises ThresholdStoreError."""
@@ -171,6 +172,7 @@ class ThresholdService:
         self._pending_nonce = pending_nonce
         self.key = validator_key
         self._broadcast = broadcast
+        self._catching_up = catching_up
         self._rng = rng
         self.store = ThresholdStore(directory, validator_key)
         self.sat_out: set[tuple[int, int]] = set(self.store.joined)
@@ -207,11 +209,14 @@ class ThresholdService:
         self._adopt_group(group)
         key = self._active_key(group)
         live = {c.ceremony_id for c in pending}
-        for ceremony in pending:
-            self._maybe_start(ceremony, height, group, key)
+        if not self._catching_up():  # replaying old blocks: their attempts are long over
+            for ceremony in pending:
+                self._maybe_start(ceremony, height, group, key)
         for run_id, active in list(self.runs.items()):
             if run_id[0] not in live or height >= active.closes_at:
                 del self.runs[run_id]
+                if active.ceremony.kind == KIND_SIGN:
+                    self.store.spend_nonces(*run_id)  # erase unused nonces, if any
                 self._seen.clear()
                 continue
             self._carry_out(active, active.run.step(height))

@@ -204,10 +204,13 @@ def test_signing_saves_nonces_first_spends_them_before_the_share_and_verifies() 
     assert len(results) == 1, "only the lowest-identifier signer submits"
     (signature,) = results.values()
     assert frost.verify_signature(group.public_key, b"a message to sign", signature)
-    signers = [m for m, p in outputs.items() if any(isinstance(o, SpendNonces) for o in p)]
+    signers = [
+        m for m, p in outputs.items() if any(isinstance(o, Send) and o.kind == 22 for o in p)
+    ]
     assert len(signers) == 3
     for member, produced in outputs.items():
         assert _before(produced, SaveNonces, 21)
+        assert any(isinstance(o, SpendNonces) for o in produced), "every member erases its nonces"
         if member in signers:
             assert _before(produced, SpendNonces, 22)
 
@@ -254,7 +257,7 @@ def test_attempts_are_paced_by_heights_and_sessions_differ() -> None:
     assert attempt_at(ceremony, START) == (0, START)
     assert attempt_at(ceremony, START + 3 * PHASE_BLOCKS) == (1, START + 3 * PHASE_BLOCKS)
     assert session_id(CHAIN, ceremony, 0) != session_id(CHAIN, ceremony, 1)
-    group, keys, _ = run_dkg(KEYS[:4], 3)
+    group, _, _ = run_dkg(KEYS[:4], 3)
     outsider = KEYS[5].public_key
     assert not takes_part(ceremony, outsider, group, False)
     assert takes_part(_ceremony(KIND_RESHARE, KEYS[:5], 4), KEYS[4].public_key, group, False)
