@@ -18,6 +18,7 @@ from cli.query_commands import query_app
 from cli.sim_commands import sim
 from cli.single_node import run_single_node
 from cli.swap_commands import swap_app
+from cli.threshold_commands import threshold_app
 from cli.tx_commands import tx_app
 from cli.vm_commands import vm_app
 from ledger.client import DEFAULT_URL
@@ -35,6 +36,7 @@ app.command("devnet")(devnet)
 app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
 app.add_typer(query_app, name="query")
+app.add_typer(threshold_app, name="threshold")
 app.add_typer(tx_app, name="tx")
 app.add_typer(vm_app, name="vm")
 app.command("single")(run_single_node)

@@ -11,9 +11,12 @@ time and I/O:
 - the **signer** is behind two guards: the engine's own (its state is in
   the WAL record) and the double-sign guard file (consensus.privval), which
   refuses any conflicting signature whatever the WAL says;
-- **p2p** (consensus.p2p) carries three channels: consensus messages,
-  mempool gossip (batches of raw transactions) and block sync
-  (consensus.blocksync);
+- **p2p** (consensus.p2p) carries four channels: consensus messages,
+  mempool gossip (batches of raw transactions), block sync
+  (consensus.blocksync) and threshold-key ceremonies;
+- the **threshold service** (consensus.threshold_service, validators only)
+  hears of every commit through the event hub and runs the ceremonies the
+  chain asks for on the THRESHOLD channel;
 - the **mempool** (consensus.mempool) admits transactions from RPC and peers
   and hands its verified hashes to block execution, so no signature is
   verified twice on one node;
@@ -75,6 +78,7 @@ from consensus.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
+    THRESHOLD_CHANNEL,
     P2PConfig,
     P2PNode,
     PeerInfo,
@@ -84,6 +88,8 @@ from consensus.privval import DoubleSignGuard, DoubleSignRefused, GuardFileError
 from consensus.privval import Step as GuardStep
 from consensus.record import RecordError, decode_record, encode_record
 from consensus.signer import DoubleSignError, Signer, SignerState
+from consensus.threshold_service import ThresholdService
+from consensus.threshold_store import ThresholdStoreError
 from consensus.ticker import Ticker
 from consensus.validators import Validator, ValidatorSet, decode_validator_set
 from consensus.wal import WalError, WriteAheadLog
@@ -101,6 +107,7 @@ from ledger.rpc.server import RpcServer
 from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.store import StoreError
+from ledger.threshold_chain import PHASE_BLOCKS
 from ledger.transition import BlockResult
 from ledger.types import Block, DecodeError, Transaction, decode_block, decode_transaction
 from ledger.validators import validator_set_for_height
@@ -251,10 +258,34 @@ class Node:
                 max_connections=config.rpc.max_connections,
             ),
         )
+        self.threshold: ThresholdService | None = None
+        if validator_key is not None:
+            self.threshold = self._open_threshold(data / "threshold", validator_key)
         self._tasks: list[asyncio.Task[None]] = []
         self._next_height_handle: asyncio.TimerHandle | None = None
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
+
+    def _open_threshold(self, directory: Path, key: SigningKey) -> ThresholdService:
+        try:
+            service = ThresholdService(
+                directory,
+                self._chain,
+                self.mempool.add,
+                self.mempool.pending_nonce,
+                key,
+                lambda payload: self.p2p.broadcast(THRESHOLD_CHANNEL, payload),
+                # Behind by more than a phase: replaying, not joining ceremonies.
+                lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+            )
+        except ThresholdStoreError as exc:
+            if self.guard is not None:
+                self.guard.close()
+            self.wal.close()
+            self._chain.close()
+            raise NodeError(str(exc)) from exc
+        self._events.add_listener(service.on_committed)
+        return service
 
     # -- NodeView -----------------------------------------------------------
     @property
@@ -525,6 +556,8 @@ class Node:
             self._on_mempool_batch(payload)
         elif channel == BLOCKSYNC_CHANNEL:
             self._on_sync_message(peer, payload)
+        elif channel == THRESHOLD_CHANNEL and self.threshold is not None:
+            self.threshold.on_message(payload)
 
     def _on_consensus_message(self, payload: object) -> None:
         if not isinstance(payload, bytes):
@@ -649,7 +682,10 @@ class Node:
         await self.rpc.start()
         await self.p2p.start()
         self._start_engine()
-        for loop in (self._tick_loop, self._gossip_loop, self._sync_loop):
+        loops = [self._tick_loop, self._gossip_loop, self._sync_loop]
+        if self.threshold is not None:
+            loops.append(self.threshold.resend_loop)
+        for loop in loops:
             self._tasks.append(asyncio.get_running_loop().create_task(self._guarded(loop)))
         log.info(
             "node %s started: p2p %s, rpc http://%s:%d, height %d",
@@ -685,6 +721,8 @@ class Node:
         self.wal.close()
         if self.guard is not None:
             self.guard.close()
+        if self.threshold is not None:
+            self.threshold.close()
         self._chain.close()
 
     async def wait_stopped(self) -> None:

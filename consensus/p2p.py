@@ -65,7 +65,10 @@ log = logging.getLogger(__name__)
 CONSENSUS_CHANNEL: Final = 0x20
 MEMPOOL_CHANNEL: Final = 0x30
 BLOCKSYNC_CHANNEL: Final = 0x40
-DEFAULT_CHANNELS: Final = frozenset({CONSENSUS_CHANNEL, MEMPOOL_CHANNEL, BLOCKSYNC_CHANNEL})
+THRESHOLD_CHANNEL: Final = 0x50  # threshold-key ceremonies (consensus.threshold_service)
+DEFAULT_CHANNELS: Final = frozenset(
+    {CONSENSUS_CHANNEL, MEMPOOL_CHANNEL, BLOCKSYNC_CHANNEL, THRESHOLD_CHANNEL}
+)
 P2P_PATH: Final = "/p2p"
 
 # WebSocket close codes (4000-4999 are for applications).

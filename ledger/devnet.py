@@ -25,6 +25,7 @@ DEVNET_BANK_OFFICERS: Final = ("alice", "bob", "carol")  # 2-of-3
 DEVNET_BANK_THRESHOLD: Final = 2
 DEVNET_GOVERNORS: Final = ("dave", "erin", "frank", "grace")  # 3-of-4
 DEVNET_GOVERNANCE_THRESHOLD: Final = 3
+DEVNET_VALIDATOR_BALANCE: Final = 10**21  # 1,000 coins: fees for threshold-ceremony results
 
 
 def insecure_key(label: str) -> SigningKey:
@@ -46,7 +47,10 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
     Besides the validators and the funded test accounts it creates the bank
     (a 2-of-3 policy account of alice, bob and carol holding the coin
     reserve) and the governance policy (3-of-4 of dave, erin, frank and
-    grace), whose proposals change the validator set.
+    grace), whose proposals change the validator set. The validators' own
+    accounts hold some coin to pay for the threshold-ceremony results they
+    submit, and the threshold key is enabled (a DKG among the validators at
+    block 1, ledger.threshold_chain).
     """
     credits = str(DEVNET_CREDITS_PER_BLOCK)
     return {
@@ -80,6 +84,14 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
                 },
             }
             for name in DEVNET_ACCOUNT_NAMES
+        ]
+        + [
+            {
+                "name": f"val-{i}",
+                "address": encode_address(address_of(validator_key(i).public_key)),
+                "balances": {"coin": str(DEVNET_VALIDATOR_BALANCE)},
+            }
+            for i in range(validators)
         ],
         "policies": [
             {
@@ -95,6 +107,7 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
                 "governance": True,
             },
         ],
+        "threshold_key": True,
     }
 
 

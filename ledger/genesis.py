@@ -8,7 +8,8 @@ A genesis file is JSON (docs/spec/genesis.md)::
      "validators": [{"name": "val-0", "public_key": "02...", "power": 10}],
      "accounts": [{"name": "alice", "address": "lg1...", "balances": {"coin": "1000"}}],
      "policies": [{"name": "bank", "members": ["lg1...", "02..."], "threshold": 2,
-                   "balances": {"coin": "1000"}, "governance": false}]}
+                   "balances": {"coin": "1000"}, "governance": false}],
+     "threshold_key": true}
 
 Amounts are decimal strings (integers of any size do not survive every JSON
 parser). ``load_genesis`` checks everything and raises ``GenesisError`` with
@@ -38,6 +39,7 @@ from ledger.state import (
     tree_changes,
 )
 from ledger.state_tree import MemoryNodeStore, StateTree
+from ledger.threshold_chain import enable_threshold_key
 from ledger.transition import ChainTip
 from ledger.types import MAX_AMOUNT, NATIVE_ASSET, DecodeError, check_asset, check_chain_id
 from ledger.validators import Validator, set_validator_schedule, sorted_validator_set
@@ -90,8 +92,13 @@ class Genesis:
     validators: tuple[GenesisValidator, ...]
     accounts: tuple[GenesisAccount, ...]
     policies: tuple[GenesisPolicy, ...] = ()
+    threshold_key: bool = False  # the validators run a DKG at block 1 (ledger.threshold_chain)
 
     def to_value(self) -> tuple[Any, ...]:
+        # threshold_key is appended only when set, so older genesis hashes stay valid.
+        return (*self._base_value(), *((True,) if self.threshold_key else ()))
+
+    def _base_value(self) -> tuple[Any, ...]:
         return (
             self.chain_id,
             self.genesis_time_ms,
@@ -131,7 +138,17 @@ def parse_genesis(document: object) -> Genesis:
     """Validate a parsed genesis document. Raises GenesisError."""
     doc = _object(document, "genesis")
     _only_keys(
-        doc, "genesis", {"chain_id", "genesis_time", "params", "validators", "accounts", "policies"}
+        doc,
+        "genesis",
+        {
+            "chain_id",
+            "genesis_time",
+            "params",
+            "validators",
+            "accounts",
+            "policies",
+            "threshold_key",
+        },
     )
     try:
         chain_id = check_chain_id(doc.get("chain_id"))
@@ -156,6 +173,9 @@ def parse_genesis(document: object) -> Genesis:
         raise GenesisError("policies: at most one governance policy")
     if {p.address for p in policies} & {a.address for a in accounts}:
         raise GenesisError("policies: a policy address is also listed in accounts")
+    threshold_key = doc.get("threshold_key", False)
+    if not isinstance(threshold_key, bool):
+        raise GenesisError("threshold_key: true or false")
     return Genesis(
         chain_id=chain_id,
         genesis_time_ms=_time(doc.get("genesis_time")),
@@ -163,6 +183,7 @@ def parse_genesis(document: object) -> Genesis:
         validators=validators,
         accounts=accounts,
         policies=policies,
+        threshold_key=threshold_key,
     )
 
 
@@ -188,6 +209,8 @@ def genesis_state(
         state.set_account(address, current)
     for asset in sorted(supplies):
         register_protocol_asset(state, asset, supplies[asset])
+    if genesis.threshold_key:
+        enable_threshold_key(state)
     changes = state.changes()
     tree = StateTree(MemoryNodeStore())
     update = tree.update(tree_changes(changes))

@@ -77,6 +77,8 @@ from ledger.exceptions import (
 )
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
 from ledger.state import State, StateReader
+from ledger.threshold_bodies import ThresholdReshare, ThresholdSignTransaction
+from ledger.threshold_chain import request_reshare, request_sign_transaction
 from ledger.types import Body, Event, Transaction, Transfer, decode_body
 from ledger.validators import schedule_validator_update
 
@@ -240,8 +242,8 @@ def decode_action(policy: Policy, action: bytes) -> Body:
         raise InvalidOperation(f"malformed action: {exc}") from exc
     if body.KIND not in POLICY_ACTIONS:
         raise InvalidOperation(f"kind {body.KIND} cannot be a policy action")
-    if isinstance(body, UpdateValidator) and not policy.governance:
-        raise NotAuthorized("only the governance policy may change validators")
+    if body.KIND in GOVERNANCE_ACTIONS and not policy.governance:
+        raise NotAuthorized(f"only the governance policy may run {body.NAME}")
     return body
 
 
@@ -437,7 +439,14 @@ POLICY_ACTIONS: dict[int, ActionExecutor] = {
     Swap.KIND: swap,
     UpdatePolicy.KIND: update_policy,
     UpdateValidator.KIND: update_validator,
+    ThresholdSignTransaction.KIND: request_sign_transaction,
+    ThresholdReshare.KIND: request_reshare,
 }
+
+# Actions only the governance policy may run (its executors trust this gate).
+GOVERNANCE_ACTIONS: frozenset[int] = frozenset(
+    {UpdateValidator.KIND, ThresholdSignTransaction.KIND, ThresholdReshare.KIND}
+)
 
 
 def expire_proposals(state: State, ctx: BlockContext) -> tuple[Event, ...]:

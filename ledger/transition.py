@@ -76,6 +76,12 @@ from ledger.params import Params, decode_params
 from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
 from ledger.state import PARAMS_KEY, BalanceOverflow, InsufficientBalance, State, tree_changes
 from ledger.state_tree import StateTree
+from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
+from ledger.threshold_chain import (
+    request_sign_message,
+    schedule_threshold_ceremonies,
+    submit_result,
+)
 from ledger.types import (
     NATIVE_ASSET,
     Block,
@@ -137,6 +143,8 @@ BODY_EXECUTORS: dict[int, BodyExecutor] = {
     Deploy.KIND: execute_deploy,
     Call.KIND: execute_call,
     Fund.KIND: execute_fund,
+    ThresholdSignMessage.KIND: by_sender(request_sign_message),
+    ThresholdResult.KIND: by_sender(submit_result),
 }
 
 # Steps run at the end of every block, after fees are paid, in this order.
@@ -149,6 +157,7 @@ END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = (
     ("run_scheduled_contracts", run_scheduled_contracts),
     ("charge_rent", charge_rent),
     ("prune_validator_schedule", prune_validator_schedule),
+    ("schedule_threshold_ceremonies", schedule_threshold_ceremonies),
 )
 
 

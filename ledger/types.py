@@ -46,6 +46,12 @@ from ledger.fields import (
     ensure,
 )
 from ledger.threshold import frost
+from ledger.threshold_bodies import (
+    ThresholdReshare,
+    ThresholdResult,
+    ThresholdSignMessage,
+    ThresholdSignTransaction,
+)
 
 __all__ = [
     "MAX_AMOUNT",
@@ -125,6 +131,10 @@ BODY_KINDS: dict[int, BodyDecoder] = {
     Deploy.KIND: Deploy.from_fields,
     Call.KIND: Call.from_fields,
     Fund.KIND: Fund.from_fields,
+    ThresholdSignMessage.KIND: ThresholdSignMessage.from_fields,
+    ThresholdSignTransaction.KIND: ThresholdSignTransaction.from_fields,  # governance only
+    ThresholdReshare.KIND: ThresholdReshare.from_fields,  # governance only
+    ThresholdResult.KIND: ThresholdResult.from_fields,
 }
 
 

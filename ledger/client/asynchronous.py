@@ -32,6 +32,7 @@ from .results import (
     AccountProof,
     BlockEvents,
     BlockInfo,
+    Ceremonies,
     ChainParams,
     ContractInfo,
     Mailbox,
@@ -42,6 +43,7 @@ from .results import (
     SentTransaction,
     StatusInfo,
     StoragePage,
+    ThresholdKey,
     TransactionInfo,
     TransportError,
     ValidatorSet,
@@ -172,6 +174,14 @@ class AsyncLedgerClient:
 
     async def get_block_events(self, height: Height = None) -> BlockEvents | None:
         return await self._call(calls.get_block_events(height))
+
+    async def get_threshold_key(self, height: Height = None) -> ThresholdKey | None:
+        """The validators' threshold key (None before the first DKG completes)."""
+        return await self._call(calls.get_threshold_key(height))
+
+    async def get_ceremonies(self, height: Height = None) -> Ceremonies:
+        """Pending and recently finished threshold ceremonies."""
+        return await self._call(calls.get_ceremonies(height))
 
     async def wait_for_receipt(
         self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2

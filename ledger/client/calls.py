@@ -24,6 +24,7 @@ from .results import (
     AccountProof,
     BlockEvents,
     BlockInfo,
+    Ceremonies,
     ChainParams,
     ContractInfo,
     Mailbox,
@@ -32,6 +33,7 @@ from .results import (
     ReceiptInfo,
     StatusInfo,
     StoragePage,
+    ThresholdKey,
     TransactionInfo,
     TransportError,
     ValidatorSet,
@@ -178,6 +180,14 @@ def get_burned_credits(height: Height) -> Call[dict[str, int]]:
 
 def get_block_events(height: Height) -> Call[BlockEvents | None]:
     return Call("ledger_getBlockEvents", [_height(height)], _optional(BlockEvents.from_json))
+
+
+def get_threshold_key(height: Height) -> Call[ThresholdKey | None]:
+    return Call("ledger_getThresholdKey", [_height(height)], _optional(ThresholdKey.from_json))
+
+
+def get_ceremonies(height: Height) -> Call[Ceremonies]:
+    return Call("ledger_getCeremonies", [_height(height)], Ceremonies.from_json)
 
 
 def _address_bytes(address: Address) -> bytes:

@@ -519,3 +519,104 @@ class BlockEvents:
 
 def parse_burned(value: Any) -> dict[str, int]:
     return {_str(k): _int(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdMember:
+    identifier: int
+    validator: str
+    public_key: bytes
+    verification_share: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdKey:
+    """The validators' threshold key (ledger_getThresholdKey)."""
+
+    public_key: bytes
+    address: str  # the group account
+    threshold: int
+    epoch: int
+    ceremony_id: int
+    members: tuple[ThresholdMember, ...]
+
+    @classmethod
+    def from_json(cls, value: Any) -> ThresholdKey:
+        return cls(
+            _hex(value["publicKey"]),
+            _str(value["address"]),
+            _int(value["threshold"]),
+            _int(value["epoch"]),
+            _int(value["ceremonyId"]),
+            tuple(
+                ThresholdMember(
+                    _int(m["identifier"]),
+                    _str(m["validator"]),
+                    _hex(m["publicKey"]),
+                    _hex(m["verificationShare"]),
+                )
+                for m in value["members"]
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CeremonyInfo:
+    """One threshold ceremony: kind dkg, reshare or sign; status pending,
+    completed or failed; ``result`` the signature or the keygen report."""
+
+    id: int
+    kind: str
+    status: str
+    requested_at: int
+    expires_at: int
+    completed_at: int | None
+    requester: str | None
+    epoch: int
+    threshold: int
+    participants: tuple[str, ...]
+    message: bytes
+    transaction: bytes | None
+    result: bytes | None
+    reports: int
+
+    @classmethod
+    def from_json(cls, value: Any) -> CeremonyInfo:
+        return cls(
+            _int(value["id"]),
+            _str(value["kind"]),
+            _str(value["status"]),
+            _int(value["requestedAt"]),
+            _int(value["expiresAt"]),
+            _opt(_int, value["completedAt"]),
+            _opt(_str, value["requester"]),
+            _int(value["epoch"]),
+            _int(value["threshold"]),
+            tuple(_str(p) for p in value["participants"]),
+            _hex(value["message"]),
+            _opt(_hex, value["transaction"]),
+            _opt(_hex, value["result"]),
+            _int(value["reports"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ceremonies:
+    enabled: bool
+    pending: tuple[CeremonyInfo, ...]
+    recent: tuple[CeremonyInfo, ...]  # newest first
+
+    def find(self, ceremony_id: int) -> CeremonyInfo | None:
+        """The ceremony with this id among the pending and recent ones."""
+        for ceremony in (*self.pending, *self.recent):
+            if ceremony.id == ceremony_id:
+                return ceremony
+        return None
+
+    @classmethod
+    def from_json(cls, value: Any) -> Ceremonies:
+        return cls(
+            bool(value["enabled"]),
+            tuple(CeremonyInfo.from_json(c) for c in value["pending"]),
+            tuple(CeremonyInfo.from_json(c) for c in value["recent"]),
+        )

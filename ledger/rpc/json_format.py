@@ -21,9 +21,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
-from ledger.address import ADDRESS_SIZE, AddressError, decode_address, encode_address
+from ledger.address import ADDRESS_SIZE, AddressError, address_of, decode_address, encode_address
 from ledger.contract_bodies import Call, Deploy, Fund
 from ledger.crypto import sha256
+from ledger.threshold_chain import Ceremony, Group
 from ledger.types import (
     MAX_TX_SIZE,
     Block,
@@ -362,3 +363,43 @@ def parse_limit(value: object, name: str = "limit") -> int:
     if type(value) is not int or not 1 <= value <= MAX_PAGE:
         raise InvalidParams(f"{name}: expected an integer in [1, {MAX_PAGE}]", {"param": name})
     return value
+
+
+def threshold_group_json(group: Group) -> dict[str, Any]:
+    """The validators' threshold key (ledger_getThresholdKey)."""
+    return {
+        "publicKey": group.public_key.hex(),
+        "address": encode_address(group.address),
+        "threshold": group.threshold,
+        "epoch": group.epoch,
+        "ceremonyId": group.ceremony_id,
+        "members": [
+            {
+                "identifier": identifier,
+                "validator": encode_address(address_of(key)),
+                "publicKey": key.hex(),
+                "verificationShare": share.hex(),
+            }
+            for identifier, key, share in group.members
+        ],
+    }
+
+
+def ceremony_json(ceremony: Ceremony) -> dict[str, Any]:
+    """One threshold ceremony (ledger_getCeremonies)."""
+    return {
+        "id": ceremony.ceremony_id,
+        "kind": ceremony.kind_name,
+        "status": ceremony.status_name,
+        "requestedAt": ceremony.requested_at,
+        "expiresAt": ceremony.expires_at,
+        "completedAt": ceremony.completed_at or None,
+        "requester": encode_address(ceremony.requester) if ceremony.requester else None,
+        "epoch": ceremony.epoch,
+        "threshold": ceremony.threshold,
+        "participants": [encode_address(address_of(k)) for k in ceremony.participants],
+        "message": ceremony.message.hex(),
+        "transaction": ceremony.transaction.hex() or None,
+        "result": ceremony.result.hex() or None,
+        "reports": len(ceremony.reports),
+    }

@@ -24,6 +24,7 @@ from ledger.contracts import (
 )
 from ledger.state import Account, State, StateReader, account_key, decode_account, tree_key
 from ledger.state_tree import encode_proof
+from ledger.threshold_chain import threshold_ceremonies, threshold_enabled, threshold_group
 from ledger.transition import read_params
 from ledger.types import NATIVE_ASSET, Block
 
@@ -128,6 +129,8 @@ class LedgerMethods:
             Method.of("ledger_getMailbox", self.get_mailbox, address, height),
             Method.of("ledger_getBurnedCredits", self.get_burned_credits, height),
             Method.of("ledger_getBlockEvents", self.get_block_events, height),
+            Method.of("ledger_getThresholdKey", self.get_threshold_key, height),
+            Method.of("ledger_getCeremonies", self.get_ceremonies, height),
             Method.of("rpc.discover", self.discover),
         ]
         return {m.name: m for m in methods}
@@ -347,6 +350,19 @@ class LedgerMethods:
             "height": height,
             "blockHash": block.hash.hex(),
             "events": [jf.event_json(e) for e in self.node.chain.store.load_block_events(height)],
+        }
+
+    def get_threshold_key(self, height: int | None) -> dict[str, Any] | None:
+        group = threshold_group(self.state_at(height))
+        return jf.threshold_group_json(group) if group is not None else None
+
+    def get_ceremonies(self, height: int | None) -> dict[str, Any]:
+        state = self.state_at(height)
+        pending, recent = threshold_ceremonies(state)
+        return {
+            "enabled": threshold_enabled(state),
+            "pending": [jf.ceremony_json(c) for c in pending],
+            "recent": [jf.ceremony_json(c) for c in recent],
         }
 
     def discover(self) -> dict[str, Any]:
