@@ -12,8 +12,8 @@
   governance action; a change of the validator set reshares by itself).
 - ``approve``: approves a governance proposal.
 
-The governance policy's address is read from ``$LEDGER_GOVERNANCE`` or from
-the ``genesis.json`` in ``--home``.
+The governance policy's address comes from the node (``ledger_getGovernance``);
+``$LEDGER_GOVERNANCE`` overrides it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import typer
 from ledger.address import decode_address
 from ledger.asset_bodies import ApproveProposal, ProposeAction
 from ledger.client import Ceremonies, CeremonyInfo, ThresholdKey
-from ledger.genesis import load_genesis
 from ledger.keystore import DEVNET_PREFIX
 from ledger.policy import encode_action
 from ledger.threshold_bodies import ThresholdReshare, ThresholdSignMessage, ThresholdSignTransaction
@@ -130,21 +129,14 @@ def _propose(
 
 
 def _governance(cli: CliContext) -> bytes:
-    """The governance policy's address: $LEDGER_GOVERNANCE, else from the
-    genesis.json in --home (ledger init puts it there)."""
+    """The governance policy's address: $LEDGER_GOVERNANCE, else the node's answer."""
     text = os.environ.get("LEDGER_GOVERNANCE")
     if text:
         return decode_address(text)
-    genesis_path = cli.home / "genesis.json"
-    if not genesis_path.exists():
-        raise CliError(
-            f"no {genesis_path}: set LEDGER_GOVERNANCE to the governance policy's address, "
-            "or point --home at a node home with the chain's genesis.json"
-        )
-    for policy in load_genesis(genesis_path).policies:
-        if policy.governance:
-            return policy.address
-    raise CliError("this chain has no governance policy")
+    address = cli.client().get_governance().address
+    if address is None:
+        raise CliError("this chain has no governance policy")
+    return decode_address(address)
 
 
 @threshold_app.command("sign-request")
