@@ -134,7 +134,7 @@ def main() -> None:
     seconds = max(done_at - first_at, 1e-9)
     rate = replayed / seconds
     log(
-        f"result: {replayed} transfers in {target - first_height} blocks replayed in "
+        f"result: {replayed} transactions in {target - first_height} blocks replayed in "
         f"{seconds:.1f} s: {rate:,.0f} tx/s (apply_block reference {reference:,.0f} tx/s)"
     )
     emit(
