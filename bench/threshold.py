@@ -18,8 +18,9 @@ request and of the result, about two blocks). All N processes share this
 machine's 2 cores, so the devnet figures measure contention as much as the
 protocol; ``params`` says what ran.
 
-The reference, measured in the same run, is raw libsecp256k1 ECDSA
-verifications per second through coincurve. Progress goes to stderr; the
+The reference, measured in the same run, is the time of one raw
+libsecp256k1 ECDSA verification through coincurve, so the ratio says how
+many verifications a 7-of-10 signing ceremony costs. Progress goes to stderr; the
 last line of stdout is the JSON result (see ../shared/BENCHMARKS.md).
 """
 
@@ -367,12 +368,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bench": "threshold",
         "value": round(sign_s, 6),
         "unit": "s",
+        # A time against a time: the ceremony costs ``ratio`` ECDSA verifications.
         "reference": {
-            "name": "secp256k1_verify_per_core",
-            "value": round(ecdsa_per_s, 1),
-            "unit": "verify/s",
+            "name": "secp256k1_verify_seconds",
+            "value": round(1 / ecdsa_per_s, 9),
+            "unit": "s",
         },
-        "ratio": round(sign_s / ecdsa_per_s, 12),
+        "ratio": round(sign_s * ecdsa_per_s, 1),
         "params": {
             "members": MEMBERS,
             "threshold": THRESHOLD,
@@ -387,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "extra": {
             "dkg_10_s": round(dkg_s, 6),
             "reshare_10_s": round(reshare_s, 6),
-            "signing_ceremony_in_ecdsa_verifies": round(sign_s * ecdsa_per_s, 1),
+            "secp256k1_verify_per_s": round(ecdsa_per_s, 1),
             "frost_verify_per_s": round(frost_verify_per_s, 1),
             "frost_verify_vs_ecdsa": round(frost_verify_per_s / ecdsa_per_s, 4),
             "devnet": devnet,
