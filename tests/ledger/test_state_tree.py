@@ -333,6 +333,84 @@ def test_new_nodes_are_all_the_new_tree_needs() -> None:
         assert reader.get(key) == value
 
 
+class CountingStore(MemoryNodeStore):
+    """A MemoryNodeStore that records which nodes were read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[bytes] = []
+
+    def get_node(self, node_hash: bytes) -> bytes | None:
+        self.read.append(node_hash)
+        return super().get_node(node_hash)
+
+
+hints = st.sampled_from(["right", "wrong", "absent", "missing"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(keys, values, max_size=20),
+    st.lists(st.tuples(batches, st.lists(hints, min_size=12, max_size=12)), max_size=5),
+    st.sampled_from([0, 3, 1 << 12]),
+)
+def test_old_value_hints_never_change_the_result(
+    mapping: dict[bytes, bytes], rounds: list[tuple[Changes, list[str]]], cache_size: int
+) -> None:
+    plain, plain_store = tree_of(mapping, cache_size)
+    hinted, hinted_store = tree_of(mapping, cache_size)
+    model = dict(mapping)
+    for changes, kinds in rounds:
+        old_values: dict[bytes, bytes | None] = {}
+        for key, kind in zip(changes, kinds, strict=False):
+            if kind == "right":
+                old_values[key] = model.get(key)
+            elif kind == "wrong":
+                old_values[key] = (model.get(key) or b"") + b"?"
+            elif kind == "absent":
+                old_values[key] = None
+        expected = plain.update(changes)
+        result = hinted.update(changes, old_values)
+        assert result == expected
+        plain_store.write_nodes(expected.new_nodes)
+        hinted_store.write_nodes(result.new_nodes)
+        for key, value in changes.items():
+            if value is None:
+                model.pop(key, None)
+            else:
+                model[key] = value
+    assert hinted.root == tree_of(model)[0].root
+
+
+def test_right_hints_spare_the_leaf_reads() -> None:
+    mapping = numbered_map(2_000)
+    store = CountingStore()
+    store.write_nodes(StateTree(store).update(mapping).new_nodes)
+    root = StateTree(MemoryNodeStore()).update(mapping).root
+    changed = [sha256(b"key %d" % i) for i in range(0, 2_000, 97)]
+    changes: Changes = {key: b"new" for key in changed}
+    old_values: dict[bytes, bytes | None] = {key: mapping[key] for key in changed}
+    old_leaves = {leaf(key, mapping[key]) for key in changed}
+
+    store.read.clear()
+    expected = StateTree(store, root, cache_size=0).update(changes)
+    assert old_leaves <= set(store.read)
+    reads_without = len(store.read)
+
+    store.read.clear()
+    assert StateTree(store, root, cache_size=0).update(changes, old_values) == expected
+    assert not old_leaves & set(store.read)
+    assert len(store.read) == reads_without - len(changed)
+
+
+def test_invalid_old_value_hints() -> None:
+    tree, _ = tree_of(numbered_map(5))
+    root = tree.root
+    with pytest.raises(InvalidValueError):
+        tree.update({sha256(b"key 1"): b"x"}, {sha256(b"key 1"): "text"})  # type: ignore[dict-item]
+    assert tree.root == root
+
+
 # BAD INPUT
 
 
