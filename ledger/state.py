@@ -105,14 +105,6 @@ def tree_changes(changes: Mapping[bytes, bytes | None]) -> dict[bytes, bytes | N
     return {tree_key(key): value for key, value in changes.items()}
 
 
-def tree_old_values(
-    state: State, changes: Mapping[bytes, bytes | None]
-) -> dict[bytes, bytes | None]:
-    """The committed values of a block's changed keys, keyed by tree key: the
-    ``old_values`` hint of StateTree.update."""
-    return {tree_key(key): state.committed_value(key) for key in changes}
-
-
 def account_key(address: bytes) -> bytes:
     """The state key of an account."""
     return ACCOUNT_PREFIX + address
@@ -147,7 +139,6 @@ class State:
     def __init__(self, reader: StateReader) -> None:
         self._reader = reader
         self._committed: dict[bytes, Account | None] = {}  # decoded reads of committed accounts
-        self._committed_raw: dict[bytes, bytes | None] = {}  # the same reads, as stored
         self._block: dict[bytes, Any] = {}  # this block's writes: Account, bytes, or None
         self._scopes: list[dict[bytes, Any]] = []  # open scopes' writes, innermost last
 
@@ -204,7 +195,6 @@ class State:
         raw = self._reader.get_state(key)
         account = decode_account(raw) if raw is not None else None
         self._committed[key] = account
-        self._committed_raw[key] = raw
         return account
 
     def get_account(self, address: bytes) -> Account:
@@ -245,13 +235,6 @@ class State:
             elif value != self._reader.get_state(key):
                 out[key] = value
         return out
-
-    def committed_value(self, key: bytes) -> bytes | None:
-        """The committed (start of block) value of ``key``, None if absent;
-        no store read for an account this state has already read."""
-        if key in self._committed_raw:
-            return self._committed_raw[key]
-        return self._reader.get_state(key)
 
 
 def total_supply(values: Iterable[tuple[bytes, bytes]], asset: str) -> int:

@@ -366,21 +366,10 @@ class StateTree:
             return Proof(tuple(siblings))
         return Proof(tuple(siblings), (terminal[1], _sha256(terminal[2]).digest()))
 
-    def update(
-        self,
-        changes: Mapping[bytes, bytes | None],
-        old_values: Mapping[bytes, bytes | None] | None = None,
-    ) -> UpdateResult:
+    def update(self, changes: Mapping[bytes, bytes | None]) -> UpdateResult:
         """Apply ``key -> value`` changes (None deletes; deleting an absent
         key does nothing) in one batched pass, set ``self.root`` and return
         the new root with the nodes to write.
-
-        ``old_values`` optionally gives, for changed keys, the value each
-        had at ``self.root`` (None or no entry: unknown or absent). It is
-        only a hint that saves reading the old leaf from the store: a node
-        whose hash is ``hash_leaf(key, old value)`` is that leaf (nodes are
-        content-addressed). A wrong hint matches no node, so it costs the
-        read it meant to save and never changes the result.
 
         Raises InvalidKeyError or InvalidValueError before changing anything;
         MissingNodeError or CorruptNodeError if the store fails (the root is
@@ -389,12 +378,7 @@ class StateTree:
             _check_key(key)
             _check_value(value)
         keys = sorted(changes)
-        hints: list[bytes | None] | None = None
-        if old_values:
-            hints = [old_values.get(key) for key in keys]
-            for hint in hints:
-                _check_value(hint)
-        batch = _BatchUpdate(self, keys, [changes[key] for key in keys], hints)
+        batch = _BatchUpdate(self, keys, [changes[key] for key in keys])
         root = batch.update_range(self.root, 0, 0, len(keys))
         self.root = root
         return UpdateResult(root, batch.new_nodes)
@@ -425,20 +409,6 @@ class StateTree:
         if node is None:
             node = cache.older.get(node_hash)
             if node is None:
-                node = self._read(node_hash)
-            self._remember(node_hash, node)
-        return node
-
-    def _load_hinted(self, node_hash: bytes, hint: _LeafHint) -> Node:
-        """_load, except that on a cache miss the node is first compared with
-        the leaf ``hint`` describes, which needs no read if it is that leaf."""
-        cache = self._cache
-        node = cache.recent.get(node_hash)
-        if node is None:
-            node = cache.older.get(node_hash)
-            if node is None:
-                if node_hash == hint.leaf_hash():
-                    return hint.node  # about to be replaced: not worth caching
                 node = self._read(node_hash)
             self._remember(node_hash, node)
         return node
@@ -480,22 +450,6 @@ def _check_value(value: bytes | None) -> None:
         raise InvalidValueError(f"a state value is bytes of at most {MAX_VALUE_SIZE}")
 
 
-class _LeafHint:
-    """A changed key's leaf as the caller says it was before the update
-    (see StateTree.update's ``old_values``); its hash is computed on first use."""
-
-    __slots__ = ("_hash", "node")
-
-    def __init__(self, key: bytes, value: bytes) -> None:
-        self.node: Node = (LEAF, key, value)
-        self._hash: bytes | None = None
-
-    def leaf_hash(self) -> bytes:
-        if self._hash is None:
-            self._hash = hash_leaf(self.node[1], self.node[2])
-        return self._hash
-
-
 class _BatchUpdate:
     """One StateTree.update: sorted changed keys, their new leaf hashes
     (None = delete), and the nodes created so far.
@@ -504,16 +458,8 @@ class _BatchUpdate:
     at each internal node, so every touched node is read once and every new
     node hashed once; a range of one key continues in a loop."""
 
-    def __init__(
-        self,
-        tree: StateTree,
-        keys: list[bytes],
-        values: list[bytes | None],
-        hints: list[bytes | None] | None = None,
-    ) -> None:
+    def __init__(self, tree: StateTree, keys: list[bytes], values: list[bytes | None]) -> None:
         self.load = tree._load
-        self.load_hinted = tree._load_hinted
-        self.hints = hints
         self.remember = tree._remember
         self.forget = tree._forget
         self.keys = keys
@@ -558,10 +504,6 @@ class _BatchUpdate:
         path_hashes: list[bytes] = []  # the internal nodes passed
         node: Node | None = None
         load = self.load
-        old_value = self.hints[index] if self.hints is not None else None
-        if old_value is not None:
-            hint = _LeafHint(key, old_value)
-            load = lambda node_hash: self.load_hinted(node_hash, hint)  # noqa: E731
         while node_hash != _EMPTY:
             node = load(node_hash)
             if node[0] == LEAF:

@@ -74,14 +74,7 @@ from ledger.exceptions import (
 )
 from ledger.params import Params, decode_params
 from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
-from ledger.state import (
-    PARAMS_KEY,
-    BalanceOverflow,
-    InsufficientBalance,
-    State,
-    tree_changes,
-    tree_old_values,
-)
+from ledger.state import PARAMS_KEY, BalanceOverflow, InsufficientBalance, State, tree_changes
 from ledger.state_tree import StateTree
 from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
 from ledger.threshold_chain import (
@@ -275,8 +268,7 @@ def finish_block(
     pay_fees_to_proposer(state, ctx.proposer, receipts)
     block_events = run_end_block_steps(state, ctx)
     changes = state.changes()
-    # The committed values spare the tree reading each changed key's old leaf.
-    update = tree.update(tree_changes(changes), tree_old_values(state, changes))
+    update = tree.update(tree_changes(changes))
     return BlockResult(
         receipts,
         update.root,

@@ -6,18 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.state import (
-    ACCOUNT_PREFIX,
-    Account,
-    MemoryStateReader,
-    State,
-    encode_account,
-    tree_key,
-    tree_old_values,
-)
+from ledger.state import MemoryStateReader, State
 
 A = b"\x01" * 20
-B = b"\x02" * 20
 KEYS = st.sampled_from([b"k1", b"k2", b"k3"])
 
 
@@ -123,22 +114,3 @@ def test_scopes_match_a_stack_of_dict_copies(ops: list[tuple[str, bytes, bytes]]
         model[-1] = top
     expected = {k: v for k, v in model[0].items() if v != {b"k1": b"committed"}.get(k)}
     assert state.changes() == expected
-
-
-def test_tree_old_values_are_the_committed_values() -> None:
-    stored = encode_account(Account(3, (("coin", 7),)))
-    reader = MemoryStateReader({b"k1": b"committed", ACCOUNT_PREFIX + A: stored})
-    state = State(reader)
-    state.add_balance(A, "coin", 1)
-    state.add_balance(B, "coin", 2)
-    state.set_raw(b"k1", b"new")
-    state.set_raw(b"k2", b"new")
-    changes = state.changes()
-    reader.values.clear()  # the accounts were read during the block: no second read
-    reader.values[b"k1"] = b"committed"
-    assert tree_old_values(state, changes) == {
-        tree_key(ACCOUNT_PREFIX + A): stored,
-        tree_key(ACCOUNT_PREFIX + B): None,
-        tree_key(b"k1"): b"committed",
-        tree_key(b"k2"): None,
-    }
