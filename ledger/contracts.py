@@ -32,7 +32,6 @@ from ledger.contract_host import HALT, NOT_INVOKED, PROGRAMS, REVERT, SUCCESS, r
 from ledger.contract_state import (
     ContractRecord,
     StateScanner,
-    add_burned,
     burned,
     create_contract,
     delete_contract,
@@ -54,6 +53,7 @@ from ledger.credits import (
     NET,
     burn,
     can_pay,
+    count_burned,
     deploy_gas,
     gas_cost,
     rent_due,
@@ -256,7 +256,7 @@ def evict_contract(state: State, address: bytes, reason: str, ctx: BlockContext)
         try:
             state.add_balance(record.deployer, asset, amount)
         except BalanceOverflow:
-            add_burned(state, asset, amount)
+            count_burned(state, asset, amount)
             continue
         returned.append((asset, amount))
     state.set_account(address, Account())

@@ -89,6 +89,13 @@ def burn(state: State, address: bytes, asset: str, amount: int) -> None:
     Raises InsufficientBalance."""
     if amount:
         state.sub_balance(address, asset, amount)
+        count_burned(state, asset, amount)
+
+
+def count_burned(state: State, asset: str, amount: int) -> None:
+    """Count ``amount`` of ``asset``, already taken out of every balance, as
+    burned: the public burn counter goes up and the recorded supply down."""
+    if amount:
         add_burned(state, asset, amount)
         record_burn(state, asset, amount)
 

@@ -34,13 +34,18 @@ from ledger.context import BlockContext
 from ledger.contract_host import NOT_INVOKED, Run, run_execution
 from ledger.contract_state import (
     MailboxEntry,
-    add_burned,
     append_mail,
     block_messages,
     read_record,
     set_block_messages,
 )
-from ledger.credits import CPU, MAX_MESSAGES_PER_BLOCK, MAX_MESSAGES_PER_RUN, gas_cost
+from ledger.credits import (
+    CPU,
+    MAX_MESSAGES_PER_BLOCK,
+    MAX_MESSAGES_PER_RUN,
+    count_burned,
+    gas_cost,
+)
 from ledger.state import State
 from ledger.types import Event
 from vm.effects import Event as VMEvent
@@ -63,7 +68,7 @@ def settle_gas(state: State, payer: bytes, reserved_gas: int, gas_used: int) -> 
     """Burn the cpu for ``gas_used`` out of a reservation of ``reserved_gas``
     already taken from ``payer``, and refund the rest."""
     assert 0 <= gas_used <= reserved_gas
-    add_burned(state, CPU, gas_cost(gas_used))
+    count_burned(state, CPU, gas_cost(gas_used))
     refund = gas_cost(reserved_gas - gas_used)
     if refund:
         state.add_balance(payer, CPU, refund)
