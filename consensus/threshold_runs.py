@@ -29,6 +29,7 @@ by consensus.threshold_service, which persists before it sends.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Final
 
@@ -185,7 +186,7 @@ class RunContext:
     key: KeyPackage | None = None
 
 
-class CeremonyRun:
+class CeremonyRun(ABC):
     """The phase loop shared by every ceremony: collect the messages of the
     current phase, advance when all expected senders have sent or the phase's
     deadline height is reached."""
@@ -207,21 +208,21 @@ class CeremonyRun:
     def deadline(self, phase: int) -> int:
         return self.context.start_height + (phase + 1) * PHASE_BLOCKS
 
+    @abstractmethod
     def senders(self, kind: int) -> frozenset[bytes]:
         """Who may send messages of ``kind`` in this ceremony."""
-        raise NotImplementedError
 
+    @abstractmethod
     def expected(self, phase: int) -> frozenset[bytes]:
         """Whose messages phase ``phase`` waits for."""
-        raise NotImplementedError
 
+    @abstractmethod
     def start(self) -> list[Output]:
         """The outputs of entering the first phase."""
-        raise NotImplementedError
 
+    @abstractmethod
     def advance(self, phase: int) -> list[Output]:
         """Leave ``phase`` with whatever arrived; the outputs of doing so."""
-        raise NotImplementedError
 
     def receive(self, kind: int, sender: bytes, body: bytes) -> bool:
         """Keep the first message of ``kind`` from ``sender`` (later ones, even

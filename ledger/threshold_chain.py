@@ -363,7 +363,7 @@ def decode_unsigned_transaction(data: bytes) -> Transaction:
     except codec.CodecError as exc:
         raise DecodeError(f"unsigned transaction: {exc}") from exc
     ensure(isinstance(fields, tuple) and len(fields) == 6, "an unsigned transaction has 6 fields")
-    # Decode strictly as the signed form with a placeholder signature.
+    # Decode strictly through the signed form, with an all-zero signature standing in.
     return decode_transaction(codec.encode((*fields, bytes(frost.SIGNATURE_SIZE))))
 
 
