@@ -264,6 +264,20 @@ class CeremonyRun(ABC):
         """(sender, body) of every kept message of ``kind``, by sender."""
         return sorted(self.inbox[kind].items())
 
+    def published_complaints(self, ids: dict[bytes, int]) -> list[Complaint]:
+        """The complaints broadcast in this run, each kept only if its accuser
+        is the member that sent it (``ids``: validator key -> identifier)."""
+        found = []
+        for sender, body in self.bodies(COMPLAINTS):
+            for item in _items(body):
+                try:
+                    complaint = decode_complaint(item)
+                except ThresholdError:
+                    continue
+                if complaint.accuser == ids[sender]:
+                    found.append(complaint)
+        return found
+
 
 def _items(body: bytes) -> tuple[bytes, ...]:
     """A message body that is an array of byte strings; () if malformed."""
@@ -374,21 +388,9 @@ class DkgRun(CeremonyRun):
         body = codec.encode(tuple(encode_complaint(c) for c in complaints))
         return [self.send(COMPLAINTS, body)]
 
-    def _public_complaints(self) -> list[Complaint]:
-        found = []
-        for sender, body in self.bodies(COMPLAINTS):
-            for item in _items(body):
-                try:
-                    complaint = decode_complaint(item)
-                except ThresholdError:
-                    continue
-                if complaint.accuser == self.ids[sender]:
-                    found.append(complaint)
-        return found
-
     def _justify(self) -> list[Output]:
         assert self.round3 is not None
-        self.complaints = self._public_complaints()
+        self.complaints = self.published_complaints(self.ids)
         answers = dkg.dkg_justify(self.round3, self.complaints)
         body = codec.encode(tuple(encode_justification(j) for j in answers))
         return [self.send(JUSTIFICATIONS, body)]
@@ -546,19 +548,10 @@ class ReshareRun(CeremonyRun):
         return [self.send(COMPLAINTS, body)]
 
     def _justify(self) -> list[Output]:
-        found = []
-        for sender, body in self.bodies(COMPLAINTS):
-            for item in _items(body):
-                try:
-                    complaint = decode_complaint(item)
-                except ThresholdError:
-                    continue
-                if complaint.accuser == self.new_ids[sender]:
-                    found.append(complaint)
-        self.complaints = found
+        self.complaints = self.published_complaints(self.new_ids)
         if self.dealer_secret is None:
             return []
-        answers = reshare.reshare_justify(self.dealer_secret, found)
+        answers = reshare.reshare_justify(self.dealer_secret, self.complaints)
         return [
             self.send(JUSTIFICATIONS, codec.encode(tuple(encode_justification(j) for j in answers)))
         ]
