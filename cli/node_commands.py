@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,17 +40,39 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def free_local_ports(count: int) -> list[int]:
-    """``count`` distinct ports free on 127.0.0.1 right now (for tests and benchmarks)."""
-    sockets = []
+    """``count`` distinct ports free on 127.0.0.1 right now (for tests and
+    benchmarks), drawn below the kernel's ephemeral range: a port handed out
+    for port 0 could meanwhile become some client connection's source port,
+    and the node that is given it would fail to bind."""
+    ceiling = _ephemeral_port_floor()
+    rng = random.Random()
+    sockets: list[socket.socket] = []
     try:
-        for _ in range(count):
+        for _ in range(100 * count):
+            if len(sockets) == count:
+                break
             probe = socket.socket()
-            probe.bind(("127.0.0.1", 0))
+            try:
+                probe.bind(("127.0.0.1", rng.randrange(20_000, ceiling)))
+            except OSError:
+                probe.close()
+                continue
             sockets.append(probe)
+        if len(sockets) < count:
+            raise OSError(f"could not find {count} free ports on 127.0.0.1")
         return [probe.getsockname()[1] for probe in sockets]
     finally:
         for probe in sockets:
             probe.close()
+
+
+def _ephemeral_port_floor() -> int:
+    """The lowest port the kernel hands out for port 0 (32768 if unknown)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+    return max(low, 20_100)
 
 
 def write_home(
