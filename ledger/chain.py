@@ -15,7 +15,7 @@ from ledger.exceptions import TxRejected
 from ledger.genesis import Genesis, genesis_state
 from ledger.params import Params
 from ledger.state import State, account_key, decode_account, tree_key
-from ledger.state_tree import Proof, StateTree
+from ledger.state_tree import Proof, StateTree, StateTreeError
 from ledger.store import Store, StoreError
 from ledger.transition import (
     BlockResult,
@@ -36,6 +36,10 @@ class Chain:
         self.chain_id = chain_id
         self.tip = store.load_tip()
         self._tree = StateTree(store, self.tip.state_root)
+        try:
+            self._tree.warm()  # the top levels stay in memory from the first block on
+        except StateTreeError as exc:
+            raise StoreError(f"the state tree in {store.path} is damaged: {exc}") from exc
 
     @classmethod
     def open(cls, path: str | Path, genesis: Genesis) -> Chain:

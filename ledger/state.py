@@ -139,6 +139,7 @@ class State:
     def __init__(self, reader: StateReader) -> None:
         self._reader = reader
         self._committed: dict[bytes, Account | None] = {}  # decoded reads of committed accounts
+        self._committed_raw: dict[bytes, bytes | None] = {}  # the same reads, as stored
         self._block: dict[bytes, Any] = {}  # this block's writes: Account, bytes, or None
         self._scopes: list[dict[bytes, Any]] = []  # open scopes' writes, innermost last
 
@@ -195,6 +196,7 @@ class State:
         raw = self._reader.get_state(key)
         account = decode_account(raw) if raw is not None else None
         self._committed[key] = account
+        self._committed_raw[key] = raw
         return account
 
     def get_account(self, address: bytes) -> Account:
@@ -235,6 +237,12 @@ class State:
             elif value != self._reader.get_state(key):
                 out[key] = value
         return out
+
+    def committed_values(self) -> dict[bytes, bytes | None]:
+        """The committed (stored) value of every account read so far, None
+        for an absent one: what the changed keys held before this block,
+        which lets the state tree skip reading their old leaves."""
+        return dict(self._committed_raw)
 
 
 def total_supply(values: Iterable[tuple[bytes, bytes]], asset: str) -> int:

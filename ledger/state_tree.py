@@ -1,36 +1,44 @@
-"""The authenticated state map: a compact binary sparse Merkle tree.
+"""The authenticated state map: a compact hexary (16-ary) sparse Merkle tree.
 
 Every piece of state is a ``key -> value`` pair with a 32-byte key (the state
 layer passes keys that are already SHA-256 hashes, so they are uniformly
 spread) and a byte-string value. The tree commits to the whole map with one
 32-byte root, proves membership and non-membership of a key against that
-root, and updates a batch of keys in O(touched keys x log n).
+root, and updates a batch of keys in O(touched keys x log16 n).
 
 Shape (docs/adr/0003-state-commitment.md; bytes in docs/spec/state-proofs.md):
-a key's path is its bits, most significant first, 0 = left. A subtree holding
-no keys is EMPTY, a subtree holding one key is that key's leaf (so a leaf
-sits at the shortest prefix that tells it apart from every other key), and a
-subtree holding two or more keys is an internal node over its two halves::
+a key's path is its 64 nibbles (4-bit digits), most significant first. A
+subtree holding no keys is EMPTY, a subtree holding one key is that key's
+leaf (so a leaf sits at the shortest nibble prefix that tells it apart from
+every other key), and a subtree holding two or more keys is an internal node
+over its sixteen children::
 
-    EMPTY            = 32 zero bytes
-    leaf(key, value) = SHA-256(0x00 || key || SHA-256(value))
-    internal(l, r)   = SHA-256(0x01 || l || r)
+    EMPTY                = 32 zero bytes
+    leaf(key, value)     = SHA-256(0x00 || key || SHA-256(value))
+    internal(c0 .. c15)  = SHA-256(0x01 || c0 || ... || c15)
 
 The root is therefore a pure function of the map, whatever the order or
 batching of the updates that built it.
 
-Nodes are stored content-addressed (node hash -> canonical msgpack bytes,
-``[0, key, value]`` for a leaf, ``[1, left, right]`` for an internal node)
-and read through ``NodeReader``. ``StateTree.update`` returns the new nodes
-for the caller to write in its block's atomic batch; old nodes are never
-deleted, so proofs against older roots keep working (no pruning yet).
+Nodes are stored content-addressed under their hash, as *records*: an
+internal node's record is its hash preimage ``0x01 || c0 || ... || c15``
+(513 bytes), a leaf's is ``0x00 || key || value``. ``StateTree.update``
+returns the new records for the caller to write in its block's atomic batch;
+old records are never deleted, so proofs against older roots keep working
+(no pruning yet).
+
+Sixteen children per node (rather than two) keep a path short: about 5
+nodes at a million keys instead of about 21, so an update creates, hashes,
+writes and (on a cache miss) reads four times fewer nodes. The top
+``PINNED_LEVELS`` levels (at most 69,905 internal nodes, ~40 MB) stay in
+memory once loaded; ``StateTree.warm`` loads them when a chain opens.
 """
 
 from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -38,32 +46,32 @@ from ledger import codec
 
 KEY_SIZE: Final = 32
 HASH_SIZE: Final = 32
-KEY_BITS: Final = 8 * KEY_SIZE
+ARITY: Final = 16
+KEY_NIBBLES: Final = 2 * KEY_SIZE
+SIBLINGS_SIZE: Final = (ARITY - 1) * HASH_SIZE  # one proof level: the 15 other children
 MAX_VALUE_SIZE: Final = 1 << 20
 EMPTY_ROOT: Final = bytes(HASH_SIZE)
-DEFAULT_CACHE_SIZE: Final = 1 << 18
-MAX_PROOF_SIZE: Final = 1 + 3 + KEY_BITS * (2 + HASH_SIZE) + 1 + 2 * (2 + HASH_SIZE)
+# Levels 0 .. PINNED_LEVELS - 1 hold at most 1 + 16 + 256 + 4096 + 65536 internal nodes.
+PINNED_LEVELS: Final = 5
+MAX_PINNED_NODES: Final = sum(ARITY**level for level in range(PINNED_LEVELS))
+# Nodes below the pinned levels kept in the two-generation cache (~35 MB of internal nodes).
+DEFAULT_CACHE_SIZE: Final = 1 << 16
+MAX_PROOF_SIZE: Final = 1 + 3 + KEY_NIBBLES * (3 + SIBLINGS_SIZE) + 1 + 2 * (2 + HASH_SIZE)
 
 LEAF: Final = 0
 INTERNAL: Final = 1
+INTERNAL_RECORD_SIZE: Final = 1 + ARITY * HASH_SIZE
+LEAF_RECORD_MIN_SIZE: Final = 1 + KEY_SIZE
 
 _EMPTY: Final = EMPTY_ROOT
 _LEAF_PREFIX: Final = b"\x00"
 _INTERNAL_PREFIX: Final = b"\x01"
-# Canonical msgpack of [0, key, value] and [1, left, right], written out by hand
-# because codec.encode costs more than the hashing on the update path; the
-# tests check these bytes against codec.encode.
-_LEAF_NODE_HEAD: Final = b"\x93\x00\xc4\x20"
-_INTERNAL_NODE_HEAD: Final = b"\x93\x01\xc4\x20"
-_BIN32_HEAD: Final = b"\xc4\x20"
-_INTERNAL_NODE_SIZE: Final = 4 + HASH_SIZE + 2 + HASH_SIZE
+_NO_OTHER_CHILDREN: Final = bytes(SIBLINGS_SIZE)
+_ALL_EMPTY: Final = (EMPTY_ROOT,) * ARITY
 # Leaves with bigger values are not kept in the cache (the cache counts nodes, not bytes).
 _CACHED_VALUE_LIMIT: Final = 4096
 
 _sha256 = hashlib.sha256
-
-# A decoded node: (LEAF, key, value) or (INTERNAL, left_hash, right_hash).
-Node = tuple[int, bytes, bytes]
 
 
 class StateTreeError(Exception):
@@ -84,7 +92,7 @@ class MissingNodeError(StateTreeError):
 
 
 class CorruptNodeError(StateTreeError):
-    """A stored node does not decode or does not hash to the key it is stored under."""
+    """A stored record is malformed or does not hash to the key it is stored under."""
 
 
 class ProofError(StateTreeError, ValueError):
@@ -95,7 +103,7 @@ class NodeReader(Protocol):
     """Read access to the content-addressed node store."""
 
     def get_node(self, node_hash: bytes) -> bytes | None:
-        """The encoded node stored under ``node_hash``, or None."""
+        """The record stored under ``node_hash``, or None."""
         ...
 
 
@@ -109,11 +117,11 @@ class MemoryNodeStore:
         return self.nodes.get(node_hash)
 
     def write_nodes(self, nodes: Mapping[bytes, bytes]) -> None:
-        """Store every ``hash -> encoded node`` of ``nodes``."""
+        """Store every ``hash -> record`` of ``nodes``."""
         self.nodes.update(nodes)
 
 
-# HASHING
+# HASHING AND RECORDS
 
 
 def hash_leaf(key: bytes, value: bytes) -> bytes:
@@ -126,67 +134,64 @@ def hash_leaf_of_value_hash(key: bytes, value_hash: bytes) -> bytes:
     return _sha256(_LEAF_PREFIX + key + value_hash).digest()
 
 
-def hash_internal(left: bytes, right: bytes) -> bytes:
-    """The hash of the internal node over two child hashes."""
-    return _sha256(_INTERNAL_PREFIX + left + right).digest()
+def hash_internal(children: Sequence[bytes]) -> bytes:
+    """The hash of the internal node over sixteen child hashes."""
+    return _sha256(encode_internal_node(children)).digest()
 
 
-def _bit(key: bytes, depth: int) -> int:
-    """Bit ``depth`` of ``key``, most significant bit of byte 0 first."""
-    return (key[depth >> 3] >> (7 - (depth & 7))) & 1
-
-
-# NODE ENCODING
+def nibble(key: bytes, depth: int) -> int:
+    """Nibble ``depth`` (0..63) of ``key``: the high half of byte 0 first."""
+    byte = key[depth >> 1]
+    return byte & 0x0F if depth & 1 else byte >> 4
 
 
 def encode_leaf_node(key: bytes, value: bytes) -> bytes:
-    """Canonical bytes of a leaf node: ``codec.encode((0, key, value))``."""
-    size = len(value)
-    if size < 0x100:
-        head = b"\xc4" + size.to_bytes(1, "big")
-    elif size < 0x10000:
-        head = b"\xc5" + size.to_bytes(2, "big")
+    """A leaf's record: ``0x00 || key || value``."""
+    return _LEAF_PREFIX + key + value
+
+
+def encode_internal_node(children: Sequence[bytes]) -> bytes:
+    """An internal node's record, which is also its hash preimage: ``0x01 || c0 || ... || c15``."""
+    if len(children) != ARITY or not all(_is_hash(child) for child in children):
+        raise ValueError(f"an internal node has {ARITY} children of {HASH_SIZE} bytes")
+    return _INTERNAL_PREFIX + b"".join(children)
+
+
+def is_leaf_record(record: bytes) -> bool:
+    """Whether a (checked) record is a leaf."""
+    return record[0] == LEAF
+
+
+def leaf_parts(record: bytes) -> tuple[bytes, bytes]:
+    """``(key, value)`` of a checked leaf record."""
+    return record[1:33], record[33:]
+
+
+def child_hashes(record: bytes) -> tuple[bytes, ...]:
+    """The sixteen child hashes of a checked internal record."""
+    return tuple(record[1 + HASH_SIZE * i : 1 + HASH_SIZE * (i + 1)] for i in range(ARITY))
+
+
+def check_record(data: bytes) -> bytes:
+    """``data`` if it is a well-formed record; raises CorruptNodeError otherwise."""
+    if not isinstance(data, bytes) or not data:
+        raise CorruptNodeError("a stored node is a non-empty byte string")
+    if data[0] == INTERNAL:
+        if len(data) != INTERNAL_RECORD_SIZE:
+            raise CorruptNodeError(f"an internal node's record is {INTERNAL_RECORD_SIZE} bytes")
+    elif data[0] == LEAF:
+        if not LEAF_RECORD_MIN_SIZE <= len(data) <= LEAF_RECORD_MIN_SIZE + MAX_VALUE_SIZE:
+            raise CorruptNodeError("a leaf's record is 0x00, a 32-byte key and a value")
     else:
-        head = b"\xc6" + size.to_bytes(4, "big")
-    return _LEAF_NODE_HEAD + key + head + value
+        raise CorruptNodeError(f"unknown node tag {data[0]}")
+    return data
 
 
-def encode_internal_node(left: bytes, right: bytes) -> bytes:
-    """Canonical bytes of an internal node: ``codec.encode((1, left, right))``."""
-    return _INTERNAL_NODE_HEAD + left + _BIN32_HEAD + right
-
-
-def decode_node(data: bytes) -> Node:
-    """Decode stored node bytes into ``(LEAF, key, value)`` or
-    ``(INTERNAL, left, right)``. Accepts exactly what encode_leaf_node and
-    encode_internal_node produce; raises CorruptNodeError otherwise."""
-    head = data[:4]
-    if head == _INTERNAL_NODE_HEAD:
-        if len(data) == _INTERNAL_NODE_SIZE and data[36:38] == _BIN32_HEAD:
-            return (INTERNAL, data[4:36], data[38:])
-    elif head == _LEAF_NODE_HEAD and len(data) >= 38:
-        # The value's bin header: the smallest of bin8, bin16, bin32 that fits.
-        size_format = data[36]
-        if size_format == 0xC4:
-            value_start, minimum = 38, 0
-        elif size_format == 0xC5:
-            value_start, minimum = 39, 0x100
-        elif size_format == 0xC6:
-            value_start, minimum = 41, 0x10000
-        else:
-            value_start = 0
-        if value_start:
-            size = int.from_bytes(data[37:value_start], "big")
-            if minimum <= size <= MAX_VALUE_SIZE and len(data) == value_start + size:
-                return (LEAF, data[4:36], data[value_start:])
-    raise CorruptNodeError("stored bytes are not a canonical tree node")
-
-
-def hash_node(node: Node) -> bytes:
-    """The hash of a decoded node."""
-    if node[0] == LEAF:
-        return hash_leaf(node[1], node[2])
-    return hash_internal(node[1], node[2])
+def record_hash(record: bytes) -> bytes:
+    """The hash of the node a checked record stores."""
+    if record[0] == INTERNAL:
+        return _sha256(record).digest()
+    return hash_leaf(record[1:33], record[33:])
 
 
 # PROOFS
@@ -196,9 +201,10 @@ def hash_node(node: Node) -> bytes:
 class Proof:
     """The path from the root towards a key.
 
-    ``siblings`` are the sibling hashes met on the way down, root first (one
-    per internal node passed; EMPTY_ROOT stands for an empty sibling). The
-    path ends at depth ``len(siblings)`` in one of three things:
+    ``siblings`` has one entry per internal node passed, root first: the 15
+    hashes of that node's other children, in child order (480 bytes; EMPTY
+    stands for an empty child). The path ends at depth ``len(siblings)`` in
+    one of three things:
 
     - the key's own leaf (membership; ``other_leaf`` is None);
     - an empty subtree (non-membership; ``other_leaf`` is None);
@@ -217,8 +223,8 @@ def encode_proof(proof: Proof) -> bytes:
 
 def decode_proof(data: bytes) -> Proof:
     """Decode canonical proof bytes. Raises ProofError for anything else
-    (malformed or non-canonical msgpack, wrong shape or sizes, more than 256
-    siblings)."""
+    (malformed or non-canonical msgpack, wrong shape or sizes, more than 64
+    levels)."""
     try:
         value = codec.decode(data, max_size=MAX_PROOF_SIZE)
     except codec.CodecError as exc:
@@ -226,10 +232,10 @@ def decode_proof(data: bytes) -> Proof:
     if not (isinstance(value, tuple) and len(value) == 2):
         raise ProofError("a proof is an array of two items")
     siblings, other_leaf = value
-    if not (isinstance(siblings, tuple) and len(siblings) <= KEY_BITS):
-        raise ProofError(f"proof siblings must be an array of at most {KEY_BITS} hashes")
-    if not all(_is_hash(sibling) for sibling in siblings):
-        raise ProofError("every proof sibling must be 32 bytes")
+    if not (isinstance(siblings, tuple) and len(siblings) <= KEY_NIBBLES):
+        raise ProofError(f"proof siblings must be an array of at most {KEY_NIBBLES} levels")
+    if not all(_is_level(level) for level in siblings):
+        raise ProofError(f"every proof level must be {SIBLINGS_SIZE} bytes")
     if other_leaf is not None and not (
         isinstance(other_leaf, tuple)
         and len(other_leaf) == 2
@@ -249,8 +255,8 @@ def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: Proof) -> 
     siblings = proof.siblings
     if not (
         isinstance(siblings, tuple)
-        and len(siblings) <= KEY_BITS
-        and all(_is_hash(sibling) for sibling in siblings)
+        and len(siblings) <= KEY_NIBBLES
+        and all(_is_level(level) for level in siblings)
     ):
         return False
     depth = len(siblings)
@@ -267,14 +273,13 @@ def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: Proof) -> 
         other_key, other_value_hash = other_leaf
         if not (_is_hash(other_key) and _is_hash(other_value_hash)) or other_key == key:
             return False
-        if _common_prefix_bits(key, other_key) < depth:
+        if _common_prefix_nibbles(key, other_key) < depth:
             return False  # that leaf is not on this key's path
         node = hash_leaf_of_value_hash(other_key, other_value_hash)
     for d in range(depth - 1, -1, -1):
-        if _bit(key, d):
-            node = hash_internal(siblings[d], node)
-        else:
-            node = hash_internal(node, siblings[d])
+        level = siblings[d]
+        cut = HASH_SIZE * nibble(key, d)
+        node = _sha256(_INTERNAL_PREFIX + level[:cut] + node + level[cut:]).digest()
     return node == root
 
 
@@ -282,8 +287,14 @@ def _is_hash(item: object) -> bool:
     return isinstance(item, bytes) and len(item) == HASH_SIZE
 
 
-def _common_prefix_bits(a: bytes, b: bytes) -> int:
-    return KEY_BITS - (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length()
+def _is_level(item: object) -> bool:
+    return isinstance(item, bytes) and len(item) == SIBLINGS_SIZE
+
+
+def _common_prefix_nibbles(a: bytes, b: bytes) -> int:
+    """How many leading nibbles two 32-byte keys share (64 if equal)."""
+    differing_bits = (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_length()
+    return (8 * KEY_SIZE - differing_bits) // 4
 
 
 # THE TREE
@@ -291,8 +302,8 @@ def _common_prefix_bits(a: bytes, b: bytes) -> int:
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """The outcome of StateTree.update: the new root and the nodes to write
-    (``hash -> encoded node``). Writing a node that is already stored is
+    """The outcome of StateTree.update: the new root and the records to
+    write (``hash -> record``). Writing a record that is already stored is
     harmless: it is the same bytes under the same hash."""
 
     root: bytes
@@ -300,26 +311,32 @@ class UpdateResult:
 
 
 class _NodeCache:
-    """Two generations of decoded nodes, shared by the views of one store."""
+    """Records shared by the views of one store: the pinned top levels, and
+    two generations of everything else."""
 
-    __slots__ = ("generation_size", "older", "recent")
+    __slots__ = ("generation_size", "older", "pinned", "recent")
 
     def __init__(self, generation_size: int) -> None:
         self.generation_size = generation_size
-        self.recent: dict[bytes, Node] = {}
-        self.older: dict[bytes, Node] = {}
+        self.pinned: dict[bytes, bytes] = {}
+        self.recent: dict[bytes, bytes] = {}
+        self.older: dict[bytes, bytes] = {}
 
 
 class StateTree:
     """The state map at one root, read through a NodeReader.
 
-    Keeps a bounded cache of decoded nodes (at most ``cache_size``; below 2
-    nothing is cached) so that the upper levels are not read and decoded
-    again every block. It has two generations: nodes are used and created in
+    Keeps a cache of records so that the upper levels are not read and
+    checked again every block. Internal nodes of the top PINNED_LEVELS
+    levels stay once loaded (dropped when replaced; all of them dropped if
+    abandoned versions ever push the count past twice MAX_PINNED_NODES).
+    Below them, a bounded cache of at most ``cache_size`` records (below 2
+    nothing is cached) in two generations: records are used and created in
     the recent one, found ones are promoted from the older one, and when the
-    recent one is full it becomes the older one and the older one is dropped,
-    an approximate LRU without per-hit bookkeeping. Nodes are
-    content-addressed, so a cached node is the same whichever root reaches
+    recent one is full it becomes the older one and the older one is
+    dropped, an approximate LRU without per-hit bookkeeping. With
+    ``cache_size`` 0 nothing at all is cached. Records are
+    content-addressed, so a cached record is the same whichever root reaches
     it: the cache changes speed, never answers.
     """
 
@@ -334,17 +351,38 @@ class StateTree:
         self.reader = reader
         self.root: bytes = root
         self._cache = _NodeCache(cache_size // 2)
+        self._pin_levels = PINNED_LEVELS if cache_size else 0
 
     def at_root(self, root: bytes) -> StateTree:
         """Another view of the same store at ``root``, sharing this tree's node
-        cache (safe: nodes are content-addressed). Raises ValueError for a bad root."""
+        cache (safe: records are content-addressed). Raises ValueError for a bad root."""
         if not _is_hash(root):
             raise ValueError("a root is 32 bytes")
         view = StateTree.__new__(StateTree)
         view.reader = self.reader
         view.root = root
         view._cache = self._cache
+        view._pin_levels = self._pin_levels
         return view
+
+    def warm(self) -> int:
+        """Load the internal nodes of the pinned levels under the root (at
+        most MAX_PINNED_NODES reads, level by level); return how many are
+        pinned. Done once when a chain opens, so that the first blocks do not
+        pay for them one cache miss at a time.
+
+        Raises MissingNodeError, CorruptNodeError."""
+        level = [self.root]
+        for depth in range(self._pin_levels):
+            below: list[bytes] = []
+            for node_hash in level:
+                if node_hash == _EMPTY:
+                    continue
+                record = self._load(node_hash, depth)
+                if record[0] == INTERNAL:
+                    below.extend(child_hashes(record))
+            level = below
+        return len(self._cache.pinned)
 
     def get(self, key: bytes) -> bytes | None:
         """The value stored under ``key``, or None.
@@ -352,8 +390,8 @@ class StateTree:
         Raises InvalidKeyError, MissingNodeError, CorruptNodeError."""
         _check_key(key)
         terminal, _ = self._walk(key)
-        if terminal is not None and terminal[1] == key:
-            return terminal[2]
+        if terminal is not None and terminal[1:33] == key:
+            return terminal[33:]
         return None
 
     def prove(self, key: bytes) -> Proof:
@@ -362,14 +400,24 @@ class StateTree:
         Raises InvalidKeyError, MissingNodeError, CorruptNodeError."""
         _check_key(key)
         terminal, siblings = self._walk(key)
-        if terminal is None or terminal[1] == key:
+        if terminal is None or terminal[1:33] == key:
             return Proof(tuple(siblings))
-        return Proof(tuple(siblings), (terminal[1], _sha256(terminal[2]).digest()))
+        other_key, other_value = leaf_parts(terminal)
+        return Proof(tuple(siblings), (other_key, _sha256(other_value).digest()))
 
-    def update(self, changes: Mapping[bytes, bytes | None]) -> UpdateResult:
+    def update(
+        self,
+        changes: Mapping[bytes, bytes | None],
+        old_values: Mapping[bytes, bytes | None] | None = None,
+    ) -> UpdateResult:
         """Apply ``key -> value`` changes (None deletes; deleting an absent
         key does nothing) in one batched pass, set ``self.root`` and return
-        the new root with the nodes to write.
+        the new root with the records to write.
+
+        ``old_values`` may say what a changed key held before (None: absent).
+        It only saves reads: a leaf whose hash is ``hash_leaf(key, old value)``
+        is known to be that key's leaf without reading it; a wrong hint
+        matches no node and changes nothing.
 
         Raises InvalidKeyError or InvalidValueError before changing anything;
         MissingNodeError or CorruptNodeError if the store fails (the root is
@@ -378,63 +426,74 @@ class StateTree:
             _check_key(key)
             _check_value(value)
         keys = sorted(changes)
-        batch = _BatchUpdate(self, keys, [changes[key] for key in keys])
+        hints: list[bytes | None] = (
+            _leaf_hints(keys, old_values) if old_values else [None] * len(keys)
+        )
+        batch = _BatchUpdate(self, keys, [changes[key] for key in keys], hints)
         root = batch.update_range(self.root, 0, 0, len(keys))
         self.root = root
         return UpdateResult(root, batch.new_nodes)
 
-    def _walk(self, key: bytes) -> tuple[Node | None, list[bytes]]:
-        """Follow ``key``'s path: the leaf it ends in (None for an empty
-        subtree) and the sibling hashes passed, root first."""
+    def _walk(self, key: bytes) -> tuple[bytes | None, list[bytes]]:
+        """Follow ``key``'s path: the leaf record it ends in (None for an
+        empty subtree) and the sibling levels passed, root first."""
         siblings: list[bytes] = []
         node_hash = self.root
-        for depth in range(KEY_BITS + 1):
+        for depth in range(KEY_NIBBLES + 1):
             if node_hash == _EMPTY:
                 return None, siblings
-            node = self._load(node_hash)
-            if node[0] == LEAF:
-                return node, siblings
-            if _bit(key, depth):
-                siblings.append(node[1])
-                node_hash = node[2]
-            else:
-                siblings.append(node[2])
-                node_hash = node[1]
-        raise CorruptNodeError("tree path longer than 256 bits")
+            record = self._load(node_hash, depth)
+            if record[0] == LEAF:
+                return record, siblings
+            start = 1 + HASH_SIZE * nibble(key, depth)
+            siblings.append(record[1:start] + record[start + HASH_SIZE :])
+            node_hash = record[start : start + HASH_SIZE]
+        raise CorruptNodeError("tree path longer than 64 nibbles")
 
-    def _load(self, node_hash: bytes) -> Node:
-        """The decoded node ``node_hash``, from the cache or the store."""
+    def _load(self, node_hash: bytes, depth: int) -> bytes:
+        """The record of ``node_hash`` (at ``depth``), from the cache or the store."""
         cache = self._cache
-        node = cache.recent.get(node_hash)
-        if node is None:
-            node = cache.older.get(node_hash)
-            if node is None:
-                node = self._read(node_hash)
-            self._remember(node_hash, node)
-        return node
+        record = cache.pinned.get(node_hash)
+        if record is None:
+            record = cache.recent.get(node_hash)
+            if record is None:
+                record = cache.older.get(node_hash)
+                if record is None:
+                    record = self._read(node_hash)
+            self._remember(node_hash, record, depth)
+        return record
 
-    def _read(self, node_hash: bytes) -> Node:
+    def _read(self, node_hash: bytes) -> bytes:
         data = self.reader.get_node(node_hash)
         if data is None:
             raise MissingNodeError(f"node {node_hash.hex()} is not in the store")
-        node = decode_node(data)
-        if hash_node(node) != node_hash:
+        record = check_record(data)
+        if record_hash(record) != node_hash:
             raise CorruptNodeError(f"node stored under {node_hash.hex()} hashes otherwise")
-        return node
+        return record
 
     def _forget(self, node_hash: bytes) -> None:
         """Drop a node the current tree no longer uses from the cache, so the
         cache fills with the live tree rather than with replaced versions."""
-        self._cache.recent.pop(node_hash, None)
-        self._cache.older.pop(node_hash, None)
-
-    def _remember(self, node_hash: bytes, node: Node) -> None:
-        """Put a node in the recent generation of the cache."""
         cache = self._cache
-        if not cache.generation_size or (node[0] == LEAF and len(node[2]) > _CACHED_VALUE_LIMIT):
+        cache.pinned.pop(node_hash, None)
+        cache.recent.pop(node_hash, None)
+        cache.older.pop(node_hash, None)
+
+    def _remember(self, node_hash: bytes, record: bytes, depth: int) -> None:
+        """Keep a record: pinned if it is an internal node of a pinned level,
+        otherwise in the recent generation."""
+        cache = self._cache
+        if depth < self._pin_levels and record[0] == INTERNAL:
+            pinned = cache.pinned
+            pinned[node_hash] = record
+            if len(pinned) > 2 * MAX_PINNED_NODES:
+                pinned.clear()  # abandoned versions piled up: start again
+            return
+        if not cache.generation_size or len(record) > _CACHED_VALUE_LIMIT:
             return
         recent = cache.recent
-        recent[node_hash] = node
+        recent[node_hash] = record
         if len(recent) >= cache.generation_size:
             cache.older = recent
             cache.recent = {}
@@ -450,28 +509,64 @@ def _check_value(value: bytes | None) -> None:
         raise InvalidValueError(f"a state value is bytes of at most {MAX_VALUE_SIZE}")
 
 
+def _leaf_hints(keys: list[bytes], old_values: Mapping[bytes, bytes | None]) -> list[bytes | None]:
+    """For each key, the hash its leaf has if ``old_values`` is right (None: no hint)."""
+    hints: list[bytes | None] = []
+    for key in keys:
+        old = old_values.get(key)
+        hints.append(hash_leaf(key, old) if isinstance(old, bytes) else None)
+    return hints
+
+
+def _nibble_groups(keys: list[bytes], lo: int, hi: int, depth: int) -> list[tuple[int, int, int]]:
+    """``(nibble, start, end)`` for each run of ``keys[lo:hi]`` (sorted, all
+    sharing their first ``depth`` nibbles) with the same nibble ``depth``."""
+    byte_index = depth >> 1
+    shift = 0 if depth & 1 else 4
+    groups: list[tuple[int, int, int]] = []
+    start = lo
+    current = (keys[lo][byte_index] >> shift) & 0x0F
+    for index in range(lo + 1, hi):
+        digit = (keys[index][byte_index] >> shift) & 0x0F
+        if digit != current:
+            groups.append((current, start, index))
+            current, start = digit, index
+    groups.append((current, start, hi))
+    return groups
+
+
 class _BatchUpdate:
     """One StateTree.update: sorted changed keys, their new leaf hashes
-    (None = delete), and the nodes created so far.
+    (None = delete), old-leaf hints, and the records created so far.
 
     The recursion follows the old tree down, splitting the sorted key range
-    at each internal node, so every touched node is read once and every new
-    node hashed once; a range of one key continues in a loop."""
+    by nibble at each internal node, so every touched node is read once and
+    every new node hashed once; a range of one key continues in a loop."""
 
-    def __init__(self, tree: StateTree, keys: list[bytes], values: list[bytes | None]) -> None:
+    def __init__(
+        self,
+        tree: StateTree,
+        keys: list[bytes],
+        values: list[bytes | None],
+        hints: list[bytes | None],
+    ) -> None:
         self.load = tree._load
         self.remember = tree._remember
         self.forget = tree._forget
         self.keys = keys
+        self.hints = hints
         self.new_nodes: dict[bytes, bytes] = {}
+        self.new_leaves: set[bytes] = set()
         self.leaves: list[bytes | None] = []
         for key, value in zip(keys, values, strict=True):
             if value is None:
                 self.leaves.append(None)
                 continue
             leaf_hash = hash_leaf(key, value)
-            self.new_nodes[leaf_hash] = encode_leaf_node(key, value)
-            self.remember(leaf_hash, (LEAF, key, value))
+            record = _LEAF_PREFIX + key + value
+            self.new_nodes[leaf_hash] = record
+            self.new_leaves.add(leaf_hash)
+            self.remember(leaf_hash, record, KEY_NIBBLES)
             self.leaves.append(leaf_hash)
 
     def update_range(self, node_hash: bytes, depth: int, lo: int, hi: int) -> bytes:
@@ -483,70 +578,79 @@ class _BatchUpdate:
             return self.update_one(node_hash, depth, lo)
         if node_hash == _EMPTY:
             return self.build_from(depth, self.keys[lo:hi], self.leaves[lo:hi])
-        node = self.load(node_hash)
-        if node[0] == LEAF:
-            return self.merge_leaf(node_hash, node[1], depth, lo, hi)
-        mid = _split(self.keys, lo, hi, depth)
-        left = self.update_range(node[1], depth + 1, lo, mid)
-        right = self.update_range(node[2], depth + 1, mid, hi)
-        if left == node[1] and right == node[2]:
+        record = self.load(node_hash, depth)
+        if record[0] == LEAF:
+            return self.merge_leaf(node_hash, record[1:33], depth, lo, hi)
+        children = list(child_hashes(record))
+        changed = False
+        for digit, start, end in _nibble_groups(self.keys, lo, hi, depth):
+            old = children[digit]
+            new = self.update_range(old, depth + 1, start, end)
+            if new != old:
+                children[digit] = new
+                changed = True
+        if not changed:
             return node_hash
         self.forget(node_hash)
-        return self.join(left, right)
+        return self.join(children, depth)
 
     def update_one(self, node_hash: bytes, depth: int, index: int) -> bytes:
         """update_range for the single change ``keys[index]``."""
         key = self.keys[index]
         new_leaf = self.leaves[index]
+        hint = self.hints[index]
         start_hash = node_hash
-        top_depth = depth
-        siblings: list[bytes] = []  # one per internal node passed
-        path_hashes: list[bytes] = []  # the internal nodes passed
-        node: Node | None = None
+        path: list[tuple[bytes, bytes, int]] = []  # (hash, record, child slot start) passed
+        terminal_key: bytes | None = None  # the key of the leaf the walk ends at
         load = self.load
         while node_hash != _EMPTY:
-            node = load(node_hash)
-            if node[0] == LEAF:
+            if node_hash == hint:
+                terminal_key = key  # hash_leaf(key, old value): this key's leaf, unread
                 break
-            path_hashes.append(node_hash)
-            if (key[depth >> 3] >> (7 - (depth & 7))) & 1:  # _bit(key, depth), inlined
-                siblings.append(node[1])
-                node_hash = node[2]
-            else:
-                siblings.append(node[2])
-                node_hash = node[1]
+            record = load(node_hash, depth)
+            if record[0] == LEAF:
+                terminal_key = record[1:33]
+                break
+            byte = key[depth >> 1]
+            start = 1 + HASH_SIZE * (byte & 0x0F if depth & 1 else byte >> 4)
+            path.append((node_hash, record, start))
+            node_hash = record[start : start + HASH_SIZE]
             depth += 1
-        if node_hash == _EMPTY:
+        if terminal_key is None:  # an empty slot
             if new_leaf is None:
                 return start_hash  # deleting an absent key
-            subtree = new_leaf
-        elif node is not None and node[1] == key:
+            subtree, subtree_is_leaf = new_leaf, True
+        elif terminal_key == key:
             if new_leaf == node_hash:
                 return start_hash  # same value again
             self.forget(node_hash)
-            subtree = _EMPTY if new_leaf is None else new_leaf
+            subtree, subtree_is_leaf = (_EMPTY, False) if new_leaf is None else (new_leaf, True)
         else:
-            if new_leaf is None or node is None:
+            if new_leaf is None:
                 return start_hash  # deleting an absent key
-            subtree = self.pair(node_hash, node[1], new_leaf, key, depth)
-        # Back up the path. This is join() and internal() inlined for the common
-        # case (both halves non-empty): it is the hottest loop of an update.
+            subtree = self.pair(node_hash, terminal_key, new_leaf, key, depth)
+            subtree_is_leaf = False
+        # Back up the path, replacing one child per level; a level whose other
+        # children are all empty collapses onto a leaf or vanishes (deletes).
         new_nodes = self.new_nodes
         remember = self.remember
-        while depth > top_depth:
+        while path:
+            node_hash, record, start = path.pop()
             depth -= 1
-            sibling = siblings.pop()
-            self.forget(path_hashes.pop())
-            if (key[depth >> 3] >> (7 - (depth & 7))) & 1:
-                left, right = sibling, subtree
-            else:
-                left, right = subtree, sibling
-            if left == _EMPTY or right == _EMPTY:
-                subtree = self.join(left, right)
+            self.forget(node_hash)
+            if (subtree_is_leaf or subtree == _EMPTY) and (
+                record[1:start] + record[start + HASH_SIZE :] == _NO_OTHER_CHILDREN
+            ):
+                continue  # this node held only the path's subtree: it is that subtree now
+            record = record[:start] + subtree + record[start + HASH_SIZE :]
+            if subtree == _EMPTY:
+                subtree = self.join(list(child_hashes(record)), depth)
+                subtree_is_leaf = self.is_leaf(subtree)
                 continue
-            subtree = _sha256(_INTERNAL_PREFIX + left + right).digest()
-            new_nodes[subtree] = _INTERNAL_NODE_HEAD + left + _BIN32_HEAD + right
-            remember(subtree, (INTERNAL, left, right))
+            subtree = _sha256(record).digest()
+            subtree_is_leaf = False
+            new_nodes[subtree] = record
+            remember(subtree, record, depth)
         return subtree
 
     def merge_leaf(self, leaf_hash: bytes, leaf_key: bytes, depth: int, lo: int, hi: int) -> bytes:
@@ -554,8 +658,10 @@ class _BatchUpdate:
         ``keys[lo:hi]`` (a change to the leaf's own key replaces it)."""
         keys = self.keys[lo:hi]
         leaves = self.leaves[lo:hi]
-        at = bisect_left(keys, leaf_key)
-        if not (at < len(keys) and keys[at] == leaf_key):
+        if leaf_key in keys:
+            self.forget(leaf_hash)
+        else:
+            at = bisect_left(keys, leaf_key)
             keys.insert(at, leaf_key)
             leaves.insert(at, leaf_hash)
         return self.build_from(depth, keys, leaves)
@@ -570,62 +676,47 @@ class _BatchUpdate:
         """A fresh subtree at ``depth`` over the leaves ``leaves[lo:hi]``."""
         if hi - lo <= 1:
             return leaves[lo] if hi > lo else _EMPTY
-        mid = _split(keys, lo, hi, depth)
-        # Two or more keys: whichever half holds them is internal, so no hoisting here.
-        return self.internal(
-            self.build(keys, leaves, lo, mid, depth + 1),
-            self.build(keys, leaves, mid, hi, depth + 1),
-        )
+        children = list(_ALL_EMPTY)
+        for digit, start, end in _nibble_groups(keys, lo, hi, depth):
+            children[digit] = self.build(keys, leaves, start, end, depth + 1)
+        return self.internal(children, depth)  # two or more keys: always internal
 
     def pair(self, leaf_a: bytes, key_a: bytes, leaf_b: bytes, key_b: bytes, depth: int) -> bytes:
         """The subtree at ``depth`` holding two leaves whose keys agree on
-        their first ``depth`` bits."""
-        split_depth = _common_prefix_bits(key_a, key_b)
-        if _bit(key_a, split_depth):
-            subtree = self.internal(leaf_b, leaf_a)
-        else:
-            subtree = self.internal(leaf_a, leaf_b)
+        their first ``depth`` nibbles."""
+        split_depth = _common_prefix_nibbles(key_a, key_b)
+        children = list(_ALL_EMPTY)
+        children[nibble(key_a, split_depth)] = leaf_a
+        children[nibble(key_b, split_depth)] = leaf_b
+        subtree = self.internal(children, split_depth)
         for d in range(split_depth - 1, depth - 1, -1):
-            if _bit(key_a, d):
-                subtree = self.internal(_EMPTY, subtree)
-            else:
-                subtree = self.internal(subtree, _EMPTY)
+            children = list(_ALL_EMPTY)
+            children[nibble(key_a, d)] = subtree
+            subtree = self.internal(children, d)
         return subtree
 
-    def join(self, left: bytes, right: bytes) -> bytes:
-        """The subtree over two halves: EMPTY if both are empty, the leaf
-        itself if the other half is empty, otherwise an internal node."""
-        if left == _EMPTY:
-            if right == _EMPTY or self.is_leaf(right):
-                return right
-        elif right == _EMPTY and self.is_leaf(left):
-            return left
-        return self.internal(left, right)
+    def join(self, children: list[bytes], depth: int) -> bytes:
+        """The subtree over sixteen children: EMPTY if all are empty, the
+        leaf itself if it is the only non-empty one, otherwise an internal node."""
+        occupied = [child for child in children if child != _EMPTY]
+        if not occupied:
+            return _EMPTY
+        if len(occupied) == 1 and self.is_leaf(occupied[0]):
+            return occupied[0]
+        return self.internal(children, depth)
 
-    def internal(self, left: bytes, right: bytes) -> bytes:
-        """A new internal node over two non-collapsible halves."""
-        node_hash = _sha256(_INTERNAL_PREFIX + left + right).digest()
-        self.new_nodes[node_hash] = _INTERNAL_NODE_HEAD + left + _BIN32_HEAD + right
-        self.remember(node_hash, (INTERNAL, left, right))
+    def internal(self, children: list[bytes], depth: int) -> bytes:
+        """A new internal node over children that do not collapse."""
+        record = _INTERNAL_PREFIX + b"".join(children)
+        node_hash = _sha256(record).digest()
+        self.new_nodes[node_hash] = record
+        self.remember(node_hash, record, depth)
         return node_hash
 
     def is_leaf(self, node_hash: bytes) -> bool:
+        if node_hash in self.new_leaves:
+            return True
         created = self.new_nodes.get(node_hash)
         if created is not None:
-            return created[1] == LEAF  # the tag byte after the array header
-        return self.load(node_hash)[0] == LEAF
-
-
-def _split(keys: list[bytes], lo: int, hi: int, depth: int) -> int:
-    """The first index in ``keys[lo:hi]`` (sorted, all sharing their first
-    ``depth`` bits) whose bit ``depth`` is 1."""
-    byte_index = depth >> 3
-    mask = 0x80 >> (depth & 7)
-    first = keys[lo]
-    if first[byte_index] & mask:
-        return lo
-    if not keys[hi - 1][byte_index] & mask:
-        return hi
-    # The smallest byte string with this prefix and bit set: everything at or above it goes right.
-    boundary = first[:byte_index] + bytes(((first[byte_index] & (0x100 - 2 * mask)) | mask,))
-    return bisect_left(keys, boundary, lo, hi)
+            return created[0] == LEAF
+        return self.load(node_hash, KEY_NIBBLES)[0] == LEAF

@@ -17,7 +17,8 @@ Key layout (one-byte prefixes; heights are 8-byte big-endian):
     C height         -> commit certificate bytes for the block at height
     E height         -> end-of-block events (e.g. contract evictions), if any
     S state key      -> latest value (flat copy of the state for fast reads)
-    N node hash      -> state-tree node bytes (kept for proofs at old roots)
+    N node hash      -> state-tree node record (docs/spec/state-proofs.md; kept for
+                        proofs at old roots)
     X key            -> the node's own records saved with a block (validator sets)
 """
 
@@ -42,6 +43,10 @@ LEVELDB_CACHE_BYTES: Final = 128 * 1024 * 1024
 # them into fewer level-0 files and fewer write stalls while LevelDB compacts.
 LEVELDB_WRITE_BUFFER_BYTES: Final = 64 * 1024 * 1024
 _GENESIS: Final = b"Mgenesis"
+# The layout of the records below; a store of another format is refused on open.
+# 2: the hexary state tree (docs/adr/0012-hexary-state-tree.md). 1 (unmarked): binary.
+_FORMAT: Final = b"Mformat"
+STORE_FORMAT: Final = b"2"
 
 
 class StoreError(Exception):
@@ -71,6 +76,20 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot open the database at {path}: {exc}") from exc
         self.path = Path(path)
+        self._check_format()
+
+    def _check_format(self) -> None:
+        """Refuse (and close) a database written in another format. Raises StoreError."""
+        if self._db.get(_GENESIS) is None:
+            return  # new or empty: save_genesis marks it
+        found = self._db.get(_FORMAT) or b"1"
+        if found != STORE_FORMAT:
+            self._db.close()
+            raise StoreError(
+                f"the database at {self.path} is in store format {found.decode(errors='replace')}"
+                f" and this version reads format {STORE_FORMAT.decode()} (the state tree"
+                " changed): move it aside and start the node again to sync the chain afresh"
+            )
 
     def close(self) -> None:
         if not self._db.closed:
@@ -129,6 +148,7 @@ class Store:
         with self._db.write_batch(sync=True) as batch:
             self._put_state(batch, changes, nodes)
             batch.put(_GENESIS, genesis_hash)
+            batch.put(_FORMAT, STORE_FORMAT)
             batch.put(_TIP, _encode_tip(tip))
 
     def save_block(

@@ -268,7 +268,11 @@ def finish_block(
     pay_fees_to_proposer(state, ctx.proposer, receipts)
     block_events = run_end_block_steps(state, ctx)
     changes = state.changes()
-    update = tree.update(tree_changes(changes))
+    old_values = state.committed_values()
+    update = tree.update(
+        tree_changes(changes),
+        tree_changes({key: old_values[key] for key in changes if key in old_values}),
+    )
     return BlockResult(
         receipts,
         update.root,

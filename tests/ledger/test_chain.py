@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import plyvel
 import pytest
 
 from ledger.address import address_of
@@ -94,3 +95,25 @@ def test_invalid_store_of_another_chain(tmp_path: Path) -> None:
     other = parse_genesis(devnet_genesis_document(chain_id="other-chain"))
     with pytest.raises(StoreError, match="another chain"):
         Chain.open(tmp_path / "db", other)
+
+
+def test_a_store_of_an_older_format_is_refused(tmp_path: Path) -> None:
+    Chain.open(tmp_path / "db", GENESIS).close()
+    db = plyvel.DB(str(tmp_path / "db"))
+    db.delete(b"Mformat")  # what a store written before the format mark looks like
+    db.close()
+    with pytest.raises(StoreError, match=r"store format 1 .* format 2"):
+        Chain.open(tmp_path / "db", GENESIS)
+    Chain.open(tmp_path / "fresh", GENESIS).close()
+    Chain.open(tmp_path / "fresh", GENESIS).close()  # reopening its own format is fine
+
+
+def test_a_damaged_state_tree_is_reported_on_open(tmp_path: Path) -> None:
+    chain = Chain.open(tmp_path / "db", GENESIS)
+    root = chain.tip.state_root
+    chain.close()
+    db = plyvel.DB(str(tmp_path / "db"))
+    db.delete(b"N" + root)
+    db.close()
+    with pytest.raises(StoreError, match=r"state tree .* is damaged"):
+        Chain.open(tmp_path / "db", GENESIS)

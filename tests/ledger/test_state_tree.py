@@ -21,11 +21,15 @@ from ledger.state_tree import (
     Proof,
     ProofError,
     StateTree,
-    decode_node,
+    check_record,
+    child_hashes,
     decode_proof,
     encode_internal_node,
     encode_leaf_node,
     encode_proof,
+    is_leaf_record,
+    leaf_parts,
+    record_hash,
     verify_proof,
 )
 
@@ -40,13 +44,18 @@ def leaf(key: bytes, value: bytes) -> bytes:
     return sha256(b"\x00" + key + sha256(value))
 
 
-def internal(left: bytes, right: bytes) -> bytes:
-    return sha256(b"\x01" + left + right)
+def internal(children: list[bytes]) -> bytes:
+    return sha256(b"\x01" + b"".join(children))
 
 
 def key_with_bits(bits: str) -> bytes:
     """A key whose first bits are ``bits`` and the rest zero."""
     return int(bits.ljust(256, "0"), 2).to_bytes(32, "big")
+
+
+def key_with_nibbles(nibbles: str) -> bytes:
+    """A key whose first nibbles are ``nibbles`` (hex digits) and the rest zero."""
+    return bytes.fromhex(nibbles.ljust(64, "0"))
 
 
 def tree_of(
@@ -208,26 +217,56 @@ def test_empty_tree() -> None:
     assert encode_proof(proof).hex() == "9290c0"
 
 
+def spec_root(mapping: dict[bytes, bytes], depth: int = 0) -> bytes:
+    """T(S, d) of docs/spec/state-proofs.md, written as plainly as the spec says it."""
+    if not mapping:
+        return EMPTY_ROOT
+    if len(mapping) == 1:
+        ((key, value),) = mapping.items()
+        return leaf(key, value)
+    children = []
+    for digit in range(16):
+        part = {k: v for k, v in mapping.items() if nibble_of(k, depth) == digit}
+        children.append(spec_root(part, depth + 1))
+    return internal(children)
+
+
+def nibble_of(key: bytes, depth: int) -> int:
+    return int(key.hex()[depth], 16)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(keys, values, max_size=40))
+def test_root_is_the_spec_definition(mapping: dict[bytes, bytes]) -> None:
+    assert tree_of(mapping)[0].root == spec_root(mapping)
+
+
 def test_hashing_by_hand() -> None:
-    a, b, c = key_with_bits("0"), key_with_bits("10"), key_with_bits("11")
+    a, b, c = key_with_nibbles("0"), key_with_nibbles("10"), key_with_nibbles("1f")
     assert tree_of({a: b"A"})[0].root == leaf(a, b"A")
-    # a alone on the left, b and c split one level further down on the right.
-    expected = internal(leaf(a, b"A"), internal(leaf(b, b"B"), leaf(c, b"C")))
+    # a alone in slot 0; b and c split one level further down in slot 1.
+    below = slots({0: leaf(b, b"B"), 15: leaf(c, b"C")})
+    expected = slots({0: leaf(a, b"A"), 1: below})
     assert tree_of({a: b"A", b: b"B", c: b"C"})[0].root == expected
-    # Two keys sharing 3 bits: internal nodes with an empty half down to the split.
-    d, e = key_with_bits("0100"), key_with_bits("0101")
-    split = internal(leaf(d, b"D"), leaf(e, b"E"))
-    expected = internal(internal(EMPTY_ROOT, internal(split, EMPTY_ROOT)), EMPTY_ROOT)
+    # Two keys sharing 3 nibbles: internal nodes with a single child down to the split.
+    d, e = key_with_nibbles("5a70"), key_with_nibbles("5a7f")
+    split = slots({0: leaf(d, b"D"), 15: leaf(e, b"E")})
+    expected = slots({5: slots({10: slots({7: split})})})
     assert tree_of({d: b"D", e: b"E"})[0].root == expected
+
+
+def slots(children: dict[int, bytes]) -> bytes:
+    """internal() over sixteen children, EMPTY where ``children`` says nothing."""
+    return internal([children.get(i, EMPTY_ROOT) for i in range(16)])
 
 
 @pytest.mark.parametrize(
     ("count", "root"),
     [
         (1, "263f3134568bd91568a048cb99c08729973fd146db930b054d91a3f79e7a346a"),
-        (2, "978e1405e68c6035b3d130831dde63ae9c8225e591448286d456124dbb41a025"),
-        (10, "5b633d355f05323be0536779baffc085082369d8ffd8c122f70ebbdf9f5e2f88"),
-        (1000, "94e14a12fb00fff7ad653aa82359e0cffb2664d906947ecfe5d1dabb7f1e5255"),
+        (2, "a8be3643523b58582224692f4137ce59f0a5a7eb117e4e077b49081588fc7daf"),
+        (10, "0e8412f52a48ef0326491e32e48aa4028d29a863df4377757aeed53a733496bc"),
+        (1000, "fc8cb40977737a547be7af3a3b0c6ba5484f7e6fdb7af69b3680b773ff6cf8dc"),
     ],
 )
 def test_known_roots(count: int, root: str) -> None:
@@ -236,52 +275,54 @@ def test_known_roots(count: int, root: str) -> None:
 
 def test_known_proof_bytes() -> None:
     tree, _ = tree_of(numbered_map(3))
-    proof = tree.prove(sha256(b"key 0"))
-    # [[EMPTY, sibling], nil]: all three keys start with bit 0, so the first sibling is empty.
-    assert encode_proof(proof).hex() == (
-        "9292c420" + "00" * 32 + "c420"
-        "eb043fdbc2887fe47bffa6fad448a28d207ad127c3c0f1a4a06fdd0d6a6ce3ce" + "c0"
-    )
+    key = sha256(b"key 0")
+    proof = tree.prove(key)
+    # The three keys differ in their first nibble (4, 2 and 0): one level of
+    # the 15 other children, "key 2" in slot 0 and "key 1" in slot 2.
+    assert [sha256(b"key %d" % i).hex()[0] for i in range(3)] == ["4", "2", "0"]
+    others = [EMPTY_ROOT] * 16
+    others[0] = leaf(sha256(b"key 2"), b"value 2")
+    others[2] = leaf(sha256(b"key 1"), b"value 1")
+    del others[4]
+    # [[bin16(480 bytes)], nil]
+    assert encode_proof(proof) == bytes.fromhex("9291c501e0") + b"".join(others) + b"\xc0"
 
 
 # NODES AND STORE
 
 
 @pytest.mark.parametrize("size", [0, 1, 255, 256, 65535, 65536, MAX_VALUE_SIZE])
-def test_node_encoding_is_the_codec_encoding(size: int) -> None:
+def test_records(size: int) -> None:
     key = sha256(b"k")
     value = bytes(range(256)) * (size // 256) + bytes(size % 256)
-    encoded = encode_leaf_node(key, value)
-    assert encoded == codec.encode((0, key, value))
-    assert decode_node(encoded) == (0, key, value)
-    assert encode_internal_node(key, EMPTY_ROOT) == codec.encode((1, key, EMPTY_ROOT))
-    assert decode_node(encode_internal_node(key, EMPTY_ROOT)) == (1, key, EMPTY_ROOT)
+    record = encode_leaf_node(key, value)
+    assert record == b"\x00" + key + value
+    assert check_record(record) == record and is_leaf_record(record)
+    assert leaf_parts(record) == (key, value)
+    assert record_hash(record) == leaf(key, value)
+    children = [sha256(bytes([i])) for i in range(16)]
+    record = encode_internal_node(children)
+    assert len(record) == 513 and not is_leaf_record(check_record(record))
+    assert child_hashes(record) == tuple(children)
+    assert record_hash(record) == internal(children) == sha256(record)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=120))
-def test_decode_node_accepts_only_canonical_nodes(data: bytes) -> None:
-    try:
-        node = decode_node(data)
-    except CorruptNodeError:
-        return
-    assert codec.encode(node) == data
-
-
-def test_invalid_node_encodings() -> None:
+def test_invalid_records() -> None:
     key = sha256(b"k")
     for data in (
         b"",
-        codec.encode((0, key)),
-        codec.encode((2, key, key)),
-        codec.encode((1, key, key[:31])),
-        codec.encode((0, key[:31], b"v")),
-        b"\x93\x00\xc4\x20" + key + b"\xc5\x00\x01" + b"v",  # bin16 for a 1-byte value
-        encode_leaf_node(key, b"v") + b"\x00",
-        encode_internal_node(key, key)[:-1],
+        b"\x02" + key,
+        b"\x00" + key[:31],
+        b"\x01" + bytes(16 * 32 - 1),
+        b"\x01" + bytes(16 * 32 + 1),
+        b"\x00" + key + bytes(MAX_VALUE_SIZE + 1),
     ):
         with pytest.raises(CorruptNodeError):
-            decode_node(data)
+            check_record(data)
+    with pytest.raises(ValueError):
+        encode_internal_node([key] * 15)
+    with pytest.raises(ValueError):
+        encode_internal_node([key] * 15 + [key[:31]])
 
 
 def test_missing_node_is_reported() -> None:
@@ -299,11 +340,17 @@ def test_missing_node_is_reported() -> None:
     with pytest.raises(MissingNodeError):
         fresh.update({key: b"new"})
     assert fresh.root == tree.root
+    # Told the old value, the update does not need to read that leaf at all.
+    result = fresh.update({key: b"new"}, old_values={key: b"value 5"})
+    assert fresh.root == result.root == tree_of({**numbered_map(20), key: b"new"})[0].root
 
 
 def test_corrupt_node_is_reported() -> None:
     tree, store = tree_of(numbered_map(20))
-    store.nodes[tree.root] = encode_internal_node(EMPTY_ROOT, tree.root)
+    store.nodes[tree.root] = encode_internal_node([EMPTY_ROOT] * 15 + [tree.root])
+    with pytest.raises(CorruptNodeError):
+        StateTree(store, tree.root).get(sha256(b"key 1"))
+    store.nodes[tree.root] = b"\x07" + tree.root
     with pytest.raises(CorruptNodeError):
         StateTree(store, tree.root).get(sha256(b"key 1"))
 
@@ -311,8 +358,8 @@ def test_corrupt_node_is_reported() -> None:
 def test_one_change_writes_a_path() -> None:
     tree, store = tree_of(numbered_map(10_000))
     result = tree.update({sha256(b"key 1234"): b"changed"})
-    # One leaf plus one internal node per level: log2(10,000) is about 13.3.
-    assert 10 <= len(result.new_nodes) <= 40
+    # One leaf plus one internal node per level: log16(10,000) is about 3.3.
+    assert 3 <= len(result.new_nodes) <= 7
     assert tree.update({sha256(b"key 1234"): b"changed"}).new_nodes == {
         leaf(sha256(b"key 1234"), b"changed"): encode_leaf_node(sha256(b"key 1234"), b"changed")
     }
@@ -331,6 +378,63 @@ def test_new_nodes_are_all_the_new_tree_needs() -> None:
     reader = StateTree(only_new, result.root, cache_size=0)
     for key, value in changes.items():
         assert reader.get(key) == value
+
+
+class CountingStore(MemoryNodeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get_node(self, node_hash: bytes) -> bytes | None:
+        self.reads += 1
+        return super().get_node(node_hash)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(keys, values, max_size=30), batches, st.sampled_from(["right", "wrong"]))
+def test_old_value_hints_change_reads_not_results(
+    mapping: dict[bytes, bytes], changes: Changes, hint_kind: str
+) -> None:
+    store = CountingStore()
+    store.write_nodes(StateTree(MemoryNodeStore()).update(dict(mapping)).new_nodes)
+    root = StateTree(MemoryNodeStore()).update(dict(mapping)).root
+    plain = StateTree(store, root, cache_size=0).update(changes)
+    if hint_kind == "right":
+        hints: dict[bytes, bytes | None] = {key: mapping.get(key) for key in changes}
+    else:
+        hints = {key: b"not the old value" for key in changes}
+    store.reads = 0
+    hinted_tree = StateTree(store, root, cache_size=0)
+    hinted = hinted_tree.update(changes, old_values=hints)
+    assert hinted == plain and hinted_tree.root == plain.root
+
+
+def test_right_hints_save_the_leaf_reads() -> None:
+    mapping = numbered_map(4096)
+    store = CountingStore()
+    root = StateTree(MemoryNodeStore()).update(dict(mapping)).root
+    store.write_nodes(StateTree(MemoryNodeStore()).update(dict(mapping)).new_nodes)
+    changes: Changes = {sha256(b"key %d" % i): b"new" for i in range(0, 4096, 97)}
+    StateTree(store, root, cache_size=0).update(changes)
+    unhinted_reads, store.reads = store.reads, 0
+    old = {key: mapping[key] for key in changes}
+    StateTree(store, root, cache_size=0).update(changes, old_values=old)
+    assert store.reads == unhinted_reads - len(changes)
+
+
+def test_warm_pins_the_top_levels() -> None:
+    mapping = numbered_map(5000)
+    store = CountingStore()
+    tree = StateTree(store)
+    store.write_nodes(tree.update(dict(mapping)).new_nodes)
+    cold = StateTree(store, tree.root)
+    pinned = cold.warm()
+    # 5,000 keys: the root, 16 nodes below it, 256 below those, and a part of level 3.
+    assert 1 + 16 + 256 < pinned <= 1 + 16 + 256 + 4096
+    store.reads = 0
+    assert cold.get(sha256(b"key 17")) == b"value 17"
+    assert store.reads <= 2  # at most a level-4 node and the leaf
+    assert StateTree(store, tree.root, cache_size=0).warm() == 0  # no cache, nothing pinned
 
 
 # BAD INPUT
@@ -388,13 +492,15 @@ def test_decode_proof_rejects_wrong_shapes(value: object) -> None:
 
 
 def test_invalid_proof_encodings() -> None:
-    h = bytes(32)
+    h, level = bytes(32), bytes(480)
     for value in (
         (),
-        ((h,),),
-        ((h,), None, None),
-        ((h[:31],), None),
-        ((h,) * 257, None),
+        ((level,),),
+        ((level,), None, None),
+        ((h,), None),  # a level is the 15 other children, not one sibling
+        ((level[:479],), None),
+        ((level + h,), None),
+        ((level,) * 65, None),
         ((), (h,)),
         ((), (h, h[:31])),
         ((), [h, h, h]),
@@ -410,8 +516,9 @@ def test_invalid_proof_encodings() -> None:
     "proof",
     [
         Proof(("x",)),  # type: ignore[arg-type]
-        Proof([bytes(32)]),  # type: ignore[arg-type]
-        Proof((bytes(32),) * 257),
+        Proof([bytes(480)]),  # type: ignore[arg-type]
+        Proof((bytes(32),)),
+        Proof((bytes(480),) * 65),
         Proof((), (bytes(32),)),  # type: ignore[arg-type]
         Proof((), (bytes(32), 5)),  # type: ignore[arg-type]
         "not a proof",
