@@ -472,13 +472,15 @@ class StateTree:
             raise CorruptNodeError(f"node stored under {node_hash.hex()} hashes otherwise")
         return record
 
-    def _forget(self, node_hash: bytes) -> None:
-        """Drop a node the current tree no longer uses from the cache, so the
-        cache fills with the live tree rather than with replaced versions."""
+    def _forget(self, node_hash: bytes, depth: int) -> None:
+        """Drop a replaced node from the cache, so that the cache fills with
+        the live tree rather than with replaced versions. A node on an
+        update's path was just loaded, so it sits in the pinned dict or the
+        recent generation; a copy left in the older one ages out."""
         cache = self._cache
-        cache.pinned.pop(node_hash, None)
+        if depth < self._pin_levels:
+            cache.pinned.pop(node_hash, None)
         cache.recent.pop(node_hash, None)
-        cache.older.pop(node_hash, None)
 
     def _remember(self, node_hash: bytes, record: bytes, depth: int) -> None:
         """Keep a record: pinned if it is an internal node of a pinned level,
@@ -553,6 +555,7 @@ class _BatchUpdate:
         self.load = tree._load
         self.remember = tree._remember
         self.forget = tree._forget
+        self.pinned = tree._cache.pinned
         self.keys = keys
         self.hints = hints
         self.new_nodes: dict[bytes, bytes] = {}
@@ -591,7 +594,7 @@ class _BatchUpdate:
                 changed = True
         if not changed:
             return node_hash
-        self.forget(node_hash)
+        self.forget(node_hash, depth)
         return self.join(children, depth)
 
     def update_one(self, node_hash: bytes, depth: int, index: int) -> bytes:
@@ -603,11 +606,12 @@ class _BatchUpdate:
         path: list[tuple[bytes, bytes, int]] = []  # (hash, record, child slot start) passed
         terminal_key: bytes | None = None  # the key of the leaf the walk ends at
         load = self.load
+        pinned = self.pinned
         while node_hash != _EMPTY:
             if node_hash == hint:
                 terminal_key = key  # hash_leaf(key, old value): this key's leaf, unread
                 break
-            record = load(node_hash, depth)
+            record = pinned.get(node_hash) or load(node_hash, depth)
             if record[0] == LEAF:
                 terminal_key = record[1:33]
                 break
@@ -623,7 +627,7 @@ class _BatchUpdate:
         elif terminal_key == key:
             if new_leaf == node_hash:
                 return start_hash  # same value again
-            self.forget(node_hash)
+            self.forget(node_hash, depth)
             subtree, subtree_is_leaf = (_EMPTY, False) if new_leaf is None else (new_leaf, True)
         else:
             if new_leaf is None:
@@ -637,7 +641,7 @@ class _BatchUpdate:
         while path:
             node_hash, record, start = path.pop()
             depth -= 1
-            self.forget(node_hash)
+            self.forget(node_hash, depth)
             if (subtree_is_leaf or subtree == _EMPTY) and (
                 record[1:start] + record[start + HASH_SIZE :] == _NO_OTHER_CHILDREN
             ):
@@ -659,7 +663,7 @@ class _BatchUpdate:
         keys = self.keys[lo:hi]
         leaves = self.leaves[lo:hi]
         if leaf_key in keys:
-            self.forget(leaf_hash)
+            self.forget(leaf_hash, depth)
         else:
             at = bisect_left(keys, leaf_key)
             keys.insert(at, leaf_key)
