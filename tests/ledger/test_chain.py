@@ -108,6 +108,20 @@ def test_a_store_of_an_older_format_is_refused(tmp_path: Path) -> None:
     Chain.open(tmp_path / "fresh", GENESIS).close()  # reopening its own format is fine
 
 
+def test_compacting_the_store_keeps_everything(tmp_path: Path) -> None:
+    chain = Chain.open(tmp_path / "db", GENESIS)
+    tx = _transfer(chain, 5)
+    block, result, _ = chain.build_block([tx], PROPOSER, chain.tip.time_ms + 1)
+    chain.commit_block(block, result)
+    before = (chain.tip, chain.balance(PROPOSER, NATIVE_ASSET))
+    chain.store.compact()
+    chain.close()
+    reopened = Chain.open(tmp_path / "db", GENESIS)
+    assert (reopened.tip, reopened.balance(PROPOSER, NATIVE_ASSET)) == before
+    assert reopened.store.load_block(1) == block
+    reopened.close()
+
+
 def test_a_damaged_state_tree_is_reported_on_open(tmp_path: Path) -> None:
     chain = Chain.open(tmp_path / "db", GENESIS)
     root = chain.tip.state_root
