@@ -98,6 +98,37 @@ _CONTAINERS: Final = frozenset((tuple, list, dict))
 _PLAIN: Final = frozenset((int, bytes, str, bool, type(None)))
 
 
+# -- fast paths for fixed-shape records ------------------------------------------
+#
+# A record decoder that knows its shape (a transaction, an account) may skip
+# decode's generic tree walk: it unpacks with ``unpack_unchecked``, checks the
+# exact shape and every field itself, and accepts only if ``is_canonical``
+# holds. It must fall back to the strict decode for anything else, so that
+# every rejection (and its message) stays the strict path's.
+
+
+def unpack_unchecked(data: bytes) -> Value | None:
+    """``data`` unpacked exactly as ``decode`` unpacks it, but with none of
+    decode's checks: None if msgpack cannot unpack it (or it is nil).
+
+    Only for fast paths that then check the value's exact shape (scalars in
+    tuples, no maps, no floats) and call ``is_canonical``."""
+    try:
+        return _unpackb(data, raw=False, use_list=False, strict_map_key=True, ext_hook=_decode_ext)
+    except Exception:  # any failure sends the caller to the strict path
+        return None
+
+
+def is_canonical(value: Value, data: bytes) -> bool:
+    """True iff ``data`` is exactly the packing of ``value``, a value whose
+    shape the caller has checked (see ``unpack_unchecked``)."""
+    try:
+        packed: bytes = _packb(value, use_bin_type=True, default=_encode_bigint)
+    except Exception:  # e.g. an integer beyond 256 bits: the strict path says why
+        return False
+    return packed == data
+
+
 def _check_tree(value: Value, depth: int) -> None:
     """Reject floats, badly keyed or unsorted maps and nesting beyond MAX_DEPTH.
     Unsupported types and oversized integers are caught while packing."""

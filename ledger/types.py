@@ -44,6 +44,8 @@ from ledger.fields import (
     check_chain_id,
     check_uint,
     ensure,
+    valid_asset,
+    valid_chain_id,
 )
 from ledger.threshold import frost
 from ledger.threshold_bodies import (
@@ -233,8 +235,73 @@ def decode_transaction(data: bytes) -> Transaction:
     """Strictly decode a transaction. Raises DecodeError (never anything else).
 
     Checks structure, sizes and ranges; does not check the signature, the
-    nonce or balances (that is the state transition's job).
+    nonce or balances (that is the state transition's job). A well-formed
+    transfer takes a fast path (``decode_transfer_fast``); everything else,
+    and every rejection, goes through ``decode_transaction_strict``.
     """
+    if isinstance(data, bytes) and len(data) <= MAX_TX_SIZE:
+        tx = decode_transfer_fast(data)
+        if tx is not None:
+            return tx
+    return decode_transaction_strict(data)
+
+
+def decode_transfer_fast(data: bytes) -> Transaction | None:
+    """``decode_transaction_strict(data)`` for a valid transfer, or None.
+
+    Accepts only the exact shape ``[1, chain_id, sender, nonce, fee,
+    [1, asset, amount, recipient], signature]`` with every field valid and
+    ``data`` its canonical packing: scalars in two levels of arrays, so the
+    codec's tree walk (floats, maps, depth) has nothing to object to. Returns
+    None for anything else (the caller then runs the strict path, which
+    gives the same result or the error). ``data`` must be bytes of at most
+    MAX_TX_SIZE.
+    """
+    value = codec.unpack_unchecked(data)
+    if type(value) is not tuple or len(value) != 7:
+        return None
+    version, chain_id, sender, nonce, fee, body, signature = value
+    if not (
+        type(version) is int
+        and version == TX_VERSION
+        and type(sender) is bytes
+        and len(sender) == crypto.PUBLIC_KEY_SIZE
+        and type(nonce) is int
+        and 0 <= nonce <= MAX_NONCE
+        and type(fee) is int
+        and 0 <= fee <= MAX_AMOUNT
+        and type(signature) is bytes
+        and len(signature) in _SIGNATURE_SIZES
+        and type(body) is tuple
+        and len(body) == 4
+        and type(chain_id) is str
+        and valid_chain_id(chain_id)
+    ):
+        return None
+    kind, asset, amount, recipient = body
+    if not (
+        type(kind) is int
+        and kind == Transfer.KIND
+        and type(asset) is str
+        and valid_asset(asset)
+        and type(amount) is int
+        and 0 <= amount <= MAX_AMOUNT
+        and type(recipient) is bytes
+        and len(recipient) == ADDRESS_SIZE
+        and codec.is_canonical(value, data)
+    ):
+        return None
+    tx = Transaction(chain_id, sender, nonce, fee, Transfer(asset, amount, recipient), signature)
+    tx._cache["bytes"] = data
+    return tx
+
+
+_SIGNATURE_SIZES: Final = frozenset((crypto.SIGNATURE_SIZE, THRESHOLD_SIGNATURE_SIZE))
+
+
+def decode_transaction_strict(data: bytes) -> Transaction:
+    """decode_transaction through the generic strict codec and field checks
+    (the reference for the fast path; gives every rejection its message)."""
     ensure(isinstance(data, bytes), "transaction must be bytes")
     ensure(len(data) <= MAX_TX_SIZE, f"transaction exceeds {MAX_TX_SIZE} bytes")
     try:

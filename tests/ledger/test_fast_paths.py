@@ -1,0 +1,187 @@
+"""Fast paths against their strict references: same answers, same rejections.
+
+Each fast path (decoding a transfer, ...) must accept exactly what the
+strict path accepts and return the same value; for anything else it defers
+to the strict path, so every rejection keeps its type and message. These
+tests feed both random valid encodings, near-miss values (a field of the
+wrong type or out of range, floats, maps, booleans for integers) and
+randomly mutated or re-encoded bytes, and compare the outcomes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from ledger import codec
+from ledger.fields import MAX_AMOUNT, MAX_NONCE
+from ledger.types import (
+    DecodeError,
+    Transaction,
+    decode_transaction,
+    decode_transaction_strict,
+    decode_transfer_fast,
+)
+from tests.ledger.test_codec import _wide_encoding, values
+
+ASSET = st.from_regex(r"\A[a-z][a-z0-9.\-]{0,31}\Z")
+CHAIN_ID = st.from_regex(r"\A[a-z0-9][a-z0-9.\-]{0,63}\Z")
+
+
+def _edges(maximum: int) -> list[Any]:
+    """Integers at and just beyond the edges of [0, maximum], and look-alikes."""
+    return [0, maximum, maximum + 1, -1, (1 << 256) - 1, -(1 << 256) + 1, True, False, 1.0]
+
+
+# Wrong (or edge) values for each field of a transfer: by position, the body's as "body i".
+ODD_FIELDS: dict[Any, list[Any]] = {
+    0: [0, 2, -1, 1.0, True, "1", None],
+    1: ["", "Bad", "chain\n", "a" * 64, "a" * 65, "-a", b"chain", ("chain",), {"a": 1}],
+    2: [b"\x02" * 32, b"\x02" * 34, b"", "x" * 33, None],
+    3: _edges(MAX_NONCE),
+    4: _edges(MAX_AMOUNT),
+    5: [(1, "coin", 5), (1, "coin", 5, b"\x01" * 20, 0), (), [1, "coin", 5, b"\x01" * 20], b""],
+    6: [b"", b"\x00" * 63, b"\x00" * 66, "x" * 64, None],
+    "body 0": [2, 0, 99, 1.0, True, -1],
+    "body 1": ["COIN", "coin\n", "", "1coin", b"coin", "c" * 32, "c" * 33, "c-.9"],
+    "body 2": _edges(MAX_AMOUNT),
+    "body 3": [b"\x01" * 19, b"\x01" * 21, "x" * 20, None],
+    "extra": [0, b"", None],
+}
+
+
+def _odd(where: Any) -> st.SearchStrategy[Any]:
+    """A wrong value for the field at ``where``: a listed one, a float or any codec value."""
+    return st.one_of(st.sampled_from(ODD_FIELDS[where]), st.floats(), values)
+
+
+valid_transfer_values = st.tuples(
+    st.just(1),
+    CHAIN_ID,
+    st.binary(min_size=33, max_size=33),
+    st.integers(0, MAX_NONCE),
+    st.integers(0, MAX_AMOUNT),
+    st.tuples(st.just(1), ASSET, st.integers(0, MAX_AMOUNT), st.binary(min_size=20, max_size=20)),
+    st.binary(min_size=64, max_size=65),
+)
+
+
+def _with_odd(value: tuple[Any, ...], where: Any, odd: Any, extra_in_body: bool) -> Any:
+    """``value`` with the field at ``where`` replaced by ``odd`` (or ``odd`` appended)."""
+    fields = list(value)
+    in_body = isinstance(where, str) and where.startswith("body")
+    if not isinstance(fields[5], tuple) or len(fields[5]) != 4:  # no body left to change
+        extra_in_body, where = False, ("extra" if in_body else where)
+    if where == "extra":
+        if extra_in_body:
+            fields[5] = (*fields[5], odd)
+        else:
+            fields.append(odd)
+    elif in_body:
+        body = list(fields[5])
+        body[int(where.split()[1])] = odd
+        fields[5] = tuple(body)
+    else:
+        fields[where] = odd
+    return tuple(fields)
+
+
+@st.composite
+def near_transfer_values(draw: st.DrawFn) -> Any:
+    """A valid transfer value with zero, one or two fields made wrong (or an extra one)."""
+    value = draw(valid_transfer_values)
+    for where in draw(st.lists(st.sampled_from(list(ODD_FIELDS)), max_size=2)):
+        value = _with_odd(value, where, draw(_odd(where)), draw(st.booleans()))
+    return value
+
+
+def _pack_loosely(value: object) -> bytes:
+    """msgpack bytes for any value, floats, maps and lists included (no canonical checks)."""
+    packed: bytes = msgpack.packb(value, use_bin_type=True, default=codec._encode_bigint)
+    return packed
+
+
+def _outcome(decode: Any, data: bytes) -> tuple[Any, ...]:
+    """What a decoder does with ``data``: the value with its field types, or the error."""
+    try:
+        tx = decode(data)
+    except Exception as exc:  # the type and message must match too
+        return ("error", type(exc), str(exc))
+    assert isinstance(tx, Transaction)
+    fields = (tx.chain_id, tx.sender, tx.nonce, tx.fee, tx.body, tx.signature)
+    return ("ok", tx.encode(), tuple(type(f) for f in fields), fields, tx)
+
+
+def _mutate(data: bytes, draw: st.DrawFn) -> bytes:
+    """``data`` with a byte changed, inserted or removed, truncated or extended."""
+    if not data:
+        return draw(st.binary(max_size=4))
+    position = draw(st.integers(0, len(data) - 1))
+    how = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "append"]))
+    if how == "flip":
+        flipped = bytes([data[position] ^ draw(st.integers(1, 255))])
+        return data[:position] + flipped + data[position + 1 :]
+    if how == "insert":
+        return data[:position] + draw(st.binary(min_size=1, max_size=3)) + data[position:]
+    if how == "delete":
+        return data[:position] + data[position + 1 :]
+    if how == "truncate":
+        return data[:position]
+    return data + draw(st.binary(min_size=1, max_size=3))
+
+
+@given(valid_transfer_values)
+@settings(max_examples=300)
+def test_fast_transfer_decode_takes_every_valid_transfer(value: tuple[Any, ...]) -> None:
+    data = codec.encode(value)
+    fast = decode_transfer_fast(data)
+    assert fast is not None
+    assert _outcome(decode_transfer_fast, data) == _outcome(decode_transaction_strict, data)
+
+
+@given(near_transfer_values(), st.data())
+@settings(max_examples=1500)
+def test_transaction_decode_matches_the_strict_path(
+    value: tuple[Any, ...], data: st.DataObject
+) -> None:
+    raw = _pack_loosely(value)
+    how = data.draw(st.sampled_from(["as is", "mutated", "wide"]))
+    if how == "mutated":
+        raw = _mutate(raw, data.draw)
+    elif how == "wide":
+        with contextlib.suppress(codec.CodecError):  # a value the codec rejects stays as is
+            raw = _wide_encoding(codec.decode(raw), data.draw)
+    strict = _outcome(decode_transaction_strict, raw)
+    event(f"{how}: {strict[0]}")
+    assert _outcome(decode_transaction, raw) == strict
+    fast = decode_transfer_fast(raw) if len(raw) <= 64 * 1024 else None
+    assert fast is None or (strict[0] == "ok" and _outcome(lambda _: fast, raw) == strict)
+
+
+@given(st.binary(max_size=200))
+@settings(max_examples=1000)
+def test_transaction_decode_of_arbitrary_bytes_matches_the_strict_path(data: bytes) -> None:
+    assert _outcome(decode_transaction, data) == _outcome(decode_transaction_strict, data)
+
+
+@pytest.mark.parametrize("where", list(ODD_FIELDS))
+@pytest.mark.parametrize("extra_in_body", [False, True])
+def test_transaction_decode_of_every_listed_odd_field_matches_the_strict_path(
+    where: Any, extra_in_body: bool
+) -> None:
+    valid = (1, "chain", b"\x02" * 33, 7, 10, (1, "coin", 5, b"\x01" * 20), b"\x00" * 64)
+    assert decode_transfer_fast(codec.encode(valid)) is not None
+    for odd in ODD_FIELDS[where]:
+        raw = _pack_loosely(_with_odd(valid, where, odd, extra_in_body))
+        assert _outcome(decode_transaction, raw) == _outcome(decode_transaction_strict, raw)
+
+
+def test_transaction_decode_rejects_non_bytes_like_the_strict_path() -> None:
+    for data in (bytearray(b"\x97"), "x", None, memoryview(b"\x01")):
+        assert _outcome(decode_transaction, data) == _outcome(decode_transaction_strict, data)
+        assert _outcome(decode_transaction, data)[1] is DecodeError
