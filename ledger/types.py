@@ -11,7 +11,9 @@ contracts, 20-39 assets, barter and policy accounts, 40-49 threshold keys.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
@@ -178,8 +180,38 @@ class Transaction:
         )
 
     def signing_digest(self) -> bytes:
-        """SHA-256 of encode([TX_DOMAIN, chain_id, unsigned_fields])."""
-        return crypto.signing_digest(TX_DOMAIN, self.chain_id, self.unsigned_fields())
+        """SHA-256 of encode([TX_DOMAIN, chain_id, unsigned_fields]), computed once
+        (from the canonical bytes when they are known: see ``_unsigned_bytes``)."""
+        cached = self._cache.get("digest")
+        if cached is None:
+            unsigned = self._unsigned_bytes()
+            if unsigned is None:
+                cached = crypto.signing_digest(TX_DOMAIN, self.chain_id, self.unsigned_fields())
+            else:
+                cached = _sha256(_signing_prefix(self.chain_id) + unsigned).digest()
+            self._cache["digest"] = cached
+        return cached
+
+    def _unsigned_bytes(self) -> bytes | None:
+        """encode(unsigned_fields()) cut from the cached canonical bytes, or None.
+
+        The bytes are ``0x97 (array of 7), field 1..6, bin8 signature``; an
+        array's encoding is its header and then its elements', so the six
+        unsigned fields are ``0x96`` and the same middle. None (re-encode
+        instead) when the bytes are not cached or the signature is not a
+        byte string of at most 255 bytes (bin8: 2 header bytes) or the chain
+        id is not text."""
+        raw: bytes | None = self._cache.get("bytes")
+        signature = self.signature
+        if (
+            raw is None
+            or raw[0] != 0x97
+            or type(signature) is not bytes
+            or len(signature) > 255
+            or type(self.chain_id) is not str
+        ):
+            return None
+        return b"\x96" + raw[1 : len(raw) - 2 - len(signature)]
 
     def encode(self) -> bytes:
         """Canonical bytes: ``[version, chain_id, sender, nonce, fee, body, signature]``."""
@@ -219,6 +251,16 @@ class Transaction:
         if len(self.signature) == THRESHOLD_SIGNATURE_SIZE:
             return frost.verify_signature(self.sender, self.signing_digest(), self.signature)
         return crypto.verify_digest(self.sender, self.signing_digest(), self.signature)
+
+
+_sha256 = hashlib.sha256
+
+
+@lru_cache(maxsize=64)
+def _signing_prefix(chain_id: str) -> bytes:
+    """encode([TX_DOMAIN, chain_id, unsigned]) without its last element:
+    the header of a 3-element array, the domain tag and the chain id."""
+    return b"\x93" + codec.encode(TX_DOMAIN) + codec.encode(chain_id)
 
 
 def check_signature(value: object) -> bytes:

@@ -1,6 +1,6 @@
 """Fast paths against their strict references: same answers, same rejections.
 
-Each fast path (decoding a transfer, ...) must accept exactly what the
+Each fast path (decoding a transfer, the signing digest, ...) must accept exactly what the
 strict path accepts and return the same value; for anything else it defers
 to the strict path, so every rejection keeps its type and message. These
 tests feed both random valid encodings, near-miss values (a field of the
@@ -18,11 +18,13 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ledger import codec
+from ledger import codec, crypto
 from ledger.fields import MAX_AMOUNT, MAX_NONCE
 from ledger.types import (
+    TX_DOMAIN,
     DecodeError,
     Transaction,
+    Transfer,
     decode_transaction,
     decode_transaction_strict,
     decode_transfer_fast,
@@ -185,3 +187,42 @@ def test_transaction_decode_rejects_non_bytes_like_the_strict_path() -> None:
     for data in (bytearray(b"\x97"), "x", None, memoryview(b"\x01")):
         assert _outcome(decode_transaction, data) == _outcome(decode_transaction_strict, data)
         assert _outcome(decode_transaction, data)[1] is DecodeError
+
+
+def _reference_digest(tx: Transaction) -> bytes:
+    """The signing digest re-encoded from the fields (the rule as specified)."""
+    return crypto.signing_digest(TX_DOMAIN, tx.chain_id, tx.unsigned_fields())
+
+
+@given(
+    st.one_of(CHAIN_ID, values),
+    st.one_of(st.binary(min_size=33, max_size=33), values),
+    values,
+    values,
+    st.tuples(values, values, values),
+    st.one_of(
+        st.binary(min_size=64, max_size=65),
+        st.sampled_from([0, 1, 255, 256, 300]).map(bytes),  # bin8 ends at 255 bytes
+        values,
+    ),
+)
+@settings(max_examples=500)
+def test_signing_digest_from_the_bytes_is_the_specified_digest(
+    chain_id: Any, sender: Any, nonce: Any, fee: Any, body: tuple[Any, ...], signature: Any
+) -> None:
+    tx = Transaction(chain_id, sender, nonce, fee, Transfer(*body), signature)
+    try:
+        tx.encode()  # caches the bytes the digest is cut from
+    except codec.CodecError:
+        return
+    assert tx.signing_digest() == _reference_digest(tx)
+
+
+@given(valid_transfer_values)
+@settings(max_examples=200)
+def test_signing_digest_of_a_decoded_transfer_is_the_specified_digest(
+    value: tuple[Any, ...],
+) -> None:
+    tx = decode_transaction(codec.encode(value))
+    assert tx.signing_digest() == _reference_digest(tx)
+    assert tx.signing_digest() == _reference_digest(tx)  # cached: the same
