@@ -18,6 +18,7 @@ The byte-level rules are written out in docs/spec/encoding.md.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Final
 
 import msgpack
@@ -53,7 +54,7 @@ def encode(value: Value) -> bytes:
 
 def _pack(value: Value) -> bytes:
     try:
-        packed: bytes = _packb(value, use_bin_type=True, default=_encode_bigint)
+        packed: bytes = _packer().pack(value)
     except CodecError:
         raise
     except (OverflowError, TypeError, ValueError) as exc:
@@ -92,10 +93,22 @@ def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     return value
 
 
-_packb = msgpack.packb
 _unpackb = msgpack.unpackb
+_local = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    """This thread's msgpack Packer (one per thread: a Packer holds a buffer).
+    Reusing it saves building a Packer per value as msgpack.packb does; it
+    packs exactly as packb and empties its buffer after a failure too."""
+    try:
+        packer: msgpack.Packer = _local.packer
+    except AttributeError:
+        packer = _local.packer = msgpack.Packer(use_bin_type=True, default=_encode_bigint)
+    return packer
 _CONTAINERS: Final = frozenset((tuple, list, dict))
 _PLAIN: Final = frozenset((int, bytes, str, bool, type(None)))
+PLAIN_TYPES: Final = _PLAIN  # the scalar types encode's tree walk lets through
 
 
 # -- fast paths for fixed-shape records ------------------------------------------
@@ -123,10 +136,18 @@ def is_canonical(value: Value, data: bytes) -> bool:
     """True iff ``data`` is exactly the packing of ``value``, a value whose
     shape the caller has checked (see ``unpack_unchecked``)."""
     try:
-        packed: bytes = _packb(value, use_bin_type=True, default=_encode_bigint)
+        packed: bytes = _packer().pack(value)
     except Exception:  # e.g. an integer beyond 256 bits: the strict path says why
         return False
     return packed == data
+
+
+def pack_plain(value: Value) -> bytes:
+    """``encode(value)`` for a value the caller has checked to hold only
+    PLAIN_TYPES in tuples nested fewer than MAX_DEPTH deep (so encode's tree
+    walk could not object). Raises CodecError as encode does, e.g. for an
+    integer beyond 256 bits."""
+    return _pack(value)
 
 
 def _check_tree(value: Value, depth: int) -> None:

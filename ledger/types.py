@@ -416,8 +416,38 @@ class Receipt:
         """Canonical bytes (computed once: a receipt is hashed and stored)."""
         cached = self._cache.get("bytes")
         if cached is None:
-            cached = self._cache["bytes"] = codec.encode(self.to_value())
+            plain = self._plain_value()  # None: let the codec walk the value
+            cached = codec.encode(self.to_value()) if plain is None else codec.pack_plain(plain)
+            self._cache["bytes"] = cached
         return cached
+
+    def _plain_value(self) -> tuple[Any, ...] | None:
+        """``to_value()`` if it holds only plain scalars (then the codec's tree
+        walk has nothing to reject and ``codec.pack_plain`` encodes it), else None:
+        events must be Events whose attributes are a tuple of 2-tuples."""
+        plain = codec.PLAIN_TYPES
+        if not (
+            type(self.status) in plain
+            and type(self.fee_charged) in plain
+            and type(self.gas_used) in plain
+            and type(self.error) in plain
+            and type(self.events) is tuple
+        ):
+            return None
+        events = []
+        for event in self.events:
+            if type(event) is not Event or type(event.kind) not in plain:
+                return None
+            attributes = event.attributes
+            if type(attributes) is not tuple:
+                return None
+            for pair in attributes:
+                if type(pair) is not tuple or len(pair) != 2:
+                    return None
+                if type(pair[0]) not in plain or type(pair[1]) not in plain:
+                    return None
+            events.append((event.kind, attributes))
+        return (self.status, self.fee_charged, self.gas_used, tuple(events), self.error)
 
     @property
     def hash(self) -> bytes:

@@ -1,6 +1,7 @@
 """Fast paths against their strict references: same answers, same rejections.
 
-Each fast path (decoding a transfer, the signing digest, ...) must accept exactly what the
+Each fast path (decoding a transfer, the signing digest, encoding a
+receipt, ...) must accept exactly what the
 strict path accepts and return the same value; for anything else it defers
 to the strict path, so every rejection keeps its type and message. These
 tests feed both random valid encodings, near-miss values (a field of the
@@ -11,6 +12,8 @@ randomly mutated or re-encoded bytes, and compare the outcomes.
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 from typing import Any
 
 import msgpack
@@ -23,6 +26,8 @@ from ledger.fields import MAX_AMOUNT, MAX_NONCE
 from ledger.types import (
     TX_DOMAIN,
     DecodeError,
+    Event,
+    Receipt,
     Transaction,
     Transfer,
     decode_transaction,
@@ -226,3 +231,121 @@ def test_signing_digest_of_a_decoded_transfer_is_the_specified_digest(
     tx = decode_transaction(codec.encode(value))
     assert tx.signing_digest() == _reference_digest(tx)
     assert tx.signing_digest() == _reference_digest(tx)  # cached: the same
+
+
+def _encoded(encode: Any) -> tuple[Any, ...]:
+    """What an encoder does: its bytes, or the error's type and message."""
+    try:
+        return ("ok", encode())
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
+
+plain_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(1 << 256) + 1, (1 << 256) - 1),
+    st.binary(max_size=24),
+    st.text(max_size=8),
+)
+odd_values = st.one_of(
+    st.floats(),
+    st.dictionaries(st.text(max_size=4), plain_scalars, min_size=1, max_size=2),
+    st.lists(plain_scalars, max_size=3),
+    st.lists(plain_scalars, max_size=3).map(tuple),
+    st.tuples(st.floats()),
+    st.just(1 << 256),
+    values,
+)
+RECEIPT_PARTS = ("status", "fee", "gas", "error", "events", "event", "kind", "attributes")
+PAIR_PARTS = ("pair", "name", "value")
+
+
+@st.composite
+def receipts(draw: st.DrawFn) -> tuple[Receipt, str]:
+    """A receipt of plain values, with nothing or one part of it made odd
+    (a float, a map, a list, a tuple, a 3-tuple for a pair ...), and which part."""
+    fields: dict[str, Any] = {
+        "status": draw(st.integers(0, 9)),
+        "fee": draw(st.integers(0, MAX_AMOUNT)),
+        "gas": draw(st.integers(0, 10**6)),
+        "error": draw(st.text(max_size=20)),
+    }
+    event_list: list[Any] = [
+        [kind, draw(st.lists(st.tuples(st.text(max_size=8), plain_scalars), max_size=4))]
+        for kind in draw(st.lists(st.text(max_size=8), max_size=3))
+    ]
+    where = draw(st.sampled_from(("nothing", *RECEIPT_PARTS, *PAIR_PARTS)))
+    odd = draw(odd_values)
+    if where in fields:
+        fields[where] = odd
+    elif where in ("event", "kind", "attributes", *PAIR_PARTS):
+        event_list = event_list or [["transfer", []]]
+        index = draw(st.integers(0, len(event_list) - 1))
+        if where == "kind":
+            event_list[index][0] = odd
+        elif where == "attributes":
+            event_list[index][1] = odd
+        elif where in PAIR_PARTS:
+            pairs = event_list[index][1] = event_list[index][1] or [("amount", 1)]
+            at = draw(st.integers(0, len(pairs) - 1))
+            name, value = pairs[at]
+            pairs[at] = {"pair": odd, "name": (odd, value), "value": (name, odd)}[where]
+    built: list[Any] = [
+        Event(kind, tuple(attrs) if isinstance(attrs, list) else attrs)
+        for kind, attrs in event_list
+    ]
+    if where == "event":
+        built[draw(st.integers(0, len(built) - 1))] = odd
+    events: Any = odd if where == "events" else tuple(built)
+    return Receipt(fields["status"], fields["fee"], fields["gas"], events, fields["error"]), where
+
+
+@given(receipts())
+@settings(max_examples=3000)
+def test_receipt_encoding_is_the_codec_encoding_of_its_value(case: tuple[Receipt, str]) -> None:
+    receipt, where = case
+
+    def fresh() -> Receipt:  # encode() caches: every encoding starts from a copy
+        return Receipt(
+            receipt.status, receipt.fee_charged, receipt.gas_used, receipt.events, receipt.error
+        )
+
+    expected = _encoded(lambda: codec.encode(fresh().to_value()))
+    event(f"{where}: {expected[0]}, {'plain' if fresh()._plain_value() else 'walked'}")
+    assert _encoded(fresh().encode) == expected
+
+
+def test_a_transfer_receipt_takes_the_plain_path() -> None:
+    event = Event("transfer", (("amount", 5), ("asset", "coin"), ("to", b"\x01" * 20)))
+    receipt = Receipt(0, 1, 0, (event,))
+    assert receipt._plain_value() == receipt.to_value()
+    assert receipt.encode() == codec.encode(receipt.to_value())
+
+
+def test_packing_from_several_threads_gives_each_thread_its_own_bytes() -> None:
+    """codec keeps one Packer per thread: threads switching in the middle of a
+    pack (big integers call back into Python) must not mix their buffers."""
+    work = [(i, "x" * i, (1 << 200) + i, (b"y" * i, -(1 << 100) - i)) for i in range(4)]
+    expected = [_pack_loosely(value) for value in work]
+    wrong: list[object] = []
+
+    def encode_many(value: object, encoded: bytes) -> None:
+        for _ in range(3000):
+            if codec.encode(value) != encoded or codec.decode(encoded) != value:
+                wrong.append(value)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [
+            threading.Thread(target=encode_many, args=pair)
+            for pair in zip(work, expected, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong
