@@ -74,7 +74,14 @@ from ledger.exceptions import (
 )
 from ledger.params import Params, decode_params
 from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
-from ledger.state import PARAMS_KEY, BalanceOverflow, InsufficientBalance, State, tree_changes
+from ledger.state import (
+    PARAMS_KEY,
+    Account,
+    BalanceOverflow,
+    InsufficientBalance,
+    State,
+    tree_changes,
+)
 from ledger.state_tree import StateTree
 from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
 from ledger.threshold_chain import (
@@ -170,8 +177,9 @@ def read_params(state: State) -> Params:
 
 def check_transaction(
     state: State, tx: Transaction, chain_id: str, params: Params, signature_checked: bool = False
-) -> None:
+) -> Account:
     """May ``tx`` enter a block on top of ``state``? Raises a TxRejected subclass if not.
+    Returns the sender's account as read (for ``charge_nonce_and_fee``).
 
     ``signature_checked`` skips the signature check when the caller has
     already verified this exact transaction (the mempool's cache).
@@ -189,12 +197,15 @@ def check_transaction(
         raise CannotPayFee(f"balance of {NATIVE_ASSET} cannot pay the fee {tx.fee}")
     if tx.body.KIND not in BODY_EXECUTORS:
         raise TxRejected(f"transaction kind {tx.body.KIND} is not executable")
+    return account
 
 
-def charge_nonce_and_fee(state: State, tx: Transaction) -> None:
-    """Consume the sender's nonce and fee (kept even if the body fails)."""
+def charge_nonce_and_fee(state: State, tx: Transaction, account: Account | None = None) -> None:
+    """Consume the sender's nonce and fee (kept even if the body fails).
+    ``account`` is the sender's account in ``state`` if the caller has just read it."""
     sender = tx.sender_address
-    account = state.get_account(sender)
+    if account is None:
+        account = state.get_account(sender)
     account = account.with_nonce(account.nonce + 1)
     state.set_account(
         sender, account.with_balance(NATIVE_ASSET, account.balance(NATIVE_ASSET) - tx.fee)
@@ -225,8 +236,8 @@ def apply_transaction(
     state: State, tx: Transaction, ctx: BlockContext, signature_checked: bool
 ) -> Receipt:
     """Check, charge and execute one transaction. Raises TxRejected."""
-    check_transaction(state, tx, ctx.chain_id, ctx.params, signature_checked)
-    charge_nonce_and_fee(state, tx)
+    account = check_transaction(state, tx, ctx.chain_id, ctx.params, signature_checked)
+    charge_nonce_and_fee(state, tx, account)
     return execute_body(state, tx, ctx)
 
 

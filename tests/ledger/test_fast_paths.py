@@ -1,7 +1,7 @@
 """Fast paths against their strict references: same answers, same rejections.
 
 Each fast path (decoding a transfer, the signing digest, encoding a
-receipt, ...) must accept exactly what the
+receipt, decoding and encoding an account ...) must accept exactly what the
 strict path accepts and return the same value; for anything else it defers
 to the strict path, so every rejection keeps its type and message. These
 tests feed both random valid encodings, near-miss values (a field of the
@@ -18,11 +18,20 @@ from typing import Any
 
 import msgpack
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from ledger import codec, crypto
 from ledger.fields import MAX_AMOUNT, MAX_NONCE
+from ledger.state import (
+    Account,
+    BalanceOverflow,
+    InsufficientBalance,
+    decode_account,
+    decode_account_fast,
+    decode_account_strict,
+    encode_account,
+)
 from ledger.types import (
     TX_DOMAIN,
     DecodeError,
@@ -349,3 +358,153 @@ def test_packing_from_several_threads_gives_each_thread_its_own_bytes() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert not wrong
+
+
+# -- accounts ---------------------------------------------------------------------
+
+valid_accounts = st.tuples(
+    st.integers(0, MAX_NONCE),
+    st.dictionaries(ASSET, st.integers(1, MAX_AMOUNT), max_size=4).map(
+        lambda balances: tuple(sorted(balances.items()))
+    ),
+)
+ODD_ACCOUNT_PARTS: dict[str, list[Any]] = {
+    "nonce": _edges(MAX_NONCE),
+    "balances": [[], (("coin", 1),), None, b"", "coin"],
+    "pair": [("coin",), ("coin", 1, 2), ["coin", 1], None, 5],
+    "asset": ["COIN", "coin\n", "", "1x", b"coin", "c" * 33, "zzz", "a", None],
+    "amount": [*_edges(MAX_AMOUNT), 0],
+    "duplicate": [None],
+    "extra": [0, None, ()],
+}
+
+
+def _account_with_odd(value: tuple[Any, ...], where: str, odd: Any) -> Any:
+    """An account value with one part made odd (or its first pair repeated)."""
+    nonce, balances = value
+    pairs = list(balances) or [("coin", 1)]
+    if where == "nonce":
+        return (odd, balances)
+    if where == "balances":
+        return (nonce, odd)
+    if where == "extra":
+        return (nonce, balances, odd)
+    if where == "duplicate":
+        return (nonce, (pairs[0], *pairs))
+    at = len(pairs) - 1
+    if where == "pair":
+        pairs[at] = odd
+    else:
+        asset, amount = pairs[at]
+        pairs[at] = (odd, amount) if where == "asset" else (asset, odd)
+    return (nonce, tuple(pairs))
+
+
+def _account_outcome(decode: Any, data: Any) -> tuple[Any, ...]:
+    """What an account decoder does with ``data``: the account with its types, or the error."""
+    try:
+        account = decode(data)
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+    types = (type(account.nonce), tuple(tuple(map(type, p)) for p in account.balances))
+    return ("ok", account, types, type(account.balances))
+
+
+@given(valid_accounts)
+@settings(max_examples=300)
+def test_fast_account_decode_takes_every_valid_account(value: tuple[Any, ...]) -> None:
+    data = codec.encode(value)
+    assert decode_account_fast(data) is not None
+    assert _account_outcome(decode_account_fast, data) == _account_outcome(
+        decode_account_strict, data
+    )
+
+
+@given(valid_accounts, st.sampled_from(["nothing", *ODD_ACCOUNT_PARTS]), st.data())
+@settings(max_examples=1500)
+def test_account_decode_matches_the_strict_path(
+    value: tuple[Any, ...], where: str, data: st.DataObject
+) -> None:
+    if where != "nothing":
+        odd = data.draw(st.one_of(st.sampled_from(ODD_ACCOUNT_PARTS[where]), odd_values))
+        value = _account_with_odd(value, where, odd)
+    try:
+        raw = _pack_loosely(value)
+    except codec.CodecError:  # an integer beyond 256 bits has no encoding at all
+        assume(False)
+    how = data.draw(st.sampled_from(["as is", "mutated", "wide"]))
+    if how == "mutated":
+        raw = _mutate(raw, data.draw)
+    elif how == "wide":
+        with contextlib.suppress(codec.CodecError):  # a value the codec rejects stays as is
+            raw = _wide_encoding(codec.decode(raw), data.draw)
+    strict = _account_outcome(decode_account_strict, raw)
+    event(f"{how}, {where}: {strict[0]}")
+    assert _account_outcome(decode_account, raw) == strict
+
+
+@pytest.mark.parametrize("where", list(ODD_ACCOUNT_PARTS))
+def test_account_decode_of_every_listed_odd_part_matches_the_strict_path(where: str) -> None:
+    valid = (3, (("cpu", 7), ("disk", 1), ("net", MAX_AMOUNT)))
+    for odd in ODD_ACCOUNT_PARTS[where]:
+        raw = _pack_loosely(_account_with_odd(valid, where, odd))
+        assert _account_outcome(decode_account, raw) == _account_outcome(decode_account_strict, raw)
+
+
+@given(st.binary(max_size=100))
+@settings(max_examples=1000)
+def test_account_decode_of_arbitrary_bytes_matches_the_strict_path(data: bytes) -> None:
+    assert _account_outcome(decode_account, data) == _account_outcome(decode_account_strict, data)
+
+
+def test_account_decode_of_non_bytes_and_oversized_input_matches_the_strict_path() -> None:
+    big = codec.encode((1, tuple((f"a{i:07d}", 1) for i in range(400_000))))
+    assert len(big) > codec.DEFAULT_MAX_SIZE
+    for data in (bytearray(codec.encode((1, ()))), memoryview(b"\x92\x01\x90"), big):
+        assert _account_outcome(decode_account, data) == _account_outcome(
+            decode_account_strict, data
+        )
+
+
+@given(
+    valid_accounts,
+    st.sampled_from(["nothing", "nonce", "balances", "pair", "asset", "amount", "extra"]),
+    st.one_of(plain_scalars, odd_values),
+)
+@settings(max_examples=1000)
+def test_account_encoding_is_the_codec_encoding(
+    value: tuple[Any, ...], where: str, odd: Any
+) -> None:
+    if where != "nothing":
+        value = _account_with_odd(value, where, odd)
+    account = Account(*value[:2])
+    expected = _encoded(lambda: codec.encode((account.nonce, tuple(account.balances))))
+    event(f"{where}: {expected[0]}")
+    assert _encoded(lambda: encode_account(account)) == expected
+
+
+def _reference_with_balance(account: Account, asset: str, amount: int) -> Account:
+    """Account.with_balance as first written: filter, append, sort."""
+    if amount < 0:
+        raise InsufficientBalance(f"balance of {asset} would be negative")
+    if amount > MAX_AMOUNT:
+        raise BalanceOverflow(f"balance of {asset} would exceed 2^128-1")
+    others = [(name, value) for name, value in account.balances if name != asset]
+    if amount:
+        others.append((asset, amount))
+    others.sort()
+    return Account(account.nonce, tuple(others))
+
+
+@given(
+    st.integers(0, MAX_NONCE),
+    st.lists(st.tuples(st.sampled_from(["coin", "cpu", "net", "x"]), st.integers(0, 9))).map(tuple),
+    st.sampled_from(["coin", "cpu", "net", "x"]),
+    st.sampled_from([-1, 0, 1, 5, MAX_AMOUNT, MAX_AMOUNT + 1]),
+)
+def test_with_balance_matches_the_reference(
+    nonce: int, balances: tuple[tuple[str, int], ...], asset: str, amount: int
+) -> None:
+    account = Account(nonce, balances)
+    expected = _encoded(lambda: _reference_with_balance(account, asset, amount))
+    assert _encoded(lambda: account.with_balance(asset, amount)) == expected
