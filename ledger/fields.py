@@ -7,6 +7,7 @@ transaction, block or record gets one clear, typed error.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 MAX_AMOUNT: Final = (1 << 128) - 1
@@ -56,11 +57,15 @@ def check_text(value: object, name: str, max_length: int = 256) -> str:
     return value  # type: ignore[return-value]
 
 
+# A chain sees one chain id and a few asset ids over and over: remembering the
+# answers for recent strings saves a regular-expression match per field.
+@lru_cache(maxsize=1024)
 def valid_asset(value: str) -> bool:
     """True iff the string ``value`` is an asset id (the rule of check_asset)."""
     return _ASSET_RE.match(value) is not None
 
 
+@lru_cache(maxsize=64)
 def valid_chain_id(value: str) -> bool:
     """True iff the string ``value`` is a chain id (the rule of check_chain_id)."""
     return _CHAIN_ID_RE.match(value) is not None

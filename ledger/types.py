@@ -75,6 +75,7 @@ BLOCK_VERSION: Final = 1
 THRESHOLD_SIGNATURE_SIZE: Final = 65
 TX_DOMAIN: Final = "ledger/tx/v1"
 MAX_TX_SIZE: Final = 64 * 1024
+_sha256 = hashlib.sha256  # crypto.sha256 without the wrapper, for the per-transaction hashes
 
 
 class Body(Protocol):
@@ -226,7 +227,7 @@ class Transaction:
         """SHA-256 of the canonical encoding."""
         cached = self._cache.get("hash")
         if cached is None:
-            cached = crypto.sha256(self.encode())
+            cached = _sha256(self.encode()).digest()
             self._cache["hash"] = cached
         return cached
 
@@ -235,7 +236,7 @@ class Transaction:
         """The 20-byte address of the sender's public key."""
         cached = self._cache.get("address")
         if cached is None:
-            cached = crypto.sha256(self.sender)[:ADDRESS_SIZE]
+            cached = _sha256(self.sender).digest()[:ADDRESS_SIZE]
             self._cache["address"] = cached
         return cached
 
@@ -251,9 +252,6 @@ class Transaction:
         if len(self.signature) == THRESHOLD_SIGNATURE_SIZE:
             return frost.verify_signature(self.sender, self.signing_digest(), self.signature)
         return crypto.verify_digest(self.sender, self.signing_digest(), self.signature)
-
-
-_sha256 = hashlib.sha256
 
 
 @lru_cache(maxsize=64)
@@ -370,10 +368,12 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     domain-separated leaf 0x00 and node 0x01 prefixes; empty list -> 32 zero bytes)."""
     if not leaves:
         return bytes(32)
-    level = [crypto.sha256(b"\x00" + leaf) for leaf in leaves]
+    sha256 = _sha256  # called twice per leaf: hashlib directly, no wrapper
+    level = [sha256(b"\x00" + leaf).digest() for leaf in leaves]
     while len(level) > 1:
         paired = [
-            crypto.sha256(b"\x01" + level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)
+            sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level) - 1, 2)
         ]
         if len(level) % 2:
             paired.append(level[-1])  # an odd node is promoted unchanged
@@ -451,7 +451,7 @@ class Receipt:
 
     @property
     def hash(self) -> bytes:
-        return crypto.sha256(self.encode())
+        return _sha256(self.encode()).digest()
 
 
 def decode_receipt(data: bytes) -> Receipt:
@@ -574,11 +574,19 @@ def decode_block(data: bytes) -> Block:
     ensure(isinstance(txs, tuple), "block transactions must be an array")
     return Block(
         header=header_from_value(header_value),
-        transactions=tuple(
-            decode_transaction(check_bytes(t, "tx", max_size=MAX_TX_SIZE)) for t in txs
-        ),
+        transactions=decode_block_transactions(txs),
         last_commit=check_bytes(last_commit, "last_commit", max_size=MAX_BLOCK_SIZE),
     )
+
+
+def decode_block_transactions(txs: tuple[Any, ...]) -> tuple[Transaction, ...]:
+    """Each element of a block's transaction array, decoded. Raises DecodeError."""
+    decoded = []
+    for t in txs:
+        if type(t) is not bytes or len(t) > MAX_TX_SIZE:  # check_bytes says what is wrong
+            t = check_bytes(t, "tx", max_size=MAX_TX_SIZE)
+        decoded.append(decode_transaction(t))
+    return tuple(decoded)
 
 
 def block_txs_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
