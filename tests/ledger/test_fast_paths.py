@@ -1,7 +1,8 @@
 """Fast paths against their strict references: same answers, same rejections.
 
 Each fast path (decoding a transfer, the signing digest, encoding a
-receipt, decoding and encoding an account ...) must accept exactly what the
+receipt, decoding and encoding an account, checking a block's signatures
+before executing it ...) must accept exactly what the
 strict path accepts and return the same value; for anything else it defers
 to the strict path, so every rejection keeps its type and message. These
 tests feed both random valid encodings, near-miss values (a field of the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from dataclasses import replace
 from typing import Any
 
 import msgpack
@@ -21,7 +23,7 @@ import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from ledger import codec, crypto
+from ledger import codec, crypto, transition
 from ledger.fields import MAX_AMOUNT, MAX_NONCE
 from ledger.state import (
     Account,
@@ -32,18 +34,22 @@ from ledger.state import (
     decode_account_strict,
     encode_account,
 )
+from ledger.transition import execute_block
 from ledger.types import (
     TX_DOMAIN,
+    Block,
     DecodeError,
     Event,
     Receipt,
     Transaction,
     Transfer,
+    block_txs_root,
     decode_transaction,
     decode_transaction_strict,
     decode_transfer_fast,
 )
 from tests.ledger.test_codec import _wide_encoding, values
+from tests.ledger.test_transition import CHAIN, FEE, MemoryChain, make_genesis, transfer
 
 ASSET = st.from_regex(r"\A[a-z][a-z0-9.\-]{0,31}\Z")
 CHAIN_ID = st.from_regex(r"\A[a-z0-9][a-z0-9.\-]{0,63}\Z")
@@ -508,3 +514,74 @@ def test_with_balance_matches_the_reference(
     account = Account(nonce, balances)
     expected = _encoded(lambda: _reference_with_balance(account, asset, amount))
     assert _encoded(lambda: account.with_balance(asset, amount)) == expected
+
+
+# -- signatures checked before execution --------------------------------------------
+
+
+def _execute(block: Block, chain: MemoryChain, verified: frozenset[bytes]) -> tuple[Any, ...]:
+    """What execute_block makes of ``block``: its roots and changes, or the error."""
+    try:
+        result = execute_block(chain.state(), chain.tree(), block, chain.tip, CHAIN, verified)
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+    return ("ok", result.state_root, result.receipts_root, result.changes, result.receipts)
+
+
+BREAKS = ("signature", "signature length", "chain id", "nonce", "fee", "amount", "none")
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from(BREAKS)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.data(),
+)
+@settings(max_examples=300, deadline=None)
+def test_signatures_checked_first_reject_or_accept_exactly_as_in_order(
+    plan: list[tuple[int, int, str]], data: st.DataObject
+) -> None:
+    """execute_block with its up-front signature loop against execute_block
+    with that loop turned off: same result, or the same error for the same
+    transaction, whatever is broken where (and whatever ``verified`` holds)."""
+    chain = MemoryChain(make_genesis())
+    nonces = [0] * 4
+    txs = []
+    for sender, recipient, broken in plan:
+        nonce = nonces[sender] + (1 if broken == "nonce" else 0)
+        tx = transfer(
+            sender,
+            recipient,
+            1_000_000_000 if broken == "amount" else 5,  # body fails: a failure receipt
+            nonce,
+            fee=1 if broken == "fee" else FEE,
+            chain="other-chain" if broken == "chain id" else CHAIN,
+        )
+        if broken == "signature":
+            tx = replace(tx, signature=bytes([tx.signature[0] ^ 1]) + tx.signature[1:], _cache={})
+        elif broken == "signature length":
+            tx = replace(tx, signature=tx.signature + b"\x00", _cache={})  # a FROST size
+        nonces[sender] = nonce + 1 if broken not in ("nonce",) else nonces[sender]
+        txs.append(tx)
+    good = chain.build([])
+    header = replace(good.header, txs_root=block_txs_root(txs))
+    block = Block(header, tuple(txs))
+    verified = frozenset(data.draw(st.lists(st.sampled_from([tx.hash for tx in txs]), max_size=3)))
+    expected = _without_the_signature_loop(block, chain, verified)
+    outcome = _execute(block, chain, verified)
+    event(outcome[2].split(": ")[-1][:40] if outcome[0] == "error" else "ok")
+    assert outcome == expected
+
+
+def _without_the_signature_loop(
+    block: Block, chain: MemoryChain, verified: frozenset[bytes]
+) -> tuple[Any, ...]:
+    """_execute with verify_signatures passing ``verified`` through unchanged."""
+    original = transition.verify_signatures
+    transition.verify_signatures = lambda _txs, given: frozenset(given)
+    try:
+        return _execute(block, chain, verified)
+    finally:
+        transition.verify_signatures = original
