@@ -13,6 +13,7 @@ randomly mutated or re-encoded bytes, and compare the outcomes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import threading
 from dataclasses import replace
@@ -24,6 +25,7 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from ledger import codec, crypto, transition
+from ledger.chain import paused_gc
 from ledger.fields import MAX_AMOUNT, MAX_NONCE
 from ledger.state import (
     Account,
@@ -585,3 +587,23 @@ def _without_the_signature_loop(
         return _execute(block, chain, verified)
     finally:
         transition.verify_signatures = original
+
+
+# -- the garbage collector during a block ----------------------------------------------
+
+
+def test_paused_gc_pauses_and_restores_the_collector() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with contextlib.suppress(RuntimeError), paused_gc():
+        raise RuntimeError("a failing block")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # was off: stays off
+    finally:
+        gc.enable()
