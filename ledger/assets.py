@@ -150,9 +150,12 @@ def burn_asset(state: State, actor: bytes, body: BurnAsset, ctx: BlockContext) -
 def transfer_asset(state: State, actor: bytes, body: Transfer, ctx: BlockContext) -> Outcome:
     """Move ``body.amount`` of ``body.asset`` from ``actor`` to ``body.recipient``
     (a transfer transaction, or a policy account's approved transfer)."""
-    if state.get_account(actor).balance(body.asset) < body.amount:
+    account = state.get_account(actor)
+    balance = account.balance(body.asset)
+    if balance < body.amount:
         raise InsufficientFunds(f"balance of {body.asset} is below {body.amount}")
-    state.sub_balance(actor, body.asset, body.amount)
+    assert body.amount >= 0
+    state.set_account(actor, account.with_balance(body.asset, balance - body.amount))  # debit
     state.add_balance(body.recipient, body.asset, body.amount)
     attributes = (
         ("amount", body.amount),

@@ -8,7 +8,9 @@ benchmarks and the tests drive it directly.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+import gc
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from ledger.exceptions import TxRejected
@@ -26,6 +28,27 @@ from ledger.transition import (
     read_params,
 )
 from ledger.types import Block, Transaction
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one block's execution.
+
+    A block allocates (and keeps until it is done) tens of thousands of
+    objects; with the collector running, every 700 of them trigger a
+    collection and survivors pile up into full collections of the whole heap
+    (at 1,000 accounts 3 us, at 100,000 accounts 17 us per transaction).
+    Paused, the block's short-lived objects are still freed at once by
+    reference counting, and the collector catches up with one young
+    collection after the block. Results never depend on the collector. If
+    it was already disabled it stays so."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Chain:
@@ -70,24 +93,28 @@ class Chain:
         last_commit: bytes = b"",
         verified: Collection[bytes] = frozenset(),
     ) -> tuple[Block, BlockResult, list[tuple[Transaction, TxRejected]]]:
-        """A new block on the tip from candidate transactions (nothing is stored)."""
-        return build_block(
-            State(self.store),
-            self._fresh_tree(),
-            self.tip,
-            self.chain_id,
-            candidates,
-            proposer,
-            time_ms,
-            last_commit,
-            verified,
-        )
+        """A new block on the tip from candidate transactions (nothing is stored).
+        The garbage collector is paused meanwhile (``paused_gc``)."""
+        with paused_gc():
+            return build_block(
+                State(self.store),
+                self._fresh_tree(),
+                self.tip,
+                self.chain_id,
+                candidates,
+                proposer,
+                time_ms,
+                last_commit,
+                verified,
+            )
 
     def execute_block(self, block: Block, verified: Collection[bytes] = frozenset()) -> BlockResult:
-        """Validate and execute a block on the tip (nothing is stored). Raises InvalidBlock."""
-        return apply_block(
-            State(self.store), self._fresh_tree(), block, self.tip, self.chain_id, verified
-        )
+        """Validate and execute a block on the tip (nothing is stored). Raises InvalidBlock.
+        The garbage collector is paused meanwhile (``paused_gc``)."""
+        with paused_gc():
+            return apply_block(
+                State(self.store), self._fresh_tree(), block, self.tip, self.chain_id, verified
+            )
 
     def commit_block(
         self,

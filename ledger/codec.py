@@ -18,6 +18,7 @@ The byte-level rules are written out in docs/spec/encoding.md.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Final
 
 import msgpack
@@ -53,7 +54,7 @@ def encode(value: Value) -> bytes:
 
 def _pack(value: Value) -> bytes:
     try:
-        packed: bytes = _packb(value, use_bin_type=True, default=_encode_bigint)
+        packed: bytes = _packer().pack(value)
     except CodecError:
         raise
     except (OverflowError, TypeError, ValueError) as exc:
@@ -92,10 +93,61 @@ def decode(data: bytes, max_size: int = DEFAULT_MAX_SIZE) -> Value:
     return value
 
 
-_packb = msgpack.packb
 _unpackb = msgpack.unpackb
+_local = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    """This thread's msgpack Packer (one per thread: a Packer holds a buffer).
+    Reusing it saves building a Packer per value as msgpack.packb does; it
+    packs exactly as packb and empties its buffer after a failure too."""
+    try:
+        packer: msgpack.Packer = _local.packer
+    except AttributeError:
+        packer = _local.packer = msgpack.Packer(use_bin_type=True, default=_encode_bigint)
+    return packer
 _CONTAINERS: Final = frozenset((tuple, list, dict))
 _PLAIN: Final = frozenset((int, bytes, str, bool, type(None)))
+PLAIN_TYPES: Final = _PLAIN  # the scalar types encode's tree walk lets through
+
+
+# -- fast paths for fixed-shape records ------------------------------------------
+#
+# A record decoder that knows its shape (a transaction, an account) may skip
+# decode's generic tree walk: it unpacks with ``unpack_unchecked``, checks the
+# exact shape and every field itself, and accepts only if ``is_canonical``
+# holds. It must fall back to the strict decode for anything else, so that
+# every rejection (and its message) stays the strict path's.
+
+
+def unpack_unchecked(data: bytes) -> Value | None:
+    """``data`` unpacked exactly as ``decode`` unpacks it, but with none of
+    decode's checks: None if msgpack cannot unpack it (or it is nil).
+
+    Only for fast paths that then check the value's exact shape (scalars in
+    tuples, no maps, no floats) and call ``is_canonical``."""
+    try:
+        return _unpackb(data, raw=False, use_list=False, strict_map_key=True, ext_hook=_decode_ext)
+    except Exception:  # any failure sends the caller to the strict path
+        return None
+
+
+def is_canonical(value: Value, data: bytes) -> bool:
+    """True iff ``data`` is exactly the packing of ``value``, a value whose
+    shape the caller has checked (see ``unpack_unchecked``)."""
+    try:
+        packed: bytes = _packer().pack(value)
+    except Exception:  # e.g. an integer beyond 256 bits: the strict path says why
+        return False
+    return packed == data
+
+
+def pack_plain(value: Value) -> bytes:
+    """``encode(value)`` for a value the caller has checked to hold only
+    PLAIN_TYPES in tuples nested fewer than MAX_DEPTH deep (so encode's tree
+    walk could not object). Raises CodecError as encode does, e.g. for an
+    integer beyond 256 bits."""
+    return _pack(value)
 
 
 def _check_tree(value: Value, depth: int) -> None:

@@ -7,6 +7,7 @@ transaction, block or record gets one clear, typed error.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 MAX_AMOUNT: Final = (1 << 128) - 1
@@ -56,13 +57,27 @@ def check_text(value: object, name: str, max_length: int = 256) -> str:
     return value  # type: ignore[return-value]
 
 
+# A chain sees one chain id and a few asset ids over and over: remembering the
+# answers for recent strings saves a regular-expression match per field.
+@lru_cache(maxsize=1024)
+def valid_asset(value: str) -> bool:
+    """True iff the string ``value`` is an asset id (the rule of check_asset)."""
+    return _ASSET_RE.match(value) is not None
+
+
+@lru_cache(maxsize=64)
+def valid_chain_id(value: str) -> bool:
+    """True iff the string ``value`` is a chain id (the rule of check_chain_id)."""
+    return _CHAIN_ID_RE.match(value) is not None
+
+
 def check_asset(value: object) -> str:
     """An asset id: 1-32 chars of [a-z0-9.-], starting with a letter, or DecodeError."""
-    ensure(isinstance(value, str) and _ASSET_RE.match(value) is not None, "invalid asset id")
+    ensure(isinstance(value, str) and valid_asset(value), "invalid asset id")
     return value  # type: ignore[return-value]
 
 
 def check_chain_id(value: object) -> str:
     """A chain id: 1-64 chars of [a-z0-9.-], or DecodeError."""
-    ensure(isinstance(value, str) and _CHAIN_ID_RE.match(value) is not None, "invalid chain id")
+    ensure(isinstance(value, str) and valid_chain_id(value), "invalid chain id")
     return value  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from ledger import codec
+from ledger.fields import valid_asset
 from ledger.types import MAX_AMOUNT, MAX_NONCE, check_amount, check_asset, check_uint, ensure
 
 ACCOUNT_PREFIX: Final = b"a"
@@ -81,6 +82,9 @@ class Account:
             raise InsufficientBalance(f"balance of {asset} would be negative")
         if amount > MAX_AMOUNT:
             raise BalanceOverflow(f"balance of {asset} would exceed 2^128-1")
+        balances = self.balances
+        if len(balances) == 1 and balances[0][0] == asset:  # one asset: nothing to sort
+            return Account(self.nonce, ((asset, amount),) if amount else ())
         others = [(name, value) for name, value in self.balances if name != asset]
         if amount:
             others.append((asset, amount))
@@ -112,11 +116,63 @@ def account_key(address: bytes) -> bytes:
 
 def encode_account(account: Account) -> bytes:
     """``[nonce, [[asset, amount], ...]]`` with assets sorted."""
-    return codec.encode((account.nonce, tuple(account.balances)))
+    nonce, balances = account.nonce, account.balances
+    if type(nonce) is int and type(balances) is tuple:
+        for pair in balances:
+            if type(pair) is not tuple or len(pair) != 2:
+                break
+            if type(pair[0]) is not str or type(pair[1]) is not int:
+                break
+        else:  # scalars in two levels of tuples: nothing for the codec's tree walk to reject
+            return codec.pack_plain((nonce, balances))
+    return codec.encode((nonce, tuple(balances)))
 
 
 def decode_account(data: bytes) -> Account:
-    """Decode a stored account. Raises DecodeError."""
+    """Decode a stored account. Raises DecodeError, or CodecError for bytes
+    that are not canonical. A well-formed account takes a fast path
+    (``decode_account_fast``); anything else, and every rejection, goes
+    through ``decode_account_strict``."""
+    if type(data) is bytes and len(data) <= codec.DEFAULT_MAX_SIZE:
+        account = decode_account_fast(data)
+        if account is not None:
+            return account
+    return decode_account_strict(data)
+
+
+def decode_account_fast(data: bytes) -> Account | None:
+    """``decode_account_strict(data)`` for a valid account, or None.
+
+    Accepts only ``[nonce, [[asset, amount], ...]]`` with the nonce in range,
+    asset ids valid and strictly increasing, amounts in [1, 2^128-1] and
+    ``data`` the canonical packing (scalars in three levels of arrays: the
+    codec's tree walk would find nothing). None for anything else: the caller
+    then runs the strict path. ``data`` must be bytes within the codec's
+    default size limit."""
+    value = codec.unpack_unchecked(data)
+    if type(value) is not tuple or len(value) != 2:
+        return None
+    nonce, balances = value
+    if type(nonce) is not int or not 0 <= nonce <= MAX_NONCE or type(balances) is not tuple:
+        return None
+    previous = ""  # every asset id is longer, so greater
+    for pair in balances:
+        if type(pair) is not tuple or len(pair) != 2:
+            return None
+        asset, amount = pair
+        if type(asset) is not str or not previous < asset or not valid_asset(asset):
+            return None
+        if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
+            return None
+        previous = asset
+    if not codec.is_canonical(value, data):
+        return None
+    return Account(nonce, balances)
+
+
+def decode_account_strict(data: bytes) -> Account:
+    """decode_account through the generic strict codec and checks (the
+    reference for the fast path; gives every rejection its message)."""
     value = codec.decode(data)
     ensure(isinstance(value, tuple) and len(value) == 2, "account must be [nonce, balances]")
     nonce, balances = value

@@ -173,14 +173,17 @@ class Store:
         assert block.height == tip.height + 1, f"saving block {block.height} on tip {tip.height}"
         assert block.header.state_root == result.state_root
         height = block.height
+        # [height, index] holds two integers: nothing for the codec's tree walk to reject.
+        encode_location = codec.pack_plain if type(height) is int else codec.encode
+        receipts_prefix = _height_key(b"R", height)
         with self._db.write_batch(sync=True) as batch:
             batch.put(_height_key(b"B", height), block.encode())
             batch.put(b"H" + block.hash, height.to_bytes(8, "big"))
             for index, (tx, receipt) in enumerate(
                 zip(block.transactions, result.receipts, strict=True)
             ):
-                batch.put(b"T" + tx.hash, codec.encode((height, index)))
-                batch.put(_height_key(b"R", height) + index.to_bytes(4, "big"), receipt.encode())
+                batch.put(b"T" + tx.hash, encode_location((height, index)))
+                batch.put(receipts_prefix + index.to_bytes(4, "big"), receipt.encode())
             if certificate:
                 batch.put(_height_key(b"C", height), certificate)
             if result.block_events:

@@ -11,7 +11,9 @@ contracts, 20-39 assets, barter and policy accounts, 40-49 threshold keys.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
@@ -44,6 +46,8 @@ from ledger.fields import (
     check_chain_id,
     check_uint,
     ensure,
+    valid_asset,
+    valid_chain_id,
 )
 from ledger.threshold import frost
 from ledger.threshold_bodies import (
@@ -71,6 +75,7 @@ BLOCK_VERSION: Final = 1
 THRESHOLD_SIGNATURE_SIZE: Final = 65
 TX_DOMAIN: Final = "ledger/tx/v1"
 MAX_TX_SIZE: Final = 64 * 1024
+_sha256 = hashlib.sha256  # crypto.sha256 without the wrapper, for the per-transaction hashes
 
 
 class Body(Protocol):
@@ -176,8 +181,38 @@ class Transaction:
         )
 
     def signing_digest(self) -> bytes:
-        """SHA-256 of encode([TX_DOMAIN, chain_id, unsigned_fields])."""
-        return crypto.signing_digest(TX_DOMAIN, self.chain_id, self.unsigned_fields())
+        """SHA-256 of encode([TX_DOMAIN, chain_id, unsigned_fields]), computed once
+        (from the canonical bytes when they are known: see ``_unsigned_bytes``)."""
+        cached = self._cache.get("digest")
+        if cached is None:
+            unsigned = self._unsigned_bytes()
+            if unsigned is None:
+                cached = crypto.signing_digest(TX_DOMAIN, self.chain_id, self.unsigned_fields())
+            else:
+                cached = _sha256(_signing_prefix(self.chain_id) + unsigned).digest()
+            self._cache["digest"] = cached
+        return cached
+
+    def _unsigned_bytes(self) -> bytes | None:
+        """encode(unsigned_fields()) cut from the cached canonical bytes, or None.
+
+        The bytes are ``0x97 (array of 7), field 1..6, bin8 signature``; an
+        array's encoding is its header and then its elements', so the six
+        unsigned fields are ``0x96`` and the same middle. None (re-encode
+        instead) when the bytes are not cached or the signature is not a
+        byte string of at most 255 bytes (bin8: 2 header bytes) or the chain
+        id is not text."""
+        raw: bytes | None = self._cache.get("bytes")
+        signature = self.signature
+        if (
+            raw is None
+            or raw[0] != 0x97
+            or type(signature) is not bytes
+            or len(signature) > 255
+            or type(self.chain_id) is not str
+        ):
+            return None
+        return b"\x96" + raw[1 : len(raw) - 2 - len(signature)]
 
     def encode(self) -> bytes:
         """Canonical bytes: ``[version, chain_id, sender, nonce, fee, body, signature]``."""
@@ -192,7 +227,7 @@ class Transaction:
         """SHA-256 of the canonical encoding."""
         cached = self._cache.get("hash")
         if cached is None:
-            cached = crypto.sha256(self.encode())
+            cached = _sha256(self.encode()).digest()
             self._cache["hash"] = cached
         return cached
 
@@ -201,7 +236,7 @@ class Transaction:
         """The 20-byte address of the sender's public key."""
         cached = self._cache.get("address")
         if cached is None:
-            cached = crypto.sha256(self.sender)[:ADDRESS_SIZE]
+            cached = _sha256(self.sender).digest()[:ADDRESS_SIZE]
             self._cache["address"] = cached
         return cached
 
@@ -219,6 +254,13 @@ class Transaction:
         return crypto.verify_digest(self.sender, self.signing_digest(), self.signature)
 
 
+@lru_cache(maxsize=64)
+def _signing_prefix(chain_id: str) -> bytes:
+    """encode([TX_DOMAIN, chain_id, unsigned]) without its last element:
+    the header of a 3-element array, the domain tag and the chain id."""
+    return b"\x93" + codec.encode(TX_DOMAIN) + codec.encode(chain_id)
+
+
 def check_signature(value: object) -> bytes:
     """64 bytes (ECDSA) or 65 bytes (FROST threshold signature), or DecodeError."""
     ensure(
@@ -233,8 +275,73 @@ def decode_transaction(data: bytes) -> Transaction:
     """Strictly decode a transaction. Raises DecodeError (never anything else).
 
     Checks structure, sizes and ranges; does not check the signature, the
-    nonce or balances (that is the state transition's job).
+    nonce or balances (that is the state transition's job). A well-formed
+    transfer takes a fast path (``decode_transfer_fast``); everything else,
+    and every rejection, goes through ``decode_transaction_strict``.
     """
+    if isinstance(data, bytes) and len(data) <= MAX_TX_SIZE:
+        tx = decode_transfer_fast(data)
+        if tx is not None:
+            return tx
+    return decode_transaction_strict(data)
+
+
+def decode_transfer_fast(data: bytes) -> Transaction | None:
+    """``decode_transaction_strict(data)`` for a valid transfer, or None.
+
+    Accepts only the exact shape ``[1, chain_id, sender, nonce, fee,
+    [1, asset, amount, recipient], signature]`` with every field valid and
+    ``data`` its canonical packing: scalars in two levels of arrays, so the
+    codec's tree walk (floats, maps, depth) has nothing to object to. Returns
+    None for anything else (the caller then runs the strict path, which
+    gives the same result or the error). ``data`` must be bytes of at most
+    MAX_TX_SIZE.
+    """
+    value = codec.unpack_unchecked(data)
+    if type(value) is not tuple or len(value) != 7:
+        return None
+    version, chain_id, sender, nonce, fee, body, signature = value
+    if not (
+        type(version) is int
+        and version == TX_VERSION
+        and type(sender) is bytes
+        and len(sender) == crypto.PUBLIC_KEY_SIZE
+        and type(nonce) is int
+        and 0 <= nonce <= MAX_NONCE
+        and type(fee) is int
+        and 0 <= fee <= MAX_AMOUNT
+        and type(signature) is bytes
+        and len(signature) in _SIGNATURE_SIZES
+        and type(body) is tuple
+        and len(body) == 4
+        and type(chain_id) is str
+        and valid_chain_id(chain_id)
+    ):
+        return None
+    kind, asset, amount, recipient = body
+    if not (
+        type(kind) is int
+        and kind == Transfer.KIND
+        and type(asset) is str
+        and valid_asset(asset)
+        and type(amount) is int
+        and 0 <= amount <= MAX_AMOUNT
+        and type(recipient) is bytes
+        and len(recipient) == ADDRESS_SIZE
+        and codec.is_canonical(value, data)
+    ):
+        return None
+    tx = Transaction(chain_id, sender, nonce, fee, Transfer(asset, amount, recipient), signature)
+    tx._cache["bytes"] = data
+    return tx
+
+
+_SIGNATURE_SIZES: Final = frozenset((crypto.SIGNATURE_SIZE, THRESHOLD_SIGNATURE_SIZE))
+
+
+def decode_transaction_strict(data: bytes) -> Transaction:
+    """decode_transaction through the generic strict codec and field checks
+    (the reference for the fast path; gives every rejection its message)."""
     ensure(isinstance(data, bytes), "transaction must be bytes")
     ensure(len(data) <= MAX_TX_SIZE, f"transaction exceeds {MAX_TX_SIZE} bytes")
     try:
@@ -261,10 +368,12 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     domain-separated leaf 0x00 and node 0x01 prefixes; empty list -> 32 zero bytes)."""
     if not leaves:
         return bytes(32)
-    level = [crypto.sha256(b"\x00" + leaf) for leaf in leaves]
+    sha256 = _sha256  # called twice per leaf: hashlib directly, no wrapper
+    level = [sha256(b"\x00" + leaf).digest() for leaf in leaves]
     while len(level) > 1:
         paired = [
-            crypto.sha256(b"\x01" + level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)
+            sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level) - 1, 2)
         ]
         if len(level) % 2:
             paired.append(level[-1])  # an odd node is promoted unchanged
@@ -307,12 +416,42 @@ class Receipt:
         """Canonical bytes (computed once: a receipt is hashed and stored)."""
         cached = self._cache.get("bytes")
         if cached is None:
-            cached = self._cache["bytes"] = codec.encode(self.to_value())
+            plain = self._plain_value()  # None: let the codec walk the value
+            cached = codec.encode(self.to_value()) if plain is None else codec.pack_plain(plain)
+            self._cache["bytes"] = cached
         return cached
+
+    def _plain_value(self) -> tuple[Any, ...] | None:
+        """``to_value()`` if it holds only plain scalars (then the codec's tree
+        walk has nothing to reject and ``codec.pack_plain`` encodes it), else None:
+        events must be Events whose attributes are a tuple of 2-tuples."""
+        plain = codec.PLAIN_TYPES
+        if not (
+            type(self.status) in plain
+            and type(self.fee_charged) in plain
+            and type(self.gas_used) in plain
+            and type(self.error) in plain
+            and type(self.events) is tuple
+        ):
+            return None
+        events = []
+        for event in self.events:
+            if type(event) is not Event or type(event.kind) not in plain:
+                return None
+            attributes = event.attributes
+            if type(attributes) is not tuple:
+                return None
+            for pair in attributes:
+                if type(pair) is not tuple or len(pair) != 2:
+                    return None
+                if type(pair[0]) not in plain or type(pair[1]) not in plain:
+                    return None
+            events.append((event.kind, attributes))
+        return (self.status, self.fee_charged, self.gas_used, tuple(events), self.error)
 
     @property
     def hash(self) -> bytes:
-        return crypto.sha256(self.encode())
+        return _sha256(self.encode()).digest()
 
 
 def decode_receipt(data: bytes) -> Receipt:
@@ -435,11 +574,19 @@ def decode_block(data: bytes) -> Block:
     ensure(isinstance(txs, tuple), "block transactions must be an array")
     return Block(
         header=header_from_value(header_value),
-        transactions=tuple(
-            decode_transaction(check_bytes(t, "tx", max_size=MAX_TX_SIZE)) for t in txs
-        ),
+        transactions=decode_block_transactions(txs),
         last_commit=check_bytes(last_commit, "last_commit", max_size=MAX_BLOCK_SIZE),
     )
+
+
+def decode_block_transactions(txs: tuple[Any, ...]) -> tuple[Transaction, ...]:
+    """Each element of a block's transaction array, decoded. Raises DecodeError."""
+    decoded = []
+    for t in txs:
+        if type(t) is not bytes or len(t) > MAX_TX_SIZE:  # check_bytes says what is wrong
+            t = check_bytes(t, "tx", max_size=MAX_TX_SIZE)
+        decoded.append(decode_transaction(t))
+    return tuple(decoded)
 
 
 def block_txs_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
