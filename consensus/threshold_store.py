@@ -50,7 +50,7 @@ from ledger.threshold.transport import decode_public_key_package, encode_public_
 
 STORAGE_KEY_INFO: Final = b"ledger/threshold/storage-key/v1"
 FORMAT_VERSION: Final = 1
-_NAME = re.compile(r"^c(\d+)-a(\d+)\.bin$")
+_NAME = re.compile(r"^c(\d+)-a(\d+)\.bin\Z")
 
 
 class ThresholdStoreError(Exception):

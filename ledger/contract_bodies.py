@@ -35,7 +35,7 @@ MAX_SALT: Final = 32
 MAX_CALL_GAS: Final = 10_000_000
 """Most gas one execution may have (call, message or scheduled run)."""
 MAX_SCHEDULE_INTERVAL: Final = 1 << 32
-ENTRY_RE: Final = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
+ENTRY_RE: Final = re.compile(r"^[a-z_][a-z0-9_]{0,31}\Z")
 
 
 def contract_address(deployer: bytes, nonce: int, salt: bytes = b"") -> bytes:

@@ -13,8 +13,8 @@ from typing import Final
 MAX_AMOUNT: Final = (1 << 128) - 1
 MAX_NONCE: Final = (1 << 64) - 1
 NATIVE_ASSET: Final = "coin"
-_ASSET_RE: Final = re.compile(r"^[a-z][a-z0-9.\-]{0,31}$")
-_CHAIN_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.\-]{0,63}$")
+_ASSET_RE: Final = re.compile(r"^[a-z][a-z0-9.\-]{0,31}\Z")
+_CHAIN_ID_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.\-]{0,63}\Z")
 
 
 class DecodeError(ValueError):

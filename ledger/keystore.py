@@ -46,7 +46,7 @@ SALT_SIZE: Final = 16
 NONCE_SIZE: Final = 12
 DEVNET_PREFIX: Final = "devnet:"
 MAX_FILE_SIZE: Final = 64 * 1024
-_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 
 
 class KeystoreError(Exception):

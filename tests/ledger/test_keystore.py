@@ -128,7 +128,7 @@ def test_malformed_files(store: ks.Keystore, text: str) -> None:
     assert store.list() == []  # unreadable files are not listed
 
 
-@pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", "x" * 65, "devnet:"])
+@pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", "x" * 65, "devnet:", "alice\n"])
 def test_bad_names(store: ks.Keystore, name: str) -> None:
     with pytest.raises(ks.KeystoreError):
         store.path_of(name)
