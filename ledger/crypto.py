@@ -95,6 +95,11 @@ def _parsed_public_key(public_key: bytes) -> PublicKey:
     return PublicKey(public_key)
 
 
+def forget_parsed_keys() -> None:
+    """Empty the cache of parsed public keys (benchmarks start cold with it)."""
+    _parsed_public_key.cache_clear()
+
+
 def validate_public_key(public_key: bytes) -> None:
     """Raises CryptoError unless ``public_key`` is a 33-byte compressed point on the curve."""
     if len(public_key) != PUBLIC_KEY_SIZE or public_key[0] not in (2, 3):
