@@ -21,23 +21,11 @@ import random
 import sys
 import time
 
-from ledger.state_tree import MemoryNodeStore, StateTree, encode_proof
+from ledger.state_tree import CountingNodeStore, StateTree, encode_proof
 
 VALUE_SIZE = 40
 BATCH = 10_000
 SEED = 20240601
-
-
-class CountingStore(MemoryNodeStore):
-    """A MemoryNodeStore that counts reads (cache misses of the tree)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def get_node(self, node_hash: bytes) -> bytes | None:
-        self.reads += 1
-        return self.nodes.get(node_hash)
 
 
 def log(message: str) -> None:
@@ -61,7 +49,7 @@ def sha256_per_second(seconds: float = 0.5) -> float:
 def measure(size: int, rounds: int, rng: random.Random) -> dict[str, float]:
     """Build a tree of ``size`` keys, then time ``rounds`` batch updates."""
     keys = [hashlib.sha256(b"account %d" % i).digest() for i in range(size)]
-    store = CountingStore()
+    store = CountingNodeStore()
     tree = StateTree(store)
     start = time.perf_counter()
     result = tree.update({key: rng.randbytes(VALUE_SIZE) for key in keys})

@@ -121,6 +121,19 @@ class MemoryNodeStore:
         self.nodes.update(nodes)
 
 
+class CountingNodeStore(MemoryNodeStore):
+    """A MemoryNodeStore that counts reads, i.e. the tree's cache misses
+    (tests and benchmarks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get_node(self, node_hash: bytes) -> bytes | None:
+        self.reads += 1
+        return self.nodes.get(node_hash)
+
+
 # HASHING AND RECORDS
 
 

@@ -168,18 +168,24 @@ def test_fast_transfer_decode_takes_every_valid_transfer(value: tuple[Any, ...])
     assert _outcome(decode_transfer_fast, data) == _outcome(decode_transaction_strict, data)
 
 
-@given(near_transfer_values(), st.data())
-@settings(max_examples=1500)
-def test_transaction_decode_matches_the_strict_path(
-    value: tuple[Any, ...], data: st.DataObject
-) -> None:
-    raw = _pack_loosely(value)
+def _some_form_of(raw: bytes, data: st.DataObject) -> tuple[str, bytes]:
+    """``raw`` as is, with a byte mutated, or re-encoded with wider (non-canonical)
+    headers; and which of the three it is."""
     how = data.draw(st.sampled_from(["as is", "mutated", "wide"]))
     if how == "mutated":
         raw = _mutate(raw, data.draw)
     elif how == "wide":
         with contextlib.suppress(codec.CodecError):  # a value the codec rejects stays as is
             raw = _wide_encoding(codec.decode(raw), data.draw)
+    return how, raw
+
+
+@given(near_transfer_values(), st.data())
+@settings(max_examples=1500)
+def test_transaction_decode_matches_the_strict_path(
+    value: tuple[Any, ...], data: st.DataObject
+) -> None:
+    how, raw = _some_form_of(_pack_loosely(value), data)
     strict = _outcome(decode_transaction_strict, raw)
     event(f"{how}: {strict[0]}")
     assert _outcome(decode_transaction, raw) == strict
@@ -440,12 +446,7 @@ def test_account_decode_matches_the_strict_path(
         raw = _pack_loosely(value)
     except codec.CodecError:  # an integer beyond 256 bits has no encoding at all
         assume(False)
-    how = data.draw(st.sampled_from(["as is", "mutated", "wide"]))
-    if how == "mutated":
-        raw = _mutate(raw, data.draw)
-    elif how == "wide":
-        with contextlib.suppress(codec.CodecError):  # a value the codec rejects stays as is
-            raw = _wide_encoding(codec.decode(raw), data.draw)
+    how, raw = _some_form_of(raw, data)
     strict = _account_outcome(decode_account_strict, raw)
     event(f"{how}, {where}: {strict[0]}")
     assert _account_outcome(decode_account, raw) == strict

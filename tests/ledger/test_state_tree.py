@@ -14,6 +14,7 @@ from ledger.state_tree import (
     EMPTY_ROOT,
     MAX_VALUE_SIZE,
     CorruptNodeError,
+    CountingNodeStore,
     InvalidKeyError,
     InvalidValueError,
     MemoryNodeStore,
@@ -380,22 +381,12 @@ def test_new_nodes_are_all_the_new_tree_needs() -> None:
         assert reader.get(key) == value
 
 
-class CountingStore(MemoryNodeStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def get_node(self, node_hash: bytes) -> bytes | None:
-        self.reads += 1
-        return super().get_node(node_hash)
-
-
 @settings(max_examples=100, deadline=None)
 @given(st.dictionaries(keys, values, max_size=30), batches, st.sampled_from(["right", "wrong"]))
 def test_old_value_hints_change_reads_not_results(
     mapping: dict[bytes, bytes], changes: Changes, hint_kind: str
 ) -> None:
-    store = CountingStore()
+    store = CountingNodeStore()
     store.write_nodes(StateTree(MemoryNodeStore()).update(dict(mapping)).new_nodes)
     root = StateTree(MemoryNodeStore()).update(dict(mapping)).root
     plain = StateTree(store, root, cache_size=0).update(changes)
@@ -411,7 +402,7 @@ def test_old_value_hints_change_reads_not_results(
 
 def test_right_hints_save_the_leaf_reads() -> None:
     mapping = numbered_map(4096)
-    store = CountingStore()
+    store = CountingNodeStore()
     root = StateTree(MemoryNodeStore()).update(dict(mapping)).root
     store.write_nodes(StateTree(MemoryNodeStore()).update(dict(mapping)).new_nodes)
     changes: Changes = {sha256(b"key %d" % i): b"new" for i in range(0, 4096, 97)}
@@ -424,7 +415,7 @@ def test_right_hints_save_the_leaf_reads() -> None:
 
 def test_warm_pins_the_top_levels() -> None:
     mapping = numbered_map(5000)
-    store = CountingStore()
+    store = CountingNodeStore()
     tree = StateTree(store)
     store.write_nodes(tree.update(dict(mapping)).new_nodes)
     cold = StateTree(store, tree.root)
