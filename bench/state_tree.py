@@ -3,7 +3,8 @@
 Builds trees of 1,000, 100,000 and 1,000,000 keys (SHA-256 keys, 40-byte
 values, like account records) in a dict-backed node store, then updates
 batches of min(10,000, n) existing keys with new values, as a block of 5,000
-transfers would. Only ``StateTree.update`` is timed; the caller's write of
+transfers would, passing the old values as the state layer does. Only
+``StateTree.update`` is timed; the caller's write of
 the new nodes (a dict update here, a LevelDB batch in the node) is not.
 The reference is SHA-256 of 65-byte inputs per second, the floor of the
 update cost. Store reads per key are reported to estimate the cost with
@@ -52,7 +53,8 @@ def measure(size: int, rounds: int, rng: random.Random) -> dict[str, float]:
     store = CountingNodeStore()
     tree = StateTree(store)
     start = time.perf_counter()
-    result = tree.update({key: rng.randbytes(VALUE_SIZE) for key in keys})
+    values = {key: rng.randbytes(VALUE_SIZE) for key in keys}
+    result = tree.update(values)
     build_s = time.perf_counter() - start
     store.write_nodes(result.new_nodes)
     log(f"  built {size:,} keys in {build_s:.2f} s ({len(result.new_nodes):,} nodes)")
@@ -63,12 +65,14 @@ def measure(size: int, rounds: int, rng: random.Random) -> dict[str, float]:
     store.reads = 0
     for round_number in range(rounds):
         changes = {key: rng.randbytes(VALUE_SIZE) for key in rng.sample(keys, batch)}
+        old_values = {key: values[key] for key in changes}  # as the state layer passes them
         start = time.perf_counter()
-        result = tree.update(changes)
+        result = tree.update(changes, old_values)
         took = time.perf_counter() - start
         elapsed += took
         nodes_written += len(result.new_nodes)
         store.write_nodes(result.new_nodes)
+        values.update(changes)
         log(f"  round {round_number + 1}/{rounds}: {batch:,} keys in {took * 1000:.1f} ms")
 
     proof_sizes = [len(encode_proof(tree.prove(key))) for key in rng.sample(keys, 200)]
