@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import codec
+from ledger import codec, state_tree
 from ledger.state_tree import (
     EMPTY_ROOT,
     MAX_VALUE_SIZE,
@@ -520,3 +520,22 @@ def test_verify_never_raises(proof: Proof) -> None:
     for value in (None, b"value 1", "text"):
         assert verify_proof(tree.root, sha256(b"key 1"), value, proof) is False  # type: ignore[arg-type]
     assert verify_proof(b"short", sha256(b"key 1"), None, Proof(())) is False
+
+
+def test_pinned_nodes_stay_bounded_when_versions_are_abandoned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Proposals that never commit leave their top-level nodes pinned; past
+    # twice the bound the pinned set starts again, and answers never change.
+    monkeypatch.setattr(state_tree, "MAX_PINNED_NODES", 8)
+    mapping = numbered_map(2000)
+    store = MemoryNodeStore()
+    tree = StateTree(store)
+    store.write_nodes(tree.update(dict(mapping)).new_nodes)
+    pinned = tree._cache.pinned
+    for round_number in range(40):
+        proposal = tree.at_root(tree.root)  # abandoned: never written, never committed
+        proposal.update({sha256(b"key %d" % round_number): b"proposed %d" % round_number})
+        assert len(pinned) <= 2 * 8
+    assert tree.get(sha256(b"key 3")) == b"value 3"
+    assert tree.root == tree_of(mapping)[0].root
