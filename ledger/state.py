@@ -294,11 +294,13 @@ class State:
                 out[key] = value
         return out
 
-    def committed_values(self) -> dict[bytes, bytes | None]:
-        """The committed (stored) value of every account read so far, None
-        for an absent one: what the changed keys held before this block,
-        which lets the state tree skip reading their old leaves."""
-        return dict(self._committed_raw)
+    def committed_values(self, keys: Iterable[bytes]) -> dict[bytes, bytes | None]:
+        """The committed (stored) value of each of ``keys`` this state has
+        read (None for an absent one; keys not read are left out): what the
+        changed keys held before this block, which lets the state tree skip
+        reading their old leaves."""
+        raw = self._committed_raw
+        return {key: raw[key] for key in keys if key in raw}
 
 
 def total_supply(values: Iterable[tuple[bytes, bytes]], asset: str) -> int:

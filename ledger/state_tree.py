@@ -147,11 +147,6 @@ def hash_leaf_of_value_hash(key: bytes, value_hash: bytes) -> bytes:
     return _sha256(_LEAF_PREFIX + key + value_hash).digest()
 
 
-def hash_internal(children: Sequence[bytes]) -> bytes:
-    """The hash of the internal node over sixteen child hashes."""
-    return _sha256(encode_internal_node(children)).digest()
-
-
 def nibble(key: bytes, depth: int) -> int:
     """Nibble ``depth`` (0..63) of ``key``: the high half of byte 0 first."""
     byte = key[depth >> 1]
@@ -628,7 +623,7 @@ class _BatchUpdate:
             if record[0] == LEAF:
                 terminal_key = record[1:33]
                 break
-            byte = key[depth >> 1]
+            byte = key[depth >> 1]  # nibble(key, depth), inlined on the hot path
             start = 1 + HASH_SIZE * (byte & 0x0F if depth & 1 else byte >> 4)
             path.append((node_hash, record, start))
             node_hash = record[start : start + HASH_SIZE]

@@ -80,7 +80,7 @@ from ledger.state import (
     BalanceOverflow,
     InsufficientBalance,
     State,
-    tree_changes,
+    tree_key,
 )
 from ledger.state_tree import StateTree
 from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
@@ -279,10 +279,10 @@ def finish_block(
     pay_fees_to_proposer(state, ctx.proposer, receipts)
     block_events = run_end_block_steps(state, ctx)
     changes = state.changes()
-    old_values = state.committed_values()
+    tree_keys = {key: tree_key(key) for key in changes}  # hashed once for both maps
     update = tree.update(
-        tree_changes(changes),
-        tree_changes({key: old_values[key] for key in changes if key in old_values}),
+        {tree_keys[key]: value for key, value in changes.items()},
+        {tree_keys[key]: old for key, old in state.committed_values(changes).items()},
     )
     return BlockResult(
         receipts,
