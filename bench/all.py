@@ -16,6 +16,7 @@ from typing import Any
 
 BENCHMARKS = (
     "apply_block",
+    "primitive_costs",
     "state_tree",
     "vm_interpreter",
     "contract_calls",

@@ -42,6 +42,10 @@ LEVELDB_CACHE_BYTES: Final = 128 * 1024 * 1024
 # A block writes tens of thousands of records at once; a larger memtable turns
 # them into fewer level-0 files and fewer write stalls while LevelDB compacts.
 LEVELDB_WRITE_BUFFER_BYTES: Final = 64 * 1024 * 1024
+# Block compression of new tables ("snappy" or None; a store reads either). Snappy
+# halves the store (the EMPTY runs of sparse tree nodes); without it cold reads at
+# 1,000,000 accounts cost ~3 us less and a transfer ~12% less (ADR 0014).
+LEVELDB_COMPRESSION: Final[str | None] = "snappy"
 _GENESIS: Final = b"Mgenesis"
 # The layout of the records below; a store of another format is refused on open.
 # 2: the hexary state tree (docs/adr/0012-hexary-state-tree.md). 1 (unmarked): binary.
@@ -70,6 +74,7 @@ class Store:
                 lru_cache_size=LEVELDB_CACHE_BYTES,
                 bloom_filter_bits=10,
                 write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
+                compression=LEVELDB_COMPRESSION,
             )
         except plyvel.Error as exc:
             raise StoreError(f"cannot open the database at {path}: {exc}") from exc
