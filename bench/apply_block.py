@@ -7,6 +7,13 @@ block on a validator except consensus. Transactions are signed before the
 timed window, and the store is compacted after the genesis import (see
 run_case). The reference is raw libsecp256k1 verification on this core.
 
+The per-transaction cost is also measured at 1,000 and at 1,000,000 (quick:
+50,000) accounts. A block among 1,000 accounts can change at most 1,000 of
+them, one among 1,000,000 changes about 8,000, so a third case runs the
+large state with only its first 1,000 accounts active: the same keys
+changed per block as the small case, separating the cost of a larger state
+from the cost of changing more of it (docs/adr/0014-apply-block-targets.md).
+
     python -m bench.apply_block [--quick]
 """
 
@@ -80,19 +87,27 @@ def signed_blocks(
 
 
 def run_case(
-    accounts: int, blocks: int, per_block: int, workdir: Path, seed: int
+    accounts: int,
+    blocks: int,
+    per_block: int,
+    workdir: Path,
+    seed: int,
+    active: int | None = None,
 ) -> dict[str, float]:
-    """Time applying pre-signed blocks on a fresh store holding ``accounts`` accounts."""
+    """Time applying pre-signed blocks on a fresh store holding ``accounts``
+    accounts. Senders are the first min(active, 5,000) accounts and
+    recipients any of the first ``active`` (default: all accounts)."""
     rng = random.Random(seed)
+    active = accounts if active is None else active
     senders = [
-        crypto.SigningKey(crypto.sha256(b"sender %d" % i)) for i in range(min(accounts, 5_000))
+        crypto.SigningKey(crypto.sha256(b"sender %d" % i)) for i in range(min(active, 5_000))
     ]
     genesis = make_genesis(accounts, senders)
-    recipients = [a.address for a in genesis.accounts]
-    log(f"  {accounts:,} accounts: writing genesis ...")
+    recipients = [a.address for a in genesis.accounts][:active]
+    log(f"  {accounts:,} accounts ({active:,} active): writing genesis ...")
     start = time.perf_counter()
-    builder = Chain.open(workdir / f"builder-{accounts}", genesis)
-    timed = Chain.open(workdir / f"timed-{accounts}", genesis)
+    builder = Chain.open(workdir / f"builder-{accounts}-{active}", genesis)
+    timed = Chain.open(workdir / f"timed-{accounts}-{active}", genesis)
     log(
         f"  genesis written twice in {time.perf_counter() - start:.1f} s; "
         f"signing {blocks} x {per_block} transfers ..."
@@ -139,14 +154,19 @@ def main() -> None:
         main_case = run_case(main_accounts, blocks, per_block, workdir, args.seed)
         small = run_case(small_accounts, 2, per_block, workdir, args.seed)
         large = run_case(large_accounts, 2, per_block, workdir, args.seed)
+        large_same_active = run_case(
+            large_accounts, 2, per_block, workdir, args.seed, active=small_accounts
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     spread = large["us_per_tx"] / small["us_per_tx"]
+    spread_same_active = large_same_active["us_per_tx"] / small["us_per_tx"]
     log(
         f"result: {main_case['tx_per_s']:,.0f} tx/s at {main_accounts:,} accounts "
         f"(ratio {main_case['tx_per_s'] / reference:.3f}); per tx {small['us_per_tx']:.0f} us at "
         f"{small_accounts:,} accounts, {large['us_per_tx']:.0f} us at {large_accounts:,} "
-        f"(x{spread:.2f})"
+        f"(x{spread:.2f}); {large_same_active['us_per_tx']:.0f} us at {large_accounts:,} "
+        f"with {small_accounts:,} active (x{spread_same_active:.2f})"
     )
     emit(
         "apply_block",
@@ -165,6 +185,10 @@ def main() -> None:
             f"us_per_tx_{small_accounts}_accounts": round(small["us_per_tx"], 1),
             f"us_per_tx_{large_accounts}_accounts": round(large["us_per_tx"], 1),
             "large_over_small": round(spread, 3),
+            f"us_per_tx_{large_accounts}_accounts_{small_accounts}_active": round(
+                large_same_active["us_per_tx"], 1
+            ),
+            "large_over_small_same_active": round(spread_same_active, 3),
             "rss_mb_max": round(rss_mb(), 1),
         },
     )
