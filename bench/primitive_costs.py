@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import shutil
 import tempfile
@@ -150,8 +149,10 @@ def measure(accounts: int, workdir: Path, rng: random.Random) -> dict[str, float
     get = db.get
     reads = rng.sample(state_keys, min(keys, accounts))
     read_account = per_call_us(len(reads), lambda: [get(key) for key in reads])
-    node_keys = [b"N" + hashlib.sha256(b"node %d" % rng.randrange(internal_total)).digest()
-                 for _ in range(max(unpinned, 1))]
+    node_keys = [
+        b"N" + hashlib.sha256(b"node %d" % rng.randrange(internal_total)).digest()
+        for _ in range(max(unpinned, 1))
+    ]
     read_node = per_call_us(len(node_keys), lambda: [get(key) for key in node_keys])
     loops = 50_000
     unpack = codec.unpack_unchecked
@@ -162,18 +163,18 @@ def measure(accounts: int, workdir: Path, rng: random.Random) -> dict[str, float
     sha256 = hashlib.sha256
     key32 = bytes(range(32))
     leaf_hash = per_call_us(
-        loops, lambda: [sha256(b"\x00" + key32 + sha256(ACCOUNT).digest()).digest()
-                        for _ in range(loops)]
+        loops,
+        lambda: [sha256(b"\x00" + key32 + sha256(ACCOUNT).digest()).digest() for _ in range(loops)],
     )
     record = sparse_internal_record(rng)
     assert len(record) == INTERNAL_RECORD_SIZE
-    child = os.urandom(32)
+    child = rng.randbytes(32)
     internal_node = per_call_us(
         loops, lambda: [sha256(record[:33] + child + record[65:]).digest() for _ in range(loops)]
     )
-    records = [(b"Sa" + os.urandom(20), ACCOUNT) for _ in range(keys)]
-    records += [(b"N" + os.urandom(32), b"\x00" + key32 + ACCOUNT) for _ in range(keys)]
-    records += [(b"N" + os.urandom(32), record) for _ in range(recomputed)]
+    records = [(b"Sa" + rng.randbytes(20), ACCOUNT) for _ in range(keys)]
+    records += [(b"N" + rng.randbytes(32), b"\x00" + key32 + ACCOUNT) for _ in range(keys)]
+    records += [(b"N" + rng.randbytes(32), record) for _ in range(recomputed)]
 
     def write() -> None:
         with db.write_batch(sync=True) as batch:
@@ -250,6 +251,7 @@ def main() -> None:
         + f" us at {small:,} / {main_size:,} / {large:,} accounts; target slack {slack:.1f} us"
         f" ({slack_one_more:.1f} us with tree level {PINNED_LEVELS} pinned too):"
         f" {'both targets can hold' if slack >= 0 else 'no F meets both targets'}"
+        + (" (quick sizes: a rehearsal, not the issue's targets)" if args.quick else "")
     )
     extra: dict[str, object] = {
         "target_slack_us": round(slack, 2),
@@ -265,8 +267,12 @@ def main() -> None:
         1e6 / results[large]["us_per_changed_key"],
         "changed keys/s",
         {"name": "secp256k1_verify_per_core", "value": round(reference, 1), "unit": "verify/s"},
-        {"accounts": [small, main_size, large], "txs_per_block": TXS_PER_BLOCK, "seed": SEED,
-         "quick": args.quick},
+        {
+            "accounts": [small, main_size, large],
+            "txs_per_block": TXS_PER_BLOCK,
+            "seed": SEED,
+            "quick": args.quick,
+        },
         extra,
     )
 
