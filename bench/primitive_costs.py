@@ -47,7 +47,7 @@ from ledger import codec
 from ledger.chain import paused_gc
 from ledger.state import Account, encode_account
 from ledger.state_tree import INTERNAL_RECORD_SIZE, PINNED_LEVELS
-from ledger.store import LEVELDB_CACHE_BYTES, LEVELDB_COMPRESSION, LEVELDB_WRITE_BUFFER_BYTES
+from ledger.store import LEVELDB_COMPRESSION, open_leveldb
 
 TXS_PER_BLOCK = 5_000
 MAX_SENDERS = 5_000  # bench.apply_block signs with min(accounts, 5,000) senders
@@ -95,18 +95,6 @@ def per_call_us(count: int, action: Callable[[], object]) -> float:
     return (time.perf_counter() - start) / count * 1e6
 
 
-def open_db(path: Path) -> plyvel.DB:
-    """LevelDB with the node's Store options."""
-    return plyvel.DB(
-        str(path),
-        create_if_missing=True,
-        lru_cache_size=LEVELDB_CACHE_BYTES,
-        bloom_filter_bits=10,
-        write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
-        compression=LEVELDB_COMPRESSION,
-    )
-
-
 def sparse_internal_record(rng: random.Random) -> bytes:
     """An internal node's record as below the pinned levels: 3 of its 16
     children occupied on average, the others EMPTY (zero bytes)."""
@@ -142,10 +130,10 @@ def measure(accounts: int, workdir: Path, rng: random.Random) -> dict[str, float
     unpinned = sum(by_depth[PINNED_LEVELS:])  # read from the store (hints spare the leaves)
     unpinned_one_more = sum(by_depth[PINNED_LEVELS + 1 :])
     path = workdir / f"db-{accounts}"
-    db = open_db(path)
+    db = open_leveldb(path)
     state_keys = fill(db, accounts, internal_total, rng)
     db.close()
-    db = open_db(path)  # an empty block cache: the block's reads are cold
+    db = open_leveldb(path)  # an empty block cache: the block's reads are cold
     get = db.get
     reads = rng.sample(state_keys, min(keys, accounts))
     read_account = per_call_us(len(reads), lambda: [get(key) for key in reads])

@@ -61,6 +61,19 @@ def _height_key(prefix: bytes, height: int) -> bytes:
     return prefix + height.to_bytes(8, "big")
 
 
+def open_leveldb(path: str | Path) -> plyvel.DB:
+    """The LevelDB at ``path`` (created if missing) with the node's options
+    (also used by bench.primitive_costs). Raises plyvel.Error."""
+    return plyvel.DB(
+        str(path),
+        create_if_missing=True,
+        lru_cache_size=LEVELDB_CACHE_BYTES,
+        bloom_filter_bits=10,  # a read of an absent key rarely touches a table
+        write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
+        compression=LEVELDB_COMPRESSION,
+    )
+
+
 class Store:
     """A LevelDB-backed block and state store. Implements StateReader and NodeReader."""
 
@@ -68,14 +81,7 @@ class Store:
         """Open (creating if needed) the database at ``path``. Raises StoreError."""
         Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            self._db = plyvel.DB(
-                str(path),
-                create_if_missing=True,
-                lru_cache_size=LEVELDB_CACHE_BYTES,
-                bloom_filter_bits=10,
-                write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
-                compression=LEVELDB_COMPRESSION,
-            )
+            self._db = open_leveldb(path)
         except plyvel.Error as exc:
             raise StoreError(f"cannot open the database at {path}: {exc}") from exc
         except OSError as exc:
