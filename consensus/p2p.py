@@ -433,7 +433,13 @@ class P2PNode:
             compress=False,
             heartbeat=self.config.heartbeat,
         )
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionResetError:
+            # The dialer hung up before our upgrade reply (a peer stopping, or a
+            # probe): nothing was exchanged, so there is nothing to serve.
+            log.debug("p2p: %s left before the upgrade", request.remote)
+            return ws
         await self._serve(ws, outbound=False, remote=str(request.remote), expected=None)
         return ws
 
