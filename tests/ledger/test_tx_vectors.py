@@ -83,7 +83,7 @@ def _cases() -> list[dict[str, Any]]:
 
 
 def test_vectors_file_is_current() -> None:
-    assert json.loads(VECTORS.read_text()) == _cases(), (
+    assert VECTORS.read_text() == json.dumps(_cases(), indent=2) + "\n", (
         "regenerate: python -m tests.ledger.test_tx_vectors"
     )
 
