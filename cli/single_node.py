@@ -59,7 +59,11 @@ def run_single_node(
     empty_blocks: bool = typer.Option(True, "--empty-blocks/--no-empty-blocks"),
     reset: bool = typer.Option(False, "--reset", help="Delete the single-node chain first."),
 ) -> None:
-    """Run a single-node development chain with JSON-RPC (no consensus, no peers)."""
+    """Run a single-node development chain with JSON-RPC (no consensus, no peers).
+
+    The chain lives in HOME/single/chain. --home is a global option and goes
+    before the command: ledger --home DIR single.
+    """
     cli = get_context(ctx)
     directory = cli.home / "single" / "chain"
     config = RpcConfig(host=rpc_host, port=rpc_port, allow_remote=rpc_allow_remote)
