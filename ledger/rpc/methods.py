@@ -32,6 +32,7 @@ from . import json_format as jf
 from .asset_queries import AssetQueries
 from .dispatch import Method, Param
 from .errors import BlockNotFound, InternalError
+from .listing_queries import ListingQueries
 from .node_view import NodeView, TreeStateReader, genesis_state_root
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[2] / "docs" / "rpc" / "openrpc.json"
@@ -131,6 +132,7 @@ class LedgerMethods:
             Method.of("ledger_getBlockEvents", self.get_block_events, height),
             Method.of("ledger_getThresholdKey", self.get_threshold_key, height),
             Method.of("ledger_getCeremonies", self.get_ceremonies, height),
+            *ListingQueries(self.node, self.block).methods(),
             Method.of("rpc.discover", self.discover),
         ]
         return {m.name: m for m in methods}

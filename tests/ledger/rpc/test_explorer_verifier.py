@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,8 @@ async (data) => {
                                                      data.chainId)).hash;
       const failures = [];
       const attempt = async (what, f) => {
-        try { await f(); failures.push(what + ': accepted'); } catch (e) { failures.push(what + ': ' + e.message); }
+        try { await f(); failures.push(what + ': accepted'); }
+        catch (e) { failures.push(what + ': ' + e.message); }
       };
       const raw = codec.fromHex(block.lastCommit);
       const flipped = raw.slice(); flipped[flipped.length - 5] ^= 1;
@@ -83,14 +85,15 @@ async (data) => {
       const { sha256 } = await import('/explorer/sha256.js');
       const { addressText } = await import('/explorer/bech32m.js');
       const outsiderAddress = addressText((await sha256(codec.fromHex(outsider))).subarray(0, 20));
-      weak.validators.push({address: outsiderAddress, publicKey: outsider, power: '1000', name: 'extra'});
+      weak.validators.push(
+        {address: outsiderAddress, publicKey: outsider, power: '1000', name: 'extra'});
       weak.totalPower = String(BigInt(weak.totalPower) + 1000n);
-      await attempt('power', () => v.verifyCertificate(block.lastCommit, block.height - 1, block.prevHash,
-                                                      weak, data.chainId));
-      await attempt('chain', () => v.verifyCertificate(block.lastCommit, block.height - 1, block.prevHash,
-                                                      c.lastCommit.validatorSet, 'another-chain'));
-      await attempt('hash', () => v.verifyCertificate(block.lastCommit, block.height - 1, block.hash,
-                                                     c.lastCommit.validatorSet, data.chainId));
+      const certify = (set, chainId, hash) =>
+        v.verifyCertificate(block.lastCommit, block.height - 1, hash, set, chainId);
+      const set = c.lastCommit.validatorSet;
+      await attempt('power', () => certify(weak, data.chainId, block.prevHash));
+      await attempt('chain', () => certify(set, 'another-chain', block.prevHash));
+      await attempt('hash', () => certify(set, data.chainId, block.hash));
       row.failures = failures;
     }
     const tampered = {...block, stateRoot: '00'.repeat(32)};
@@ -200,7 +203,8 @@ async (cases) => {
 def test_signature_verification_agrees_with_libsecp256k1(
     tmp_path: Path, vectors_dir: Path
 ) -> None:
-    document = json.loads((vectors_dir / "wycheproof-ecdsa_secp256k1_sha256_p1363_test.json").read_text())
+    path = vectors_dir / "wycheproof-ecdsa_secp256k1_sha256_p1363_test.json"
+    document = json.loads(path.read_text())
     cases, expected = [], []
     for group in document["testGroups"]:
         key = coincurve.PublicKey(bytes.fromhex(group["publicKey"]["uncompressed"]))
@@ -229,7 +233,8 @@ async (inputs) => {
   const out = [];
   for (const text of inputs) {
     const data = codec.fromHex(text);
-    out.push([codec.toHex(await h.sha256(data)), codec.toHex(h.sha256Portable(data)), h.hasWebCrypto()]);
+    const portable = codec.toHex(h.sha256Portable(data));
+    out.push([codec.toHex(await h.sha256(data)), portable, h.hasWebCrypto()]);
   }
   return out;
 }
@@ -252,8 +257,10 @@ CODEC_SCRIPT = """
 async (rows) => {
   const codec = await import('/explorer/codec.js');
   return rows.map((hex) => {
-    try { const value = codec.decode(codec.fromHex(hex)); return 'ok:' + codec.toHex(codec.encode(value)); }
-    catch (e) { return 'error:' + e.message; }
+    try {
+      const value = codec.decode(codec.fromHex(hex));
+      return 'ok:' + codec.toHex(codec.encode(value));
+    } catch (e) { return 'error:' + e.message; }
   });
 }
 """
@@ -262,11 +269,12 @@ async (rows) => {
 def test_codec_known_answers_and_strictness(tmp_path: Path) -> None:
     spec = (Path(__file__).resolve().parents[3] / "docs" / "spec" / "encoding.md").read_text()
     table = spec[spec.index("## Known answers") :]
-    import re
 
     good = re.findall(r"^\| .+? \| `([0-9a-f]+)` \|$", table, re.M)
-    bad = ["cc05", "d90178", "c70200ff", "d70200000000000000ff", "d70201ffffffffffffff", "ca00000000",
-           "9200", "dc0001c0", "82a162c0a161c0"]
+    bad = [
+        *("cc05", "d90178", "c70200ff", "d70200000000000000ff", "d70201ffffffffffffff"),
+        *("ca00000000", "9200", "dc0001c0", "82a162c0a161c0"),
+    ]
     served = ServerThread(tmp_path)
     try:
         answers = run_in_page(served, CODEC_SCRIPT, good + bad)
