@@ -33,6 +33,7 @@ from ledger.address import address_of, encode_address
 from ledger.crypto import SigningKey
 from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document, validator_key
 from ledger.genesis import GenesisError, load_genesis
+from ledger.rpc.explorer import explorer_url
 
 DEVNET_P2P_BASE = 26656
 DEVNET_RPC_BASE = 8545
@@ -225,6 +226,7 @@ def devnet(
     write_devnet_manifest(home, nodes, processes)
     typer.echo(f"devnet of {validators} validators started; manifest {home / 'devnet.json'}")
     typer.echo("test account keys (INSECURE, for the devnet only): " + str(home / "accounts"))
+    typer.echo(f"block explorer: {explorer_url(nodes[0]['rpc_url'])}")
     if detach:
         try:
             wait_for_first_block(nodes, processes, timeout)

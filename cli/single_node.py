@@ -20,6 +20,7 @@ from consensus.local_node import LocalNode
 from ledger.chain import Chain
 from ledger.genesis import GenesisError, load_genesis
 from ledger.rpc.config import DEFAULT_PORT, RpcConfig
+from ledger.rpc.explorer import explorer_url
 from ledger.rpc.server import RpcServer
 from ledger.store import StoreError
 
@@ -34,6 +35,7 @@ async def serve(node: LocalNode, config: RpcConfig) -> None:
     node.start()
     typer.echo(f"single node ({node.chain.chain_id}) at height {node.chain.tip.height}", err=True)
     typer.echo(f"JSON-RPC on {server.url}  (Ctrl-C to stop)", err=True)
+    typer.echo(f"block explorer: {explorer_url(server.url)}", err=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

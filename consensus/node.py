@@ -102,6 +102,7 @@ from ledger.exceptions import AlreadyKnown, InvalidBlock, MalformedTransaction, 
 from ledger.genesis import Genesis, load_genesis
 from ledger.rpc.config import RpcConfig
 from ledger.rpc.events import EventHub
+from ledger.rpc.explorer import explorer_url
 from ledger.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
 from ledger.rpc.server import RpcServer
 from ledger.state import StateReader, tree_key
@@ -695,6 +696,7 @@ class Node:
             self.rpc.port,
             self._chain.tip.height,
         )
+        log.info("block explorer: %s", explorer_url(self.rpc.url))
 
     async def _guarded(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run a background loop; a crash in one stops the node loudly."""

@@ -34,6 +34,10 @@ pytestmark = pytest.mark.timeout(400)
 
 ALICE, BOB, CAROL = (account_key(name) for name in ("alice", "bob", "carol"))
 WAIT_MS = 30_000
+VERIFIED_A_HEADER = (
+    "() => /^[0-9]+ ✓$/.test(document.getElementById('verified-height').textContent)"
+)
+HEIGHT_ABOVE = "(h) => Number(document.getElementById('height').textContent) >= h"
 COUNTER = encode_module(
     assemble(
         """
@@ -102,7 +106,7 @@ def test_the_explorer_shows_the_live_chain_and_verifies_proofs(tmp_path: Path) -
             page.goto(net.nodes[0]["rpc_url"] + "/")  # redirects to /explorer/
             assert page.url.endswith("/explorer/")
             page.wait_for_selector("#chart svg", timeout=WAIT_MS)
-            wait_for(page, "() => /^[0-9]+ ✓$/.test(document.getElementById('verified-height').textContent)")
+            wait_for(page, VERIFIED_A_HEADER)
             assert text_of(page, "#chain-id") == "ledger-devnet-1"
             first_height = number(page, "#height")
             first_chart = int(page.locator("#chart").get_attribute("data-newest") or 0)
@@ -114,13 +118,14 @@ def test_the_explorer_shows_the_live_chain_and_verifies_proofs(tmp_path: Path) -
                 client.send_transfer(ALICE, address_of(BOB.public_key), 1000 + i, wait=False)
                 for i in range(12)
             ]
-            offer = client.send_body(CAROL, build.create_offer("cpu", 500, "coin", 1, 4, 10**6), wait=False)
+            offer_body = build.create_offer("cpu", 500, "coin", 1, 4, 10**6)
+            offer = client.send_body(CAROL, offer_body, wait=False)
             deploy = client.send_deploy(CAROL, COUNTER, cpu=10, disk=10**5, net=1, wait=False)
             receipts = [client.wait_for_receipt(s.hash, timeout=60) for s in [*sent, offer, deploy]]
             assert all(r.status == 0 for r in receipts), receipts
             last = sent[-1].hash.hex()
             page.wait_for_selector(f'#latest-txs a[title="{last}"]', timeout=WAIT_MS)
-            wait_for(page, "(h) => Number(document.getElementById('height').textContent) >= h + 3", first_height)
+            wait_for(page, HEIGHT_ABOVE, first_height + 3)
             wait_for(
                 page,
                 "(n) => Number(document.getElementById('chart').dataset.newest) > n"
