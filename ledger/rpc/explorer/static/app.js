@@ -575,7 +575,8 @@ async function renderContracts() {
   const body = h("tbody", {});
   const card = h("div", { class: "card" }, h("h2", {}, "Contracts"),
     h("table", { id: "contracts-table" }, h("thead", {}, h("tr", {},
-      ["address", "deployer", "created", "code", "cpu", "disk", "net", "rent / block", "blocks left", "schedule"].map((t) => h("th", {}, t)))), body));
+      [["address"], ["deployer"], ["created"], ["code", "num"], ["cpu", "num"], ["disk", "num"], ["net", "num"],
+        ["rent / block", "num"], ["blocks left", "num"], ["schedule"]].map(([t, cls]) => h("th", { class: cls }, t)))), body));
   const addPage = async (start) => {
     const page = await call("ledger_getContracts", [start, 50]);
     for (const c of page.contracts) {
