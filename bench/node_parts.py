@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import emit, log, rss_mb, secp256k1_verify_per_core
-from consensus.mempool import Mempool, MempoolConfig
-from consensus.p2p import CONSENSUS_CHANNEL, P2PConfig, P2PNode
-from consensus.privval import DoubleSignGuard, Step
-from consensus.wal import WriteAheadLog
+from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.p2p import CONSENSUS_CHANNEL, P2PConfig, P2PNode
+from consensus.node.privval import DoubleSignGuard, Step
+from consensus.node.wal import WriteAheadLog
 from ledger import crypto
 from ledger.address import address_of
 from ledger.chain import Chain

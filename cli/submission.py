@@ -22,15 +22,15 @@ from typing import Any
 
 import typer
 
+from cli.features.bank.tx_commands import parse_amount, wait_with_spinner
 from ledger.client import ReceiptInfo
 from ledger.client.asset_transactions import sign_body
+from ledger.client.keystore import DEVNET_PREFIX, KeyEntry
 from ledger.crypto import SigningKey
-from ledger.keystore import DEVNET_PREFIX, KeyEntry
 from ledger.types import Body, DecodeError, check_asset
 
 from .context import CliContext, CliError, ExitCode, emit, passphrase
 from .query_commands import as_json, receipt_text, rows
-from .tx_commands import parse_amount, wait_with_spinner
 
 DEFAULT_EXPIRY_BLOCKS = 14_400  # about a day at 6 s blocks
 

@@ -28,10 +28,16 @@ from typing import Any
 
 from ledger import codec, crypto
 from ledger.address import AddressError, address_of, decode_address
-from ledger.asset_bodies import MAX_POLICY_MEMBERS
-from ledger.assets import RESOURCE_CREDITS, register_protocol_asset
+from ledger.features.bank.assets import RESOURCE_CREDITS, register_protocol_asset
+from ledger.features.bank.bodies import MAX_POLICY_MEMBERS
+from ledger.features.policy.accounts import GENESIS_CREATOR, create_genesis_policy, policy_address
+from ledger.features.threshold.ceremonies import enable_threshold_key
+from ledger.features.validators.schedule import (
+    Validator,
+    set_validator_schedule,
+    sorted_validator_set,
+)
 from ledger.params import Params
-from ledger.policy import GENESIS_CREATOR, create_genesis_policy, policy_address
 from ledger.state import (
     PARAMS_KEY,
     MemoryStateReader,
@@ -39,10 +45,8 @@ from ledger.state import (
     tree_changes,
 )
 from ledger.state_tree import MemoryNodeStore, StateTree
-from ledger.threshold_chain import enable_threshold_key
 from ledger.transition import ChainTip
 from ledger.types import MAX_AMOUNT, NATIVE_ASSET, DecodeError, check_asset, check_chain_id
-from ledger.validators import Validator, set_validator_schedule, sorted_validator_set
 
 MAX_VOTING_POWER = 1 << 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -74,7 +78,7 @@ class GenesisAccount:
 class GenesisPolicy:
     """A k-of-n policy account created at genesis (the bank, governance).
     Its address is derived from its members, threshold and its index in the
-    document (ledger.policy.policy_address with the genesis creator)."""
+    document (ledger.features.policy.accounts.policy_address with the genesis creator)."""
 
     name: str
     address: bytes
@@ -92,7 +96,7 @@ class Genesis:
     validators: tuple[GenesisValidator, ...]
     accounts: tuple[GenesisAccount, ...]
     policies: tuple[GenesisPolicy, ...] = ()
-    threshold_key: bool = False  # the validators run a DKG at block 1 (ledger.threshold_chain)
+    threshold_key: bool = False  # the validators run a DKG at block 1 (features.threshold)
 
     def to_value(self) -> tuple[Any, ...]:
         # threshold_key is appended only when set, so older genesis hashes stay valid.

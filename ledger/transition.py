@@ -21,45 +21,7 @@ from typing import Final
 
 from ledger import crypto
 from ledger.actions import by_sender
-from ledger.asset_bodies import (
-    ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
-    CreatePolicy,
-    IssueAsset,
-    MintAsset,
-    ProposeAction,
-    Swap,
-    TakeBest,
-    TakeOffer,
-)
-from ledger.assets import (
-    burn_asset,
-    issue_asset,
-    mint_asset,
-    mint_validator_credits,
-    transfer_asset,
-)
-from ledger.barter import (
-    cancel_offer,
-    create_offer,
-    expire_offers,
-    swap,
-    take_best,
-    take_offer,
-)
 from ledger.context import BlockContext, Outcome
-from ledger.contract_bodies import Call, Deploy, Fund
-from ledger.contracts import (
-    charge_rent,
-    execute_call,
-    execute_deploy,
-    execute_fund,
-    run_scheduled_contracts,
-)
-from ledger.evidence import execute_record_evidence
-from ledger.evidence_body import RecordEvidence
 from ledger.exceptions import (
     BadNonce,
     BadSignature,
@@ -72,8 +34,58 @@ from ledger.exceptions import (
     TxRejected,
     WrongChainId,
 )
+from ledger.features.bank.assets import (
+    burn_asset,
+    issue_asset,
+    mint_asset,
+    mint_validator_credits,
+    transfer_asset,
+)
+from ledger.features.bank.bodies import (
+    ApproveProposal,
+    BurnAsset,
+    CancelOffer,
+    CreateOffer,
+    CreatePolicy,
+    IssueAsset,
+    MintAsset,
+    ProposeAction,
+    Swap,
+    TakeBest,
+    TakeOffer,
+)
+from ledger.features.barter.offers import (
+    cancel_offer,
+    create_offer,
+    expire_offers,
+    swap,
+    take_best,
+    take_offer,
+)
+from ledger.features.contracts.bodies import Call, Deploy, Fund
+from ledger.features.contracts.execution import (
+    charge_rent,
+    execute_call,
+    execute_deploy,
+    execute_fund,
+    run_scheduled_contracts,
+)
+from ledger.features.evidence.bodies import RecordEvidence
+from ledger.features.evidence.equivocation import execute_record_evidence
+from ledger.features.policy.accounts import (
+    approve_proposal,
+    execute_create_policy,
+    expire_proposals,
+    propose_action,
+)
+from ledger.features.threshold.bodies import ThresholdResult, ThresholdSignMessage
+from ledger.features.threshold.ceremonies import (
+    request_sign_message,
+    schedule_threshold_ceremonies,
+    submit_result,
+)
+from ledger.features.validators.schedule import prune_validator_schedule
 from ledger.params import Params, decode_params
-from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
 from ledger.state import (
     PARAMS_KEY,
     Account,
@@ -83,12 +95,6 @@ from ledger.state import (
     tree_key,
 )
 from ledger.state_tree import StateTree
-from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
-from ledger.threshold_chain import (
-    request_sign_message,
-    schedule_threshold_ceremonies,
-    submit_result,
-)
 from ledger.types import (
     NATIVE_ASSET,
     Block,
@@ -100,7 +106,6 @@ from ledger.types import (
     block_receipts_root,
     block_txs_root,
 )
-from ledger.validators import prune_validator_schedule
 
 STATUS_OK: Final = 0
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
-from ledger.asset_bodies import (
+from ledger.features.bank.bodies import (
     ApproveProposal,
     BurnAsset,
     CancelOffer,
@@ -33,8 +33,14 @@ from ledger.asset_bodies import (
     UpdatePolicy,
     UpdateValidator,
 )
-from ledger.contract_bodies import Call, Deploy, Fund
-from ledger.evidence_body import RecordEvidence
+from ledger.features.contracts.bodies import Call, Deploy, Fund
+from ledger.features.evidence.bodies import RecordEvidence
+from ledger.features.threshold.bodies import (
+    ThresholdReshare,
+    ThresholdResult,
+    ThresholdSignMessage,
+    ThresholdSignTransaction,
+)
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -50,12 +56,6 @@ from ledger.fields import (
     valid_chain_id,
 )
 from ledger.threshold import frost
-from ledger.threshold_bodies import (
-    ThresholdReshare,
-    ThresholdResult,
-    ThresholdSignMessage,
-    ThresholdSignTransaction,
-)
 
 __all__ = [
     "MAX_AMOUNT",

@@ -14,12 +14,12 @@ import typer
 
 from ledger.address import address_of, encode_address
 from ledger.chain import Chain
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, validator_key
+from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key, validator_key
 from ledger.genesis import GenesisError, load_genesis
 from ledger.store import StoreError
 from ledger.types import NATIVE_ASSET, Transaction, Transfer
 
-DEFAULT_GENESIS = Path(__file__).resolve().parents[1] / "genesis" / "devnet.json"
+DEFAULT_GENESIS = Path(__file__).resolve().parents[2] / "genesis" / "devnet.json"
 
 
 def run_local(

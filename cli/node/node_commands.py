@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from consensus.config import (
+from consensus.node.config import (
     ConfigError,
     ConsensusConfig,
     NodeConfig,
@@ -30,8 +30,13 @@ from consensus.config import (
     save_key_file,
 )
 from ledger.address import address_of, encode_address
+from ledger.client.devnet import (
+    DEVNET_ACCOUNT_NAMES,
+    account_key,
+    devnet_genesis_document,
+    validator_key,
+)
 from ledger.crypto import SigningKey
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document, validator_key
 from ledger.genesis import GenesisError, load_genesis
 
 DEVNET_P2P_BASE = 26656
@@ -83,7 +88,7 @@ def write_home(
     validator_signing_key: SigningKey,
     insecure: bool,
 ) -> None:
-    """Lay out a node's home directory (see consensus.config)."""
+    """Lay out a node's home directory (see consensus.node.config)."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "data").mkdir(exist_ok=True)
     (home / "config.toml").write_text(encode_config(config))
@@ -170,7 +175,7 @@ def start(
     home: Path = typer.Option(..., help="The node's home directory."),
 ) -> None:
     """Run a node until SIGINT or SIGTERM."""
-    from consensus.node import NodeError, run_node
+    from consensus.node.node import NodeError, run_node
 
     try:
         run_node(home)

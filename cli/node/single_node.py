@@ -16,14 +16,14 @@ from pathlib import Path
 
 import typer
 
-from consensus.local_node import LocalNode
+from cli.context import CliError, get_context, handles_errors
+from consensus.node.local_node import LocalNode
+from consensus.node.rpc.config import DEFAULT_PORT, RpcConfig
+from consensus.node.rpc.server import RpcServer
 from ledger.chain import Chain
 from ledger.genesis import GenesisError, load_genesis
-from ledger.rpc.config import DEFAULT_PORT, RpcConfig
-from ledger.rpc.server import RpcServer
 from ledger.store import StoreError
 
-from .context import CliError, get_context, handles_errors
 from .local_run import DEFAULT_GENESIS
 
 

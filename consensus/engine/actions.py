@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from consensus.certificate import CommitCertificate
-from consensus.evidence import Evidence
-from consensus.record import ConsensusRecord
-from consensus.wire import Message
+from consensus.engine.certificate import CommitCertificate
+from consensus.engine.evidence import Evidence
+from consensus.engine.record import ConsensusRecord
+from consensus.engine.wire import Message
 
 
 class TimeoutKind(IntEnum):

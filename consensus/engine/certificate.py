@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from consensus.messages import (
+from consensus.engine.messages import (
     HASH_SIZE,
     MessageError,
     Step,
@@ -29,7 +29,7 @@ from consensus.messages import (
     check_height,
     check_round,
 )
-from consensus.validators import ValidatorSet
+from consensus.engine.validators import ValidatorSet
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
 

@@ -12,7 +12,7 @@ Inputs:
     on_message(message)                   a decoded wire message from a peer
     on_proposal_ready(height, round, block)  the block asked for by RequestProposal
 
-Actions (consensus.actions): Broadcast, Persist, ScheduleTimeout,
+Actions (consensus.engine.actions): Broadcast, Persist, ScheduleTimeout,
 RequestProposal, Commit, ReportEvidence. Contract: carry them out in order;
 a Persist must be durable before any later action is carried out (it always
 precedes the Broadcast of the message it covers); after a Commit, apply the
@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from consensus.actions import (
+from consensus.engine.actions import (
     Action,
     Broadcast,
     Commit,
@@ -47,17 +47,17 @@ from consensus.actions import (
     ScheduleTimeout,
     TimeoutKind,
 )
-from consensus.certificate import (
+from consensus.engine.certificate import (
     CommitCertificate,
     InvalidCertificate,
     verify_certificate,
 )
-from consensus.messages import Step, Verifier, Vote
-from consensus.record import ConsensusRecord
-from consensus.signer import DoubleSignError, Signer
-from consensus.validators import Validator, ValidatorSet
-from consensus.votes import Added, HeightVotes
-from consensus.wire import CommitMessage, Message, ProposalMessage
+from consensus.engine.messages import Step, Verifier, Vote
+from consensus.engine.record import ConsensusRecord
+from consensus.engine.signer import DoubleSignError, Signer
+from consensus.engine.validators import Validator, ValidatorSet
+from consensus.engine.votes import Added, HeightVotes
+from consensus.engine.wire import CommitMessage, Message, ProposalMessage
 from ledger import crypto
 
 
@@ -563,7 +563,7 @@ class Engine:
         return record.prevotes.votes_for(self.valid_hash)
 
     def _proposer(self, round: int) -> Validator:
-        """proposer(h, round): weighted round robin (consensus.validators)."""
+        """proposer(h, round): weighted round robin (consensus.engine.validators)."""
         if round >= len(self._proposers):
             self._proposers = self.validators.proposers(max(round + 1, 2 * len(self._proposers)))
         return self._proposers[round]

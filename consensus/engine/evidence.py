@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from consensus.messages import (
+from consensus.engine.messages import (
     MessageError,
     Proposal,
     Verifier,
@@ -25,7 +25,7 @@ from consensus.messages import (
     proposal_from_value,
     vote_from_value,
 )
-from consensus.validators import ValidatorSet
+from consensus.engine.validators import ValidatorSet
 from ledger import codec, crypto
 
 TAG_DUPLICATE_VOTE: Final = 1

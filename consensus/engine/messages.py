@@ -11,7 +11,7 @@ so a signature is bound to one chain, one message kind (the step) and one
 (height, round, value). The signer's address is not signed: the signature
 itself is bound to the key, and the address only says which key to use.
 
-Their array forms (``to_value``) are what consensus.wire puts on the
+Their array forms (``to_value``) are what consensus.engine.wire puts on the
 network and what evidence carries. Decoding is strict and raises only
 ``MessageError``. The byte-level format is in docs/spec/consensus.md.
 """
@@ -124,7 +124,7 @@ def sign_proposal(
     block_hash: bytes,
     proposer: bytes,
 ) -> Proposal:
-    """A proposal signed by ``key`` (no double-sign guard: see consensus.signer)."""
+    """A proposal signed by ``key`` (no double-sign guard: see consensus.engine.signer)."""
     unsigned = Proposal(height, round, pol_round, block_hash, proposer, b"")
     signature = key.sign_digest(unsigned.signing_digest(chain_id))
     return Proposal(height, round, pol_round, block_hash, proposer, signature)
@@ -139,7 +139,7 @@ def sign_vote(
     block_hash: bytes | None,
     validator: bytes,
 ) -> Vote:
-    """A vote signed by ``key`` (no double-sign guard: see consensus.signer)."""
+    """A vote signed by ``key`` (no double-sign guard: see consensus.engine.signer)."""
     unsigned = Vote(step, height, round, block_hash, validator, b"")
     signature = key.sign_digest(unsigned.signing_digest(chain_id))
     return Vote(step, height, round, block_hash, validator, signature)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consensus.messages import MessageError, Step, Vote, vote_from_value
-from consensus.signer import SignerState, SignerStateError, decode_signer_state
-from consensus.wire import Message, decode_message, encode_message
+from consensus.engine.messages import MessageError, Step, Vote, vote_from_value
+from consensus.engine.signer import SignerState, SignerStateError, decode_signer_state
+from consensus.engine.wire import Message, decode_message, encode_message
 from ledger import codec
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from consensus.messages import Proposal, Step, Vote, sign_proposal, sign_vote
+from consensus.engine.messages import Proposal, Step, Vote, sign_proposal, sign_vote
 from ledger import codec, crypto
 from ledger.address import address_of
 

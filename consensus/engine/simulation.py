@@ -57,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from consensus.actions import (
+from consensus.engine.actions import (
     Action,
     Broadcast,
     Commit,
@@ -66,20 +66,26 @@ from consensus.actions import (
     RequestProposal,
     ScheduleTimeout,
 )
-from consensus.certificate import (
+from consensus.engine.certificate import (
     CommitCertificate,
     CommitSignature,
     InvalidCertificate,
     check_certificate_for,
     verify_certificate,
 )
-from consensus.engine import Engine, EngineConfig, InvalidMessage
-from consensus.evidence import InvalidEvidence, verify_evidence
-from consensus.messages import MessageError, Step, Vote, sign_proposal, sign_vote
-from consensus.record import decode_record, encode_record
-from consensus.signer import Signer, SignerState
-from consensus.validators import Validator, ValidatorSet
-from consensus.wire import CommitMessage, Message, ProposalMessage, decode_message, encode_message
+from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
+from consensus.engine.evidence import InvalidEvidence, verify_evidence
+from consensus.engine.messages import MessageError, Step, Vote, sign_proposal, sign_vote
+from consensus.engine.record import decode_record, encode_record
+from consensus.engine.signer import Signer, SignerState
+from consensus.engine.validators import Validator, ValidatorSet
+from consensus.engine.wire import (
+    CommitMessage,
+    Message,
+    ProposalMessage,
+    decode_message,
+    encode_message,
+)
 from ledger import codec, crypto
 from ledger.address import address_of
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from consensus.evidence import Evidence, duplicate_proposal, duplicate_vote
-from consensus.messages import Step, Vote
-from consensus.validators import ValidatorSet
-from consensus.wire import ProposalMessage
+from consensus.engine.evidence import Evidence, duplicate_proposal, duplicate_vote
+from consensus.engine.messages import Step, Vote
+from consensus.engine.validators import ValidatorSet
+from consensus.engine.wire import ProposalMessage
 
 
 class Added(Enum):

@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from consensus.certificate import (
+from consensus.engine.certificate import (
     CommitCertificate,
     InvalidCertificate,
     certificate_from_value,
 )
-from consensus.messages import (
+from consensus.engine.messages import (
     MessageError,
     Proposal,
     Vote,

@@ -23,13 +23,13 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Final
 
-from consensus.certificate import (
+from consensus.engine.certificate import (
     InvalidCertificate,
     check_certificate_for,
     decode_certificate,
     verify_certificate,
 )
-from consensus.validators import ValidatorSet
+from consensus.engine.validators import ValidatorSet
 from ledger.chain import Chain
 from ledger.exceptions import InvalidBlock
 from ledger.transition import BlockResult
@@ -49,7 +49,7 @@ class ExecutedBlock:
 
 
 class LedgerApplication:
-    """Implements consensus.engine.Application over a Chain."""
+    """Implements consensus.engine.engine.Application over a Chain."""
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """A single-node chain behind the NodeView protocol: no consensus, no peers.
 
-``LocalNode`` keeps a mempool (consensus.mempool, the validators' own) and
+``LocalNode`` keeps a mempool (consensus.node.mempool, the validators' own) and
 a block producer that, every ``block_interval`` seconds, builds a block
 from the mempool with its proposer address, executes it and commits it to
 the chain, then publishes it on the event hub. It is what ``ledger single``
@@ -11,7 +11,7 @@ alone says so.
 
 Mempool admission is CheckTx against the committed state *plus* the
 pending transactions already admitted (so a sender can queue nonces n,
-n+1, ...); see consensus.mempool.
+n+1, ...); see consensus.node.mempool.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from consensus.mempool import Mempool, MempoolConfig
-from ledger.chain import Chain
-from ledger.exceptions import AlreadyKnown, MalformedTransaction
-from ledger.genesis import Genesis
-from ledger.rpc.events import CommittedBlock, EventHub
-from ledger.rpc.node_view import (
+from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.rpc.events import CommittedBlock, EventHub
+from consensus.node.rpc.node_view import (
     MempoolInfo,
     NodeStatus,
     ValidatorInfo,
     read_validator_set,
     state_root_at,
 )
+from ledger.chain import Chain
+from ledger.exceptions import AlreadyKnown, MalformedTransaction
+from ledger.genesis import Genesis
 from ledger.types import DecodeError, Transaction, decode_transaction
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("consensus.local_node")  # the name its log lines have always carried
 
 DEFAULT_MAX_MEMPOOL_TXS: Final = 20_000
 DEFAULT_MAX_MEMPOOL_BYTES: Final = 64 * 1024 * 1024

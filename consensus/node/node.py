@@ -3,28 +3,28 @@
 ``Node`` wires the parts together and is the only place where they meet
 time and I/O:
 
-- the **engine** (consensus.engine) decides blocks; its actions are carried
+- the **engine** (consensus.engine.engine) decides blocks; its actions are carried
   out in order: ``Persist`` goes to the WAL with fsync before anything
   after it, ``Broadcast`` to peers, ``ScheduleTimeout`` to the ticker,
   ``RequestProposal`` builds a block from the mempool, ``Commit`` stores the
   block atomically and starts the next height after ``block_interval_ms``;
 - the **signer** is behind two guards: the engine's own (its state is in
-  the WAL record) and the double-sign guard file (consensus.privval), which
+  the WAL record) and the double-sign guard file (consensus.node.privval), which
   refuses any conflicting signature whatever the WAL says;
-- **p2p** (consensus.p2p) carries four channels: consensus messages,
+- **p2p** (consensus.node.p2p) carries four channels: consensus messages,
   mempool gossip (batches of raw transactions), block sync
-  (consensus.blocksync) and threshold-key ceremonies;
-- the **threshold service** (consensus.threshold_service, validators only)
+  (consensus.node.blocksync) and threshold-key ceremonies;
+- the **threshold service** (consensus.node.threshold.service, validators only)
   hears of every commit through the event hub and runs the ceremonies the
   chain asks for on the THRESHOLD channel;
-- the **mempool** (consensus.mempool) admits transactions from RPC and peers
+- the **mempool** (consensus.node.mempool) admits transactions from RPC and peers
   and hands its verified hashes to block execution, so no signature is
   verified twice on one node;
-- the **RPC server** (ledger.rpc) serves the NodeView this class implements.
+- the **RPC server** (consensus.node.rpc) serves the NodeView this class implements.
 
 Validator sets: the set of height h+1 is the set of h after one proposer
 step and the membership changes that the ledger schedules for h+1
-(ledger.validators: a change executed at H is in force at H+2). It is saved
+(ledger.features.validators.schedule: a change executed at H is in force at H+2). It is saved
 with block h, so a restarted node knows its proposer priorities.
 """
 
@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Final
 
-from consensus.actions import (
+from consensus.engine.actions import (
     Action,
     Broadcast,
     Commit,
@@ -49,8 +49,23 @@ from consensus.actions import (
     ScheduleTimeout,
     TimeoutKind,
 )
-from consensus.application import LedgerApplication
-from consensus.blocksync import (
+from consensus.engine.certificate import (
+    CommitCertificate,
+    InvalidCertificate,
+    check_certificate_for,
+    decode_certificate,
+    encode_certificate,
+    verify_certificate,
+)
+from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
+from consensus.engine.evidence import encode_evidence
+from consensus.engine.messages import MessageError, Step
+from consensus.engine.record import RecordError, decode_record, encode_record
+from consensus.engine.signer import DoubleSignError, Signer, SignerState
+from consensus.engine.validators import Validator, ValidatorSet, decode_validator_set
+from consensus.engine.wire import decode_message, encode_message
+from consensus.node.application import LedgerApplication
+from consensus.node.blocksync import (
     BlockMessage,
     GetBlock,
     NoBlock,
@@ -60,21 +75,10 @@ from consensus.blocksync import (
     decode_sync_message,
     encode_sync_message,
 )
-from consensus.certificate import (
-    CommitCertificate,
-    InvalidCertificate,
-    check_certificate_for,
-    decode_certificate,
-    encode_certificate,
-    verify_certificate,
-)
-from consensus.config import ConsensusConfig, NodeConfig, load_config, load_key_file
-from consensus.engine import Engine, EngineConfig, InvalidMessage
-from consensus.evidence import encode_evidence
-from consensus.logs import setup_logging
-from consensus.mempool import Mempool, MempoolConfig
-from consensus.messages import MessageError, Step
-from consensus.p2p import (
+from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.logs import setup_logging
+from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
@@ -84,33 +88,29 @@ from consensus.p2p import (
     PeerInfo,
     PeerMisbehaved,
 )
-from consensus.privval import DoubleSignGuard, DoubleSignRefused, GuardFileError
-from consensus.privval import Step as GuardStep
-from consensus.record import RecordError, decode_record, encode_record
-from consensus.signer import DoubleSignError, Signer, SignerState
-from consensus.threshold_service import ThresholdService
-from consensus.threshold_store import ThresholdStoreError
-from consensus.ticker import Ticker
-from consensus.validators import Validator, ValidatorSet, decode_validator_set
-from consensus.wal import WalError, WriteAheadLog
-from consensus.wire import decode_message, encode_message
+from consensus.node.privval import DoubleSignGuard, DoubleSignRefused, GuardFileError
+from consensus.node.privval import Step as GuardStep
+from consensus.node.rpc.config import RpcConfig
+from consensus.node.rpc.events import EventHub
+from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
+from consensus.node.rpc.server import RpcServer
+from consensus.node.threshold.service import ThresholdService
+from consensus.node.threshold.store import ThresholdStoreError
+from consensus.node.ticker import Ticker
+from consensus.node.wal import WalError, WriteAheadLog
 from ledger.address import address_of, encode_address
 from ledger.chain import Chain
 from ledger.crypto import SigningKey
-from ledger.evidence_body import RecordEvidence
 from ledger.exceptions import AlreadyKnown, InvalidBlock, MalformedTransaction, TxRejected
+from ledger.features.evidence.bodies import RecordEvidence
+from ledger.features.threshold.ceremonies import PHASE_BLOCKS
+from ledger.features.validators.schedule import validator_set_for_height
 from ledger.genesis import Genesis, load_genesis
-from ledger.rpc.config import RpcConfig
-from ledger.rpc.events import EventHub
-from ledger.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
-from ledger.rpc.server import RpcServer
 from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.store import StoreError
-from ledger.threshold_chain import PHASE_BLOCKS
 from ledger.transition import BlockResult
 from ledger.types import Block, DecodeError, Transaction, decode_block, decode_transaction
-from ledger.validators import validator_set_for_height
 
 log = logging.getLogger("consensus.node")
 
@@ -184,7 +184,7 @@ def engine_config(config: ConsensusConfig) -> EngineConfig:
 
 
 class Node:
-    """One validator (or full node) process. Implements ledger.rpc.NodeView."""
+    """One validator (or full node) process. Implements consensus.node.rpc.NodeView."""
 
     def __init__(
         self,
@@ -353,7 +353,7 @@ class Node:
         ]
 
     def _genesis_root(self) -> bytes:
-        from ledger.rpc.node_view import genesis_state_root
+        from consensus.node.rpc.node_view import genesis_state_root
 
         return genesis_state_root(self._genesis)
 
@@ -733,7 +733,7 @@ class Node:
 
 
 def open_node(home: Path) -> Node:
-    """A Node from a home directory (see consensus.config). Raises NodeError,
+    """A Node from a home directory (see consensus.node.config). Raises NodeError,
     ConfigError or GenesisError."""
     config = load_config(home / "config.toml")
     genesis = load_genesis(home / "genesis.json")

@@ -3,7 +3,7 @@ msgpack frames on numbered channels. It knows nothing of the engine.
 
 - **Peers.** A node listens on ``ws://host:port/p2p`` and dials its
   persistent peers, redialing with capped exponential backoff and jitter.
-  Every connection starts with the handshake of consensus.p2p_handshake;
+  Every connection starts with the handshake of consensus.node.p2p_handshake;
   the peer id is the address of the peer's node key. ``PeerInfo.is_voter``
   says whether that key is in the validator set (the config's predicate):
   any authenticated peer may follow the chain, but only validators' votes
@@ -44,7 +44,7 @@ from typing import Final, NamedTuple
 import aiohttp
 from aiohttp import web
 
-from consensus.p2p_handshake import (
+from consensus.node.p2p_handshake import (
     CHALLENGE_SIZE,
     MAX_HANDSHAKE_MESSAGE,
     PROTOCOL_VERSION,
@@ -60,12 +60,12 @@ from ledger import codec
 from ledger.address import AddressError, address_of, decode_address, encode_address
 from ledger.crypto import SigningKey
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("consensus.p2p")
 
 CONSENSUS_CHANNEL: Final = 0x20
 MEMPOOL_CHANNEL: Final = 0x30
 BLOCKSYNC_CHANNEL: Final = 0x40
-THRESHOLD_CHANNEL: Final = 0x50  # threshold-key ceremonies (consensus.threshold_service)
+THRESHOLD_CHANNEL: Final = 0x50  # threshold-key ceremonies (consensus.node.threshold.service)
 DEFAULT_CHANNELS: Final = frozenset(
     {CONSENSUS_CHANNEL, MEMPOOL_CHANNEL, BLOCKSYNC_CHANNEL, THRESHOLD_CHANNEL}
 )

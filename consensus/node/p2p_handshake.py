@@ -1,6 +1,6 @@
 """The p2p handshake messages: who a peer is, proven by signing a fresh challenge.
 
-Pure functions (no I/O); consensus.p2p runs them over a WebSocket. Both
+Pure functions (no I/O); consensus.node.p2p runs them over a WebSocket. Both
 sides send a HELLO at once, then an AUTH::
 
     HELLO = encode(["ledger/p2p-hello/v1", version, chain_id, public_key, challenge])

@@ -23,7 +23,8 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from ledger.address import decode_address
-from ledger.asset_bodies import (
+from ledger.crypto import SigningKey
+from ledger.features.bank.bodies import (
     ApproveProposal,
     BurnAsset,
     CancelOffer,
@@ -38,9 +39,8 @@ from ledger.asset_bodies import (
     UpdatePolicy,
     UpdateValidator,
 )
-from ledger.crypto import SigningKey
+from ledger.features.policy.accounts import encode_action
 from ledger.fields import ensure
-from ledger.policy import encode_action
 from ledger.types import BODY_KINDS, Body, Transaction, Transfer
 
 from .calls import Address

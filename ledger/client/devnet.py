@@ -50,7 +50,7 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
     grace), whose proposals change the validator set. The validators' own
     accounts hold some coin to pay for the threshold-ceremony results they
     submit, and the threshold key is enabled (a DKG among the validators at
-    block 1, ledger.threshold_chain).
+    block 1, ledger.features.threshold.ceremonies).
     """
     credits = str(DEVNET_CREDITS_PER_BLOCK)
     return {

@@ -7,7 +7,7 @@ metadata was edited does not decrypt. Files are created with mode 0600 in a
 0700 directory, written atomically and never overwritten. The byte-exact
 format is in docs/spec/keystore.md.
 
-Devnet keys (ledger.devnet, INSECURE by design) live apart, in
+Devnet keys (ledger.client.devnet, INSECURE by design) live apart, in
 ``HOME/keys/devnet``, as files that name the public derivation label
 instead of holding a secret and carry ``"insecure": true``. They are always
 referred to as ``devnet:NAME`` and never listed among the real keys.
@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ledger import codec
 from ledger.address import AddressError, address_of, decode_address, encode_address
+from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, insecure_key
 from ledger.crypto import CryptoError, SigningKey
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, insecure_key
 
 FORMAT: Final = "ledger-keystore"
 VERSION: Final = 1

@@ -9,7 +9,12 @@ import pytest
 
 from ledger.address import address_of
 from ledger.chain import Chain
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document, validator_key
+from ledger.client.devnet import (
+    DEVNET_ACCOUNT_NAMES,
+    account_key,
+    devnet_genesis_document,
+    validator_key,
+)
 from ledger.exceptions import BadNonce, InvalidBlock
 from ledger.genesis import parse_genesis
 from ledger.state import account_key as state_key

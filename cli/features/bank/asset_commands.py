@@ -12,12 +12,9 @@ from pathlib import Path
 
 import typer
 
-from ledger.client import AssetInfo
-from ledger.client import asset_transactions as build
-
-from .context import CliError, emit, get_context, handles_errors
-from .query_commands import as_json, rows
-from .submission import (
+from cli.context import CliError, emit, get_context, handles_errors
+from cli.query_commands import as_json, rows
+from cli.submission import (
     FEE,
     HEIGHT,
     NONCE,
@@ -32,6 +29,8 @@ from .submission import (
     sender_entry,
     submit_body,
 )
+from ledger.client import AssetInfo
+from ledger.client import asset_transactions as build
 
 asset_app = typer.Typer(help="Issue, mint and burn assets; show an asset.", no_args_is_help=True)
 

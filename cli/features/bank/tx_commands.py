@@ -13,12 +13,19 @@ from pathlib import Path
 
 import typer
 
+from cli.context import (
+    CliContext,
+    CliError,
+    ExitCode,
+    emit,
+    get_context,
+    handles_errors,
+    passphrase,
+)
+from cli.query_commands import as_json, receipt_text
 from ledger.client import LedgerClient, ReceiptInfo, ReceiptTimeout, sign_transfer
-from ledger.keystore import DEVNET_PREFIX
+from ledger.client.keystore import DEVNET_PREFIX
 from ledger.types import MAX_AMOUNT, DecodeError, check_asset
-
-from .context import CliContext, CliError, ExitCode, emit, get_context, handles_errors, passphrase
-from .query_commands import as_json, receipt_text
 
 tx_app = typer.Typer(help="Sign and send transactions.", no_args_is_help=True)
 

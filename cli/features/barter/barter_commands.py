@@ -12,12 +12,9 @@ from pathlib import Path
 
 import typer
 
-from ledger.client import OfferInfo, OrderBook, created_offer_id
-from ledger.client import asset_transactions as build
-
-from .context import CliError, emit, get_context, handles_errors
-from .query_commands import as_json
-from .submission import (
+from cli.context import CliError, emit, get_context, handles_errors
+from cli.query_commands import as_json
+from cli.submission import (
     EXPIRES_AT,
     EXPIRES_IN,
     FEE,
@@ -37,6 +34,8 @@ from .submission import (
     sender_entry,
     submit_body,
 )
+from ledger.client import OfferInfo, OrderBook, created_offer_id
+from ledger.client import asset_transactions as build
 
 barter_app = typer.Typer(
     help="Offer, take and cancel escrowed barter offers; show the order book.",

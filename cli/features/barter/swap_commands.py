@@ -17,12 +17,8 @@ from pathlib import Path
 
 import typer
 
-from ledger.address import address_of, decode_address, encode_address
-from ledger.client import SignedSwap, SwapTerms
-from ledger.fields import DecodeError
-
-from .context import CliError, emit, get_context, handles_errors
-from .submission import (
+from cli.context import CliError, emit, get_context, handles_errors
+from cli.submission import (
     EXPIRES_AT,
     EXPIRES_IN,
     FEE,
@@ -41,6 +37,9 @@ from .submission import (
     sender_entry,
     submit_body,
 )
+from ledger.address import address_of, decode_address, encode_address
+from ledger.client import SignedSwap, SwapTerms
+from ledger.fields import DecodeError
 
 HEX_TEXT = re.compile(r"(?:[0-9a-fA-F]{2})+")
 

@@ -25,9 +25,24 @@ from typing import Any
 
 import typer
 
+from cli.context import (
+    CliContext,
+    CliError,
+    ExitCode,
+    emit,
+    get_context,
+    handles_errors,
+    passphrase,
+)
+from cli.features.bank.tx_commands import parse_amount, wait_with_spinner
+from cli.query_commands import as_json, receipt_text, rows
+from cli.vm_commands import ModuleFileError, parse_argument, read_module_file
+from consensus.node.rpc.json_format import MAX_PAGE, vm_value_json
 from ledger.address import AddressError, decode_address, encode_address
 from ledger.client import ContractInfo, Mailbox, ReceiptInfo, StoragePage
-from ledger.contract_bodies import (
+from ledger.client.keystore import DEVNET_PREFIX
+from ledger.crypto import sha256
+from ledger.features.contracts.bodies import (
     MAX_CALL_GAS,
     MAX_SALT,
     Call,
@@ -38,12 +53,9 @@ from ledger.contract_bodies import (
     contract_address,
     schedule_from_value,
 )
-from ledger.contract_state import RECORD_OVERHEAD_BYTES
-from ledger.credits import deploy_gas
-from ledger.crypto import sha256
+from ledger.features.contracts.credits import deploy_gas
+from ledger.features.contracts.records import RECORD_OVERHEAD_BYTES
 from ledger.fields import DecodeError
-from ledger.keystore import DEVNET_PREFIX
-from ledger.rpc.json_format import MAX_PAGE, vm_value_json
 from ledger.types import MAX_TX_SIZE, Body, Transaction
 from vm.disassembler import format_value
 from vm.errors import ModuleError
@@ -51,19 +63,6 @@ from vm.limits import MAX_STORAGE_KEY
 from vm.module import encode_module
 from vm.validator import validate_module
 from vm.values import Value, is_value
-
-from .context import (
-    CliContext,
-    CliError,
-    ExitCode,
-    emit,
-    get_context,
-    handles_errors,
-    passphrase,
-)
-from .query_commands import as_json, receipt_text, rows
-from .tx_commands import parse_amount, wait_with_spinner
-from .vm_commands import ModuleFileError, parse_argument, read_module_file
 
 contract_app = typer.Typer(
     help="Deploy contracts, call and fund them, read their state and mailboxes.",

@@ -15,23 +15,10 @@ from typing import Any
 
 import typer
 
-from ledger.asset_bodies import UpdateValidator
-from ledger.client import (
-    ActionInfo,
-    GovernanceInfo,
-    PolicyInfo,
-    ProposalInfo,
-    ReceiptInfo,
-    created_policy_address,
-    created_proposal_id,
-)
-from ledger.client import asset_transactions as build
-from ledger.client.asset_results import find_event
-from ledger.types import Body
-
-from .context import CliContext, CliError, emit, get_context, handles_errors
-from .query_commands import as_json, rows
-from .submission import (
+from cli.context import CliContext, CliError, emit, get_context, handles_errors
+from cli.features.bank.tx_commands import parse_amount
+from cli.query_commands import as_json, rows
+from cli.submission import (
     EXPIRES_AT,
     EXPIRES_IN,
     FEE,
@@ -49,7 +36,19 @@ from .submission import (
     sender_entry,
     submit_body,
 )
-from .tx_commands import parse_amount
+from ledger.client import (
+    ActionInfo,
+    GovernanceInfo,
+    PolicyInfo,
+    ProposalInfo,
+    ReceiptInfo,
+    created_policy_address,
+    created_proposal_id,
+)
+from ledger.client import asset_transactions as build
+from ledger.client.asset_results import find_event
+from ledger.features.bank.bodies import UpdateValidator
+from ledger.types import Body
 
 policy_app = typer.Typer(
     help="k-of-n policy accounts: create, propose, approve, show; governance.",

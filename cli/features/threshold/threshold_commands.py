@@ -23,18 +23,21 @@ from pathlib import Path
 
 import typer
 
+from cli.context import CliContext, CliError, emit, get_context, handles_errors, passphrase
+from cli.features.bank.tx_commands import finish, parse_amount
+from cli.query_commands import as_json
 from ledger.address import decode_address
-from ledger.asset_bodies import ApproveProposal, ProposeAction
 from ledger.client import Ceremonies, CeremonyInfo, ThresholdKey
-from ledger.keystore import DEVNET_PREFIX
-from ledger.policy import encode_action
-from ledger.threshold_bodies import ThresholdReshare, ThresholdSignMessage, ThresholdSignTransaction
-from ledger.threshold_chain import encode_unsigned_transaction
+from ledger.client.keystore import DEVNET_PREFIX
+from ledger.features.bank.bodies import ApproveProposal, ProposeAction
+from ledger.features.policy.accounts import encode_action
+from ledger.features.threshold.bodies import (
+    ThresholdReshare,
+    ThresholdSignMessage,
+    ThresholdSignTransaction,
+)
+from ledger.features.threshold.ceremonies import encode_unsigned_transaction
 from ledger.types import NATIVE_ASSET, Body, Transaction, Transfer
-
-from .context import CliContext, CliError, emit, get_context, handles_errors, passphrase
-from .query_commands import as_json
-from .tx_commands import finish, parse_amount
 
 threshold_app = typer.Typer(help="The validators' threshold key.", no_args_is_help=True)
 

@@ -6,7 +6,7 @@ holds the ``ledger_*`` method table; ``json_format`` turns blocks,
 transactions and receipts into their documented JSON objects; ``node_view``
 is the protocol a node implements to be served; ``events`` is the in-process
 hub a node publishes commits to. The nodes that implement NodeView live in
-consensus/ (``consensus.local_node`` for a single-node development chain).
+consensus/ (``consensus.node.local_node`` for a single-node development chain).
 
 The wire format is specified in docs/spec/rpc.md.
 """

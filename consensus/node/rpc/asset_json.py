@@ -1,7 +1,7 @@
 """The JSON shapes of assets, offers, policy accounts and governance, the
 JSON forms of transaction kinds 20-32, and the parsers of their parameters.
 
-The conventions are those of ledger.rpc.json_format: amounts and powers as
+The conventions are those of consensus.node.rpc.json_format: amounts and powers as
 decimal strings, heights, ids and counts as integers, bytes as hex,
 addresses as bech32m, camelCase names. Importing this module registers the
 body forms with ``json_format.register_body_json``, so transactions of these
@@ -16,7 +16,9 @@ from typing import Any, Final
 
 from ledger import codec
 from ledger.address import address_of, encode_address
-from ledger.asset_bodies import (
+from ledger.codec import CodecError
+from ledger.features.bank.assets import AssetInfo
+from ledger.features.bank.bodies import (
     ApproveProposal,
     BurnAsset,
     CancelOffer,
@@ -32,14 +34,12 @@ from ledger.asset_bodies import (
     UpdatePolicy,
     UpdateValidator,
 )
-from ledger.assets import AssetInfo
-from ledger.barter import MAX_BOOK_OFFERS, Offer
-from ledger.codec import CodecError
-from ledger.policy import Policy, Proposal
+from ledger.features.barter.offers import MAX_BOOK_OFFERS, Offer
+from ledger.features.policy.accounts import Policy, Proposal
+from ledger.features.validators.schedule import Validator
+from ledger.rpc_errors import InvalidParams
 from ledger.types import DecodeError, decode_body
-from ledger.validators import Validator
 
-from .errors import InvalidParams
 from .json_format import amount_text, body_json, register_body_json
 
 MAX_ID: Final = (1 << 64) - 1

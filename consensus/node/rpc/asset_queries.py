@@ -3,9 +3,9 @@
 ``AssetQueries.methods()`` lists ``ledger_getAsset``, ``ledger_getOffers``,
 ``ledger_getOffer``, ``ledger_getOrderBook``, ``ledger_getPolicy``,
 ``ledger_getPendingProposals`` and ``ledger_getGovernance`` for the method
-table of ledger.rpc.methods. Each reads the state after a block (default:
-the latest) through the query functions of ledger.assets, ledger.barter,
-ledger.policy and ledger.validators; docs/spec/rpc.md describes the answers.
+table of consensus.node.rpc.methods. Each reads the state after a block
+(default: the latest) through the query functions of the bank, barter,
+policy and validators features; docs/spec/rpc.md describes the answers.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.address import encode_address
-from ledger.assets import asset_info
-from ledger.barter import offer_info, offers_of, order_book
-from ledger.policy import governance_address, pending_proposals, policy_info
+from ledger.features.bank.assets import asset_info
+from ledger.features.barter.offers import offer_info, offers_of, order_book
+from ledger.features.policy.accounts import governance_address, pending_proposals, policy_info
+from ledger.features.validators.schedule import get_validator_schedule
+from ledger.rpc_errors import InvalidParams
 from ledger.state import State, StateReader, tree_key
 from ledger.state_tree import StateTree
-from ledger.validators import get_validator_schedule
 
 from . import asset_json as aj
 from . import json_format as jf
 from .dispatch import Method, Param
-from .errors import InvalidParams
 from .node_view import NodeView
 
 

@@ -34,9 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ledger.exceptions import TxRejected
-from ledger.state_tree import StateTreeError
-
-from .errors import (
+from ledger.rpc_errors import (
     InternalError,
     InvalidParams,
     InvalidRequest,
@@ -46,8 +44,9 @@ from .errors import (
     StateNotAvailable,
     rpc_error_for_rejection,
 )
+from ledger.state_tree import StateTreeError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ledger.rpc.dispatch")  # the name its log lines have always carried
 
 UNKNOWN_METHOD_LABEL: Final = "_unknown"
 _MISSING: Final = object()

@@ -18,7 +18,7 @@ from typing import Any
 
 from ledger.types import Block, Receipt
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ledger.rpc.events")  # the name its log lines have always carried
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,10 @@ from functools import lru_cache
 from typing import Any, Final
 
 from ledger.address import ADDRESS_SIZE, AddressError, address_of, decode_address, encode_address
-from ledger.contract_bodies import Call, Deploy, Fund
 from ledger.crypto import sha256
-from ledger.threshold_chain import Ceremony, Group
+from ledger.features.contracts.bodies import Call, Deploy, Fund
+from ledger.features.threshold.ceremonies import Ceremony, Group
+from ledger.rpc_errors import InvalidParams
 from ledger.types import (
     MAX_TX_SIZE,
     Block,
@@ -38,8 +39,6 @@ from ledger.types import (
 )
 from vm.limits import MAX_STORAGE_KEY
 from vm.values import Value
-
-from .errors import InvalidParams
 
 MAX_HEIGHT: Final = (1 << 63) - 1
 MAX_PAGE: Final = 256
@@ -234,7 +233,7 @@ def block_json(block: Block, full_transactions: bool) -> dict[str, Any]:
 
 
 def contract_json(info: dict[str, Any]) -> dict[str, Any]:
-    """A contract as ledger.contracts.contract_info describes it."""
+    """A contract as ledger.features.contracts.execution.contract_info describes it."""
     schedule = info["schedule"]
     return {
         "address": encode_address(info["address"]),
@@ -260,7 +259,7 @@ def contract_json(info: dict[str, Any]) -> dict[str, Any]:
 
 
 def mail_json(mail: dict[str, Any]) -> dict[str, Any]:
-    """A mailbox message as ledger.contracts.mailbox describes it. ``payload``
+    """A mailbox message as ledger.features.contracts.execution.mailbox describes it. ``payload``
     is the hex of the single byte-string argument of a ``deliver(payload)``
     message (what a remailer sends), else null."""
     args = mail["args"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.address import encode_address
-from ledger.contracts import (
+from ledger.features.contracts.execution import (
     burned_credits,
     contract_info,
     contract_storage,
@@ -22,19 +22,23 @@ from ledger.contracts import (
     mailbox,
     mailbox_received,
 )
+from ledger.features.threshold.ceremonies import (
+    threshold_ceremonies,
+    threshold_enabled,
+    threshold_group,
+)
+from ledger.rpc_errors import BlockNotFound, InternalError
 from ledger.state import Account, State, StateReader, account_key, decode_account, tree_key
 from ledger.state_tree import encode_proof
-from ledger.threshold_chain import threshold_ceremonies, threshold_enabled, threshold_group
 from ledger.transition import read_params
 from ledger.types import NATIVE_ASSET, Block
 
 from . import json_format as jf
 from .asset_queries import AssetQueries
 from .dispatch import Method, Param
-from .errors import BlockNotFound, InternalError
 from .node_view import NodeView, TreeStateReader, genesis_state_root
 
-OPENRPC_PATH: Final = Path(__file__).resolve().parents[2] / "docs" / "rpc" / "openrpc.json"
+OPENRPC_PATH: Final = Path(__file__).resolve().parents[3] / "docs" / "rpc" / "openrpc.json"
 BLOCK_CACHE_SIZE: Final = 128
 ACCOUNT_CACHE_SIZE: Final = 4096
 

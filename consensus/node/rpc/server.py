@@ -6,7 +6,7 @@ Routes:
   for every JSON-RPC answer, errors included; 204 with an empty body when
   nothing is to be answered (notifications only); 413 for a body over the
   limit, 415 for another content type (both with a JSON-RPC error body);
-- ``GET /ws``      WebSocket: JSON-RPC and subscriptions (ledger.rpc.websocket);
+- ``GET /ws``      WebSocket: JSON-RPC and subscriptions (consensus.node.rpc.websocket);
 - ``GET /health``  200 ``{"status": "ok", ...}`` while the node answers;
 - ``GET /status``  the same object as ``ledger_status``;
 - ``GET /metrics`` Prometheus exposition.
@@ -26,15 +26,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from ledger.rpc_errors import InvalidRequest, RpcError
+
 from .config import RpcConfig
 from .dispatch import Dispatcher
-from .errors import InvalidRequest, RpcError
 from .methods import LedgerMethods, status_json
 from .metrics import CONTENT_TYPE, RpcMetrics
 from .node_view import NodeView
 from .websocket import WebSocketSession
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("ledger.rpc.server")  # the name its log lines have always carried
 
 JSON_CONTENT_TYPE: Final = "application/json"
 _REFUSAL_TEXT: Final = b"too many open connections\n"

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import WSMsgType, web
 
+from ledger.rpc_errors import InvalidParams, SubscriptionLimit
+
 from . import json_format as jf
 from .dispatch import Method, Param
-from .errors import InvalidParams, SubscriptionLimit
 from .events import CommittedBlock
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """One node's part in one attempt of a threshold ceremony, as pure state
 machines: messages and committed heights in, outputs out.
 
-A ceremony requested on chain (ledger.threshold_chain) runs in *attempts*.
+A ceremony requested on chain (ledger.features.threshold.ceremonies) runs in *attempts*.
 Attempt ``a`` starts at height ``requested_at + 1 + a * attempt_blocks`` and
 its phases are paced by committed heights: phase ``p`` ends at the latest at
 ``start + (p + 1) * PHASE_BLOCKS``, and as soon as every expected sender's
@@ -23,7 +23,7 @@ cut each phase alike; a member that dies is simply missing at the deadline:
 If an attempt fails (a view differed, a member died at the wrong moment)
 the next attempt starts with a fresh session id, fresh randomness and fresh
 nonces, until the chain's expiry height. Outputs are carried out in order
-by consensus.threshold_service, which persists before it sends.
+by consensus.node.threshold.service, which persists before it sends.
 """
 
 from __future__ import annotations
@@ -35,6 +35,15 @@ from typing import Final
 
 from ledger import codec, crypto
 from ledger.crypto import SigningKey
+from ledger.features.threshold.ceremonies import (
+    KIND_DKG,
+    KIND_RESHARE,
+    KIND_SIGN,
+    PHASE_BLOCKS,
+    Ceremony,
+    Group,
+    encode_keygen_result,
+)
 from ledger.threshold import ceremony as ceremony_lib
 from ledger.threshold import dkg, frost, reshare
 from ledger.threshold.ceremony import CeremonyResult, Complaint, Justification, SecretShare
@@ -61,17 +70,8 @@ from ledger.threshold.transport import (
     encode_round1_package,
     encrypt_share,
 )
-from ledger.threshold_chain import (
-    KIND_DKG,
-    KIND_RESHARE,
-    KIND_SIGN,
-    PHASE_BLOCKS,
-    Ceremony,
-    Group,
-    encode_keygen_result,
-)
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("consensus.threshold_runs")  # the name its log lines have always carried
 
 SESSION_DOMAIN: Final = "ledger/threshold/session/v1"
 

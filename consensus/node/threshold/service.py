@@ -3,8 +3,8 @@ over the validators' p2p links, and reports their results back as
 transactions.
 
 - **When.** After every commit the service reads the ceremony registry
-  (ledger.threshold_chain) and, for each pending ceremony it has a part in,
-  starts the attempt in force at that height (consensus.threshold_runs), but
+  (ledger.features.threshold.ceremonies) and, for each pending ceremony it has a part in,
+  starts the attempt in force at that height (consensus.node.threshold.runs), but
   only during its first phase: a node that comes late waits for the next
   attempt. Every run is stepped with the new height.
 - **Messages.** Each message travels on the THRESHOLD channel in a signed
@@ -21,7 +21,7 @@ transactions.
   durable before the next output: an attempt is recorded as joined before
   its first message; nonces are saved before the commitment goes out and
   erased before the share does; a new key share is saved before its
-  confirmation goes out (consensus.threshold_store).
+  confirmation goes out (consensus.node.threshold.store).
 - **Results.** ``threshold_result`` transactions are signed with the
   validator key (which pays the fee) and go through the node's mempool like
   any other. When a signing of a group-account transaction completes, every
@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from consensus.p2p import PeerMisbehaved
-from consensus.threshold_runs import (
+from consensus.node.p2p import PeerMisbehaved
+from consensus.node.threshold.runs import (
     MESSAGE_KINDS,
     CeremonyRun,
     Finished,
@@ -55,17 +55,14 @@ from consensus.threshold_runs import (
     new_run,
     takes_part,
 )
-from consensus.threshold_store import ThresholdStore
+from consensus.node.threshold.store import ThresholdStore
 from ledger import codec, crypto
 from ledger.address import address_of
 from ledger.chain import Chain
 from ledger.crypto import SigningKey
 from ledger.exceptions import AlreadyKnown, ExecutionFailure, TxRejected
-from ledger.fields import DecodeError
-from ledger.threshold.group import RandomBytes
-from ledger.threshold.keys import KeyPackage
-from ledger.threshold_bodies import ThresholdResult
-from ledger.threshold_chain import (
+from ledger.features.threshold.bodies import ThresholdResult
+from ledger.features.threshold.ceremonies import (
     COMPLETED,
     KIND_SIGN,
     PHASE_BLOCKS,
@@ -77,6 +74,9 @@ from ledger.threshold_chain import (
     threshold_ceremony,
     threshold_group,
 )
+from ledger.fields import DecodeError
+from ledger.threshold.group import RandomBytes
+from ledger.threshold.keys import KeyPackage
 from ledger.types import Transaction
 
 log = logging.getLogger("consensus.threshold")

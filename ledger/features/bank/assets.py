@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ledger import codec
-from ledger.asset_bodies import BurnAsset, IssueAsset, MintAsset
 from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
     AlreadyExists,
@@ -34,10 +33,11 @@ from ledger.exceptions import (
     NotAuthorized,
     UnknownRecord,
 )
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset
+from ledger.features.validators.schedule import validator_set_at
 from ledger.fields import MAX_AMOUNT, NATIVE_ASSET, check_uint, ensure
 from ledger.state import State, StateReader
 from ledger.types import Event, Transfer
-from ledger.validators import validator_set_at
 
 ASSET_PREFIX: Final = b"A"
 PROTOCOL_ISSUER: Final = b""  # no key: only the documented protocol rules mint
@@ -168,7 +168,7 @@ def transfer_asset(state: State, actor: bytes, body: Transfer, ctx: BlockContext
 
 def record_burn(state: State, asset: str, amount: int) -> None:
     """Lower a registered asset's recorded supply by ``amount`` destroyed
-    elsewhere (credits contracts spend: ledger.credits.burn)."""
+    elsewhere (credits contracts spend: ledger.features.contracts.credits.burn)."""
     info = get_asset(state, asset)
     if info is not None and amount:
         assert info.supply >= amount, f"burning more {asset} than its supply"

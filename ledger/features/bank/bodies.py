@@ -3,8 +3,8 @@
 Each body is a frozen dataclass with a tag (``KIND``), a name and a fixed
 field order; ``from_fields`` checks shapes and ranges and raises
 ``DecodeError``. Rules that need the state (balances, ownership, prices
-against a book) are the executors' job: ledger.assets, ledger.barter,
-ledger.policy. The byte layout is specified in docs/spec/assets.md,
+against a book) are the executors' job: ledger.features.bank.assets, ledger.features.barter.offers,
+ledger.features.policy.accounts. The byte layout is specified in docs/spec/assets.md,
 docs/spec/barter.md and docs/spec/policy.md.
 
 This module imports nothing above ledger.fields so that ledger.types can
@@ -364,7 +364,8 @@ def check_threshold(value: object, members: tuple[bytes, ...]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CreatePolicy:
-    """Create a k-of-n policy account (its address is derived, see ledger.policy)."""
+    """Create a k-of-n policy account (its address is derived: see
+    ledger.features.policy.accounts)."""
 
     KIND: ClassVar[int] = 28
     NAME: ClassVar[str] = "policy_create"

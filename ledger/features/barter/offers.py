@@ -33,16 +33,6 @@ from typing import Any, Final
 
 from ledger import codec, crypto
 from ledger.address import address_of
-from ledger.asset_bodies import (
-    CancelOffer,
-    CreateOffer,
-    Swap,
-    TakeBest,
-    TakeOffer,
-    swap_digest,
-    swap_terms,
-)
-from ledger.assets import require_asset
 from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
     BadCounterpartySignature,
@@ -53,6 +43,16 @@ from ledger.exceptions import (
     NotAuthorized,
     PriceNotMet,
     UnknownRecord,
+)
+from ledger.features.bank.assets import require_asset
+from ledger.features.bank.bodies import (
+    CancelOffer,
+    CreateOffer,
+    Swap,
+    TakeBest,
+    TakeOffer,
+    swap_digest,
+    swap_terms,
 )
 from ledger.fields import MAX_AMOUNT, check_amount, check_asset, check_bytes, check_uint, ensure
 from ledger.state import State, StateReader

@@ -6,8 +6,8 @@ the bytes of events and messages a contract sends. A contract holds its own
 credits in the balances of its own address.
 
 Every credit spent is **burned**: taken out of a balance, added to the
-public burn counter of its asset (ledger.contract_state.burned) and taken
-off the asset's recorded supply (ledger.assets), so for every asset
+public burn counter of its asset (ledger.features.contracts.records.burned) and taken
+off the asset's recorded supply (ledger.features.bank.assets), so for every asset
 ``sum of balances + escrow == recorded supply`` and ``genesis supply +
 mints - burned == recorded supply`` at every block boundary. Gas reserved
 for an execution but not used is refunded before the transaction (or
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ledger.assets import record_burn
-from ledger.contract_bodies import MAX_CALL_GAS
-from ledger.contract_state import add_burned
+from ledger.features.bank.assets import record_burn
+from ledger.features.contracts.bodies import MAX_CALL_GAS
+from ledger.features.contracts.records import add_burned
 from ledger.state import State
 from vm.effects import Event, Message
 

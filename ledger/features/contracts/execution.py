@@ -27,9 +27,39 @@ from dataclasses import replace
 from typing import Any
 
 from ledger.context import BlockContext, Outcome
-from ledger.contract_bodies import Call, Deploy, Fund, contract_address, value_to_fields
-from ledger.contract_host import HALT, NOT_INVOKED, PROGRAMS, REVERT, SUCCESS, run_execution
-from ledger.contract_state import (
+from ledger.crypto import sha256
+from ledger.exceptions import (
+    ContractHalted,
+    ContractReverted,
+    InsufficientFunds,
+    InvalidInvocation,
+    InvalidModule,
+    InvalidOperation,
+    NoSuchContract,
+)
+from ledger.features.contracts.bodies import Call, Deploy, Fund, contract_address, value_to_fields
+from ledger.features.contracts.credits import (
+    CPU,
+    CREDIT_ASSETS,
+    DISK,
+    NET,
+    burn,
+    can_pay,
+    count_burned,
+    deploy_gas,
+    gas_cost,
+    rent_due,
+)
+from ledger.features.contracts.host import (
+    HALT,
+    NOT_INVOKED,
+    PROGRAMS,
+    REVERT,
+    SUCCESS,
+    run_execution,
+)
+from ledger.features.contracts.messages import contract_events, deliver_messages, outbox, settle_gas
+from ledger.features.contracts.records import (
     ContractRecord,
     StateScanner,
     burned,
@@ -46,29 +76,6 @@ from ledger.contract_state import (
     storage_keys,
     write_record,
 )
-from ledger.credits import (
-    CPU,
-    CREDIT_ASSETS,
-    DISK,
-    NET,
-    burn,
-    can_pay,
-    count_burned,
-    deploy_gas,
-    gas_cost,
-    rent_due,
-)
-from ledger.crypto import sha256
-from ledger.exceptions import (
-    ContractHalted,
-    ContractReverted,
-    InsufficientFunds,
-    InvalidInvocation,
-    InvalidModule,
-    InvalidOperation,
-    NoSuchContract,
-)
-from ledger.messages import contract_events, deliver_messages, outbox, settle_gas
 from ledger.state import (
     Account,
     BalanceOverflow,

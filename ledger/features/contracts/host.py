@@ -24,8 +24,22 @@ from typing import Final
 from ledger import crypto
 from ledger.address import ADDRESS_SIZE
 from ledger.context import BlockContext
-from ledger.contract_state import read_code, read_record, storage_delete, storage_get, storage_set
-from ledger.credits import CPU, MAX_EXECUTION_GAS, NET, burn, can_pay, gas_cost, network_cost
+from ledger.features.contracts.credits import (
+    CPU,
+    MAX_EXECUTION_GAS,
+    NET,
+    burn,
+    can_pay,
+    gas_cost,
+    network_cost,
+)
+from ledger.features.contracts.records import (
+    read_code,
+    read_record,
+    storage_delete,
+    storage_get,
+    storage_set,
+)
 from ledger.fields import NATIVE_ASSET
 from ledger.state import BalanceOverflow, State
 from vm.effects import Event as VMEvent

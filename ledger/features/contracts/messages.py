@@ -31,20 +31,20 @@ from dataclasses import dataclass
 
 from ledger.address import ADDRESS_SIZE
 from ledger.context import BlockContext
-from ledger.contract_host import NOT_INVOKED, Run, run_execution
-from ledger.contract_state import (
-    MailboxEntry,
-    append_mail,
-    block_messages,
-    read_record,
-    set_block_messages,
-)
-from ledger.credits import (
+from ledger.features.contracts.credits import (
     CPU,
     MAX_MESSAGES_PER_BLOCK,
     MAX_MESSAGES_PER_RUN,
     count_burned,
     gas_cost,
+)
+from ledger.features.contracts.host import NOT_INVOKED, Run, run_execution
+from ledger.features.contracts.records import (
+    MailboxEntry,
+    append_mail,
+    block_messages,
+    read_record,
+    set_block_messages,
 )
 from ledger.state import State
 from ledger.types import Event

@@ -39,7 +39,7 @@ from typing import Any, Final, Protocol
 
 from ledger import codec
 from ledger.address import ADDRESS_SIZE
-from ledger.contract_bodies import Schedule, schedule_from_value, value_from_fields
+from ledger.features.contracts.bodies import Schedule, schedule_from_value, value_from_fields
 from ledger.fields import (
     check_asset,
     check_bytes,

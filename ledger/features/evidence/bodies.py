@@ -1,4 +1,4 @@
-"""The ``record_evidence`` body (kind 2); its rules are in ledger.evidence."""
+"""The ``record_evidence`` body (kind 2); its rules are in ledger.features.evidence.equivocation."""
 
 from __future__ import annotations
 

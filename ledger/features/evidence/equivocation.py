@@ -27,8 +27,8 @@ from typing import Any, Final
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
 from ledger.context import BlockContext, Outcome
-from ledger.evidence_body import MAX_EVIDENCE_SIZE, RecordEvidence
 from ledger.exceptions import AlreadyExists, InvalidOperation, UnknownRecord
+from ledger.features.evidence.bodies import MAX_EVIDENCE_SIZE, RecordEvidence
 from ledger.fields import DecodeError, check_bytes, ensure
 from ledger.state import VALIDATORS_KEY, State
 from ledger.types import Event, Transaction

@@ -26,7 +26,7 @@ action of the policy itself; it also drops removed members' approvals from
 every pending proposal. Spending limits cap the net decrease of an asset's
 balance caused by executed actions per window of blocks (windows are
 ``height // window``). The governance policy (flagged at genesis) may also
-run ``validator_update`` (ledger.validators).
+run ``validator_update`` (ledger.features.validators.schedule).
 
 State records (docs/spec/policy.md):
 
@@ -45,7 +45,18 @@ from typing import Any, Final
 from ledger import codec
 from ledger.actions import ActionExecutor
 from ledger.address import derive_address
-from ledger.asset_bodies import (
+from ledger.codec import CodecError
+from ledger.context import BlockContext, Outcome
+from ledger.exceptions import (
+    AlreadyExists,
+    Expired,
+    InvalidOperation,
+    LimitExceeded,
+    NotAuthorized,
+    UnknownRecord,
+)
+from ledger.features.bank.assets import burn_asset, issue_asset, mint_asset, transfer_asset
+from ledger.features.bank.bodies import (
     ApproveProposal,
     BurnAsset,
     CancelOffer,
@@ -63,24 +74,13 @@ from ledger.asset_bodies import (
     check_limits,
     check_members,
 )
-from ledger.assets import burn_asset, issue_asset, mint_asset, transfer_asset
-from ledger.barter import cancel_offer, create_offer, swap, take_best, take_offer
-from ledger.codec import CodecError
-from ledger.context import BlockContext, Outcome
-from ledger.exceptions import (
-    AlreadyExists,
-    Expired,
-    InvalidOperation,
-    LimitExceeded,
-    NotAuthorized,
-    UnknownRecord,
-)
+from ledger.features.barter.offers import cancel_offer, create_offer, swap, take_best, take_offer
+from ledger.features.threshold.bodies import ThresholdReshare, ThresholdSignTransaction
+from ledger.features.threshold.ceremonies import request_reshare, request_sign_transaction
+from ledger.features.validators.schedule import schedule_validator_update
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
 from ledger.state import State, StateReader
-from ledger.threshold_bodies import ThresholdReshare, ThresholdSignTransaction
-from ledger.threshold_chain import request_reshare, request_sign_transaction
 from ledger.types import Body, Event, Transaction, Transfer, decode_body
-from ledger.validators import schedule_validator_update
 
 POLICY_DOMAIN: Final = "ledger/policy"
 POLICY_PREFIX: Final = b"Pp"

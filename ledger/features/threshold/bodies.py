@@ -15,7 +15,7 @@
   ceremony: the 65-byte signature, or for a DKG or resharing the encoded
   ``[transcript hash, public key package]``.
 
-Shapes and sizes only here; the rules are in ledger.threshold_chain, the
+Shapes and sizes only here; the rules are in ledger.features.threshold.ceremonies, the
 byte layout in docs/spec/threshold.md. Imports nothing above ledger.fields
 so ledger.types can list these kinds.
 """

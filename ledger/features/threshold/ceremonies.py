@@ -3,7 +3,7 @@ registry, requests, results, and the end-of-block step that schedules key
 generation and resharing.
 
 The ceremonies themselves run off chain, between the validators' nodes
-(consensus.threshold_service); the chain is where they are asked for, where
+(consensus.node.threshold.service); the chain is where they are asked for, where
 their parameters are fixed for every node alike, and where their results
 become final:
 
@@ -52,6 +52,13 @@ from ledger.exceptions import (
     NotAuthorized,
     UnknownRecord,
 )
+from ledger.features.threshold.bodies import (
+    ThresholdReshare,
+    ThresholdResult,
+    ThresholdSignMessage,
+    ThresholdSignTransaction,
+)
+from ledger.features.validators.schedule import validator_set_at
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
 from ledger.state import State, StateReader
 from ledger.threshold import frost
@@ -60,14 +67,7 @@ from ledger.threshold.group import decode_element, encode_element, multi_mul
 from ledger.threshold.keys import PublicKeyPackage
 from ledger.threshold.polynomial import derive_interpolating_value
 from ledger.threshold.transport import TRANSCRIPT_SIZE, decode_public_key_package
-from ledger.threshold_bodies import (
-    ThresholdReshare,
-    ThresholdResult,
-    ThresholdSignMessage,
-    ThresholdSignTransaction,
-)
 from ledger.types import Event, Transaction, decode_transaction
-from ledger.validators import validator_set_at
 
 ENABLED_KEY: Final = b"Tk"
 GROUP_KEY: Final = b"Tg"
@@ -86,7 +86,7 @@ FAILED: Final = 2
 STATUS_NAMES: Final = {PENDING: "pending", COMPLETED: "completed", FAILED: "failed"}
 
 # Ceremony timing, in blocks (the same on every node: nodes pace their
-# rounds by committed heights, see consensus.threshold_runs).
+# rounds by committed heights, see consensus.node.threshold.runs).
 PHASE_BLOCKS: Final = 4
 KEYGEN_EXPIRY_BLOCKS: Final = 400
 SIGN_EXPIRY_BLOCKS: Final = 200

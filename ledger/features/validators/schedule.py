@@ -1,7 +1,7 @@
 """The validator set and its schedule: what the consensus engine reads.
 
 A validator-set change executed in block H (a governance proposal, see
-ledger.policy) takes effect at height H+2, so the node that has committed
+ledger.features.policy.accounts) takes effect at height H+2, so the node that has committed
 block H already knows the sets for H+1 and H+2. State records:
 
     v  -> the newest scheduled set: [[public_key, power, name], ...] sorted by address
@@ -22,9 +22,9 @@ from typing import Any, Final
 
 from ledger import codec
 from ledger.address import address_of
-from ledger.asset_bodies import MAX_VALIDATOR_POWER, UpdateValidator
 from ledger.context import BlockContext
 from ledger.exceptions import AlreadyExists, InvalidOperation, LimitExceeded, UnknownRecord
+from ledger.features.bank.bodies import MAX_VALIDATOR_POWER, UpdateValidator
 from ledger.fields import check_bytes, check_text, check_uint, ensure
 from ledger.state import VALIDATORS_KEY, State, StateReader
 from ledger.types import Event

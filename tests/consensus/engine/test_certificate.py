@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consensus.certificate import (
+from consensus.engine.certificate import (
     CommitCertificate,
     CommitSignature,
     InvalidCertificate,
@@ -13,7 +13,7 @@ from consensus.certificate import (
     encode_certificate,
     verify_certificate,
 )
-from consensus.messages import Step
+from consensus.engine.messages import Step
 from ledger import codec
 from tests.consensus.conftest import CHAIN, Committee, key
 

@@ -7,7 +7,7 @@ from collections import deque
 
 import pytest
 
-from consensus.actions import (
+from consensus.engine.actions import (
     Action,
     Broadcast,
     Commit,
@@ -17,14 +17,14 @@ from consensus.actions import (
     ScheduleTimeout,
     TimeoutKind,
 )
-from consensus.certificate import CommitCertificate, verify_certificate
-from consensus.engine import Engine, EngineConfig, InvalidMessage
-from consensus.evidence import DuplicateVote
-from consensus.messages import Step, Vote, sign_proposal
-from consensus.record import decode_record, encode_record
-from consensus.signer import Signer
-from consensus.validators import Validator
-from consensus.wire import CommitMessage, Message, ProposalMessage
+from consensus.engine.certificate import CommitCertificate, verify_certificate
+from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
+from consensus.engine.evidence import DuplicateVote
+from consensus.engine.messages import Step, Vote, sign_proposal
+from consensus.engine.record import decode_record, encode_record
+from consensus.engine.signer import Signer
+from consensus.engine.validators import Validator
+from consensus.engine.wire import CommitMessage, Message, ProposalMessage
 from ledger import crypto
 from tests.consensus.conftest import CHAIN, Committee, PlainApp, key
 
@@ -382,7 +382,7 @@ def test_invalid_messages_raise(committee: Committee) -> None:
     engine = engine_for(committee, me)
     engine.start_height(1, committee.validator_set)
     stranger = key(9)
-    from consensus.messages import sign_vote
+    from consensus.engine.messages import sign_vote
     from ledger.address import address_of
 
     outsider = sign_vote(stranger, CHAIN, Step.PREVOTE, 1, 0, A, address_of(stranger.public_key))
@@ -505,7 +505,7 @@ def test_four_engines_agree_on_a_perfect_network(committee: Committee) -> None:
 
 
 def test_validator_set_change_takes_effect_two_heights_later() -> None:
-    from consensus.simulation import SimApp
+    from consensus.engine.simulation import SimApp
 
     committee = Committee.of([1, 1, 1, 1])
     genesis = committee.validator_set

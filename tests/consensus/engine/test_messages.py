@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consensus.certificate import CommitCertificate
-from consensus.messages import (
+from consensus.engine.certificate import CommitCertificate
+from consensus.engine.messages import (
     PRECOMMIT_DOMAIN,
     PREVOTE_DOMAIN,
     MessageError,
     Step,
     sign_proposal,
 )
-from consensus.wire import (
+from consensus.engine.wire import (
     CommitMessage,
     ProposalMessage,
     decode_message,

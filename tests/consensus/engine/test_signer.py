@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from consensus.messages import Step
-from consensus.signer import (
+from consensus.engine.messages import Step
+from consensus.engine.signer import (
     DoubleSignError,
     Signer,
     SignerState,

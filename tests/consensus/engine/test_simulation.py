@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from consensus.engine import Engine
-from consensus.simulation import BYZANTINE_MODES, SimConfig, SimResult, run_seed
+from consensus.engine.engine import Engine
+from consensus.engine.simulation import BYZANTINE_MODES, SimConfig, SimResult, run_seed
 
 CHUNK = 50
 

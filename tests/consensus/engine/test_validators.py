@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consensus.validators import (
+from consensus.engine.validators import (
     Validator,
     ValidatorSet,
     ValidatorSetError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consensus.evidence import (
+from consensus.engine.evidence import (
     DuplicateVote,
     InvalidEvidence,
     decode_evidence,
@@ -13,10 +13,10 @@ from consensus.evidence import (
     encode_evidence,
     verify_evidence,
 )
-from consensus.messages import Step, sign_proposal
-from consensus.validators import Validator, ValidatorSet
-from consensus.votes import Added, HeightVotes
-from consensus.wire import ProposalMessage
+from consensus.engine.messages import Step, sign_proposal
+from consensus.engine.validators import Validator, ValidatorSet
+from consensus.engine.votes import Added, HeightVotes
+from consensus.engine.wire import ProposalMessage
 from tests.consensus.conftest import CHAIN, Committee, key
 
 A = b"\xaa" * 32

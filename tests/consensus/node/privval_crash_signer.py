@@ -1,6 +1,6 @@
 """A signer process for the double-sign crash test.
 
-Run as ``python -m tests.consensus.privval_crash_signer GUARD_FILE SEED``. It
+Run as ``python -m tests.consensus.node.privval_crash_signer GUARD_FILE SEED``. It
 resumes at the guard's last height and signs every step of two rounds of
 every height, choosing at random between two different messages for each
 position (as a nondeterministic engine might after a restart). After each
@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import sys
 
-from consensus.privval import DoubleSignGuard, DoubleSignRefused, GuardedSigner, Step
+from consensus.node.privval import DoubleSignGuard, DoubleSignRefused, GuardedSigner, Step
 from ledger.crypto import SigningKey, sha256, signing_digest
 
 KEY = SigningKey(sha256(b"privval crash test key"))

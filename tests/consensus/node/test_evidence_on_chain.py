@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from consensus.evidence import duplicate_proposal, duplicate_vote, encode_evidence
-from consensus.messages import Step, sign_proposal, sign_vote
+from consensus.engine.evidence import duplicate_proposal, duplicate_vote, encode_evidence
+from consensus.engine.messages import Step, sign_proposal, sign_vote
 from ledger.address import address_of
 from ledger.crypto import SigningKey
-from ledger.evidence_body import RecordEvidence
 from ledger.exceptions import AlreadyExists, InvalidOperation, UnknownRecord
-
-from ..ledger.memory_chain import CHAIN, VALIDATOR_KEYS, MemoryChain, make_genesis
+from ledger.features.evidence.bodies import RecordEvidence
+from tests.ledger.memory_chain import CHAIN, VALIDATOR_KEYS, MemoryChain, make_genesis
 
 ACCUSED = VALIDATOR_KEYS[1]
 ACCUSED_ADDRESS = address_of(ACCUSED.public_key)

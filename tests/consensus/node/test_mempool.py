@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consensus.mempool import Mempool, MempoolConfig
+from consensus.node.mempool import Mempool, MempoolConfig
 from ledger import crypto
 from ledger.exceptions import (
     AlreadyKnown,
@@ -22,7 +22,7 @@ from ledger.exceptions import (
     WrongChainId,
 )
 from ledger.types import Transaction
-from tests.consensus.memory_chain import ADDRS, FEE, MemoryChain, transfer
+from tests.consensus.node.memory_chain import ADDRS, FEE, MemoryChain, transfer
 
 RICH = 10**12
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import aiohttp
 import pytest
 
-from consensus.p2p import (
+from consensus.node.p2p import (
     CLOSE_BAD_HANDSHAKE,
     CLOSE_PROTOCOL,
     CLOSE_REFUSED,
@@ -26,7 +26,7 @@ from consensus.p2p import (
     PeerAddress,
     PeerMisbehaved,
 )
-from consensus.p2p_handshake import (
+from consensus.node.p2p_handshake import (
     CHALLENGE_SIZE,
     PROTOCOL_VERSION,
     HandshakeError,

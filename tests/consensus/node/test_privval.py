@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from consensus.privval import (
+from consensus.node.privval import (
     DoubleSignGuard,
     DoubleSignRefused,
     GuardedSigner,
@@ -23,9 +23,9 @@ from consensus.privval import (
     Step,
 )
 from ledger import crypto
-from tests.consensus.privval_crash_signer import KEY
+from tests.consensus.node.privval_crash_signer import KEY
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 A = crypto.sha256(b"message a")
 B = crypto.sha256(b"message b")
 
@@ -139,7 +139,13 @@ def test_sigkilled_signer_never_signs_conflicting_messages(tmp_path: Path) -> No
         if time.monotonic() > deadline:
             break
         signer = subprocess.Popen(
-            [sys.executable, "-m", "tests.consensus.privval_crash_signer", str(path), str(run)],
+            [
+                sys.executable,
+                "-m",
+                "tests.consensus.node.privval_crash_signer",
+                str(path),
+                str(run),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from consensus.wal import (
+from consensus.node.wal import (
     RECORD_HEADER_SIZE,
     SEGMENT_HEADER_SIZE,
     WalCorrupted,
@@ -22,9 +22,9 @@ from consensus.wal import (
     WriteAheadLog,
     segment_name,
 )
-from tests.consensus.wal_crash_writer import expected_record
+from tests.consensus.node.wal_crash_writer import expected_record
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RECORDS = [b"first", b"second record", b"x" * 300, b"\x00\xff" * 40, b"last one"]
 
 
@@ -213,7 +213,7 @@ def test_sigkill_at_random_moments_leaves_a_complete_contiguous_log(tmp_path: Pa
         if time.monotonic() > deadline:
             break
         writer = subprocess.Popen(
-            [sys.executable, "-m", "tests.consensus.wal_crash_writer", str(directory)],
+            [sys.executable, "-m", "tests.consensus.node.wal_crash_writer", str(directory)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -1,6 +1,6 @@
 """A writer process for the WAL crash test: appends numbered records forever.
 
-Run as ``python -m tests.consensus.wal_crash_writer DIR``. Record ``i`` is
+Run as ``python -m tests.consensus.node.wal_crash_writer DIR``. Record ``i`` is
 ``expected_record(i)``; every tenth record starts the next height and prunes
 old ones. After each synced append it prints ``i``: that record was durable
 before the test could see the number. The test SIGKILLs it at random moments.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from consensus.wal import WriteAheadLog
+from consensus.node.wal import WriteAheadLog
 
 
 def expected_record(index: int) -> bytes:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger import keystore as ks
 from ledger.address import address_of, encode_address
+from ledger.client import keystore as ks
+from ledger.client.devnet import account_key
 from ledger.crypto import SigningKey
-from ledger.devnet import account_key
 
 FAST_N = 1 << 4  # scrypt cost for tests only; files record their own n
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from ledger.client.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 from ledger.crypto import SigningKey
-from ledger.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 from tests.cli.test_cli import Ledger
-from tests.ledger.rpc.server_thread import ServerThread
+from tests.consensus.node.rpc.server_thread import ServerThread
 
 FEE = 1000
 BANK = "lg1964xudq6swwn4e7tquvw5lelqm5p42sn4dhhev"

@@ -13,11 +13,11 @@ import pytest
 
 from cli.main import app
 from ledger.address import address_of, decode_address, encode_address
-from ledger.devnet import account_key
+from ledger.client.devnet import account_key
 from tests.cli.test_cli import Ledger
-from tests.ledger.rpc.server_thread import ServerThread
+from tests.consensus.node.rpc.server_thread import ServerThread
 
-REMAILER_ASM = Path(__file__).resolve().parents[2] / "vm" / "contracts" / "remailer.asm"
+REMAILER_ASM = Path(__file__).resolve().parents[4] / "vm" / "contracts" / "remailer.asm"
 BOB = encode_address(address_of(account_key("bob").public_key))
 CAROL = encode_address(address_of(account_key("carol").public_key))
 COUNTER_ASM = """

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from ledger.client import LedgerClient
-from ledger.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, account_key, validator_key
+from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, account_key, validator_key
 from tests.cli.test_cli import Ledger
-from tests.ledger.rpc.conftest import address_text
-from tests.ledger.rpc.server_thread import ServerThread
+from tests.consensus.node.rpc.conftest import address_text
+from tests.consensus.node.rpc.server_thread import ServerThread
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "bank.md"
+GUIDE = Path(__file__).resolve().parents[4] / "docs" / "guide" / "bank.md"
 SH_BLOCK = re.compile(r"^[ \t]*```sh\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
 ASSIGNMENT = re.compile(r"([A-Z_][A-Z0-9_]*)=(\S+)")
 EXPECTED_EXIT = re.compile(r"#\s*exit (\d+)(?::\s*(.*))?$")

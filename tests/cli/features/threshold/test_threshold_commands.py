@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import Ledger
-from tests.ledger.rpc.server_thread import ServerThread
+from tests.consensus.node.rpc.server_thread import ServerThread
 
 
 @pytest.fixture

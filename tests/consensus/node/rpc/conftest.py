@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger.address import address_of, encode_address
+from ledger.client.devnet import account_key
 from ledger.crypto import SigningKey
-from ledger.devnet import account_key
 from ledger.types import NATIVE_ASSET, Transaction, Transfer
 
 from .server_thread import ServerThread

@@ -11,13 +11,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from consensus.local_node import LocalNode
+from consensus.node.local_node import LocalNode
+from consensus.node.rpc.config import RpcConfig
+from consensus.node.rpc.events import CommittedBlock
+from consensus.node.rpc.server import RpcServer
 from ledger.chain import Chain
-from ledger.devnet import devnet_genesis_document
+from ledger.client.devnet import devnet_genesis_document
 from ledger.genesis import Genesis, parse_genesis
-from ledger.rpc.config import RpcConfig
-from ledger.rpc.events import CommittedBlock
-from ledger.rpc.server import RpcServer
 
 T = TypeVar("T")
 TIMEOUT = 30.0

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from ledger.address import address_of, decode_address, encode_address
-from ledger.asset_bodies import IssueAsset
 from ledger.client import (
     AsyncLedgerClient,
     BlockNotFound,
@@ -22,8 +21,9 @@ from ledger.client import (
     created_proposal_id,
 )
 from ledger.client import asset_transactions as build
+from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, DEVNET_CREDITS, account_key
 from ledger.crypto import SigningKey
-from ledger.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, DEVNET_CREDITS, account_key
+from ledger.features.bank.bodies import IssueAsset
 from ledger.fields import DecodeError
 from ledger.types import Transfer
 

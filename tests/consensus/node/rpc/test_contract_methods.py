@@ -18,10 +18,10 @@ from ledger.client import (
     ReceiptInfo,
     SentTransaction,
 )
-from ledger.contract_bodies import Schedule
-from ledger.contract_state import RECORD_OVERHEAD_BYTES
+from ledger.client.devnet import DEVNET_CREDITS
 from ledger.crypto import sha256
-from ledger.devnet import DEVNET_CREDITS
+from ledger.features.contracts.bodies import Schedule
+from ledger.features.contracts.records import RECORD_OVERHEAD_BYTES
 from vm.assembler import assemble
 from vm.contracts import contract_source
 from vm.module import encode_module
@@ -233,7 +233,7 @@ def test_block_events_of_missing_blocks_are_null(
     events = client.get_block_events(1)
     assert events is not None and events.height == 1
     # With no contracts: the validators' credit mints, and at block 1 the devnet
-    # genesis's request for the validators' threshold key (ledger.threshold_chain).
+    # genesis's request for the validators' threshold key (ledger.features.threshold.ceremonies).
     kinds = {e.kind for e in events.events}
     assert events.events and kinds == {"mint", "threshold_ceremony_requested"}
     assert client.get_block_events(0) is None and client.get_block_events(99) is None

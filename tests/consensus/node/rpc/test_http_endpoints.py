@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from consensus.node.rpc.config import RpcConfig
 from ledger.client import LedgerClient
-from ledger.rpc.config import RpcConfig
 
 from .conftest import ALICE, BOB, transfer
 from .server_thread import ServerThread

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.rpc.config import RpcConfig
+from consensus.node.rpc.config import RpcConfig
 
 from .server_thread import ServerThread
 

@@ -23,8 +23,8 @@ from ledger.client import (
     TransportError,
     WrongChainIdError,
 )
+from ledger.client.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 from ledger.crypto import SigningKey
-from ledger.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 from ledger.state import account_key, tree_key
 from ledger.state_tree import decode_proof, verify_proof
 from ledger.types import Transaction, Transfer

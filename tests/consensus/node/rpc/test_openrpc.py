@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.rpc.methods import load_openrpc_document
+from consensus.node.rpc.methods import load_openrpc_document
 
 from .server_thread import ServerThread
 
@@ -22,7 +22,7 @@ def test_openrpc_lists_exactly_the_methods_and_params(served: ServerThread) -> N
 
 
 def test_error_components_match_the_codes() -> None:
-    from ledger.rpc import errors
+    from ledger import rpc_errors as errors
 
     document = load_openrpc_document()
     for name, error in document["components"]["errors"].items():

@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 
+from consensus.node.rpc.config import RpcConfig
 from ledger.client import LedgerClient
-from ledger.rpc.config import RpcConfig
 
 from .conftest import ALICE, BOB, address_text, transfer
 from .server_thread import ServerThread

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from consensus.threshold_runs import (
+from consensus.node.threshold.runs import (
     CeremonyRun,
     Finished,
     Output,
@@ -25,10 +25,7 @@ from consensus.threshold_runs import (
 )
 from ledger.address import address_of
 from ledger.crypto import SigningKey, sha256
-from ledger.threshold import frost
-from ledger.threshold.group import encode_element
-from ledger.threshold.keys import KeyPackage
-from ledger.threshold_chain import (
+from ledger.features.threshold.ceremonies import (
     KIND_DKG,
     KIND_RESHARE,
     KIND_SIGN,
@@ -37,6 +34,9 @@ from ledger.threshold_chain import (
     Group,
     decode_keygen_result,
 )
+from ledger.threshold import frost
+from ledger.threshold.group import encode_element
+from ledger.threshold.keys import KeyPackage
 
 CHAIN = "runs-test"
 KEYS = sorted(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from consensus.threshold_service import EnvelopeError, decode_envelope, sign_envelope
-from consensus.threshold_store import ThresholdStore, ThresholdStoreError
+from consensus.node.threshold.service import EnvelopeError, decode_envelope, sign_envelope
+from consensus.node.threshold.store import ThresholdStore, ThresholdStoreError
 from ledger import codec, crypto
 from ledger.crypto import SigningKey, sha256
 from ledger.threshold import dkg, frost

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.asset_bodies import BurnAsset, IssueAsset, MintAsset
-from ledger.assets import PROTOCOL_ISSUER, asset_info, split_by_power, supply
 from ledger.exceptions import AlreadyExists, LimitExceeded, NotAuthorized, UnknownRecord
+from ledger.features.bank.assets import PROTOCOL_ISSUER, asset_info, split_by_power, supply
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset
 from ledger.fields import MAX_AMOUNT, DecodeError
 from ledger.types import Transfer, decode_body, encode_body
 from tests.ledger.memory_chain import ADDRS, FUNDED, PROPOSER, MemoryChain, make_genesis
@@ -190,6 +190,6 @@ def test_credit_minting_stops_at_the_largest_amount() -> None:
 
 
 def _validator_addresses(chain: MemoryChain) -> list[bytes]:
-    from ledger.validators import validator_set_for_height
+    from ledger.features.validators.schedule import validator_set_for_height
 
     return [v.address for v in validator_set_for_height(chain.reader, chain.height + 1)]

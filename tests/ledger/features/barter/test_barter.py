@@ -9,18 +9,6 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ledger import barter
-from ledger.asset_bodies import (
-    CancelOffer,
-    CreateOffer,
-    IssueAsset,
-    Swap,
-    TakeBest,
-    TakeOffer,
-    swap_digest,
-    swap_terms,
-)
-from ledger.barter import offer_info, offers_of, order_book, payment_for
 from ledger.exceptions import (
     BadCounterpartySignature,
     Expired,
@@ -30,6 +18,18 @@ from ledger.exceptions import (
     PriceNotMet,
     UnknownRecord,
 )
+from ledger.features.bank.bodies import (
+    CancelOffer,
+    CreateOffer,
+    IssueAsset,
+    Swap,
+    TakeBest,
+    TakeOffer,
+    swap_digest,
+    swap_terms,
+)
+from ledger.features.barter import offers as barter
+from ledger.features.barter.offers import offer_info, offers_of, order_book, payment_for
 from ledger.fields import DecodeError
 from ledger.types import decode_body, encode_body
 from tests.ledger.memory_chain import (
@@ -417,7 +417,7 @@ def test_barter_conserves_every_asset_and_never_fills_beyond_the_makers_price(
 ) -> None:
     chain = MemoryChain(make_genesis(accounts=4), verify=False)
     chain.submit(0, IssueAsset("tok", 0, 10**12))
-    from ledger.asset_bodies import MintAsset
+    from ledger.features.bank.bodies import MintAsset
 
     chain.run([chain.sign(0, MintAsset("tok", 40_000, ADDRS[i]), nonce=1 + i) for i in range(4)])
     prices_by_id: dict[int, tuple[int, int]] = {}

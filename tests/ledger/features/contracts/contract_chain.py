@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.contract_bodies import Call, Deploy, Fund, Schedule, contract_address
-from ledger.contract_state import burned
-from ledger.contracts import contract_info, mailbox
+from ledger.features.contracts.bodies import Call, Deploy, Fund, Schedule, contract_address
+from ledger.features.contracts.execution import contract_info, mailbox
+from ledger.features.contracts.records import burned
 from ledger.state import ACCOUNT_PREFIX, decode_account
 from ledger.transition import BlockResult
 from ledger.types import Body, Event, Receipt, Transaction

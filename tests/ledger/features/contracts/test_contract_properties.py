@@ -13,8 +13,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from ledger import codec
-from ledger.contract_bodies import Schedule
-from ledger.contract_state import (
+from ledger.features.contracts.bodies import Schedule
+from ledger.features.contracts.records import (
     BLOCK_MESSAGES_KEY,
     CODE_SPACE,
     CONTRACT_PREFIX,
@@ -25,12 +25,12 @@ from ledger.contract_state import (
     read_record,
 )
 from ledger.types import Transaction
-from tests.ledger.contract_chain import ADDRS, ASSETS, CREDITS, ContractChain
+from tests.ledger.features.contracts.contract_chain import ADDRS, ASSETS, CREDITS, ContractChain
 from vm.values import Value
 
-KITCHEN = (Path(__file__).parent / "contracts" / "kitchen.asm").read_text()
+KITCHEN = (Path(__file__).parent / "kitchen.asm").read_text()
 INITIAL = {asset: 4 * CREDITS for asset in ASSETS}
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 
 keys = st.sampled_from([b"a", b"b", b"cc", b"ddd"])
 values = st.binary(min_size=1, max_size=40)
@@ -178,7 +178,7 @@ def note(result: object) -> None:
 
 def remailer_scenario_root() -> str:
     """A fixed scenario with every contract feature; the final state root in hex."""
-    from tests.ledger.test_remailer_chain import remailers
+    from tests.ledger.features.contracts.test_remailer_chain import remailers
 
     chain = ContractChain()
     first, second = remailers(chain, 2)
@@ -193,7 +193,8 @@ def remailer_scenario_root() -> str:
 
 def test_same_state_root_in_another_process() -> None:
     code = (
-        "from tests.ledger.test_contract_properties import remailer_scenario_root as f; print(f())"
+        "from tests.ledger.features.contracts.test_contract_properties"
+        " import remailer_scenario_root as f; print(f())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     output = subprocess.run(

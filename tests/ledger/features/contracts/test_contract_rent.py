@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.contract_bodies import Schedule
-from ledger.contract_state import (
+from ledger.features.contracts.bodies import Schedule
+from ledger.features.contracts.execution import contract_storage
+from ledger.features.contracts.records import (
     CODE_SPACE,
     KEY_INDEX_SPACE,
     RECORD_OVERHEAD_BYTES,
@@ -13,13 +14,18 @@ from ledger.contract_state import (
     STORAGE_SPACE,
     list_contracts,
 )
-from ledger.contracts import contract_storage
 from ledger.fields import MAX_AMOUNT
 from ledger.state import account_key
 from ledger.types import Event, Transfer
-from tests.ledger.contract_chain import ADDRS, ASSETS, CREDITS, ContractChain, module_of
+from tests.ledger.features.contracts.contract_chain import (
+    ADDRS,
+    ASSETS,
+    CREDITS,
+    ContractChain,
+    module_of,
+)
 
-KITCHEN = (Path(__file__).parent / "contracts" / "kitchen.asm").read_text()
+KITCHEN = (Path(__file__).parent / "kitchen.asm").read_text()
 INITIAL = {asset: 4 * CREDITS for asset in ASSETS}
 
 

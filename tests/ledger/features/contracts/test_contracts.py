@@ -9,12 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from ledger import messages
-from ledger.contract_bodies import MAX_CALL_GAS, Call, Deploy, Fund, Schedule, contract_address
-from ledger.contract_host import PROGRAMS
-from ledger.contract_state import MAILBOX_CAPACITY, burned
-from ledger.contracts import contract_storage, contract_storage_items
-from ledger.credits import deploy_gas
 from ledger.exceptions import (
     ContractHalted,
     ContractReverted,
@@ -23,13 +17,33 @@ from ledger.exceptions import (
     InvalidModule,
     NoSuchContract,
 )
+from ledger.features.contracts import messages
+from ledger.features.contracts.bodies import (
+    MAX_CALL_GAS,
+    Call,
+    Deploy,
+    Fund,
+    Schedule,
+    contract_address,
+)
+from ledger.features.contracts.credits import deploy_gas
+from ledger.features.contracts.execution import contract_storage, contract_storage_items
+from ledger.features.contracts.host import PROGRAMS
+from ledger.features.contracts.records import MAILBOX_CAPACITY, burned
 from ledger.fields import DecodeError
 from ledger.types import Event, Receipt, Transfer, decode_transaction
-from tests.ledger.contract_chain import ADDRS, ASSETS, CREDITS, FEE, ContractChain, module_of
+from tests.ledger.features.contracts.contract_chain import (
+    ADDRS,
+    ASSETS,
+    CREDITS,
+    FEE,
+    ContractChain,
+    module_of,
+)
 from vm.assembler import assemble
 from vm.module import encode_module
 
-KITCHEN = (Path(__file__).parent / "contracts" / "kitchen.asm").read_text()
+KITCHEN = (Path(__file__).parent / "kitchen.asm").read_text()
 COUNTER = """
 .entry bump -> int
     PUSH "count"

@@ -3,11 +3,17 @@ delivery, mailboxes, and death by running out of credits."""
 
 from __future__ import annotations
 
-from ledger.contract_bodies import Schedule
-from ledger.contract_state import RECORD_OVERHEAD_BYTES, list_contracts
-from ledger.contracts import contract_storage_items
+from ledger.features.contracts.bodies import Schedule
+from ledger.features.contracts.execution import contract_storage_items
+from ledger.features.contracts.records import RECORD_OVERHEAD_BYTES, list_contracts
 from ledger.types import Event
-from tests.ledger.contract_chain import ADDRS, ASSETS, CREDITS, ContractChain, module_of
+from tests.ledger.features.contracts.contract_chain import (
+    ADDRS,
+    ASSETS,
+    CREDITS,
+    ContractChain,
+    module_of,
+)
 from tests.vm.test_remailer import DELAY, K, expected_order
 from vm.contracts import contract_source
 

@@ -8,28 +8,38 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import validators as validators_module
-from ledger.asset_bodies import ApproveProposal, ProposeAction, UpdatePolicy, UpdateValidator
-from ledger.assets import supply
-from ledger.crypto import SigningKey, sha256
-from ledger.devnet import (
+from ledger.client.devnet import (
     DEVNET_BANK_RESERVE,
     DEVNET_CREDITS_PER_BLOCK,
     account_key,
     devnet_genesis_document,
     validator_key,
 )
+from ledger.crypto import SigningKey, sha256
 from ledger.exceptions import AlreadyExists, InvalidOperation, LimitExceeded, UnknownRecord
-from ledger.genesis import parse_genesis
-from ledger.policy import encode_action, governance_address, pending_proposals, policy_info
-from ledger.state import VALIDATORS_KEY
-from ledger.types import Body, Transfer
-from ledger.validators import (
+from ledger.features.bank.assets import supply
+from ledger.features.bank.bodies import (
+    ApproveProposal,
+    ProposeAction,
+    UpdatePolicy,
+    UpdateValidator,
+)
+from ledger.features.policy.accounts import (
+    encode_action,
+    governance_address,
+    pending_proposals,
+    policy_info,
+)
+from ledger.features.validators import schedule as validators_module
+from ledger.features.validators.schedule import (
     SCHEDULE_KEY,
     Validator,
     sorted_validator_set,
     validator_set_for_height,
 )
+from ledger.genesis import parse_genesis
+from ledger.state import VALIDATORS_KEY
+from ledger.types import Body, Transfer
 from tests.ledger.memory_chain import MemoryChain, events_of
 
 GOVERNORS = ("dave", "erin", "frank", "grace")

@@ -9,8 +9,17 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from ledger import codec, policy
-from ledger.asset_bodies import (
+from ledger import codec
+from ledger.exceptions import (
+    AlreadyExists,
+    Expired,
+    InvalidOperation,
+    LimitExceeded,
+    NotAuthorized,
+    TxRejected,
+    UnknownRecord,
+)
+from ledger.features.bank.bodies import (
     ApproveProposal,
     CreateOffer,
     CreatePolicy,
@@ -21,23 +30,15 @@ from ledger.asset_bodies import (
     UpdatePolicy,
     UpdateValidator,
 )
-from ledger.barter import offers_of
-from ledger.exceptions import (
-    AlreadyExists,
-    Expired,
-    InvalidOperation,
-    LimitExceeded,
-    NotAuthorized,
-    TxRejected,
-    UnknownRecord,
-)
-from ledger.fields import DecodeError
-from ledger.policy import (
+from ledger.features.barter.offers import offers_of
+from ledger.features.policy import accounts as policy
+from ledger.features.policy.accounts import (
     encode_action,
     pending_proposals,
     policy_address,
     policy_info,
 )
+from ledger.fields import DecodeError
 from ledger.transition import check_transaction, read_params
 from ledger.types import Body, Transfer, decode_body, encode_body
 from tests.ledger.memory_chain import (

@@ -14,9 +14,8 @@ from ledger.threshold import dkg
 from ledger.threshold.group import encode_element
 from ledger.transition import check_transaction, read_params
 from ledger.types import NATIVE_ASSET, Transaction, Transfer, decode_transaction
-
-from ..test_transition import ADDRS, KEYS, MemoryChain
-from .inprocess import run_dkg, seeded_rng, sign
+from tests.ledger.test_transition import ADDRS, KEYS, MemoryChain
+from tests.ledger.threshold.inprocess import run_dkg, seeded_rng, sign
 
 
 def _group() -> tuple[bytes, list]:  # type: ignore[type-arg]

@@ -10,23 +10,17 @@ from typing import Any
 
 from ledger import codec
 from ledger.address import address_of
-from ledger.asset_bodies import UpdateValidator
+from ledger.client.devnet import account_key, devnet_genesis_document, validator_key
 from ledger.crypto import SigningKey, sha256
-from ledger.devnet import account_key, devnet_genesis_document, validator_key
 from ledger.exceptions import AlreadyExists, InvalidOperation, NotAuthorized, UnknownRecord
-from ledger.genesis import parse_genesis
-from ledger.threshold import dkg, reshare
-from ledger.threshold.ceremony import CeremonyResult
-from ledger.threshold.group import base_mul, encode_element
-from ledger.threshold.keys import KeyPackage, PublicKeyPackage
-from ledger.threshold.transport import encode_public_key_package
-from ledger.threshold_bodies import (
+from ledger.features.bank.bodies import UpdateValidator
+from ledger.features.threshold.bodies import (
     ThresholdReshare,
     ThresholdResult,
     ThresholdSignMessage,
     ThresholdSignTransaction,
 )
-from ledger.threshold_chain import (
+from ledger.features.threshold.ceremonies import (
     COMPLETED,
     FAILED,
     KEYGEN_EXPIRY_BLOCKS,
@@ -42,11 +36,16 @@ from ledger.threshold_chain import (
     threshold_ceremony,
     threshold_group,
 )
+from ledger.genesis import parse_genesis
+from ledger.threshold import dkg, reshare
+from ledger.threshold.ceremony import CeremonyResult
+from ledger.threshold.group import base_mul, encode_element
+from ledger.threshold.keys import KeyPackage, PublicKeyPackage
+from ledger.threshold.transport import encode_public_key_package
 from ledger.types import NATIVE_ASSET, Transaction, Transfer, decode_transaction
+from tests.ledger.features.policy.test_governance import govern
 from tests.ledger.memory_chain import MemoryChain
-from tests.ledger.test_governance import govern
-
-from .inprocess import run_dkg, run_reshare, seeded_rng, sign
+from tests.ledger.threshold.inprocess import run_dkg, run_reshare, seeded_rng, sign
 
 VALIDATOR_KEYS = {validator_key(i).public_key: validator_key(i) for i in range(4)}
 NEW_VALIDATOR = SigningKey(sha256(b"threshold chain test: a new validator"))
