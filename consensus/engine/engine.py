@@ -12,7 +12,7 @@ Inputs:
     on_message(message)                   a decoded wire message from a peer
     on_proposal_ready(height, round, block)  the block asked for by RequestProposal
 
-Actions (consensus.engine.actions): Broadcast, Persist, ScheduleTimeout,
+Actions (consensus.actions): Broadcast, Persist, ScheduleTimeout,
 RequestProposal, Commit, ReportEvidence. Contract: carry them out in order;
 a Persist must be durable before any later action is carried out (it always
 precedes the Broadcast of the message it covers); after a Commit, apply the
@@ -563,7 +563,7 @@ class Engine:
         return record.prevotes.votes_for(self.valid_hash)
 
     def _proposer(self, round: int) -> Validator:
-        """proposer(h, round): weighted round robin (consensus.engine.validators)."""
+        """proposer(h, round): weighted round robin (consensus.validators)."""
         if round >= len(self._proposers):
             self._proposers = self.validators.proposers(max(round + 1, 2 * len(self._proposers)))
         return self._proposers[round]
