@@ -41,7 +41,8 @@ from cli.node.node_commands import free_local_ports, launch_devnet, prepare_devn
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import devnet_genesis_document, insecure_key
 from ledger.crypto import SigningKey
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.features.bank.bodies import Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 BATCH = 100
 TICK_S = 0.05

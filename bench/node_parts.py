@@ -28,9 +28,10 @@ from consensus.node.wal import WriteAheadLog
 from ledger import crypto
 from ledger.address import address_of
 from ledger.chain import Chain
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import Genesis, GenesisAccount, GenesisValidator
 from ledger.params import Params
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 CHAIN_ID = "bench-chain"
 FEE = 1

@@ -15,9 +15,10 @@ import typer
 from ledger.address import address_of, encode_address
 from ledger.chain import Chain
 from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key, validator_key
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import GenesisError, load_genesis
 from ledger.store import StoreError
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 DEFAULT_GENESIS = Path(__file__).resolve().parents[2] / "genesis" / "devnet.json"
 

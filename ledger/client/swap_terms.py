@@ -26,15 +26,17 @@ from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE, address_of
 from ledger.codec import CodecError
 from ledger.crypto import SigningKey
-from ledger.features.bank.bodies import (
-    SIGNATURE_SIZES,
-    Swap,
-    check_positive,
-    swap_digest,
-    swap_terms,
-)
+from ledger.features.barter.bodies import SIGNATURE_SIZES, Swap, swap_digest, swap_terms
 from ledger.features.barter.offers import signature_valid
-from ledger.fields import DecodeError, check_asset, check_bytes, check_chain_id, check_uint, ensure
+from ledger.fields import (
+    DecodeError,
+    check_asset,
+    check_bytes,
+    check_chain_id,
+    check_positive,
+    check_uint,
+    ensure,
+)
 
 from .asset_transactions import checked
 

@@ -16,8 +16,9 @@ from ledger.client.devnet import (
     devnet_genesis_document,
     validator_key,
 )
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import parse_genesis
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 
 def main(home: str) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.features.bank.bodies import CreateOffer, TakeOffer
+from ledger.features.bank.bodies import Transfer
+from ledger.features.barter.bodies import CreateOffer, TakeOffer
 from ledger.features.contracts.bodies import Call, Deploy, Fund, contract_address
-from ledger.types import Transaction, Transfer
+from ledger.types import Transaction
 from tests.ledger.memory_chain import ADDRS, MemoryChain, make_genesis
 from vm.assembler import assemble
 from vm.module import encode_module

@@ -19,8 +19,8 @@ from ledger.address import address_of, decode_address, encode_address
 from ledger.client import CeremonyInfo, LedgerClient, ThresholdKey
 from ledger.client.devnet import account_key, validator_key
 from ledger.crypto import SigningKey
-from ledger.features.bank.bodies import ApproveProposal, ProposeAction
-from ledger.features.policy.accounts import encode_action
+from ledger.features.bank.bodies import Transfer
+from ledger.features.policy.bodies import ApproveProposal, ProposeAction, encode_action
 from ledger.features.threshold.bodies import (
     ThresholdReshare,
     ThresholdSignMessage,
@@ -28,7 +28,7 @@ from ledger.features.threshold.bodies import (
 )
 from ledger.features.threshold.ceremonies import encode_unsigned_transaction, message_to_sign
 from ledger.threshold import frost
-from ledger.types import Body, Transaction, Transfer
+from ledger.types import Body, Transaction
 
 from .devnet_harness import Devnet, wait_until
 

@@ -47,7 +47,7 @@ from ledger.client import (
 )
 from ledger.client import asset_transactions as build
 from ledger.client.asset_results import find_event
-from ledger.features.bank.bodies import UpdateValidator
+from ledger.features.validators.bodies import UpdateValidator
 from ledger.types import Body
 
 policy_app = typer.Typer(

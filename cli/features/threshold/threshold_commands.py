@@ -29,15 +29,15 @@ from cli.query_commands import as_json
 from ledger.address import decode_address
 from ledger.client import Ceremonies, CeremonyInfo, ThresholdKey
 from ledger.client.keystore import DEVNET_PREFIX
-from ledger.features.bank.bodies import ApproveProposal, ProposeAction
-from ledger.features.policy.accounts import encode_action
+from ledger.features.bank.bodies import Transfer
+from ledger.features.policy.bodies import ApproveProposal, ProposeAction, encode_action
 from ledger.features.threshold.bodies import (
     ThresholdReshare,
     ThresholdSignMessage,
     ThresholdSignTransaction,
 )
 from ledger.features.threshold.ceremonies import encode_unsigned_transaction
-from ledger.types import NATIVE_ASSET, Body, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Body, Transaction
 
 threshold_app = typer.Typer(help="The validators' threshold key.", no_args_is_help=True)
 

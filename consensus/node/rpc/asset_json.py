@@ -18,24 +18,18 @@ from ledger import codec
 from ledger.address import address_of, encode_address
 from ledger.codec import CodecError
 from ledger.features.bank.assets import AssetInfo
-from ledger.features.bank.bodies import (
-    ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
-    CreatePolicy,
-    IssueAsset,
-    MintAsset,
-    ProposeAction,
-    SpendingLimit,
-    Swap,
-    TakeBest,
-    TakeOffer,
-    UpdatePolicy,
-    UpdateValidator,
-)
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset
+from ledger.features.barter.bodies import CancelOffer, CreateOffer, Swap, TakeBest, TakeOffer
 from ledger.features.barter.offers import MAX_BOOK_OFFERS, Offer
 from ledger.features.policy.accounts import Policy, Proposal
+from ledger.features.policy.bodies import (
+    ApproveProposal,
+    CreatePolicy,
+    ProposeAction,
+    SpendingLimit,
+    UpdatePolicy,
+)
+from ledger.features.validators.bodies import UpdateValidator
 from ledger.features.validators.schedule import Validator
 from ledger.rpc_errors import InvalidParams
 from ledger.types import DecodeError, decode_body

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from ledger.address import ADDRESS_SIZE, AddressError, address_of, decode_address, encode_address
 from ledger.crypto import sha256
+from ledger.features.bank.bodies import Transfer
 from ledger.features.contracts.bodies import Call, Deploy, Fund
 from ledger.features.threshold.ceremonies import Ceremony, Group
 from ledger.rpc_errors import InvalidParams
@@ -34,7 +35,6 @@ from ledger.types import (
     Event,
     Receipt,
     Transaction,
-    Transfer,
     check_asset,
 )
 from vm.limits import MAX_STORAGE_KEY

@@ -33,11 +33,12 @@ from ledger.exceptions import (
     NotAuthorized,
     UnknownRecord,
 )
-from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset, Transfer
 from ledger.features.validators.schedule import validator_set_at
 from ledger.fields import MAX_AMOUNT, NATIVE_ASSET, check_uint, ensure
+from ledger.genesis import Genesis
 from ledger.state import State, StateReader
-from ledger.types import Event, Transfer
+from ledger.types import Event
 
 ASSET_PREFIX: Final = b"A"
 PROTOCOL_ISSUER: Final = b""  # no key: only the documented protocol rules mint
@@ -110,6 +111,23 @@ def register_protocol_asset(state: State, asset: str, supply: int) -> None:
 
 
 # -- actions -------------------------------------------------------------------
+
+
+def write_genesis_balances(state: State, genesis: Genesis) -> None:
+    """Genesis step: the balances of the document's accounts and policies, and
+    the protocol assets (the coin, the credits and every asset a balance
+    names) with their supplies."""
+    holdings = [(a.address, a.balances) for a in genesis.accounts]
+    holdings += [(p.address, p.balances) for p in genesis.policies]
+    supplies = dict.fromkeys((NATIVE_ASSET, *RESOURCE_CREDITS), 0)
+    for address, balances in holdings:
+        current = state.get_account(address)
+        for asset, amount in balances:
+            current = current.with_balance(asset, amount)
+            supplies[asset] = supplies.get(asset, 0) + amount
+        state.set_account(address, current)
+    for asset in sorted(supplies):
+        register_protocol_asset(state, asset, supplies[asset])
 
 
 def issue_asset(state: State, actor: bytes, body: IssueAsset, ctx: BlockContext) -> Outcome:

@@ -45,7 +45,7 @@ from ledger.exceptions import (
     UnknownRecord,
 )
 from ledger.features.bank.assets import require_asset
-from ledger.features.bank.bodies import (
+from ledger.features.barter.bodies import (
     CancelOffer,
     CreateOffer,
     Swap,

@@ -9,8 +9,9 @@ where ``creator`` is the creating transaction's sender address and ``nonce``
 its nonce (genesis policies: 20 zero bytes and their index in the genesis
 document). Anyone can send funds to it. It acts only through proposals:
 
-1. a member proposes an action (the canonical encoding of a body, one of
-   ``POLICY_ACTIONS``) with an expiry height; proposing counts as approval;
+1. a member proposes an action (the canonical encoding of a body of a kind
+   some feature registers as a policy action) with an expiry height;
+   proposing counts as approval;
 2. members approve; approvals are kept per distinct member;
 3. the approval that brings the count of *current* members' approvals to the
    threshold executes the action as the policy account, in that same
@@ -43,8 +44,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from ledger import codec
-from ledger.actions import ActionExecutor
-from ledger.address import derive_address
 from ledger.codec import CodecError
 from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
@@ -55,39 +54,27 @@ from ledger.exceptions import (
     NotAuthorized,
     UnknownRecord,
 )
-from ledger.features.bank.assets import burn_asset, issue_asset, mint_asset, transfer_asset
-from ledger.features.bank.bodies import (
+from ledger.features.policy.bodies import (
+    GENESIS_CREATOR,
     ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
     CreatePolicy,
-    IssueAsset,
-    MintAsset,
     ProposeAction,
     SpendingLimit,
-    Swap,
-    TakeBest,
-    TakeOffer,
     UpdatePolicy,
-    UpdateValidator,
     check_limits,
     check_members,
+    policy_address,
 )
-from ledger.features.barter.offers import cancel_offer, create_offer, swap, take_best, take_offer
-from ledger.features.threshold.bodies import ThresholdReshare, ThresholdSignTransaction
-from ledger.features.threshold.ceremonies import request_reshare, request_sign_transaction
-from ledger.features.validators.schedule import schedule_validator_update
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
+from ledger.genesis import Genesis
+from ledger.registry import RULES
 from ledger.state import State, StateReader
-from ledger.types import Body, Event, Transaction, Transfer, decode_body
+from ledger.types import Body, Event, Transaction, decode_body
 
-POLICY_DOMAIN: Final = "ledger/policy"
 POLICY_PREFIX: Final = b"Pp"
 PROPOSAL_PREFIX: Final = b"Pq"
 PROPOSAL_EXPIRY_PREFIX: Final = b"Pe"
 GOVERNANCE_KEY: Final = b"Pg"
-GENESIS_CREATOR: Final = bytes(20)
 MAX_PENDING_PROPOSALS: Final = 32
 
 
@@ -135,22 +122,6 @@ class Proposal:
     def to_value(self) -> tuple[Any, ...]:
         return (self.proposer, self.action, self.expires_at, self.approvals)
 
-
-def policy_address(
-    members: tuple[bytes, ...],
-    threshold: int,
-    limits: tuple[SpendingLimit, ...],
-    creator: bytes,
-    nonce: int,
-) -> bytes:
-    """The address of a policy created by ``creator`` with transaction nonce ``nonce``."""
-    policy = codec.encode((members, threshold, tuple(limit.to_value() for limit in limits)))
-    return derive_address(POLICY_DOMAIN, policy + creator + nonce.to_bytes(8, "big"))
-
-
-def encode_action(body: Body) -> bytes:
-    """The bytes a proposal carries for ``body``."""
-    return codec.encode((body.KIND, *body.to_fields()))
 
 
 # -- records -------------------------------------------------------------------
@@ -240,9 +211,9 @@ def decode_action(policy: Policy, action: bytes) -> Body:
         body = decode_body(codec.decode(action))
     except (CodecError, DecodeError) as exc:
         raise InvalidOperation(f"malformed action: {exc}") from exc
-    if body.KIND not in POLICY_ACTIONS:
+    if body.KIND not in RULES.actions:
         raise InvalidOperation(f"kind {body.KIND} cannot be a policy action")
-    if body.KIND in GOVERNANCE_ACTIONS and not policy.governance:
+    if body.KIND in RULES.governance_actions and not policy.governance:
         raise NotAuthorized(f"only the governance policy may run {body.NAME}")
     return body
 
@@ -340,7 +311,7 @@ def settle_proposal(
     action = decode_action(policy, proposal.action)
     account = state.get_account(policy.address)
     before = {limit.asset: account.balance(limit.asset) for limit in policy.limits}
-    outcome = POLICY_ACTIONS[action.KIND](state, policy.address, action, ctx)
+    outcome = RULES.actions[action.KIND](state, policy.address, action, ctx)
     if before:
         record_spending(state, policy.address, before, ctx.height)
     attributes = (
@@ -416,38 +387,6 @@ def update_policy(state: State, actor: bytes, body: UpdatePolicy, ctx: BlockCont
     return Outcome(events=(Event("policy_updated", attributes),))
 
 
-def update_validator(
-    state: State, actor: bytes, body: UpdateValidator, ctx: BlockContext
-) -> Outcome:
-    """Schedule a validator-set change at ctx.height + 2 (governance policy only)."""
-    policy = get_policy(state, actor)
-    if policy is None or not policy.governance:
-        raise NotAuthorized("only the governance policy may change validators")
-    return Outcome(events=(schedule_validator_update(state, ctx, body),))
-
-
-# What a proposal may run, as the policy account.
-POLICY_ACTIONS: dict[int, ActionExecutor] = {
-    Transfer.KIND: transfer_asset,
-    IssueAsset.KIND: issue_asset,
-    MintAsset.KIND: mint_asset,
-    BurnAsset.KIND: burn_asset,
-    CreateOffer.KIND: create_offer,
-    TakeOffer.KIND: take_offer,
-    TakeBest.KIND: take_best,
-    CancelOffer.KIND: cancel_offer,
-    Swap.KIND: swap,
-    UpdatePolicy.KIND: update_policy,
-    UpdateValidator.KIND: update_validator,
-    ThresholdSignTransaction.KIND: request_sign_transaction,
-    ThresholdReshare.KIND: request_reshare,
-}
-
-# Actions only the governance policy may run (its executors trust this gate).
-GOVERNANCE_ACTIONS: frozenset[int] = frozenset(
-    {UpdateValidator.KIND, ThresholdSignTransaction.KIND, ThresholdReshare.KIND}
-)
-
 
 def expire_proposals(state: State, ctx: BlockContext) -> tuple[Event, ...]:
     """End-of-block step: delete the proposals whose expiry is this height."""
@@ -480,6 +419,12 @@ def create_genesis_policy(
     if governance:
         state.set_raw(GOVERNANCE_KEY, address)
     return address
+
+
+def create_genesis_policies(state: State, genesis: Genesis) -> None:
+    """Genesis step: the policy records of the document's policies, in order."""
+    for index, policy in enumerate(genesis.policies):
+        create_genesis_policy(state, index, policy.members, policy.threshold, policy.governance)
 
 
 # -- queries (for the RPC layer) -------------------------------------------------

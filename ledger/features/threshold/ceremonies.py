@@ -60,6 +60,7 @@ from ledger.features.threshold.bodies import (
 )
 from ledger.features.validators.schedule import validator_set_at
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
+from ledger.genesis import Genesis
 from ledger.state import State, StateReader
 from ledger.threshold import frost
 from ledger.threshold.errors import ThresholdError
@@ -192,6 +193,12 @@ def is_enabled(state: State) -> bool:
 def enable_threshold_key(state: State) -> None:
     """Genesis: the validators shall hold a threshold key (a DKG at block 1)."""
     state.set_raw(ENABLED_KEY, codec.encode(True))
+
+
+def enable_at_genesis(state: State, genesis: Genesis) -> None:
+    """Genesis step: enable the threshold key if the document asks for it."""
+    if genesis.threshold_key:
+        enable_threshold_key(state)
 
 
 def get_group(state: State) -> Group | None:

@@ -22,10 +22,11 @@ from typing import Any, Final
 
 from ledger import codec
 from ledger.address import address_of
-from ledger.context import BlockContext
+from ledger.context import BlockContext, Outcome
 from ledger.exceptions import AlreadyExists, InvalidOperation, LimitExceeded, UnknownRecord
-from ledger.features.bank.bodies import MAX_VALIDATOR_POWER, UpdateValidator
+from ledger.features.validators.bodies import MAX_VALIDATOR_POWER, UpdateValidator
 from ledger.fields import check_bytes, check_text, check_uint, ensure
+from ledger.genesis import Genesis
 from ledger.state import VALIDATORS_KEY, State, StateReader
 from ledger.types import Event
 
@@ -152,6 +153,15 @@ def schedule_validator_update(state: State, ctx: BlockContext, update: UpdateVal
     )
 
 
+def update_validator(
+    state: State, actor: bytes, body: UpdateValidator, ctx: BlockContext
+) -> Outcome:
+    """Schedule a validator-set change at ctx.height + 2. Runs only as the
+    governance policy's action: the policy feature lets no other account
+    propose it (ledger.registry.BodyKind.governance_only)."""
+    return Outcome(events=(schedule_validator_update(state, ctx, body),))
+
+
 def prune_validator_schedule(state: State, ctx: BlockContext) -> tuple[Event, ...]:
     """End-of-block step: drop the entries no longer needed after this block
     (keep the one in force at ctx.height + 1 and later ones)."""
@@ -161,3 +171,9 @@ def prune_validator_schedule(state: State, ctx: BlockContext) -> tuple[Event, ..
     if in_force and in_force[-1] > 0:
         set_validator_schedule(state, schedule[in_force[-1] :])
     return ()
+
+
+def write_genesis_validators(state: State, genesis: Genesis) -> None:
+    """Genesis step: the schedule ``[[1, genesis set]]``."""
+    validators = [Validator(v.public_key, v.power, v.name) for v in genesis.validators]
+    set_validator_schedule(state, ((1, sorted_validator_set(validators)),))

@@ -8,11 +8,12 @@ from collections.abc import Collection, Iterable
 from ledger import crypto
 from ledger.address import address_of, encode_address
 from ledger.exceptions import TxRejected
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import genesis_state, parse_genesis
 from ledger.state import MemoryStateReader, State, account_key, decode_account
 from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.transition import ChainTip, apply_block, build_block
-from ledger.types import NATIVE_ASSET, Block, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Block, Transaction
 
 CHAIN_ID = "test-chain"
 FEE = 10

@@ -10,7 +10,8 @@ import pytest
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import account_key
 from ledger.crypto import SigningKey
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.features.bank.bodies import Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 from .server_thread import ServerThread
 

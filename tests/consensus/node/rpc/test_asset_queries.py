@@ -23,9 +23,8 @@ from ledger.client import (
 from ledger.client import asset_transactions as build
 from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, DEVNET_CREDITS, account_key
 from ledger.crypto import SigningKey
-from ledger.features.bank.bodies import IssueAsset
+from ledger.features.bank.bodies import IssueAsset, Transfer
 from ledger.fields import DecodeError
-from ledger.types import Transfer
 
 from .conftest import ALICE, BOB, address_text
 from .server_thread import ServerThread

@@ -25,9 +25,10 @@ from ledger.client import (
 )
 from ledger.client.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 from ledger.crypto import SigningKey
+from ledger.features.bank.bodies import Transfer
 from ledger.state import account_key, tree_key
 from ledger.state_tree import decode_proof, verify_proof
-from ledger.types import Transaction, Transfer
+from ledger.types import Transaction
 
 from .conftest import ALICE, BOB, FEE, address_text, transfer
 from .server_thread import ServerThread

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from ledger.exceptions import AlreadyExists, LimitExceeded, NotAuthorized, UnknownRecord
 from ledger.features.bank.assets import PROTOCOL_ISSUER, asset_info, split_by_power, supply
-from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset, Transfer
 from ledger.fields import MAX_AMOUNT, DecodeError
-from ledger.types import Transfer, decode_body, encode_body
+from ledger.types import decode_body, encode_body
 from tests.ledger.memory_chain import ADDRS, FUNDED, PROPOSER, MemoryChain, make_genesis
 
 

@@ -18,17 +18,17 @@ from ledger.exceptions import (
     PriceNotMet,
     UnknownRecord,
 )
-from ledger.features.bank.bodies import (
+from ledger.features.bank.bodies import IssueAsset
+from ledger.features.barter import offers as barter
+from ledger.features.barter.bodies import (
     CancelOffer,
     CreateOffer,
-    IssueAsset,
     Swap,
     TakeBest,
     TakeOffer,
     swap_digest,
     swap_terms,
 )
-from ledger.features.barter import offers as barter
 from ledger.features.barter.offers import offer_info, offers_of, order_book, payment_for
 from ledger.fields import DecodeError
 from ledger.types import decode_body, encode_body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ledger.features.bank.bodies import Transfer
 from ledger.features.contracts.bodies import Schedule
 from ledger.features.contracts.execution import contract_storage
 from ledger.features.contracts.records import (
@@ -16,7 +17,7 @@ from ledger.features.contracts.records import (
 )
 from ledger.fields import MAX_AMOUNT
 from ledger.state import account_key
-from ledger.types import Event, Transfer
+from ledger.types import Event
 from tests.ledger.features.contracts.contract_chain import (
     ADDRS,
     ASSETS,

@@ -17,6 +17,7 @@ from ledger.exceptions import (
     InvalidModule,
     NoSuchContract,
 )
+from ledger.features.bank.bodies import Transfer
 from ledger.features.contracts import messages
 from ledger.features.contracts.bodies import (
     MAX_CALL_GAS,
@@ -31,7 +32,7 @@ from ledger.features.contracts.execution import contract_storage, contract_stora
 from ledger.features.contracts.host import PROGRAMS
 from ledger.features.contracts.records import MAILBOX_CAPACITY, burned
 from ledger.fields import DecodeError
-from ledger.types import Event, Receipt, Transfer, decode_transaction
+from ledger.types import Event, Receipt, decode_transaction
 from tests.ledger.features.contracts.contract_chain import (
     ADDRS,
     ASSETS,

@@ -18,19 +18,16 @@ from ledger.client.devnet import (
 from ledger.crypto import SigningKey, sha256
 from ledger.exceptions import AlreadyExists, InvalidOperation, LimitExceeded, UnknownRecord
 from ledger.features.bank.assets import supply
-from ledger.features.bank.bodies import (
+from ledger.features.bank.bodies import Transfer
+from ledger.features.policy.accounts import governance_address, pending_proposals, policy_info
+from ledger.features.policy.bodies import (
     ApproveProposal,
     ProposeAction,
     UpdatePolicy,
-    UpdateValidator,
-)
-from ledger.features.policy.accounts import (
     encode_action,
-    governance_address,
-    pending_proposals,
-    policy_info,
 )
 from ledger.features.validators import schedule as validators_module
+from ledger.features.validators.bodies import UpdateValidator
 from ledger.features.validators.schedule import (
     SCHEDULE_KEY,
     Validator,
@@ -39,7 +36,7 @@ from ledger.features.validators.schedule import (
 )
 from ledger.genesis import parse_genesis
 from ledger.state import VALIDATORS_KEY
-from ledger.types import Body, Transfer
+from ledger.types import Body
 from tests.ledger.memory_chain import MemoryChain, events_of
 
 GOVERNORS = ("dave", "erin", "frank", "grace")

@@ -19,28 +19,24 @@ from ledger.exceptions import (
     TxRejected,
     UnknownRecord,
 )
-from ledger.features.bank.bodies import (
+from ledger.features.bank.bodies import IssueAsset, MintAsset, Transfer
+from ledger.features.barter.bodies import CreateOffer
+from ledger.features.barter.offers import offers_of
+from ledger.features.policy import accounts as policy
+from ledger.features.policy.accounts import pending_proposals, policy_info
+from ledger.features.policy.bodies import (
     ApproveProposal,
-    CreateOffer,
     CreatePolicy,
-    IssueAsset,
-    MintAsset,
     ProposeAction,
     SpendingLimit,
     UpdatePolicy,
-    UpdateValidator,
-)
-from ledger.features.barter.offers import offers_of
-from ledger.features.policy import accounts as policy
-from ledger.features.policy.accounts import (
     encode_action,
-    pending_proposals,
     policy_address,
-    policy_info,
 )
+from ledger.features.validators.bodies import UpdateValidator
 from ledger.fields import DecodeError
 from ledger.transition import check_transaction, read_params
-from ledger.types import Body, Transfer, decode_body, encode_body
+from ledger.types import Body, decode_body, encode_body
 from tests.ledger.memory_chain import (
     ADDRS,
     CHAIN,

@@ -9,11 +9,12 @@ import pytest
 
 from ledger.address import address_of, encode_address
 from ledger.exceptions import BadSignature
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import parse_genesis
 from ledger.threshold import dkg
 from ledger.threshold.group import encode_element
 from ledger.transition import check_transaction, read_params
-from ledger.types import NATIVE_ASSET, Transaction, Transfer, decode_transaction
+from ledger.types import NATIVE_ASSET, Transaction, decode_transaction
 from tests.ledger.test_transition import ADDRS, KEYS, MemoryChain
 from tests.ledger.threshold.inprocess import run_dkg, seeded_rng, sign
 

@@ -13,7 +13,7 @@ from ledger.address import address_of
 from ledger.client.devnet import account_key, devnet_genesis_document, validator_key
 from ledger.crypto import SigningKey, sha256
 from ledger.exceptions import AlreadyExists, InvalidOperation, NotAuthorized, UnknownRecord
-from ledger.features.bank.bodies import UpdateValidator
+from ledger.features.bank.bodies import Transfer
 from ledger.features.threshold.bodies import (
     ThresholdReshare,
     ThresholdResult,
@@ -36,13 +36,14 @@ from ledger.features.threshold.ceremonies import (
     threshold_ceremony,
     threshold_group,
 )
+from ledger.features.validators.bodies import UpdateValidator
 from ledger.genesis import parse_genesis
 from ledger.threshold import dkg, reshare
 from ledger.threshold.ceremony import CeremonyResult
 from ledger.threshold.group import base_mul, encode_element
 from ledger.threshold.keys import KeyPackage, PublicKeyPackage
 from ledger.threshold.transport import encode_public_key_package
-from ledger.types import NATIVE_ASSET, Transaction, Transfer, decode_transaction
+from ledger.types import NATIVE_ASSET, Transaction, decode_transaction
 from tests.ledger.features.policy.test_governance import govern
 from tests.ledger.memory_chain import MemoryChain
 from tests.ledger.threshold.inprocess import run_dkg, run_reshare, seeded_rng, sign

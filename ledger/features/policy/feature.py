@@ -1,0 +1,29 @@
+"""The policy feature's entry in the registry: policy accounts, proposals,
+their expiry, the genesis policies."""
+
+from __future__ import annotations
+
+from ledger.features.policy.accounts import (
+    approve_proposal,
+    create_genesis_policies,
+    execute_create_policy,
+    expire_proposals,
+    propose_action,
+    update_policy,
+)
+from ledger.features.policy.bodies import ApproveProposal, CreatePolicy, ProposeAction, UpdatePolicy
+from ledger.features.policy.genesis import parse_genesis_policies
+from ledger.registry import BodyKind, Feature, sender_kind
+
+FEATURE = Feature(
+    name="policy",
+    body_kinds=(
+        BodyKind(CreatePolicy, execute_create_policy),
+        sender_kind(ProposeAction, propose_action),
+        sender_kind(ApproveProposal, approve_proposal),
+        BodyKind(UpdatePolicy, action=update_policy),  # a policy's action only
+    ),
+    end_block_steps=(("expire_proposals", expire_proposals),),
+    genesis_steps=(("genesis_policies", create_genesis_policies),),
+    genesis_sections=(("policies", parse_genesis_policies),),
+)
