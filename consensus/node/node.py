@@ -104,7 +104,7 @@ from ledger.crypto import SigningKey
 from ledger.exceptions import AlreadyKnown, InvalidBlock, MalformedTransaction, TxRejected
 from ledger.features.evidence.bodies import RecordEvidence
 from ledger.features.threshold.ceremonies import PHASE_BLOCKS
-from ledger.features.validators.schedule import validator_set_for_height
+from ledger.features.validators.interface import validator_set_for_height
 from ledger.genesis import Genesis, load_genesis
 from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree

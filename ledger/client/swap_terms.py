@@ -26,8 +26,13 @@ from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE, address_of
 from ledger.codec import CodecError
 from ledger.crypto import SigningKey
-from ledger.features.barter.bodies import SIGNATURE_SIZES, Swap, swap_digest, swap_terms
-from ledger.features.barter.offers import signature_valid
+from ledger.features.barter.bodies import (
+    SIGNATURE_SIZES,
+    Swap,
+    signature_valid,
+    swap_digest,
+    swap_terms,
+)
 from ledger.fields import (
     DecodeError,
     check_asset,

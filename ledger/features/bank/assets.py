@@ -34,7 +34,7 @@ from ledger.exceptions import (
     UnknownRecord,
 )
 from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset, Transfer
-from ledger.features.validators.schedule import validator_set_at
+from ledger.features.validators.interface import validator_set_at
 from ledger.fields import MAX_AMOUNT, NATIVE_ASSET, check_uint, ensure
 from ledger.genesis import Genesis
 from ledger.state import State, StateReader

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Final
 
 from ledger import crypto
 from ledger.fields import check_asset, check_bytes, check_positive, check_uint, ensure
+from ledger.threshold import frost
 
 SWAP_DOMAIN: Final = "ledger/swap/v1"
 SIGNATURE_SIZES: Final = (64, 65)  # ECDSA, or FROST for a threshold group key
@@ -204,3 +205,10 @@ def swap_terms(
 def swap_digest(chain_id: str, terms: tuple[Any, ...]) -> bytes:
     """SHA-256(encode(["ledger/swap/v1", chain_id, terms])): the digest the counterparty signs."""
     return crypto.signing_digest(SWAP_DOMAIN, chain_id, terms)
+
+
+def signature_valid(public_key: bytes, digest: bytes, body: Swap) -> bool:
+    """64 bytes: low-S ECDSA; 65 bytes: FROST by a threshold group key (as for transactions)."""
+    if len(body.counterparty_signature) == 65:
+        return frost.verify_signature(public_key, digest, body.counterparty_signature)
+    return crypto.verify_digest(public_key, digest, body.counterparty_signature)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Final
 
-from ledger import codec, crypto
+from ledger import codec
 from ledger.address import address_of
 from ledger.context import BlockContext, Outcome
 from ledger.exceptions import (
@@ -44,19 +44,19 @@ from ledger.exceptions import (
     PriceNotMet,
     UnknownRecord,
 )
-from ledger.features.bank.assets import require_asset
+from ledger.features.bank.interface import require_asset
 from ledger.features.barter.bodies import (
     CancelOffer,
     CreateOffer,
     Swap,
     TakeBest,
     TakeOffer,
+    signature_valid,
     swap_digest,
     swap_terms,
 )
 from ledger.fields import MAX_AMOUNT, check_amount, check_asset, check_bytes, check_uint, ensure
 from ledger.state import State, StateReader
-from ledger.threshold import frost
 from ledger.types import Event
 
 NEXT_OFFER_KEY: Final = b"On"
@@ -437,13 +437,6 @@ def swap(state: State, actor: bytes, body: Swap, ctx: BlockContext) -> Outcome:
         ("initiator", actor),
     )
     return Outcome(events=(Event("swap", attributes),))
-
-
-def signature_valid(public_key: bytes, digest: bytes, body: Swap) -> bool:
-    """64 bytes: low-S ECDSA; 65 bytes: FROST by a threshold group key (as for transactions)."""
-    if len(body.counterparty_signature) == 65:
-        return frost.verify_signature(public_key, digest, body.counterparty_signature)
-    return crypto.verify_digest(public_key, digest, body.counterparty_signature)
 
 
 # -- queries (for the RPC layer) -------------------------------------------------

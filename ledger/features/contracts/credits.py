@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ledger.features.bank.assets import record_burn
+from ledger.features.bank.interface import record_burn
 from ledger.features.contracts.bodies import MAX_CALL_GAS
 from ledger.features.contracts.records import add_burned
 from ledger.state import State

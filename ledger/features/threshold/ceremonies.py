@@ -58,7 +58,7 @@ from ledger.features.threshold.bodies import (
     ThresholdSignMessage,
     ThresholdSignTransaction,
 )
-from ledger.features.validators.schedule import validator_set_at
+from ledger.features.validators.interface import validator_set_at
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
 from ledger.genesis import Genesis
 from ledger.state import State, StateReader
