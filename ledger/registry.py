@@ -37,6 +37,7 @@ ActionExecutor = Callable[["State", bytes, Any, "BlockContext"], "Outcome"]
 EndBlockStep = Callable[["State", "BlockContext"], "tuple[Event, ...]"]
 GenesisStep = Callable[["State", "Genesis"], None]
 FastBodyDecoder = Callable[[tuple[Any, ...]], "Body | None"]
+JsonForm = Callable[[Any], dict[str, Any]]
 GenesisSectionParser = Callable[[dict[str, Any]], Any]  # the whole document in, the section out
 Step = TypeVar("Step")
 
@@ -67,6 +68,8 @@ class BodyKind:
     ``[kind, field...]`` or returns None, and accepts only what
     ``body.from_fields`` accepts, with the same result, and only arrays of
     scalars (no nested arrays or maps), as the transaction fast path requires.
+    ``json`` gives the body's JSON form in the RPC API (ledger.json_forms);
+    without it the body renders as its list of fields.
     """
 
     body: type[BodyType]
@@ -74,6 +77,7 @@ class BodyKind:
     action: ActionExecutor | None = None
     governance_only: bool = False
     decode_fast: FastBodyDecoder | None = None
+    json: JsonForm | None = None
 
 
 def by_sender(action: ActionExecutor) -> BodyExecutor:
@@ -88,11 +92,14 @@ def by_sender(action: ActionExecutor) -> BodyExecutor:
 
 
 def sender_kind(
-    body: type[BodyType], action: ActionExecutor, policy_action: bool = False
+    body: type[BodyType],
+    action: ActionExecutor,
+    policy_action: bool = False,
+    json: JsonForm | None = None,
 ) -> BodyKind:
     """A kind that acts for the transaction's sender; with ``policy_action``
     a policy account may run it too (the same function, the policy as actor)."""
-    return BodyKind(body, by_sender(action), action if policy_action else None)
+    return BodyKind(body, by_sender(action), action if policy_action else None, json=json)
 
 
 @dataclass(frozen=True, slots=True)

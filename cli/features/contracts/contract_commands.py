@@ -37,7 +37,7 @@ from cli.context import (
 from cli.features.bank.tx_commands import parse_amount, wait_with_spinner
 from cli.query_commands import as_json, receipt_text, rows
 from cli.vm_commands import ModuleFileError, parse_argument, read_module_file
-from consensus.node.rpc.json_format import MAX_PAGE, vm_value_json
+from consensus.node.rpc.json_format import MAX_PAGE
 from ledger.address import AddressError, decode_address, encode_address
 from ledger.client import ContractInfo, Mailbox, ReceiptInfo, StoragePage
 from ledger.client.keystore import DEVNET_PREFIX
@@ -55,6 +55,7 @@ from ledger.features.contracts.bodies import (
 )
 from ledger.features.contracts.credits import deploy_gas
 from ledger.features.contracts.records import RECORD_OVERHEAD_BYTES
+from ledger.features.contracts.rpc_json import vm_value_json
 from ledger.fields import DecodeError
 from ledger.types import MAX_TX_SIZE, Body, Transaction
 from vm.disassembler import format_value

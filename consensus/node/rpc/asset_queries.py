@@ -11,21 +11,44 @@ policy and validators features; docs/spec/rpc.md describes the answers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from ledger.address import encode_address
+from ledger.features.bank import rpc_json as bank_forms
 from ledger.features.bank.assets import asset_info
-from ledger.features.barter.offers import offer_info, offers_of, order_book
+from ledger.features.barter import rpc_json as barter_forms
+from ledger.features.barter.offers import MAX_BOOK_OFFERS, offer_info, offers_of, order_book
+from ledger.features.policy import rpc_json as policy_forms
 from ledger.features.policy.accounts import governance_address, pending_proposals, policy_info
+from ledger.features.validators import rpc_json as validator_forms
 from ledger.features.validators.schedule import get_validator_schedule
 from ledger.rpc_errors import InvalidParams
 from ledger.state import State, StateReader, tree_key
 from ledger.state_tree import StateTree
 
-from . import asset_json as aj
 from . import json_format as jf
 from .dispatch import Method, Param
 from .node_view import NodeView
+
+MAX_ID: Final = (1 << 64) - 1
+DEFAULT_BOOK_DEPTH: Final = 50
+MAX_BOOK_DEPTH: Final = MAX_BOOK_OFFERS  # a whole book direction
+
+
+def parse_id(value: object, name: str) -> int:
+    """An offer or proposal id: a JSON integer in [0, 2^64-1]."""
+    if type(value) is not int or not 0 <= value <= MAX_ID:
+        raise InvalidParams(f"{name}: expected an integer in [0, 2^64-1]", {"param": name})
+    return value
+
+
+def parse_depth(value: object, name: str = "depth") -> int:
+    """How many offers of a book to return: an integer in [1, MAX_BOOK_DEPTH]."""
+    if type(value) is not int or not 1 <= value <= MAX_BOOK_DEPTH:
+        raise InvalidParams(
+            f"{name}: expected an integer in [1, {MAX_BOOK_DEPTH}]", {"param": name}
+        )
+    return value
 
 
 class TreeStateReader:
@@ -57,7 +80,7 @@ class AssetQueries:
             Method.of(
                 "ledger_getOffer",
                 self.get_offer,
-                Param("offerId", lambda v: aj.parse_id(v, "offerId")),
+                Param("offerId", lambda v: parse_id(v, "offerId")),
                 height,
             ),
             Method.of(
@@ -65,7 +88,7 @@ class AssetQueries:
                 self.get_order_book,
                 Param("sellAsset", lambda v: jf.parse_asset(v, "sellAsset")),
                 Param("buyAsset", lambda v: jf.parse_asset(v, "buyAsset")),
-                Param("depth", aj.parse_depth, required=False, default=aj.DEFAULT_BOOK_DEPTH),
+                Param("depth", parse_depth, required=False, default=DEFAULT_BOOK_DEPTH),
                 height,
             ),
             Method.of("ledger_getPolicy", self.get_policy, address, height),
@@ -87,14 +110,14 @@ class AssetQueries:
     # -- methods -----------------------------------------------------------
     def get_asset(self, asset: str, height: int | None) -> dict[str, Any] | None:
         info = asset_info(self.reader(height)[1], asset)
-        return aj.asset_json(info) if info is not None else None
+        return bank_forms.asset_json(info) if info is not None else None
 
     def get_offers(self, address: bytes, height: int | None) -> list[dict[str, Any]]:
-        return [aj.offer_json(o) for o in offers_of(self.reader(height)[1], address)]
+        return [barter_forms.offer_json(o) for o in offers_of(self.reader(height)[1], address)]
 
     def get_offer(self, offer_id: int, height: int | None) -> dict[str, Any] | None:
         offer = offer_info(self.reader(height)[1], offer_id)
-        return aj.offer_json(offer) if offer is not None else None
+        return barter_forms.offer_json(offer) if offer is not None else None
 
     def get_order_book(
         self, sell_asset: str, buy_asset: str, depth: int, height: int | None
@@ -109,15 +132,18 @@ class AssetQueries:
             "sellAsset": sell_asset,
             "buyAsset": buy_asset,
             "height": at,
-            "offers": [aj.offer_json(o) for o in offers],
+            "offers": [barter_forms.offer_json(o) for o in offers],
         }
 
     def get_policy(self, address: bytes, height: int | None) -> dict[str, Any] | None:
         policy = policy_info(self.reader(height)[1], address)
-        return aj.policy_json(policy) if policy is not None else None
+        return policy_forms.policy_json(policy) if policy is not None else None
 
     def get_pending_proposals(self, address: bytes, height: int | None) -> list[dict[str, Any]]:
-        return [aj.proposal_json(p) for p in pending_proposals(self.reader(height)[1], address)]
+        return [
+            policy_forms.proposal_json(p)
+            for p in pending_proposals(self.reader(height)[1], address)
+        ]
 
     def get_governance(self, height: int | None) -> dict[str, Any]:
         at, reader = self.reader(height)
@@ -127,10 +153,10 @@ class AssetQueries:
         return {
             "height": at,
             "address": encode_address(address) if address is not None else None,
-            "policy": aj.policy_json(policy) if policy is not None else None,
-            "proposals": [aj.proposal_json(p) for p in proposals],
+            "policy": policy_forms.policy_json(policy) if policy is not None else None,
+            "proposals": [policy_forms.proposal_json(p) for p in proposals],
             "schedule": [
-                aj.schedule_entry_json(activation, validators)
+                validator_forms.schedule_entry_json(activation, validators)
                 for activation, validators in get_validator_schedule(State(reader))
             ],
         }

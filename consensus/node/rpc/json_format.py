@@ -1,5 +1,9 @@
 """The JSON shapes of the RPC API, and the parsers of its parameters.
 
+The shapes of transactions, receipts, events and blocks are here; the forms
+the features share (amounts, bodies) are ledger.json_forms, and each
+feature's own results are its ``rpc_json`` module (ledger/features/).
+
 Conventions (docs/adr/0007-json-rpc-conventions.md):
 
 - amounts, nonces, fees and gas are decimal strings ("1000"), because JSON
@@ -17,20 +21,15 @@ Parsers raise ``InvalidParams`` with the parameter's name in the message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
 
-from ledger.address import ADDRESS_SIZE, AddressError, address_of, decode_address, encode_address
-from ledger.crypto import sha256
-from ledger.features.bank.bodies import Transfer
-from ledger.features.contracts.bodies import Call, Deploy, Fund
-from ledger.features.threshold.ceremonies import Ceremony, Group
+from ledger.address import AddressError, decode_address, encode_address
+from ledger.json_forms import amount_text, body_json, hex_bytes, value_json
 from ledger.rpc_errors import InvalidParams
 from ledger.types import (
     MAX_TX_SIZE,
     Block,
-    Body,
     DecodeError,
     Event,
     Receipt,
@@ -38,7 +37,8 @@ from ledger.types import (
     check_asset,
 )
 from vm.limits import MAX_STORAGE_KEY
-from vm.values import Value
+
+__all__ = ["amount_text", "body_json", "hex_bytes", "value_json"]  # the shared forms, re-exported
 
 MAX_HEIGHT: Final = (1 << 63) - 1
 MAX_PAGE: Final = 256
@@ -49,105 +49,6 @@ PENDING: Final = "pending"
 
 
 # -- output --------------------------------------------------------------
-
-
-def hex_bytes(data: bytes) -> str:
-    return data.hex()
-
-
-def amount_text(value: int) -> str:
-    return str(value)
-
-
-def transfer_json(body: Transfer) -> dict[str, Any]:
-    return {
-        "asset": body.asset,
-        "amount": amount_text(body.amount),
-        "recipient": encode_address(body.recipient),
-    }
-
-
-def vm_value_json(value: Value) -> dict[str, str]:
-    """A contract value (an argument, a stored message's argument):
-    ``{"type": "int", "value": decimal}`` or ``{"type": "bytes", "value": hex}``."""
-    if isinstance(value, int):
-        return {"type": "int", "value": str(value)}
-    return {"type": "bytes", "value": value.hex()}
-
-
-def deploy_json(body: Deploy) -> dict[str, Any]:
-    schedule = body.schedule
-    return {
-        "module": body.module.hex(),
-        "codeHash": sha256(body.module).hex(),
-        "cpu": amount_text(body.cpu),
-        "disk": amount_text(body.disk),
-        "net": amount_text(body.net),
-        "salt": body.salt.hex(),
-        "schedule": None
-        if schedule is None
-        else {
-            "entry": schedule.entry,
-            "interval": schedule.interval,
-            "gas": amount_text(schedule.gas),
-        },
-    }
-
-
-def call_json(body: Call) -> dict[str, Any]:
-    return {
-        "contract": encode_address(body.contract),
-        "entry": body.entry,
-        "args": [vm_value_json(a) for a in body.args],
-        "gasLimit": amount_text(body.gas_limit),
-    }
-
-
-def fund_json(body: Fund) -> dict[str, Any]:
-    return {
-        "contract": encode_address(body.contract),
-        "cpu": amount_text(body.cpu),
-        "disk": amount_text(body.disk),
-        "net": amount_text(body.net),
-    }
-
-
-# How each body kind looks in JSON; modules adding kinds register theirs here.
-BODY_JSON: dict[int, Callable[[Any], dict[str, Any]]] = {
-    Transfer.KIND: transfer_json,
-    Deploy.KIND: deploy_json,
-    Call.KIND: call_json,
-    Fund.KIND: fund_json,
-}
-
-
-def register_body_json(kind: int, render: Callable[[Any], dict[str, Any]]) -> None:
-    """Register the JSON form of a transaction body kind."""
-    BODY_JSON[kind] = render
-
-
-def body_json(body: Body) -> dict[str, Any]:
-    """The body's fields as an object; unregistered kinds as ``{"fields": [...]}``."""
-    render = BODY_JSON.get(body.KIND)
-    if render is not None:
-        return render(body)
-    return {"fields": [value_json(item) for item in body.to_fields()]}
-
-
-def value_json(value: object) -> Any:
-    """A generic ledger value as JSON: ints as decimal strings, bytes as hex
-    (20-byte values as addresses), arrays as lists."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, bytes):
-        return encode_address(value) if len(value) == ADDRESS_SIZE else value.hex()
-    if isinstance(value, tuple | list):
-        return [value_json(item) for item in value]
-    if isinstance(value, dict):
-        return {str(k): value_json(v) for k, v in value.items()}
-    return str(value)
 
 
 def transaction_json(
@@ -230,48 +131,6 @@ def block_json(block: Block, full_transactions: bool) -> dict[str, Any]:
         out["transactions"] = [tx.hash.hex() for tx in block.transactions]
     out["lastCommit"] = block.last_commit.hex()
     return out
-
-
-def contract_json(info: dict[str, Any]) -> dict[str, Any]:
-    """A contract as ledger.features.contracts.execution.contract_info describes it."""
-    schedule = info["schedule"]
-    return {
-        "address": encode_address(info["address"]),
-        "codeHash": info["code_hash"].hex(),
-        "codeSize": info["code_size"],
-        "entryPoints": list(info["entry_points"]),
-        "deployer": encode_address(info["deployer"]),
-        "created": info["created"],
-        "storageKeys": info["storage_keys"],
-        "storageBytes": info["storage_bytes"],
-        "rentBytes": info["rent_bytes"],
-        "rentPerBlock": amount_text(info["rent_per_block"]),
-        "schedule": None
-        if schedule is None
-        else {
-            "entry": schedule["entry"],
-            "interval": schedule["interval"],
-            "gas": amount_text(schedule["gas"]),
-        },
-        "nextRun": info["next_run"],
-        "balances": {asset: amount_text(amount) for asset, amount in info["balances"].items()},
-    }
-
-
-def mail_json(mail: dict[str, Any]) -> dict[str, Any]:
-    """A mailbox message as ledger.features.contracts.execution.mailbox describes it. ``payload``
-    is the hex of the single byte-string argument of a ``deliver(payload)``
-    message (what a remailer sends), else null."""
-    args = mail["args"]
-    payload = args[0].hex() if len(args) == 1 and isinstance(args[0], bytes) else None
-    return {
-        "sequence": mail["sequence"],
-        "sender": encode_address(mail["sender"]),
-        "height": mail["height"],
-        "entry": mail["entry"],
-        "args": [vm_value_json(a) for a in args],
-        "payload": payload,
-    }
 
 
 # -- input ---------------------------------------------------------------
@@ -364,41 +223,3 @@ def parse_limit(value: object, name: str = "limit") -> int:
     return value
 
 
-def threshold_group_json(group: Group) -> dict[str, Any]:
-    """The validators' threshold key (ledger_getThresholdKey)."""
-    return {
-        "publicKey": group.public_key.hex(),
-        "address": encode_address(group.address),
-        "threshold": group.threshold,
-        "epoch": group.epoch,
-        "ceremonyId": group.ceremony_id,
-        "members": [
-            {
-                "identifier": identifier,
-                "validator": encode_address(address_of(key)),
-                "publicKey": key.hex(),
-                "verificationShare": share.hex(),
-            }
-            for identifier, key, share in group.members
-        ],
-    }
-
-
-def ceremony_json(ceremony: Ceremony) -> dict[str, Any]:
-    """One threshold ceremony (ledger_getCeremonies)."""
-    return {
-        "id": ceremony.ceremony_id,
-        "kind": ceremony.kind_name,
-        "status": ceremony.status_name,
-        "requestedAt": ceremony.requested_at,
-        "expiresAt": ceremony.expires_at,
-        "completedAt": ceremony.completed_at or None,
-        "requester": encode_address(ceremony.requester) if ceremony.requester else None,
-        "epoch": ceremony.epoch,
-        "threshold": ceremony.threshold,
-        "participants": [encode_address(address_of(k)) for k in ceremony.participants],
-        "message": ceremony.message.hex(),
-        "transaction": ceremony.transaction.hex() or None,
-        "result": ceremony.result.hex() or None,
-        "reports": len(ceremony.reports),
-    }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.address import encode_address
+from ledger.features.contracts import rpc_json as contract_forms
 from ledger.features.contracts.execution import (
     burned_credits,
     contract_info,
@@ -22,6 +23,7 @@ from ledger.features.contracts.execution import (
     mailbox,
     mailbox_received,
 )
+from ledger.features.threshold import rpc_json as threshold_forms
 from ledger.features.threshold.ceremonies import (
     threshold_ceremonies,
     threshold_enabled,
@@ -311,7 +313,7 @@ class LedgerMethods:
 
     def get_contract(self, address: bytes, height: int | None) -> dict[str, Any] | None:
         info = contract_info(self.state_at(height), address)
-        return jf.contract_json(info) if info is not None else None
+        return contract_forms.contract_json(info) if info is not None else None
 
     def get_contract_storage(self, address: bytes, key: bytes, height: int | None) -> str | None:
         value = contract_storage(self.state_at(height), address, key)
@@ -337,7 +339,7 @@ class LedgerMethods:
         return {
             "address": encode_address(address),
             "received": mailbox_received(state, address),
-            "messages": [jf.mail_json(mail) for mail in mailbox(state, address)],
+            "messages": [contract_forms.mail_json(mail) for mail in mailbox(state, address)],
         }
 
     def get_burned_credits(self, height: int | None) -> dict[str, str]:
@@ -358,15 +360,15 @@ class LedgerMethods:
 
     def get_threshold_key(self, height: int | None) -> dict[str, Any] | None:
         group = threshold_group(self.state_at(height))
-        return jf.threshold_group_json(group) if group is not None else None
+        return threshold_forms.threshold_group_json(group) if group is not None else None
 
     def get_ceremonies(self, height: int | None) -> dict[str, Any]:
         state = self.state_at(height)
         pending, recent = threshold_ceremonies(state)
         return {
             "enabled": threshold_enabled(state),
-            "pending": [jf.ceremony_json(c) for c in pending],
-            "recent": [jf.ceremony_json(c) for c in recent],
+            "pending": [threshold_forms.ceremony_json(c) for c in pending],
+            "recent": [threshold_forms.ceremony_json(c) for c in recent],
         }
 
     def discover(self) -> dict[str, Any]:

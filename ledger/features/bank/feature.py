@@ -17,17 +17,22 @@ from ledger.features.bank.bodies import (
     Transfer,
     decode_transfer_fast,
 )
+from ledger.features.bank.rpc_json import burn_json, issue_json, mint_json, transfer_json
 from ledger.registry import BodyKind, Feature, by_sender, sender_kind
 
 FEATURE = Feature(
     name="bank",
     body_kinds=(
         BodyKind(
-            Transfer, by_sender(transfer_asset), transfer_asset, decode_fast=decode_transfer_fast
+            Transfer,
+            by_sender(transfer_asset),
+            transfer_asset,
+            decode_fast=decode_transfer_fast,
+            json=transfer_json,
         ),
-        sender_kind(IssueAsset, issue_asset, policy_action=True),
-        sender_kind(MintAsset, mint_asset, policy_action=True),
-        sender_kind(BurnAsset, burn_asset, policy_action=True),
+        sender_kind(IssueAsset, issue_asset, policy_action=True, json=issue_json),
+        sender_kind(MintAsset, mint_asset, policy_action=True, json=mint_json),
+        sender_kind(BurnAsset, burn_asset, policy_action=True, json=burn_json),
     ),
     end_block_steps=(("mint_validator_credits", mint_validator_credits),),
     genesis_steps=(("genesis_balances", write_genesis_balances),),

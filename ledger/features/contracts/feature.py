@@ -10,14 +10,15 @@ from ledger.features.contracts.execution import (
     execute_fund,
     run_scheduled_contracts,
 )
+from ledger.features.contracts.rpc_json import call_json, deploy_json, fund_json
 from ledger.registry import BodyKind, Feature
 
 FEATURE = Feature(
     name="contracts",
     body_kinds=(
-        BodyKind(Deploy, execute_deploy),
-        BodyKind(Call, execute_call),
-        BodyKind(Fund, execute_fund),
+        BodyKind(Deploy, execute_deploy, json=deploy_json),
+        BodyKind(Call, execute_call, json=call_json),
+        BodyKind(Fund, execute_fund, json=fund_json),
     ),
     end_block_steps=(
         ("run_scheduled_contracts", run_scheduled_contracts),

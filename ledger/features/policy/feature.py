@@ -13,15 +13,18 @@ from ledger.features.policy.accounts import (
 )
 from ledger.features.policy.bodies import ApproveProposal, CreatePolicy, ProposeAction, UpdatePolicy
 from ledger.features.policy.genesis import parse_genesis_policies
+from ledger.features.policy.rpc_json import approve_json, policy_body_json, propose_json
 from ledger.registry import BodyKind, Feature, sender_kind
 
 FEATURE = Feature(
     name="policy",
     body_kinds=(
-        BodyKind(CreatePolicy, execute_create_policy),
-        sender_kind(ProposeAction, propose_action),
-        sender_kind(ApproveProposal, approve_proposal),
-        BodyKind(UpdatePolicy, action=update_policy),  # a policy's action only
+        BodyKind(CreatePolicy, execute_create_policy, json=policy_body_json),
+        sender_kind(ProposeAction, propose_action, json=propose_json),
+        sender_kind(ApproveProposal, approve_proposal, json=approve_json),
+        BodyKind(
+            UpdatePolicy, action=update_policy, json=policy_body_json
+        ),  # a policy's action only
     ),
     end_block_steps=(("expire_proposals", expire_proposals),),
     genesis_steps=(("genesis_policies", create_genesis_policies),),

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from consensus.node.rpc.json_format import body_json
 from ledger import codec, crypto
 from ledger.address import address_of, encode_address
 from ledger.features.contracts.bodies import Call, Deploy, Fund, Schedule, contract_address
+from ledger.json_forms import body_json
 from ledger.types import Body, Transaction, decode_transaction, encode_body
 from vm.assembler import assemble
 from vm.contracts import contract_source
