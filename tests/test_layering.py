@@ -8,7 +8,8 @@ including imports inside functions and under TYPE_CHECKING.
 - a feature imports another feature only through its ``interface`` module;
 - the client imports the core, the threshold library and the features'
   ``bodies`` and ``interface`` modules, never the node;
-- the consensus engine does not import the node.
+- the consensus engine does not import the node;
+- one feature's commands do not import another's.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def imported_modules(name: str, path: Path) -> Iterator[str]:
 def owner(module: str) -> str:
     """The part of the layout a module belongs to."""
     parts = module.split(".")
+    if parts[0] == "cli" and len(parts) > 2 and parts[1] == "features":
+        return ".".join(parts[:3])
     if parts[0] != "ledger" or len(parts) == 1:
         return ".".join(parts[:2]) if parts[0] == "consensus" else parts[0]
     if parts[1] == "features":
@@ -97,6 +100,8 @@ def violation(importer: str, imported: str) -> str | None:
         return "the client imports a feature's internals (only bodies and interface)"
     if source == "consensus.engine" and target.startswith("consensus.node"):
         return "the engine imports the node"
+    if source.startswith("cli.features.") and target.startswith("cli.features."):
+        return "one feature's commands import another's (share through cli.submission)"
     return None
 
 
@@ -126,6 +131,7 @@ def test_no_module_imports_against_the_layout() -> None:
         ("vm.host", "ledger.state"),
         ("consensus.engine.engine", "consensus.node.wal"),
         ("consensus.node.node", "cli.main"),
+        ("cli.features.policy.policy_commands", "cli.features.bank.tx_commands"),
     ],
 )
 def test_invalid_imports_are_caught(importer: str, imported: str) -> None:

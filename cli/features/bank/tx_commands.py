@@ -7,75 +7,22 @@ prints the receipt (--no-wait prints the hash and returns at once).
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 import typer
 
 from cli.context import (
-    CliContext,
     CliError,
-    ExitCode,
-    emit,
     get_context,
     handles_errors,
     passphrase,
 )
-from cli.query_commands import as_json, receipt_text
-from ledger.client import LedgerClient, ReceiptInfo, ReceiptTimeout, sign_transfer
+from cli.submission import finish, parse_amount
+from ledger.client import sign_transfer
 from ledger.client.keystore import DEVNET_PREFIX
-from ledger.types import MAX_AMOUNT, DecodeError, check_asset
+from ledger.types import DecodeError, check_asset
 
 tx_app = typer.Typer(help="Sign and send transactions.", no_args_is_help=True)
-
-SPINNER = "|/-\\"
-
-
-def parse_amount(text: str, what: str) -> int:
-    digits = text.replace("_", "")
-    if not digits.isdigit() or int(digits) > MAX_AMOUNT:
-        raise CliError(f"{what} must be a whole number in [0, 2^128-1] (base units), got {text!r}")
-    return int(digits)
-
-
-def wait_with_spinner(client: LedgerClient, tx_hash: bytes, timeout: float) -> ReceiptInfo:
-    """Poll for the receipt; draw a spinner on stderr when it is a terminal."""
-    show = sys.stderr.isatty()
-    deadline = time.monotonic() + timeout
-    tick = 0
-    try:
-        while True:
-            receipt = client.get_receipt(tx_hash)
-            if receipt is not None:
-                return receipt
-            if time.monotonic() >= deadline:
-                raise ReceiptTimeout(
-                    f"not included after {timeout:g} s; it may still be: "
-                    f"ledger query receipt {tx_hash.hex()}"
-                )
-            if show:
-                sys.stderr.write(f"\r{SPINNER[tick % 4]} waiting for inclusion ...")
-                sys.stderr.flush()
-                tick += 1
-            time.sleep(0.2)
-    finally:
-        if show and tick:
-            sys.stderr.write("\r" + " " * 32 + "\r")
-            sys.stderr.flush()
-
-
-def finish(cli: CliContext, tx_hash: bytes, wait: bool, timeout: float) -> None:
-    """Print the hash (and with ``wait``, the receipt); exit 5 for a failed receipt."""
-    if not wait:
-        emit(cli, {"hash": tx_hash.hex(), "receipt": None}, f"submitted {tx_hash.hex()}")
-        return
-    receipt = wait_with_spinner(cli.client(), tx_hash, timeout)
-    emit(cli, {"hash": tx_hash.hex(), "receipt": as_json(receipt)}, lambda: receipt_text(receipt))
-    if not receipt.success:
-        raise CliError(
-            f"transaction failed in block {receipt.block_height}: {receipt.error}", ExitCode.FAILED
-        )
 
 
 @tx_app.command("send")

@@ -34,8 +34,8 @@ from cli.context import (
     handles_errors,
     passphrase,
 )
-from cli.features.bank.tx_commands import parse_amount, wait_with_spinner
 from cli.query_commands import as_json, receipt_text, rows
+from cli.submission import parse_amount, wait_with_spinner
 from cli.vm_commands import ModuleFileError, parse_argument, read_module_file
 from consensus.node.rpc.json_format import MAX_PAGE
 from ledger.address import AddressError, decode_address, encode_address

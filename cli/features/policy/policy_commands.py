@@ -16,7 +16,6 @@ from typing import Any
 import typer
 
 from cli.context import CliContext, CliError, emit, get_context, handles_errors
-from cli.features.bank.tx_commands import parse_amount
 from cli.query_commands import as_json, rows
 from cli.submission import (
     EXPIRES_AT,
@@ -31,6 +30,7 @@ from cli.submission import (
     Sending,
     expiry_height,
     invalid_input,
+    parse_amount,
     parse_asset,
     parse_positive,
     sender_entry,

@@ -24,8 +24,8 @@ from pathlib import Path
 import typer
 
 from cli.context import CliContext, CliError, emit, get_context, handles_errors, passphrase
-from cli.features.bank.tx_commands import finish, parse_amount
 from cli.query_commands import as_json
+from cli.submission import finish, parse_amount
 from ledger.address import decode_address
 from ledger.client import Ceremonies, CeremonyInfo, ThresholdKey
 from ledger.client.keystore import DEVNET_PREFIX
