@@ -26,6 +26,10 @@ Validator sets: the set of height h+1 is the set of h after one proposer
 step and the membership changes that the ledger schedules for h+1
 (ledger.features.validators.schedule: a change executed at H is in force at H+2). It is saved
 with block h, so a restarted node knows its proposer priorities.
+
+Over 600 lines for a reason: this is the one place where the parts meet
+time and I/O, by design (see above). Each part lives in its own module;
+what is left here is their wiring, in the order an operator reads it.
 """
 
 from __future__ import annotations

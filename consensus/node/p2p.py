@@ -26,6 +26,10 @@ msgpack frames on numbered channels. It knows nothing of the engine.
 
 Delivery calls ``on_message(peer_id, channel, payload)`` (sync or async) in
 frame order per peer. The byte-exact format is in docs/spec/p2p.md.
+
+Over 600 lines for a reason: one transport. The connection's lifecycle,
+its framing, the per-peer and total limits and the redial loop share the
+peer table; the pure handshake is already apart (consensus.node.p2p_handshake).
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ transactions.md, parsed from the page itself. The vectors
 by tests/ledger/test_{tx,chain}_vectors.py and
 tests/ledger/features/contracts/test_contract_vectors.py; if this module
 passes too, the pages say enough to write a client.
+
+Over 600 lines for a reason: it is an independent client written from the
+pages alone, kept in one file so that nothing of the node's code can leak in.
 """
 
 from __future__ import annotations

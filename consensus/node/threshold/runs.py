@@ -24,6 +24,10 @@ If an attempt fails (a view differed, a member died at the wrong moment)
 the next attempt starts with a fresh session id, fresh randomness and fresh
 nonces, until the chain's expiry height. Outputs are carried out in order
 by consensus.node.threshold.service, which persists before it sends.
+
+Over 600 lines for a reason: the DKG, resharing and signing state machines
+share the attempt, phase and session logic above them; apart, that shared
+logic would have to be threaded through three modules.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ State records (prefix ``T``):
     Tn              -> the next ceremony id
     Tl              -> [[pending ids], [recently finished ids, oldest first]]
     Tc || id(8)     -> a ceremony (see Ceremony.to_value)
+
+About 600 lines: the group record, the ceremony registry and the three
+ceremony kinds' requests and results share the registry's records.
 """
 
 from __future__ import annotations
