@@ -96,10 +96,12 @@ def sender_kind(
     action: ActionExecutor,
     policy_action: bool = False,
     json: JsonForm | None = None,
+    decode_fast: FastBodyDecoder | None = None,
 ) -> BodyKind:
     """A kind that acts for the transaction's sender; with ``policy_action``
     a policy account may run it too (the same function, the policy as actor)."""
-    return BodyKind(body, by_sender(action), action if policy_action else None, json=json)
+    policy = action if policy_action else None
+    return BodyKind(body, by_sender(action), policy, decode_fast=decode_fast, json=json)
 
 
 @dataclass(frozen=True, slots=True)

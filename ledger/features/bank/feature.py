@@ -18,17 +18,17 @@ from ledger.features.bank.bodies import (
     decode_transfer_fast,
 )
 from ledger.features.bank.rpc_json import burn_json, issue_json, mint_json, transfer_json
-from ledger.registry import BodyKind, Feature, by_sender, sender_kind
+from ledger.registry import Feature, sender_kind
 
 FEATURE = Feature(
     name="bank",
     body_kinds=(
-        BodyKind(
+        sender_kind(
             Transfer,
-            by_sender(transfer_asset),
             transfer_asset,
-            decode_fast=decode_transfer_fast,
+            policy_action=True,
             json=transfer_json,
+            decode_fast=decode_transfer_fast,
         ),
         sender_kind(IssueAsset, issue_asset, policy_action=True, json=issue_json),
         sender_kind(MintAsset, mint_asset, policy_action=True, json=mint_json),

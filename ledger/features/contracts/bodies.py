@@ -13,10 +13,8 @@ kind   name    fields
 Decoding is strict (every field's type and range is checked here); whether
 the module is valid VM code is checked when the deploy executes, so a
 malformed module gets a failure receipt rather than keeping the transaction
-out of a block. Executors: ledger.features.contracts.execution. Spec: docs/spec/contracts.md.
-
-This module imports nothing that imports ledger.types, so ledger.types can
-list these kinds in BODY_KINDS.
+out of a block. Executors: ledger.features.contracts.execution. Spec:
+docs/spec/contracts.md.
 """
 
 from __future__ import annotations

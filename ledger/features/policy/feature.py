@@ -22,9 +22,8 @@ FEATURE = Feature(
         BodyKind(CreatePolicy, execute_create_policy, json=policy_body_json),
         sender_kind(ProposeAction, propose_action, json=propose_json),
         sender_kind(ApproveProposal, approve_proposal, json=approve_json),
-        BodyKind(
-            UpdatePolicy, action=update_policy, json=policy_body_json
-        ),  # a policy's action only
+        # policy_update runs only as a policy's action, never as a transaction
+        BodyKind(UpdatePolicy, action=update_policy, json=policy_body_json),
     ),
     end_block_steps=(("expire_proposals", expire_proposals),),
     genesis_steps=(("genesis_policies", create_genesis_policies),),

@@ -16,8 +16,7 @@
   ``[transcript hash, public key package]``.
 
 Shapes and sizes only here; the rules are in ledger.features.threshold.ceremonies, the
-byte layout in docs/spec/threshold.md. Imports nothing above ledger.fields
-so ledger.types can list these kinds.
+byte layout in docs/spec/threshold.md.
 """
 
 from __future__ import annotations
