@@ -442,8 +442,10 @@ class P2PNode:
         except ConnectionResetError:
             # The dialer hung up before our upgrade reply (a peer stopping, or a
             # probe): nothing was exchanged, so there is nothing to serve.
+            # An unprepared WebSocketResponse would make aiohttp log a traceback
+            # when it finishes the request; a plain response is dropped quietly.
             log.debug("p2p: %s left before the upgrade", request.remote)
-            return ws
+            return web.Response()
         await self._serve(ws, outbound=False, remote=str(request.remote), expected=None)
         return ws
 
