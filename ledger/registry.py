@@ -14,7 +14,8 @@ same rule book. The core reads ``RULES`` when it runs, never at import:
   block with ``RULES.end_block_steps``;
 - ledger.genesis builds the genesis state with ``RULES.genesis_steps`` and
   parses the document sections features own with ``RULES.genesis_sections``;
-- the policy feature runs a proposal's action with ``RULES.actions``.
+- the policy feature runs a proposal's action with ``RULES.actions``;
+- ledger.json_forms renders a body with its kind's registered JSON form.
 
 A tag or a step name used twice, a step left out of the order, or a second
 installation is a programming error: ``install`` raises RegistryError.
