@@ -23,7 +23,7 @@ import pytest
 
 from ledger.address import address_of, encode_address
 from ledger.client import asset_transactions as build
-from ledger.devnet import account_key
+from ledger.client.devnet import account_key
 from vm.assembler import assemble
 from vm.module import encode_module
 
