@@ -69,6 +69,12 @@ from consensus.engine.signer import DoubleSignError, Signer, SignerState
 from consensus.engine.validators import Validator, ValidatorSet, decode_validator_set
 from consensus.engine.wire import decode_message, encode_message
 from consensus.node.application import LedgerApplication
+from consensus.node.block_budget import (
+    PER_TX_ROOM,
+    FrameTooSmallForBlocks,
+    block_bytes_budget,
+    check_frame_carries_blocks,
+)
 from consensus.node.blocksync import (
     BlockMessage,
     GetBlock,
@@ -87,6 +93,7 @@ from consensus.node.p2p import (
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
     THRESHOLD_CHANNEL,
+    FrameTooLarge,
     P2PConfig,
     P2PNode,
     PeerInfo,
@@ -123,6 +130,7 @@ VALIDATOR_SET_RECORD: Final = b"vset"
 SYNC_INTERVAL_S: Final = 0.2
 STATUS_INTERVAL_S: Final = 2.0
 GOSSIP_INTERVAL_S: Final = 0.1
+GOSSIP_FRAME_ROOM: Final = 64  # the frame's and the array's headers
 
 
 class NodeError(Exception):
@@ -170,6 +178,28 @@ class TreeReader:
 
     def get_state(self, key: bytes) -> bytes | None:
         return self._tree.get(tree_key(key))
+
+
+def gossip_frames(
+    transactions: tuple[Transaction, ...], max_frame_bytes: int
+) -> list[tuple[bytes, ...]]:
+    """Mempool payloads (arrays of encoded transactions) that each fit a frame
+    of ``max_frame_bytes``, in order."""
+    room = max_frame_bytes - GOSSIP_FRAME_ROOM
+    frames: list[tuple[bytes, ...]] = []
+    current: list[bytes] = []
+    size = 0
+    for tx in transactions:
+        raw = tx.encode()
+        cost = len(raw) + PER_TX_ROOM
+        if current and size + cost > room:
+            frames.append(tuple(current))
+            current, size = [], 0
+        current.append(raw)
+        size += cost
+    if current:
+        frames.append(tuple(current))
+    return frames
 
 
 def validator_record_key(height: int) -> bytes:
@@ -233,6 +263,7 @@ class Node:
         self._events = EventHub()
         self._sets: dict[int, ValidatorSet] = {}
         self._load_validator_sets()
+        self._check_frame_limit()
         self.app = LedgerApplication(self._chain, self.validator_set, self.mempool.verified_hashes)
         self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
         self.sync = SyncTracker()
@@ -270,6 +301,7 @@ class Node:
         self._next_height_handle: asyncio.TimerHandle | None = None
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
+        self._halted = False
 
     def _open_threshold(self, directory: Path, key: SigningKey) -> ThresholdService:
         try:
@@ -387,6 +419,21 @@ class Node:
                 )
             self._sets[height] = decode_validator_set(raw)
 
+    def _check_frame_limit(self) -> None:
+        """Refuse to start with a frame limit that cannot carry the chain's
+        largest block (consensus.node.block_budget). Raises NodeError."""
+        validators = len(self.validator_set(self._chain.tip.height + 1).validators)
+        try:
+            check_frame_carries_blocks(
+                self.config.p2p.max_frame_bytes, self._chain.params(), validators
+            )
+        except FrameTooSmallForBlocks as exc:
+            if self.guard is not None:
+                self.guard.close()
+            self.wal.close()
+            self._chain.close()
+            raise NodeError(str(exc)) from exc
+
     def _next_validator_set(self, block: Block, result: BlockResult) -> ValidatorSet:
         """The set of block.height + 1 from the set of block.height and the
         membership the ledger schedules for it (read from the post-block state)."""
@@ -459,21 +506,51 @@ class Node:
         self._carry_out(self.engine.start_height(height, self.validator_set(height)))
 
     def _carry_out(self, actions: list[Action]) -> None:
-        """Carry out the engine's actions, in order (persist before send)."""
+        """Carry out the engine's actions, in order (persist before send).
+
+        One failing action never silently drops the rest (docs/adr/0016):
+        a failed ``Persist`` or ``Commit`` stops the node before anything
+        after it happens (what follows depended on it: a vote must not leave
+        unpersisted, a height must not start on a block that is not stored);
+        any other failure is logged with its traceback and the remaining
+        actions (timeouts above all) are still carried out, so the engine's
+        rounds go on."""
         for action in actions:
-            if isinstance(action, Persist):
-                self.wal.append(encode_record(action.record), sync=True)
-            elif isinstance(action, Broadcast):
-                self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
-            elif isinstance(action, ScheduleTimeout):
-                item = (action.kind, action.height, action.round)
-                self.ticker.schedule(action.duration, item)
-            elif isinstance(action, RequestProposal):
-                self._propose(action.height, action.round)
-            elif isinstance(action, Commit):
-                self._on_decided(action)
-            elif isinstance(action, ReportEvidence):
-                self._report_evidence(action)
+            if self._halted:
+                return
+            try:
+                self._carry_out_one(action)
+            except Exception as exc:
+                if isinstance(action, Persist | Commit):
+                    self._halt(f"{type(action).__name__} failed: {exc!r}")
+                    return
+                log.exception(
+                    "height=%d carrying out %s failed; carrying on with the remaining actions",
+                    self.engine.height,
+                    type(action).__name__,
+                )
+
+    def _carry_out_one(self, action: Action) -> None:
+        if isinstance(action, Persist):
+            self.wal.append(encode_record(action.record), sync=True)
+        elif isinstance(action, Broadcast):
+            self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
+        elif isinstance(action, ScheduleTimeout):
+            item = (action.kind, action.height, action.round)
+            self.ticker.schedule(action.duration, item)
+        elif isinstance(action, RequestProposal):
+            self._propose(action.height, action.round)
+        elif isinstance(action, Commit):
+            self._on_decided(action)
+        elif isinstance(action, ReportEvidence):
+            self._report_evidence(action)
+
+    def _halt(self, reason: str) -> None:
+        """Stop the node at once (fail-stop): nothing more is carried out and
+        the process exits; a restart resumes from the store and the WAL."""
+        log.critical("stopping the node: %s", reason, exc_info=True)
+        self._halted = True
+        self._stopped.set()
 
     def _report_evidence(self, action: ReportEvidence) -> None:
         """Log an equivocation and, as a validator, submit it to be recorded on chain."""
@@ -505,7 +582,17 @@ class Node:
             return
         params = self._chain.params()
         limit = min(params.max_block_txs, self.config.consensus.max_block_txs)
-        candidates = self.mempool.reap(limit, params.max_block_bytes)
+        validators = len(self.validator_set(height).validators)
+        budget = block_bytes_budget(self.config.p2p.max_frame_bytes, params, validators)
+        if budget < params.max_block_bytes:
+            log.warning(
+                "height=%d blocks limited to %d bytes of transactions by p2p.max_frame_bytes "
+                "(the chain allows %d: raise the frame limit)",
+                height,
+                budget,
+                params.max_block_bytes,
+            )
+        candidates = self.mempool.reap(limit, budget)
         last_commit = b""
         if tip.height > 0:
             last_commit = self._chain.store.load_certificate(tip.height) or b""
@@ -611,7 +698,11 @@ class Node:
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
             return
         reply = BlockMessage(height, raw, certificate)
-        self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(reply))
+        try:
+            self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(reply))
+        except FrameTooLarge as exc:  # only a chain started with a larger frame limit
+            log.error("height=%d cannot serve block %d: %s", self._chain.tip.height, height, exc)
+            self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
 
     def _apply_synced_block(self, message: BlockMessage) -> None:
         """Verify a fetched block against its certificate, execute and commit it."""
@@ -665,8 +756,7 @@ class Node:
             batch = self.mempool.batch_for_gossip(
                 self._gossip_cursor, self.config.mempool.gossip_batch
             )
-            if batch.transactions:
-                payload = tuple(tx.encode() for tx in batch.transactions)
+            for payload in gossip_frames(batch.transactions, self.config.p2p.max_frame_bytes):
                 self.p2p.broadcast(MEMPOOL_CHANNEL, payload)
             self._gossip_cursor = batch.cursor
 
