@@ -110,6 +110,13 @@ from consensus.node.threshold.service import ThresholdService
 from consensus.node.threshold.store import ThresholdStoreError
 from consensus.node.ticker import Ticker
 from consensus.node.wal import WalError, WriteAheadLog
+from consensus.node.wire_limits import (
+    MAX_GOSSIP_TXS,
+    certificate_limits,
+    channel_limits,
+    consensus_message_limits,
+)
+from ledger import codec
 from ledger.address import address_of, encode_address
 from ledger.chain import Chain
 from ledger.crypto import SigningKey
@@ -122,7 +129,7 @@ from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.store import StoreError
 from ledger.transition import BlockResult
-from ledger.types import Block, DecodeError, Transaction, decode_block, decode_transaction
+from ledger.types import Block, DecodeError, Transaction, decode_transaction
 
 log = logging.getLogger("consensus.node")
 
@@ -184,7 +191,7 @@ def gossip_frames(
     transactions: tuple[Transaction, ...], max_frame_bytes: int
 ) -> list[tuple[bytes, ...]]:
     """Mempool payloads (arrays of encoded transactions) that each fit a frame
-    of ``max_frame_bytes``, in order."""
+    of ``max_frame_bytes`` and the channel's limits, in order."""
     room = max_frame_bytes - GOSSIP_FRAME_ROOM
     frames: list[tuple[bytes, ...]] = []
     current: list[bytes] = []
@@ -192,7 +199,7 @@ def gossip_frames(
     for tx in transactions:
         raw = tx.encode()
         cost = len(raw) + PER_TX_ROOM
-        if current and size + cost > room:
+        if current and (size + cost > room or len(current) >= MAX_GOSSIP_TXS):
             frames.append(tuple(current))
             current, size = [], 0
         current.append(raw)
@@ -276,8 +283,13 @@ class Node:
                 listen_port=config.p2p.listen_port,
                 persistent_peers=config.p2p.persistent_peers,
                 is_voter=self._is_voter,
+                validator_key=validator_key,
+                channel_limits=channel_limits(config.p2p.max_frame_bytes),
                 max_frame_size=config.p2p.max_frame_bytes,
                 send_queue_size=config.p2p.send_queue,
+                send_queue_bytes=config.p2p.send_queue_bytes,
+                max_peers=config.p2p.max_peers,
+                max_peers_per_ip=config.p2p.max_peers_per_ip,
             ),
             self._on_p2p_message,
             on_peer_up=self._on_peer_up,
@@ -651,12 +663,19 @@ class Node:
         elif channel == THRESHOLD_CHANNEL and self.threshold is not None:
             self.threshold.on_message(payload)
 
+    def _wire_validators(self) -> int:
+        """How many signatures a certificate on the wire may carry: room for
+        the sets of the next heights to grow (more is refused as junk)."""
+        return max(2 * len(self.validator_set(self._chain.tip.height + 1).validators), 256)
+
     def _on_consensus_message(self, payload: object) -> None:
         if not isinstance(payload, bytes):
             raise PeerMisbehaved("a consensus payload is message bytes")
+        limits = consensus_message_limits(self.config.p2p.max_frame_bytes, self._wire_validators())
         try:
+            codec.check_limits(payload, limits)
             message = decode_message(payload)
-        except (MessageError, InvalidCertificate, ValueError) as exc:
+        except (MessageError, InvalidCertificate, ValueError) as exc:  # CodecError included
             raise PeerMisbehaved(f"undecodable consensus message: {exc}") from exc
         try:
             actions = self.engine.on_message(message)
@@ -709,14 +728,15 @@ class Node:
         if message.height != self._chain.tip.height + 1:
             return  # stale or early: consensus or another answer got there first
         try:
-            block = decode_block(message.block)
+            codec.check_limits(message.certificate, certificate_limits(self._wire_validators()))
+            block = self.app.decode_checked(message.block)
             certificate = decode_certificate(message.certificate)
             check_certificate_for(certificate, message.height, block.hash)
             verify_certificate(
                 certificate, self.validator_set(message.height), self._genesis.chain_id
             )
             executed = self.app.execute(block)
-        except (DecodeError, InvalidCertificate, InvalidBlock) as exc:
+        except (DecodeError, InvalidCertificate, InvalidBlock, codec.CodecError) as exc:
             raise PeerMisbehaved(f"bad synced block {message.height}: {exc}") from exc
         self._commit(block, executed.result, certificate)
         log.info("height=%d synced from a peer", block.height)

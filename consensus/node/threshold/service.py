@@ -56,6 +56,7 @@ from consensus.node.threshold.runs import (
     takes_part,
 )
 from consensus.node.threshold.store import ThresholdStore
+from consensus.node.wire_limits import ENVELOPE_LIMITS
 from ledger import codec, crypto
 from ledger.address import address_of
 from ledger.chain import Chain
@@ -125,7 +126,7 @@ def decode_envelope(data: object) -> Envelope:
     if not isinstance(data, bytes):
         raise EnvelopeError("an envelope is bytes")
     try:
-        value = codec.decode(data)
+        value = codec.decode(data, limits=ENVELOPE_LIMITS)
     except codec.CodecError as exc:
         raise EnvelopeError(f"envelope: {exc}") from exc
     if not (isinstance(value, tuple) and len(value) == 6):
