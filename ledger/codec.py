@@ -257,7 +257,7 @@ _CONTAINER: Final = {0xDC: (2, False), 0xDD: (4, False), 0xDE: (2, True), 0xDF: 
 _EXT: Final = {0xC7: 1, 0xC8: 2, 0xC9: 4}  # ext8-32: bytes of the length field
 
 
-def check_limits(data: bytes, limits: DecodeLimits) -> None:
+def check_limits(data: bytes | memoryview, limits: DecodeLimits) -> None:
     """Walk the msgpack headers of ``data`` without building any value and
     raise CodecError if it holds more than ``limits`` allows, is truncated,
     has trailing bytes, or uses a float or the reserved byte 0xc1.

@@ -325,7 +325,8 @@ class Node:
                 key,
                 lambda payload: self.p2p.broadcast(THRESHOLD_CHANNEL, payload),
                 # Behind by more than a phase: replaying, not joining ceremonies.
-                lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+                lambda: self.network_height() > self._chain.tip.height + PHASE_BLOCKS,
+                is_validator=self._is_voter,
             )
         except ThresholdStoreError as exc:
             if self.guard is not None:
@@ -376,7 +377,7 @@ class Node:
         return NodeStatus(
             moniker=self.config.moniker,
             mode="validator" if member is not None else "full",
-            catching_up=self.sync.is_behind(self._chain.tip.height),
+            catching_up=self.network_height() > self._chain.tip.height,
             peers=len(self.p2p.peers()),
             validator_address=self.validator_address if member is not None else None,
             voting_power=member.power if member is not None else 0,
@@ -465,6 +466,26 @@ class Node:
                 changes.append(Validator.from_public_key(new.public_key, new.power))
         return current.next_height(changes)
 
+    def network_height(self) -> int:
+        """The highest height peers we can believe have committed (at least
+        our tip): see consensus.node.blocksync. No single peer can raise it."""
+        tip = self._chain.tip.height
+        validators = self.validator_set(tip + 1)
+
+        def voting_power(peer: bytes) -> int:
+            key = self.p2p.voter_key(peer)
+            member = validators.get(address_of(key)) if key is not None else None
+            return member.power if member is not None else 0
+
+        return self.sync.corroborated_height(
+            tip, voting_power, validators.total_power, self.p2p.is_persistent
+        )
+
+    def fetching(self) -> bool:
+        """Whether the network is beyond the height after our tip: this node
+        fetches blocks instead of running consensus rounds for them."""
+        return self.network_height() >= self._chain.tip.height + 2
+
     def _is_voter(self, public_key: bytes) -> bool:
         next_set = self._sets.get(self._chain.tip.height + 1)
         return next_set is not None and next_set.get(address_of(public_key)) is not None
@@ -505,11 +526,19 @@ class Node:
             self._carry_out(self.engine.start_height(height, self.validator_set(height)))
 
     def _advance_engine(self, height: int) -> None:
-        """Start consensus at ``height`` (the tip + 1) unless already there."""
+        """Start consensus at ``height`` (the tip + 1) unless already there, or
+        while the node is fetching blocks (the network has decided that height)."""
         if self._next_height_handle is not None:
             self._next_height_handle.cancel()
             self._next_height_handle = None
         if height != self._chain.tip.height + 1 or height <= self.engine.height:
+            return
+        if self.fetching():
+            log.debug(
+                "height=%d round=0 not started: fetching blocks up to %d",
+                height,
+                self.network_height(),
+            )
             return
         self.ticker.clear()
         self.wal.start_height(height)
@@ -708,7 +737,7 @@ class Node:
             self.sync.answered(message.height)
             self._apply_synced_block(message)
         elif isinstance(message, NoBlock):
-            self.sync.answered(message.height)
+            self.sync.on_no_block(peer, message.height)
 
     def _serve_block(self, peer: bytes, height: int) -> None:
         raw = self._chain.store.load_block_bytes(height)
@@ -767,6 +796,8 @@ class Node:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             if loop.time() - next_at > 10 * tick:
                 next_at = loop.time()  # the loop stalled (slow disk): do not burst
+            if self.fetching():
+                continue  # no rounds for a height the network has already decided
             for kind, height, round in self.ticker.advance(1):
                 self._carry_out(self.engine.on_timeout(kind, height, round))
 
@@ -790,6 +821,10 @@ class Node:
                 self._announce_status()
                 last_status = now
             self._request_next_block()
+            tip = self._chain.tip.height
+            idle = self.engine.height <= tip and self._next_height_handle is None
+            if idle and not self.fetching():
+                self._advance_engine(tip + 1)  # done fetching: consensus resumes
 
     # -- lifecycle ------------------------------------------------------------
     async def start(self) -> None:

@@ -471,6 +471,11 @@ class P2PNode:
         peer = self._peers.get(peer_id)
         return _voter_key(peer.session) if peer is not None else None
 
+    def is_persistent(self, peer_id: PeerId) -> bool:
+        """Whether ``peer_id`` is one of the configured persistent peers (by
+        its pinned id, or the id it proved when dialed)."""
+        return peer_id in self._persistent_ids.values()
+
     def disconnect(self, peer_id: PeerId, reason: str, ban: bool = False) -> None:
         """Close the connection to a peer (and with ``ban``, refuse it for ban_seconds)."""
         peer = self._peers.get(peer_id)
