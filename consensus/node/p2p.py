@@ -254,6 +254,7 @@ class _Peer:
     score: int = 0
     full_since: float | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    room: asyncio.Event = field(default_factory=asyncio.Event)  # set when a frame leaves
     writer: asyncio.Task[None] | None = None
 
     @property
@@ -406,7 +407,9 @@ class P2PNode:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            await asyncio.sleep(min(0.01, remaining))
+            peer.room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(peer.room.wait(), remaining)
 
     def _has_room(self, peer: _Peer, frame: bytes) -> bool:
         return (
@@ -438,6 +441,7 @@ class P2PNode:
                 frame = await peer.queue.get()
                 peer.queued_bytes -= len(frame)
                 peer.full_since = None  # there is room again
+                peer.room.set()
                 await peer.ws.send_bytes(sender.seal(frame))
                 peer.sent += 1
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
@@ -531,6 +535,7 @@ class P2PNode:
         return [peer_id for peer_id in list(self._banned) if self._ban_remaining(peer_id)]
 
     def _ban(self, peer_id: PeerId) -> None:
+        log.warning("p2p: banned %s for %.0f s", encode_address(peer_id), self.config.ban_seconds)
         now = asyncio.get_running_loop().time()
         if peer_id not in self._banned and len(self._banned) >= self.config.max_banned:
             for expired in [p for p, until in self._banned.items() if until <= now]:
