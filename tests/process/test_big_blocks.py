@@ -26,6 +26,9 @@ from ledger.types import MAX_TX_SIZE
 from vm.limits import MAX_BYTES_LENGTH
 
 from .devnet_harness import Devnet, wait_until
+from .hostile_peer import banned_in_logs, peak_memory_mib
+
+MEMORY_BOUND_MIB = 400  # per node, peak: an 8 MB block passes through several copies
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -89,7 +92,11 @@ def test_a_burst_of_big_transactions_does_not_halt_the_chain(devnet: Devnet) -> 
     target = max(devnet.heights([0, 1, 2]))
     devnet.wait_height(target, indexes=[3], timeout=90)
     devnet.assert_same_chain()
+    for process in devnet.processes:
+        assert process is not None
+        assert peak_memory_mib(process.pid) < MEMORY_BOUND_MIB
     logs = devnet.logs()
+    assert banned_in_logs(logs) == set()
     assert not any("FrameTooLarge" in text for text in logs.values())
     assert not any("Traceback" in text for text in logs.values())
     wait_until(lambda: devnet.clients[3].status().peers == 3, 30, "node 3 to keep its peers")
