@@ -24,6 +24,7 @@ BENCHMARKS = (
     "node_parts",
     "threshold",
     "devnet_throughput",
+    "attack_throughput",
     "block_sync",
 )
 
