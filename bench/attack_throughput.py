@@ -140,7 +140,10 @@ async def run_phases(
     chain_id: str,
     phases: list[tuple[str, Phase]],
     drain_s: float,
-) -> None:
+    pids: list[int],
+) -> dict[str, float]:
+    """Run the phases in order; the nodes' largest peak memory (MiB) after each."""
+    peaks: dict[str, float] = {}
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -168,8 +171,10 @@ async def run_phases(
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(attacker, 15)
             log(f"  {json.dumps(summarize(phase))}")
+            peaks[attack_name] = max(round(node_rss_mb(pid), 1) for pid in pids)
         stop_watch.set()
         await watcher
+    return peaks
 
 
 def main() -> None:
@@ -208,7 +213,10 @@ def main() -> None:
             )
             for name in names
         ]
-        asyncio.run(run_phases(urls, ports[: args.validators], chain_id, phases, drain_s=20.0))
+        pids = [p.pid for p in processes]
+        peaks = asyncio.run(
+            run_phases(urls, ports[: args.validators], chain_id, phases, 20.0, pids)
+        )
         rss = [round(node_rss_mb(p.pid), 1) for p in processes]
     finally:
         stop_devnet(processes)
@@ -239,6 +247,7 @@ def main() -> None:
             "ratio": ratios,
             "latency_p50_s": {name: round(f["latency_p50_s"], 3) for name, f in figures.items()},
             "rss_mb_per_node": rss,
+            "rss_mb_max_after_phase": peaks,
             "rss_mb_max": max(rss) if rss else None,
         },
     )

@@ -165,10 +165,14 @@ class SyncTracker:
         rotating with the height so one slow peer does not stall sync."""
         wanted = tip_height + 1
         if self._pending is not None:
-            height, _, deadline = self._pending
+            height, asked, deadline = self._pending
             if height == wanted and now < deadline:
                 return None
             self._pending = None
+            if height == wanted and self.peer_heights.get(asked, 0) >= wanted:
+                # No answer in time: its claim counts for nothing until it
+                # announces again (an honest peer does every few seconds).
+                self.peer_heights[asked] = tip_height
         ahead = sorted(peer for peer, h in self.peer_heights.items() if h >= wanted)
         if not ahead:
             return None

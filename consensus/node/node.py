@@ -64,7 +64,7 @@ from consensus.engine.certificate import (
 from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
 from consensus.engine.evidence import encode_evidence
 from consensus.engine.messages import MessageError, Step
-from consensus.engine.record import RecordError, decode_record, encode_record
+from consensus.engine.record import ConsensusRecord, RecordError, decode_record, encode_record
 from consensus.engine.signer import DoubleSignError, Signer, SignerState
 from consensus.engine.validators import Validator, ValidatorSet, decode_validator_set
 from consensus.engine.wire import decode_message, encode_message
@@ -137,6 +137,7 @@ VALIDATOR_SET_RECORD: Final = b"vset"
 SYNC_INTERVAL_S: Final = 0.2
 STATUS_INTERVAL_S: Final = 2.0
 GOSSIP_INTERVAL_S: Final = 0.1
+START_GRACE_S: Final = 5.0  # consensus starts without news from peers after this
 GOSSIP_FRAME_ROOM: Final = 64  # the frame's and the array's headers
 
 
@@ -314,6 +315,8 @@ class Node:
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
         self._halted = False
+        self._engine_started = False
+        self._started_at = 0.0
 
     def _open_threshold(self, directory: Path, key: SigningKey) -> ThresholdService:
         try:
@@ -501,9 +504,28 @@ class Node:
             engine_config(self.config.consensus), self._genesis.chain_id, signer, self.app
         )
 
-    def _start_engine(self) -> None:
-        """Resume the height in progress from the WAL, or start the next height."""
-        height = self._chain.tip.height + 1
+    def _ready_for_consensus(self, now: float) -> bool:
+        """Consensus starts once the node knows where the network is (heights
+        heard from validators with more than a third of the power, this node
+        included) and is not behind it, or after START_GRACE_S without news:
+        a node that was down fetches the blocks it missed before it runs any
+        round (issue 13 section 6)."""
+        if self.fetching():
+            return False
+        validators = self.validator_set(self._chain.tip.height + 1)
+        heard = 0
+        if self.validator_address is not None:
+            member = validators.get(self.validator_address)
+            heard += member.power if member is not None else 0
+        for peer in self.sync.peer_heights:
+            key = self.p2p.voter_key(peer)
+            member = validators.get(address_of(key)) if key is not None else None
+            heard += member.power if member is not None else 0
+        return 3 * heard > validators.total_power or now - self._started_at >= START_GRACE_S
+
+    def _read_wal_record(self, height: int) -> ConsensusRecord | None:
+        """The WAL's record of ``height``, if any. Raises NodeError for an
+        unreadable one."""
         record = None
         for entry in self.wal.replay(from_height=height):
             if entry.height == height:
@@ -515,6 +537,13 @@ class Node:
                         f"{self.wal.directory} aside and restart (the guard file still "
                         "prevents double signing)"
                     ) from exc
+        return record
+
+    def _start_engine(self) -> None:
+        """Resume the height in progress from the WAL, or start the next height."""
+        self._engine_started = True
+        height = self._chain.tip.height + 1
+        record = self._read_wal_record(height)
         self.wal.start_height(height)
         self.wal.prune_below(height)
         if record is not None and record.height == height:
@@ -531,6 +560,8 @@ class Node:
         if self._next_height_handle is not None:
             self._next_height_handle.cancel()
             self._next_height_handle = None
+        if not self._engine_started:
+            return  # the sync loop starts it (from the WAL) when the node is ready
         if height != self._chain.tip.height + 1 or height <= self.engine.height:
             return
         if self.fetching():
@@ -821,6 +852,10 @@ class Node:
                 self._announce_status()
                 last_status = now
             self._request_next_block()
+            if not self._engine_started:
+                if self._ready_for_consensus(now):
+                    self._start_engine()
+                continue
             tip = self._chain.tip.height
             idle = self.engine.height <= tip and self._next_height_handle is None
             if idle and not self.fetching():
@@ -829,9 +864,10 @@ class Node:
     # -- lifecycle ------------------------------------------------------------
     async def start(self) -> None:
         """Start RPC, p2p, consensus and the background loops."""
+        self._read_wal_record(self._chain.tip.height + 1)  # refuse an unreadable one now
         await self.rpc.start()
         await self.p2p.start()
-        self._start_engine()
+        self._started_at = asyncio.get_running_loop().time()
         loops = [self._tick_loop, self._gossip_loop, self._sync_loop]
         if self.threshold is not None:
             loops.append(self.threshold.resend_loop)

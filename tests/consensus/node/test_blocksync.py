@@ -58,6 +58,20 @@ def test_a_peer_without_the_block_it_claimed_loses_the_claim() -> None:
 PEERS = st.sampled_from([b"v0", b"v1", b"v2", b"v3", b"x", b"y"])
 
 
+def test_a_peer_that_does_not_answer_in_time_loses_its_claim_until_it_announces() -> None:
+    tracker = SyncTracker(request_timeout=5.0)
+    tracker.on_status(b"silent", MAX_HEIGHT)
+    tracker.on_status(b"honest", 12)
+    first = tracker.next_request(10, now=0.0)
+    assert first is not None
+    assert tracker.next_request(10, now=1.0) is None  # one request in flight
+    second = tracker.next_request(10, now=6.0)
+    assert second is not None and second[1] != first[1]
+    assert tracker.peer_heights[first[1]] == 10
+    tracker.on_status(first[1], 15)  # announcing again restores a claim
+    assert tracker.peer_heights[first[1]] == 15
+
+
 @given(st.dictionaries(PEERS, st.integers(0, 1000)), st.integers(0, 1000))
 def test_the_corroborated_height_is_one_an_honest_validator_claimed(
     claims: dict[bytes, int], tip: int
