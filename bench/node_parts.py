@@ -7,7 +7,7 @@ commit, reaping, WAL appends (fsynced one by one, unsynced, and in fsynced
 batches), double-sign guard records per second (two fsyncs and a rename
 each), and p2p frames per second between two nodes on loopback (vote-sized
 frames, and MiB/s of block-sized ones; both encrypted and authenticated
-since the transport of docs/adr/0017).
+since the transport of docs/adr/0018).
 
     python -m bench.node_parts [--quick]
 """

@@ -580,7 +580,7 @@ class Node:
     def _carry_out(self, actions: list[Action]) -> None:
         """Carry out the engine's actions, in order (persist before send).
 
-        One failing action never silently drops the rest (docs/adr/0016):
+        One failing action never silently drops the rest (docs/adr/0017):
         a failed ``Persist`` or ``Commit`` stops the node before anything
         after it happens (what follows depended on it: a vote must not leave
         unpersisted, a height must not start on a block that is not stored);

@@ -1,4 +1,4 @@
-"""The p2p handshake and the encrypted session after it (docs/adr/0017).
+"""The p2p handshake and the encrypted session after it (docs/adr/0018).
 
 Pure functions and small objects (no I/O); consensus.node.p2p runs them over
 a WebSocket. A station-to-station exchange in the manner of CometBFT's

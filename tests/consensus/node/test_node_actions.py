@@ -1,4 +1,4 @@
-"""Carrying out the engine's actions (issue 14 section 1, docs/adr/0016): one
+"""Carrying out the engine's actions (issue 14 section 1, docs/adr/0017): one
 failing action never silently drops the rest. A failed Broadcast is logged
 and the round goes on (timeouts, votes, the commit); a failed Persist stops
 the node before the message that depended on it leaves."""
