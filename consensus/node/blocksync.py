@@ -159,10 +159,17 @@ class SyncTracker:
         """The highest claim (only for choosing whom to ask)."""
         return max(self.peer_heights.values(), default=0)
 
-    def next_request(self, tip_height: int, now: float) -> tuple[int, bytes] | None:
+    def next_request(
+        self,
+        tip_height: int,
+        now: float,
+        preferred: Callable[[bytes], bool] = lambda peer: False,
+    ) -> tuple[int, bytes] | None:
         """(height, peer) to ask next, or None (nothing to fetch or one in flight).
         Peers are tried in order of address among those that are ahead,
-        rotating with the height so one slow peer does not stall sync."""
+        rotating with the height so one slow peer does not stall sync; the
+        ``preferred`` ones (validators, persistent peers) first, so that
+        fresh keys claiming heights they lack cannot hold sync up."""
         wanted = tip_height + 1
         if self._pending is not None:
             height, asked, deadline = self._pending
@@ -174,6 +181,7 @@ class SyncTracker:
                 # announces again (an honest peer does every few seconds).
                 self.peer_heights[asked] = tip_height
         ahead = sorted(peer for peer, h in self.peer_heights.items() if h >= wanted)
+        ahead = [peer for peer in ahead if preferred(peer)] or ahead
         if not ahead:
             return None
         peer = ahead[(wanted + int(now)) % len(ahead)]

@@ -484,6 +484,15 @@ class Node:
             tip, voting_power, validators.total_power, self.p2p.is_persistent
         )
 
+    def _trusted_peer(self, peer: bytes) -> bool:
+        """A peer the operator chose, or one that proved a validator key of
+        the next height: asked first for blocks."""
+        if self.p2p.is_persistent(peer):
+            return True
+        key = self.p2p.voter_key(peer)
+        next_set = self.validator_set(self._chain.tip.height + 1)
+        return key is not None and next_set.get(address_of(key)) is not None
+
     def fetching(self) -> bool:
         """Whether the network is beyond the height after our tip: this node
         fetches blocks instead of running consensus rounds for them."""
@@ -804,7 +813,9 @@ class Node:
         self._request_next_block()  # keep the pipe full while behind
 
     def _request_next_block(self) -> None:
-        request = self.sync.next_request(self._chain.tip.height, asyncio.get_running_loop().time())
+        request = self.sync.next_request(
+            self._chain.tip.height, asyncio.get_running_loop().time(), self._trusted_peer
+        )
         if request is not None:
             height, peer = request
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(GetBlock(height)))

@@ -55,6 +55,16 @@ def test_a_peer_without_the_block_it_claimed_loses_the_claim() -> None:
     assert tracker.peer_heights == {}
 
 
+def test_preferred_peers_are_asked_before_fresh_keys() -> None:
+    tracker = SyncTracker()
+    for i in range(50):
+        tracker.on_status(b"fresh %d" % i, MAX_HEIGHT)
+    tracker.on_status(b"v0", 11)
+    for now in range(20):
+        tracker.answered(11)
+        assert tracker.next_request(10, float(now), preferred=lambda p: p == b"v0") == (11, b"v0")
+
+
 PEERS = st.sampled_from([b"v0", b"v1", b"v2", b"v3", b"x", b"y"])
 
 
