@@ -12,7 +12,7 @@ Inputs:
     on_message(message)                   a decoded wire message from a peer
     on_proposal_ready(height, round, block)  the block asked for by RequestProposal
 
-Actions (consensus.actions): Broadcast, Persist, ScheduleTimeout,
+Actions (consensus.engine.actions): Broadcast, Persist, ScheduleTimeout,
 RequestProposal, Commit, ReportEvidence. Contract: carry them out in order;
 a Persist must be durable before any later action is carried out (it always
 precedes the Broadcast of the message it covers); after a Commit, apply the
@@ -28,8 +28,18 @@ Deviations from the paper, all for running over a lossy network:
 - A ``CommitMessage`` (a certificate and its block for the current height)
   decides the height directly: a node that fell behind catches up without
   running rounds. Sending it to peers that are behind is the reactor's job.
-- Messages for the next height are buffered (bounded) and replayed by
-  start_height.
+- Messages for the next height are checked (against the next height's
+  validator set when the caller passes it), kept within bounds per signer and
+  in bytes (consensus.engine.next_height) and replayed by start_height.
+- Equivocations are relayed: when the engine sees two conflicting messages of
+  one validator for one round, it re-broadcasts that validator's messages of
+  the round (once), so every honest node sees the equivocation and can report
+  it; when validators with more than 1/3 of the power voted for another value
+  than the round's proposal it holds, the proposer must have signed two
+  proposals, and the engine re-broadcasts its proposal (once per round).
+- The lock survives losing the persisted record: the signer state carries the
+  lock (the signer's latest precommit for a value at its height), and
+  start_height/restore adopt it.
 """
 
 from __future__ import annotations
@@ -47,12 +57,13 @@ from consensus.engine.actions import (
     ScheduleTimeout,
     TimeoutKind,
 )
-from consensus.engine.certificate import (
-    CommitCertificate,
-    InvalidCertificate,
-    verify_certificate,
-)
+from consensus.engine.certificate import CommitCertificate
+from consensus.engine.message_checks import BlockMismatch as BlockMismatch
+from consensus.engine.message_checks import InvalidMessage as InvalidMessage
+from consensus.engine.message_checks import MalformedBlock as MalformedBlock
+from consensus.engine.message_checks import check_commit, check_proposal, check_vote
 from consensus.engine.messages import Step, Verifier, Vote
+from consensus.engine.next_height import PROPOSAL_OVERHEAD, NextHeightBuffer
 from consensus.engine.record import ConsensusRecord
 from consensus.engine.signer import DoubleSignError, Signer
 from consensus.engine.validators import Validator, ValidatorSet
@@ -61,18 +72,16 @@ from consensus.engine.wire import CommitMessage, Message, ProposalMessage
 from ledger import crypto
 
 
-class InvalidMessage(ValueError):
-    """Raised by on_message for a message that is provably bad: unknown
-    signer, bad signature, wrong proposer, block not matching its hash,
-    invalid certificate. (Stale or irrelevant messages are ignored silently.)"""
-
-
 class Application(Protocol):
     """What the engine needs from the application. Both must be pure and
     deterministic: every honest node must give the same answer."""
 
     def block_hash(self, block: bytes) -> bytes:
-        """The 32-byte id of a block value."""
+        """The 32-byte id of a block value. It must bind every byte of the
+        value: no two different byte strings get one id. Raises MalformedBlock
+        for bytes that are not a block, or whose body does not match what its
+        header commits to (a header-hash id binds the body only through that
+        check). The engine then treats the message as never received."""
         ...
 
     def validate_block(self, height: int, block: bytes) -> bool:
@@ -98,8 +107,12 @@ class EngineConfig:
     gossip_interval: int = 25
     gossip_rounds: int = 3
     max_block_size: int = 32 * 1024 * 1024
-    max_buffered_messages: int = 10_000
+    max_buffered_bytes: int = 72 * 1024 * 1024  # messages for the next height
     max_proposal_lookahead: int = 64  # future rounds for which a proposal is checked
+
+    def __post_init__(self) -> None:
+        if self.max_buffered_bytes < self.max_block_size + PROPOSAL_OVERHEAD:
+            raise ValueError("max_buffered_bytes must hold at least one largest proposal")
 
     def timeout(self, kind: TimeoutKind, round: int) -> int:
         """The duration in ticks of a round's timeout of ``kind``."""
@@ -131,7 +144,7 @@ class Engine:
         self.signer = signer
         self.app = app
         self._verify = verify
-        self._future: list[Message] = []  # messages for the next height
+        self._buffer: NextHeightBuffer | None = None  # messages for the next height
         self._reset(0, None)  # decided (idle) until start_height or restore
 
     # -- state -----------------------------------------------------------
@@ -152,8 +165,10 @@ class Engine:
         self._votes = HeightVotes(height, validator_set) if validator_set else None
         self._own: dict[tuple[int, Step], Message] = {}
         self._fired: set[tuple[int, int]] = set()  # (paper line, round) of "for the first time"
-        self._validity: dict[bytes, bool] = {}
+        self._validity: dict[bytes, bool] = {}  # by block id, which binds the block's bytes
         self._proposers: list[Validator] = []
+        self._relayed: set[tuple[bytes, int]] = set()  # (validator, round) equivocations relayed
+        self._relayed_proposals: set[int] = set()  # rounds whose proposal was relayed
 
     @property
     def votes(self) -> HeightVotes:
@@ -167,28 +182,45 @@ class Engine:
 
     # -- inputs ----------------------------------------------------------
 
-    def start_height(self, height: int, validator_set: ValidatorSet) -> list[Action]:
-        """Begin ``height`` with its validator set (line 10, and line 54 after a decision)."""
+    def start_height(
+        self,
+        height: int,
+        validator_set: ValidatorSet,
+        next_validator_set: ValidatorSet | None = None,
+    ) -> list[Action]:
+        """Begin ``height`` with its validator set (line 10, and line 54 after a
+        decision). ``next_validator_set``, the set of ``height + 1`` if the
+        caller knows it, lets messages for that height be checked before they
+        are kept. If the signer already signed at ``height`` (a restart that
+        lost its record), its state's lock is adopted."""
         assert height > self.height, "heights only go up"
+        buffered = self._take_buffered(height)
         self._reset(height, validator_set)
+        self._new_buffer(next_validator_set)
+        self._recover_lock(None)
         actions: list[Action] = []
         self._start_round(0, actions)
         self._schedule(TimeoutKind.GOSSIP, 0, actions)
         self._run_rules(actions)
-        self._replay_buffered(actions)
+        self._replay(buffered, actions)
         return actions
 
-    def restore(self, record: ConsensusRecord, validator_set: ValidatorSet) -> list[Action]:
-        """Resume from a persisted record (the signer must carry the record's
-        signer state): same height, round, step, locks and own messages; the
-        own messages are re-sent, the current step's timeout rescheduled."""
+    def restore(
+        self,
+        record: ConsensusRecord,
+        validator_set: ValidatorSet,
+        next_validator_set: ValidatorSet | None = None,
+    ) -> list[Action]:
+        """Resume from a persisted record: same height, round, step, locks and
+        own messages; the own messages are re-sent, the current step's timeout
+        rescheduled. The signer carries the newest signer state the node has
+        (the record's, or the double-sign guard's if that is newer); a lock in
+        it that is newer than the record's is adopted too."""
         assert record.height > self.height, "restore into a fresh engine"
         self._reset(record.height, validator_set)
+        self._new_buffer(next_validator_set)
         self.round, self.step = record.round, record.step
-        if record.locked_block is not None:
-            self.locked_round = record.locked_round
-            self.locked_block = record.locked_block
-            self.locked_hash = self.app.block_hash(record.locked_block)
+        self._recover_lock(record)
         if record.valid_block is not None:
             self.valid_round = record.valid_round
             self.valid_block = record.valid_block
@@ -229,11 +261,12 @@ class Engine:
 
     def on_message(self, message: Message) -> list[Action]:
         """A message from the network. Raises InvalidMessage for a provably
-        bad one; ignores stale ones."""
+        bad one (``exc.message`` is it; BlockMismatch when only its block is
+        not the one signed); ignores stale ones. Nothing of a bad message is kept."""
         actions: list[Action] = []
         if message.height == self.height + 1:
-            if len(self._future) < self.config.max_buffered_messages:
-                self._future.append(message)
+            if self._buffer is not None:
+                self._buffer.offer(message)
             return actions
         if message.height != self.height or self.decided:
             return actions
@@ -263,60 +296,118 @@ class Engine:
     # -- message intake --------------------------------------------------
 
     def _on_vote(self, vote: Vote, actions: list[Action]) -> None:
-        validator = self.validators.get(vote.validator)
-        if validator is None:
-            raise InvalidMessage("vote from a validator not in this height's set")
-        self._check_signature(validator, vote.signing_digest(self.chain_id), vote.signature)
+        check_vote(vote, self.validators, self.chain_id, self._verify)
         outcome, evidence = self.votes.add_vote(vote, self.round)
         if evidence is not None:
             actions.append(ReportEvidence(evidence))
+            self._relay_equivocation(vote.validator, vote.round, vote, actions)
         if outcome is Added.NEW or outcome is Added.CONFLICT:
+            self._relay_contradicted_proposal(vote, actions)
             self._run_rules(actions)
 
     def _on_proposal(self, message: ProposalMessage, actions: list[Action]) -> None:
         proposal = message.proposal
         if proposal.round > self.round + self.config.max_proposal_lookahead:
             return  # too far ahead to check its proposer cheaply; it will be re-sent
-        proposer = self._proposer(proposal.round)
-        if proposal.proposer != proposer.address:
-            raise InvalidMessage("proposal not from the round's proposer")
-        self._check_signature(proposer, proposal.signing_digest(self.chain_id), proposal.signature)
-        if len(message.block) > self.config.max_block_size:
-            raise InvalidMessage("block too large")
-        if self.app.block_hash(message.block) != proposal.block_hash:
-            raise InvalidMessage("block does not match the proposal's hash")
+        check_proposal(
+            message,
+            self._proposer(proposal.round),
+            self.chain_id,
+            self._verify,
+            self.app.block_hash,
+            self.config.max_block_size,
+        )
         outcome, evidence = self.votes.add_proposal(message, self.round)
         if evidence is not None:
             actions.append(ReportEvidence(evidence))
+            self._relay_equivocation(proposal.proposer, proposal.round, message, actions)
         if outcome is Added.NEW:
             self._run_rules(actions)
 
     def _on_commit(self, message: CommitMessage, actions: list[Action]) -> None:
-        certificate = message.certificate
-        try:
-            verify_certificate(certificate, self.validators, self.chain_id, self._verify)
-        except InvalidCertificate as exc:
-            raise InvalidMessage(f"commit certificate: {exc}") from exc
-        if self.app.block_hash(message.block) != certificate.block_hash:
-            raise InvalidMessage("block does not match the certificate")
+        check_commit(
+            message,
+            self.validators,
+            self.chain_id,
+            self._verify,
+            self.app.block_hash,
+            self.config.max_block_size,
+        )
         # line 50: decide only a valid value (+2/3 certifying an invalid block
         # means more than f faulty validators; then refuse).
+        certificate = message.certificate
         if self._valid(certificate.block_hash, message.block):
             self._decide(message.block, certificate, actions)
 
-    def _check_signature(self, validator: Validator, digest: bytes, signature: bytes) -> None:
-        if not self._verify(validator.public_key, digest, signature):
-            raise InvalidMessage("invalid signature")
+    def _relay_equivocation(
+        self, validator: bytes, round: int, conflicting: Message, actions: list[Action]
+    ) -> None:
+        """Re-broadcast, once, what ``validator`` signed in ``round`` that this
+        engine holds, and the conflicting message: an equivocation split
+        between parts of the network is then seen (and reported) everywhere."""
+        if (validator, round) in self._relayed:
+            return
+        self._relayed.add((validator, round))
+        held: list[Message] = []
+        record = self.votes.rounds.get(round)
+        if record is not None:
+            if record.proposal is not None and record.proposal.proposal.proposer == validator:
+                held.append(record.proposal)
+            for tally in (record.prevotes, record.precommits):
+                for voters in tally.by_value.values():
+                    vote = voters.get(validator)
+                    if vote is not None:
+                        held.append(vote)
+        if conflicting not in held:
+            held.append(conflicting)
+        actions.extend(Broadcast(message) for message in held)
 
-    def _replay_buffered(self, actions: list[Action]) -> None:
-        buffered, self._future = self._future, []
+    def _relay_contradicted_proposal(self, vote: Vote, actions: list[Action]) -> None:
+        """Validators with more than 1/3 of the power voted in ``vote.round``
+        for a value other than the round's proposal this engine holds: at least
+        one honest validator got another proposal, so the proposer signed two.
+        Re-broadcast ours (once per round) so the equivocation is seen."""
+        record = self.votes.rounds.get(vote.round)
+        if (
+            vote.block_hash is None
+            or record is None
+            or record.proposal is None
+            or vote.block_hash == record.proposal.proposal.block_hash
+            or vote.round in self._relayed_proposals
+        ):
+            return
+        tally = record.tally(vote.step)
+        if self.validators.exceeds_one_third(tally.power_for(vote.block_hash)):
+            self._relayed_proposals.add(vote.round)
+            actions.append(Broadcast(record.proposal))
+
+    def _take_buffered(self, height: int) -> list[Message]:
+        buffer, self._buffer = self._buffer, None
+        if buffer is None or buffer.height != height:
+            return []
+        return buffer.take()
+
+    def _new_buffer(self, next_validator_set: ValidatorSet | None) -> None:
+        self._buffer = NextHeightBuffer(
+            self.height + 1,
+            self.chain_id,
+            self._verify,
+            self.app.block_hash,
+            self.validator_set,
+            next_validator_set,
+            self.config.max_buffered_bytes,
+            self.config.max_block_size,
+            self.config.max_proposal_lookahead,
+        )
+
+    def _replay(self, buffered: list[Message], actions: list[Action]) -> None:
         for message in buffered:
             if self.decided:
                 break
             try:
                 actions.extend(self.on_message(message))
             except InvalidMessage:
-                continue  # only now checkable against this height's set
+                continue  # only now checkable against this height's set; its sender is unknown
 
     # -- the upon rules --------------------------------------------------
 
@@ -516,6 +607,29 @@ class Engine:
             self._own[(message.proposal.round, Step.PROPOSE)] = message
             self.votes.add_proposal(message, self.round)
 
+    def _recover_lock(self, record: ConsensusRecord | None) -> None:
+        """Adopt the lock of a persisted record and, if newer, the one the
+        signer state carries (the signer's latest precommit for a value at this
+        height: the lock survives losing the record as long as the double-sign
+        guard survives). The latter comes without the block, which only a
+        proposer re-proposing it would need (it uses validValue for that)."""
+        if record is not None and record.locked_block is not None:
+            self.locked_round = record.locked_round
+            self.locked_block = record.locked_block
+            self.locked_hash = self.app.block_hash(record.locked_block)
+        state = None if self.signer is None else self.signer.state
+        if (
+            state is not None
+            and state.lock_hash is not None
+            and state.height == self.height
+            and state.lock_round > self.locked_round
+        ):
+            self.locked_round, self.locked_hash = state.lock_round, state.lock_hash
+            self.locked_block = None
+            valid = None if record is None else record.valid_block
+            if valid is not None and self.app.block_hash(valid) == state.lock_hash:
+                self.locked_block = valid
+
     def _decide(self, block: bytes, certificate: CommitCertificate, actions: list[Action]) -> None:
         # lines 51-54: decision[h] = v; the caller applies it and starts h+1 (lines 52-54)
         self.decided = True
@@ -563,7 +677,7 @@ class Engine:
         return record.prevotes.votes_for(self.valid_hash)
 
     def _proposer(self, round: int) -> Validator:
-        """proposer(h, round): weighted round robin (consensus.validators)."""
+        """proposer(h, round): weighted round robin (consensus.engine.validators)."""
         if round >= len(self._proposers):
             self._proposers = self.validators.proposers(max(round + 1, 2 * len(self._proposers)))
         return self._proposers[round]

@@ -8,10 +8,18 @@ equal with the same digest (then it returns the same signature, so a
 restarted node can re-send what it sent before). Anything else raises
 ``DoubleSignError``.
 
+The state also carries the signer's *lock*: the round and value of its
+latest precommit for a value at the state's height. In Tendermint a
+validator locks exactly when it precommits a value, so this is the
+safety-relevant lock (lockedRound/lockedValue of the paper), and a node that
+keeps the signer state (the double-sign guard) keeps its lock even if it
+loses the rest of its persisted consensus state: ``Engine.start_height`` and
+``Engine.restore`` adopt it.
+
 The state is a plain value with a canonical encoding: the node persists it
 before it sends the signed message (the engine's ``Persist`` action carries
 it) and gives it back to a new ``Signer`` after a restart. Persisting it on
-disk with fsync (a WAL) is the node's job.
+disk with fsync (a WAL, and the guard file) is the node's job.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from consensus.engine.messages import Proposal, Step, Vote, sign_proposal, sign_vote
+from consensus.engine.messages import HASH_SIZE, Proposal, Step, Vote, sign_proposal, sign_vote
 from ledger import codec, crypto
 from ledger.address import address_of
 
 NO_STEP: Final = 0
+NO_LOCK: Final = -1
 
 
 class DoubleSignError(Exception):
@@ -36,17 +45,31 @@ class SignerStateError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SignerState:
-    """The last signed (height, round, step), its digest and its signature."""
+    """The last signed (height, round, step), its digest and its signature,
+    and the lock at that height: the round and block hash of the latest
+    precommit for a value (NO_LOCK and None if none)."""
 
     height: int = 0
     round: int = 0
     step: int = NO_STEP
     digest: bytes = b""
     signature: bytes = b""
+    lock_round: int = NO_LOCK
+    lock_hash: bytes | None = None
 
     def encode(self) -> bytes:
-        """``[height, round, step, digest, signature]``."""
-        return codec.encode((self.height, self.round, self.step, self.digest, self.signature))
+        """``[height, round, step, digest, signature]``, followed by
+        ``lock_round, lock_hash`` when there is a lock (one encoding per state)."""
+        fields: tuple[object, ...] = (
+            self.height,
+            self.round,
+            self.step,
+            self.digest,
+            self.signature,
+        )
+        if self.lock_hash is not None:
+            fields += (self.lock_round, self.lock_hash)
+        return codec.encode(fields)
 
 
 def decode_signer_state(data: bytes) -> SignerState:
@@ -55,14 +78,23 @@ def decode_signer_state(data: bytes) -> SignerState:
         value = codec.decode(data)
     except codec.CodecError as exc:
         raise SignerStateError(f"signer state encoding: {exc}") from exc
-    if not (isinstance(value, tuple) and len(value) == 5):
-        raise SignerStateError("signer state is [height, round, step, digest, signature]")
-    height, round_, step, digest, signature = value
+    if not (isinstance(value, tuple) and len(value) in (5, 7)):
+        raise SignerStateError(
+            "signer state is [height, round, step, digest, signature (, lock_round, lock_hash)]"
+        )
+    height, round_, step, digest, signature = value[:5]
     if not all(type(x) is int and x >= 0 for x in (height, round_, step)):
         raise SignerStateError("height, round and step are non-negative integers")
     if not (isinstance(digest, bytes) and isinstance(signature, bytes)):
         raise SignerStateError("digest and signature are bytes")
-    return SignerState(height, round_, step, digest, signature)
+    if len(value) == 5:
+        return SignerState(height, round_, step, digest, signature)
+    lock_round, lock_hash = value[5:]
+    if not (type(lock_round) is int and 0 <= lock_round <= round_):
+        raise SignerStateError("the lock round is a round at or below the last signed one")
+    if not (isinstance(lock_hash, bytes) and len(lock_hash) == HASH_SIZE):
+        raise SignerStateError(f"the lock hash is {HASH_SIZE} bytes")
+    return SignerState(height, round_, step, digest, signature, lock_round, lock_hash)
 
 
 class Signer:
@@ -84,9 +116,8 @@ class Signer:
         proposal = sign_proposal(
             self._key, self.chain_id, height, round, pol_round, block_hash, self.address
         )
-        self._remember(
-            height, round, Step.PROPOSE, unsigned.signing_digest(self.chain_id), proposal.signature
-        )
+        digest = unsigned.signing_digest(self.chain_id)
+        self._remember(height, round, Step.PROPOSE, digest, proposal.signature, None)
         return proposal
 
     def sign_vote(self, step: Step, height: int, round: int, block_hash: bytes | None) -> Vote:
@@ -97,7 +128,7 @@ class Signer:
         if reused is not None:
             return Vote(step, height, round, block_hash, self.address, reused)
         vote = sign_vote(self._key, self.chain_id, step, height, round, block_hash, self.address)
-        self._remember(height, round, step, digest, vote.signature)
+        self._remember(height, round, step, digest, vote.signature, block_hash)
         return vote
 
     def _check(self, height: int, round: int, step: Step, digest: bytes) -> bytes | None:
@@ -115,6 +146,17 @@ class Signer:
         )
 
     def _remember(
-        self, height: int, round: int, step: Step, digest: bytes, signature: bytes
+        self,
+        height: int,
+        round: int,
+        step: Step,
+        digest: bytes,
+        signature: bytes,
+        value: bytes | None,
     ) -> None:
-        self.state = SignerState(height, round, int(step), digest, signature)
+        lock_round, lock_hash = NO_LOCK, None
+        if step is Step.PRECOMMIT and value is not None:
+            lock_round, lock_hash = round, value  # a precommit for a value is a lock on it
+        elif height == self.state.height:
+            lock_round, lock_hash = self.state.lock_round, self.state.lock_hash
+        self.state = SignerState(height, round, int(step), digest, signature, lock_round, lock_hash)

@@ -640,6 +640,8 @@ class Simulation:
             digest = message.signing_digest(CHAIN_ID)
         elif isinstance(message, ProposalMessage):
             p = message.proposal
+            if p.proposer != node.address:
+                return  # a relayed proposal (an equivocation seen), not ours
             key = (node.address, p.height, p.round, int(Step.PROPOSE))
             digest = p.signing_digest(CHAIN_ID)
         else:
