@@ -34,9 +34,16 @@ class Broadcast:
 
 @dataclass(frozen=True, slots=True)
 class Persist:
-    """Make ``record`` durable (replacing the previous one) before going on."""
+    """Make ``record`` durable (replacing the previous one) before going on.
+
+    ``lock_changed``: the record carries a new lock (the validator is about to
+    send a precommit for a value). Keep a copy of it with the double-sign
+    guard too, apart from the WAL, so that a node that loses its WAL still
+    restores its lock, and the locked block with its proof of lock (which it
+    needs to re-propose it), from that copy with ``Engine.restore``."""
 
     record: ConsensusRecord
+    lock_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

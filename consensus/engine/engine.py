@@ -37,9 +37,13 @@ Deviations from the paper, all for running over a lossy network:
   it; when validators with more than 1/3 of the power voted for another value
   than the round's proposal it holds, the proposer must have signed two
   proposals, and the engine re-broadcasts its proposal (once per round).
-- The lock survives losing the persisted record: the signer state carries the
-  lock (the signer's latest precommit for a value at its height), and
-  start_height/restore adopt it.
+- The lock survives losing the WAL: a Persist that changes the lock says so
+  (``lock_changed``) and the node keeps that record with its double-sign
+  guard too, to restore from. A restart sends the signer's last vote again
+  if the record lost it (the guard is written before signing, the WAL after).
+- A prevote or precommit step that waits for votes much longer than its
+  timeouts (``stall_timeout``) ends as if its timeout had fired: votes a
+  restarted validator lost can never arrive (see Engine._unstall).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ from consensus.engine.message_checks import check_commit, check_proposal, check_
 from consensus.engine.messages import Step, Verifier, Vote
 from consensus.engine.next_height import PROPOSAL_OVERHEAD, NextHeightBuffer
 from consensus.engine.record import ConsensusRecord
-from consensus.engine.signer import DoubleSignError, Signer
+from consensus.engine.signer import NO_STEP, DoubleSignError, Signer
 from consensus.engine.validators import Validator, ValidatorSet
 from consensus.engine.votes import Added, HeightVotes
 from consensus.engine.wire import CommitMessage, Message, ProposalMessage
@@ -106,6 +110,11 @@ class EngineConfig:
     precommit_timeout_delta: int = 5
     gossip_interval: int = 25
     gossip_rounds: int = 3
+    # A prevote or precommit step that waits this long (stall_timeout +
+    # round * stall_timeout_delta ticks, counted in gossip intervals) ends as
+    # if its timeout had fired: see Engine._unstall.
+    stall_timeout: int = 200
+    stall_timeout_delta: int = 50
     max_block_size: int = 32 * 1024 * 1024
     max_buffered_bytes: int = 72 * 1024 * 1024  # messages for the next height
     max_proposal_lookahead: int = 64  # future rounds for which a proposal is checked
@@ -169,6 +178,14 @@ class Engine:
         self._proposers: list[Validator] = []
         self._relayed: set[tuple[bytes, int]] = set()  # (validator, round) equivocations relayed
         self._relayed_proposals: set[int] = set()  # rounds whose proposal was relayed
+        self._stall: tuple[int, Step, int] = (0, Step.PROPOSE, 0)  # round, step, ticks in it
+        self._persisted_lock: tuple[int, bytes | None] = (NO_ROUND, None)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """The bytes of the messages kept for the next height (bounded by
+        ``max_buffered_bytes``)."""
+        return 0 if self._buffer is None else self._buffer.size
 
     @property
     def votes(self) -> HeightVotes:
@@ -192,15 +209,16 @@ class Engine:
         decision). ``next_validator_set``, the set of ``height + 1`` if the
         caller knows it, lets messages for that height be checked before they
         are kept. If the signer already signed at ``height`` (a restart that
-        lost its record), its state's lock is adopted."""
+        lost its record), the engine enters that round and sends its last vote
+        again (see _resume_signed)."""
         assert height > self.height, "heights only go up"
         buffered = self._take_buffered(height)
         self._reset(height, validator_set)
         self._new_buffer(next_validator_set)
-        self._recover_lock(None)
         actions: list[Action] = []
         self._start_round(0, actions)
         self._schedule(TimeoutKind.GOSSIP, 0, actions)
+        self._resume_signed(actions)
         self._run_rules(actions)
         self._replay(buffered, actions)
         return actions
@@ -213,9 +231,10 @@ class Engine:
     ) -> list[Action]:
         """Resume from a persisted record: same height, round, step, locks and
         own messages; the own messages are re-sent, the current step's timeout
-        rescheduled. The signer carries the newest signer state the node has
-        (the record's, or the double-sign guard's if that is newer); a lock in
-        it that is newer than the record's is adopted too."""
+        rescheduled. ``record`` is the WAL's latest, or, if the WAL was lost,
+        the latest one kept with the double-sign guard (``Persist.lock_changed``).
+        The signer carries the newest signer state the node has (the guard's,
+        which may be ahead of the record: see _resume_signed)."""
         assert record.height > self.height, "restore into a fresh engine"
         self._reset(record.height, validator_set)
         self._new_buffer(next_validator_set)
@@ -234,6 +253,7 @@ class Engine:
             self._schedule(TimeoutKind.PROPOSE, self.round, actions)
             if self._is_proposer(self.round) and (self.round, Step.PROPOSE) not in self._own:
                 self._propose_or_request(actions)
+        self._resume_signed(actions)
         self._gossip(actions)
         self._run_rules(actions)
         return actions
@@ -245,6 +265,7 @@ class Engine:
             return actions
         if kind is TimeoutKind.GOSSIP:
             self._gossip(actions)
+            self._unstall(actions)
         elif round != self.round:
             return actions
         elif kind is TimeoutKind.PROPOSE and self.step is Step.PROPOSE:
@@ -518,6 +539,9 @@ class Engine:
         if not self._valid(value, message.block):
             return False
         self._fired.add((36, self.round))
+        # lines 42-43, set first so that the record persisted with the
+        # precommit below already holds the valid value and its proof
+        self.valid_round, self.valid_hash, self.valid_block = self.round, value, message.block
         if self.step is Step.PREVOTE:
             # lines 37-41: lock on v and precommit it
             self.locked_round, self.locked_hash, self.locked_block = (
@@ -526,9 +550,7 @@ class Engine:
                 message.block,
             )
             self._vote(Step.PRECOMMIT, value, actions)
-        # lines 42-43
-        self.valid_round, self.valid_hash, self.valid_block = self.round, value, message.block
-        if self.step is Step.PRECOMMIT and self._own:
+        elif self._own:
             # No new signature, but a restarted proposer must re-propose this value.
             actions.append(Persist(self._record()))
         return True
@@ -590,13 +612,20 @@ class Engine:
         try:
             vote = self.signer.sign_vote(step, self.height, self.round, value)
         except DoubleSignError:
-            return
+            # Signed something else here before a restart that lost it from the
+            # record: send that again (never a second vote), or stay silent.
+            signed = self._signed_vote(step)
+            if signed is None:
+                return
+            vote = signed
         self._send_own(vote, actions)
 
     def _send_own(self, message: Message, actions: list[Action]) -> None:
         # Persist before send: the record covering this signature comes first.
         self._remember_own(message)
-        actions.append(Persist(self._record()))
+        lock = (self.locked_round, self.locked_hash)
+        actions.append(Persist(self._record(), lock_changed=lock != self._persisted_lock))
+        self._persisted_lock = lock
         actions.append(Broadcast(message))
 
     def _remember_own(self, message: Message) -> None:
@@ -607,28 +636,48 @@ class Engine:
             self._own[(message.proposal.round, Step.PROPOSE)] = message
             self.votes.add_proposal(message, self.round)
 
-    def _recover_lock(self, record: ConsensusRecord | None) -> None:
-        """Adopt the lock of a persisted record and, if newer, the one the
-        signer state carries (the signer's latest precommit for a value at this
-        height: the lock survives losing the record as long as the double-sign
-        guard survives). The latter comes without the block, which only a
-        proposer re-proposing it would need (it uses validValue for that)."""
-        if record is not None and record.locked_block is not None:
+    def _recover_lock(self, record: ConsensusRecord) -> None:
+        """Adopt the lock of a persisted record: the WAL's, or, if the WAL was
+        lost, the copy kept with the double-sign guard (``Persist.lock_changed``).
+        Every precommit for a value was persisted with its lock before it was
+        sent, so a lock newer than the record's was never sent and binds nothing."""
+        if record.locked_block is not None:
             self.locked_round = record.locked_round
             self.locked_block = record.locked_block
             self.locked_hash = self.app.block_hash(record.locked_block)
+            self._persisted_lock = (self.locked_round, self.locked_hash)
+
+    def _resume_signed(self, actions: list[Action]) -> None:
+        """After a restart that lost the record, or its last entry (the guard
+        is written before a signature exists, the record after): enter the
+        round of the signer's last signature at this height and send that vote
+        again, so the validator's vote is not missing where its peers wait
+        for it. (A lost proposal cannot be rebuilt: the round goes on without.)"""
         state = None if self.signer is None else self.signer.state
-        if (
-            state is not None
-            and state.lock_hash is not None
-            and state.height == self.height
-            and state.lock_round > self.locked_round
-        ):
-            self.locked_round, self.locked_hash = state.lock_round, state.lock_hash
-            self.locked_block = None
-            valid = None if record is None else record.valid_block
-            if valid is not None and self.app.block_hash(valid) == state.lock_hash:
-                self.locked_block = valid
+        if state is None or state.height != self.height or state.step == NO_STEP:
+            return
+        if state.round > self.round:
+            self._start_round(state.round, actions)
+        step = Step(state.step)
+        if state.round != self.round or (state.round, step) in self._own:
+            return
+        vote = self._signed_vote(step)
+        if vote is None:
+            return
+        self.step = max(self.step, step)
+        self._send_own(vote, actions)
+
+    def _signed_vote(self, step: Step) -> Vote | None:
+        """The vote the signer already signed in this round and step, if it
+        may be sent: a precommit for a value only if the engine holds that
+        lock (else it was never sent, and sending it now would bind a lock
+        the record does not have)."""
+        assert self.signer is not None
+        vote = self.signer.signed_vote(self.height, self.round, step)
+        if vote is None or vote.step is Step.PREVOTE or vote.block_hash is None:
+            return vote
+        held = (self.locked_round, self.locked_hash) == (self.round, vote.block_hash)
+        return vote if held else None
 
     def _decide(self, block: bytes, certificate: CommitCertificate, actions: list[Action]) -> None:
         # lines 51-54: decision[h] = v; the caller applies it and starts h+1 (lines 52-54)
@@ -647,6 +696,29 @@ class Engine:
                 for vote in pol.prevotes.votes_for(own_proposal.proposal.block_hash):
                     actions.append(Broadcast(vote))
         self._schedule(TimeoutKind.GOSSIP, self.round, actions)
+
+    def _unstall(self, actions: list[Action]) -> None:
+        """Leave a prevote or precommit step that has waited too long. Lines
+        34 and 47 schedule those steps' timeouts only once 2f+1 votes of the
+        step arrived; if some never will (a validator that lost its record
+        cannot send its earlier votes again, and the network lost them too),
+        every honest node could wait forever. Ending the step as its timeout
+        would (precommit nil, or the next round) is always safe, and the
+        delay grows with the round, so it is idle after GST."""
+        round_, step, waited = self._stall
+        if (round_, step) != (self.round, self.step):
+            self._stall = (self.round, self.step, 0)
+            return
+        waited += self.config.gossip_interval
+        limit = self.config.stall_timeout + self.round * self.config.stall_timeout_delta
+        if waited < limit or step is Step.PROPOSE:
+            self._stall = (round_, step, waited)
+            return
+        if step is Step.PREVOTE:
+            self._vote(Step.PRECOMMIT, None, actions)
+        else:
+            self._start_round(self.round + 1, actions)
+        self._stall = (self.round, self.step, 0)
 
     def _schedule(self, kind: TimeoutKind, round: int, actions: list[Action]) -> None:
         actions.append(ScheduleTimeout(kind, self.height, round, self.config.timeout(kind, round)))

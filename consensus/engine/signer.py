@@ -8,13 +8,10 @@ equal with the same digest (then it returns the same signature, so a
 restarted node can re-send what it sent before). Anything else raises
 ``DoubleSignError``.
 
-The state also carries the signer's *lock*: the round and value of its
-latest precommit for a value at the state's height. In Tendermint a
-validator locks exactly when it precommits a value, so this is the
-safety-relevant lock (lockedRound/lockedValue of the paper), and a node that
-keeps the signer state (the double-sign guard) keeps its lock even if it
-loses the rest of its persisted consensus state: ``Engine.start_height`` and
-``Engine.restore`` adopt it.
+The state also keeps the value of the last signed message (a block hash, or
+None for nil), so that the last vote can be sent again (``signed_vote``)
+after a restart that lost it from the WAL: the guard is written before a
+signature exists, the WAL after.
 
 The state is a plain value with a canonical encoding: the node persists it
 before it sends the signed message (the engine's ``Persist`` action carries
@@ -32,7 +29,6 @@ from ledger import codec, crypto
 from ledger.address import address_of
 
 NO_STEP: Final = 0
-NO_LOCK: Final = -1
 
 
 class DoubleSignError(Exception):
@@ -45,56 +41,43 @@ class SignerStateError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SignerState:
-    """The last signed (height, round, step), its digest and its signature,
-    and the lock at that height: the round and block hash of the latest
-    precommit for a value (NO_LOCK and None if none)."""
+    """The last signed (height, round, step), its digest, its signature and
+    its value (the block hash signed, None for nil)."""
 
     height: int = 0
     round: int = 0
     step: int = NO_STEP
     digest: bytes = b""
     signature: bytes = b""
-    lock_round: int = NO_LOCK
-    lock_hash: bytes | None = None
+    value: bytes | None = None
 
     def encode(self) -> bytes:
-        """``[height, round, step, digest, signature]``, followed by
-        ``lock_round, lock_hash`` when there is a lock (one encoding per state)."""
-        fields: tuple[object, ...] = (
-            self.height,
-            self.round,
-            self.step,
-            self.digest,
-            self.signature,
+        """``[height, round, step, digest, signature, value | nil]``."""
+        return codec.encode(
+            (self.height, self.round, self.step, self.digest, self.signature, self.value)
         )
-        if self.lock_hash is not None:
-            fields += (self.lock_round, self.lock_hash)
-        return codec.encode(fields)
 
 
 def decode_signer_state(data: bytes) -> SignerState:
-    """Decode a persisted signer state. Raises SignerStateError."""
+    """Decode a persisted signer state. Raises SignerStateError. The 5-field
+    form written before the value was kept decodes with value None (which
+    then fails the digest check of ``Signer.signed_vote``)."""
     try:
         value = codec.decode(data)
     except codec.CodecError as exc:
         raise SignerStateError(f"signer state encoding: {exc}") from exc
-    if not (isinstance(value, tuple) and len(value) in (5, 7)):
-        raise SignerStateError(
-            "signer state is [height, round, step, digest, signature (, lock_round, lock_hash)]"
-        )
+    if not (isinstance(value, tuple) and len(value) in (5, 6)):
+        raise SignerStateError("signer state is [height, round, step, digest, signature, value]")
     height, round_, step, digest, signature = value[:5]
     if not all(type(x) is int and x >= 0 for x in (height, round_, step)):
         raise SignerStateError("height, round and step are non-negative integers")
     if not (isinstance(digest, bytes) and isinstance(signature, bytes)):
         raise SignerStateError("digest and signature are bytes")
-    if len(value) == 5:
-        return SignerState(height, round_, step, digest, signature)
-    lock_round, lock_hash = value[5:]
-    if not (type(lock_round) is int and 0 <= lock_round <= round_):
-        raise SignerStateError("the lock round is a round at or below the last signed one")
-    if not (isinstance(lock_hash, bytes) and len(lock_hash) == HASH_SIZE):
-        raise SignerStateError(f"the lock hash is {HASH_SIZE} bytes")
-    return SignerState(height, round_, step, digest, signature, lock_round, lock_hash)
+    signed_value = value[5] if len(value) == 6 else None
+    is_hash = isinstance(signed_value, bytes) and len(signed_value) == HASH_SIZE
+    if not (signed_value is None or is_hash):
+        raise SignerStateError(f"the signed value is nil or {HASH_SIZE} bytes")
+    return SignerState(height, round_, step, digest, signature, signed_value)
 
 
 class Signer:
@@ -117,7 +100,7 @@ class Signer:
             self._key, self.chain_id, height, round, pol_round, block_hash, self.address
         )
         digest = unsigned.signing_digest(self.chain_id)
-        self._remember(height, round, Step.PROPOSE, digest, proposal.signature, None)
+        self._remember(height, round, Step.PROPOSE, digest, proposal.signature, block_hash)
         return proposal
 
     def sign_vote(self, step: Step, height: int, round: int, block_hash: bytes | None) -> Vote:
@@ -154,9 +137,16 @@ class Signer:
         signature: bytes,
         value: bytes | None,
     ) -> None:
-        lock_round, lock_hash = NO_LOCK, None
-        if step is Step.PRECOMMIT and value is not None:
-            lock_round, lock_hash = round, value  # a precommit for a value is a lock on it
-        elif height == self.state.height:
-            lock_round, lock_hash = self.state.lock_round, self.state.lock_hash
-        self.state = SignerState(height, round, int(step), digest, signature, lock_round, lock_hash)
+        self.state = SignerState(height, round, int(step), digest, signature, value)
+
+    def signed_vote(self, height: int, round: int, step: Step) -> Vote | None:
+        """The vote last signed, if it is the one at (height, round, step):
+        after a restart that lost it from the WAL the engine sends it again
+        instead of the one it was about to sign (which the guard refuses)."""
+        state = self.state
+        if (state.height, state.round, state.step) != (height, round, int(step)):
+            return None
+        if step not in (Step.PREVOTE, Step.PRECOMMIT):
+            return None
+        vote = Vote(step, height, round, state.value, self.address, state.signature)
+        return vote if vote.signing_digest(self.chain_id) == state.digest else None

@@ -3,31 +3,58 @@
 One seed drives everything (``random.Random(seed)``, owned here, never by
 an engine): message delays and reordering, drops, duplicates, partitions
 that heal, crashes (at any point of an engine's action list) with restart
-from the persisted record, the choice of Byzantine validators and their
-behaviour. Time is an integer tick; events are processed in (tick, sequence)
-order, and nothing iterates over a set or depends on hash order, so a seed
-replays exactly, in any process.
+from what the node persisted, WAL write failures, lost WALs, the validators'
+powers, the choice of Byzantine validators and their behaviour. Time is an
+integer tick; events are processed in (tick, sequence) order, and nothing
+iterates over a set or depends on hash order, so a seed replays exactly, in
+any process.
 
 The run has two phases. Until ``unstable_ticks`` the network misbehaves
-(drops, partitions, crashes); then it heals: partitions end, crashed nodes
-are back, messages arrive within ``max_delay`` ticks (still reordered and
-duplicated). Byzantine validators misbehave throughout. The run ends when
-every honest node has committed ``heights`` heights and at least
-``heights_after_heal`` of them after the heal.
+(drops, partitions, crashes, failing WAL writes); then it heals: partitions
+end, crashed nodes are back, messages arrive within ``max_delay`` ticks
+(still reordered and duplicated). Byzantine validators misbehave throughout.
+The run ends when every honest node has committed ``heights`` heights and at
+least ``heights_after_heal`` of them after the heal, and every equivocation
+an honest node reported is recorded in a committed block.
+
+A node persists what the real node does: the engine's record in its WAL (a
+``Persist``; with ``walfail`` the write fails now and then, and the node
+stops there, before anything after it leaves), and the signer state in its
+double-sign guard, written before each signature exists; the signer state
+carries the lock (consensus.engine.signer). A restarted node resumes from its WAL
+and guard, or, with ``walloss``, sometimes from its guard alone (the WAL
+moved aside). Evidence a node reported is kept until recorded, gossiped to
+its peers, and put in blocks by honest proposers.
 
 After every step the harness checks:
 - agreement: no two honest nodes commit different blocks at one height;
-- validity: a committed block was proposed and its certificate verifies
-  against the height's validator set;
+- validity: a block an honest node commits passes the application's validity
+  check (valid(v), on the node's chain before it), its body matches what its
+  header commits to, it was proposed, and its certificate verifies against
+  the height's validator set;
 - no double sign: no honest validator broadcasts two different signed
   messages for one (height, round, step), across its crashes too;
+- persist before send: a signed message an honest node sends is in its WAL;
+- bounded: the messages an engine keeps for the next height stay within
+  ``max_buffered_bytes``;
 - liveness: after the heal, every honest node commits a new height at least
   every ``liveness_ticks`` ticks;
-- honest evidence: evidence reported by honest nodes verifies and accuses a
-  Byzantine validator.
+- evidence: evidence reported by honest nodes verifies and accuses a
+  Byzantine validator, and every equivocation an honest node reported is
+  recorded on chain within ``liveness_ticks`` after the report (or the heal).
 
-Byzantine behaviours (one per Byzantine validator, chosen by the seed from
-the configured mix):
+Validator powers (``powers``): ``random`` (honest 1..max_power, Byzantine 1),
+``equal`` (all 1: with validators = 3 * byzantine + 1 the Byzantine power is
+just under a third), ``max-byzantine`` (honest 1..max_power, and the
+Byzantine validators share the most power below a third) and
+``light-byzantine`` (Byzantine 1, honest 2..max_power + 1: a third or more of
+the validators by number, less than a third of the power). With ``valset``,
+blocks change the powers of honest and Byzantine validators alike, within
+what keeps the Byzantine power below a third.
+
+Byzantine behaviours (chosen by the seed from the configured mix: in
+``coalition_rate`` of the seeds all Byzantine validators share one, otherwise
+each draws its own):
 - ``equivocate``: as proposer, sends two different valid blocks to two
   halves of the network, and votes for each to the matching half;
 - ``double-vote``: signs a conflicting second vote for each of its votes and
@@ -41,7 +68,12 @@ the configured mix):
   signatures, votes by non-validators, proposals with mismatched blocks,
   certificates without quorum and votes for absurd rounds; proposes invalid
   blocks;
-- ``replay``: also re-sends old messages it has seen to random peers.
+- ``replay``: also re-sends old messages it has seen to random peers;
+- ``swap``, ``flood``, ``push-rounds``, ``fake-pol``: see consensus.engine.sim_byzantine
+  (body-swapping relays, next-height floods, round pushing, false proofs of
+  lock);
+- ``lock-attack``: a coalition whose scheduler controls delivery before the
+  heal and stages lock attacks, including a stale polka (consensus.engine.sim_lock_attack).
 
 The node glue here plays the reactor's part: a node that hears a message
 for a height it has already committed answers the sender with the
@@ -73,20 +105,28 @@ from consensus.engine.certificate import (
     check_certificate_for,
     verify_certificate,
 )
-from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
-from consensus.engine.evidence import InvalidEvidence, verify_evidence
+from consensus.engine.engine import Engine, EngineConfig, InvalidMessage, MalformedBlock
+from consensus.engine.evidence import InvalidEvidence, encode_evidence, verify_evidence
 from consensus.engine.messages import MessageError, Step, Vote, sign_proposal, sign_vote
 from consensus.engine.record import decode_record, encode_record
 from consensus.engine.signer import Signer, SignerState
-from consensus.engine.validators import Validator, ValidatorSet
-from consensus.engine.wire import (
-    CommitMessage,
-    Message,
-    ProposalMessage,
-    decode_message,
-    encode_message,
+from consensus.engine.sim_app import (
+    MAX_EVIDENCE_PER_BLOCK,
+    EvidenceSlot,
+    SimApp,
+    encode_block,
+    evidence_slot,
 )
-from ledger import codec, crypto
+from consensus.engine.sim_byzantine import (
+    flood_next_height,
+    propose_with_fake_pol,
+    push_rounds,
+    relay_swapped,
+)
+from consensus.engine.sim_lock_attack import LockAttack
+from consensus.engine.validators import Validator, ValidatorSet
+from consensus.engine.wire import CommitMessage, Message, ProposalMessage, decode_message, encode_message
+from ledger import crypto
 from ledger.address import address_of
 
 CHAIN_ID: Final = "sim-chain"
@@ -98,12 +138,20 @@ BYZANTINE_MODES: Final = (
     "silent",
     "garbage",
     "replay",
+    "swap",
+    "flood",
+    "push-rounds",
+    "fake-pol",
+    "lock-attack",
 )
-FAULTS: Final = ("drop", "duplicate", "partition", "crash", "valset")
+FAULTS: Final = ("drop", "duplicate", "partition", "crash", "valset", "walfail", "walloss")
+POWERS: Final = ("random", "equal", "max-byzantine", "light-byzantine")
 CATCH_UP_HEIGHTS: Final = 4
 REPLAY_BUFFER: Final = 256
 PARTITION_CHECK: Final = 10
-MAX_SIM_POWER: Final = 3  # power changes in blocks stay within [1, 3]
+# The simulation's blocks are small: engines run with bounds scaled to them,
+# so next-height floods reach the byte bound.
+SIM_ENGINE: Final = EngineConfig(max_block_size=1 << 16, max_buffered_bytes=3 << 16)
 
 # Builds an honest node's engine: (config, chain_id, signer, app, verify) -> Engine.
 EngineFactory = Callable[..., Engine]
@@ -118,7 +166,9 @@ class SimConfig:
     byzantine_modes: tuple[str, ...] = BYZANTINE_MODES
     faults: tuple[str, ...] = FAULTS
     heights: int = 6
-    max_power: int = 3  # honest validators get a power in [1, max_power]; Byzantine ones 1
+    max_power: int = 3  # honest validators' powers are drawn up to this (see ``powers``)
+    powers: str = "random"
+    coalition_rate: float = 0.5  # seeds in which all Byzantine validators share a behaviour
     heights_after_heal: int = 2
     unstable_ticks: int = 400
     max_delay: int = 8
@@ -126,11 +176,18 @@ class SimConfig:
     duplicate_rate: float = 0.05
     crash_rate: float = 0.004  # per input handled by an honest node, while unstable
     partition_rate: float = 0.004  # per tick while unstable, when no partition is on
+    wal_fail_rate: float = 0.02  # per WAL write of an honest node, while unstable
+    wal_loss_rate: float = 0.3  # per restart: the WAL was lost, only the guard remains
     liveness_ticks: int = 2500
-    engine: EngineConfig = field(default_factory=EngineConfig)
+    engine: EngineConfig = SIM_ENGINE
 
     def __post_init__(self) -> None:
-        if self.byzantine < 0 or 3 * self.byzantine >= self.validators:
+        if self.powers not in POWERS:
+            raise ValueError(f"unknown powers {self.powers!r} (choose from {', '.join(POWERS)})")
+        if self.powers == "light-byzantine":
+            if self.byzantine < 0 or 2 * self.byzantine >= self.validators:
+                raise ValueError("light-byzantine powers need validators > 2 * byzantine >= 0")
+        elif self.byzantine < 0 or 3 * self.byzantine >= self.validators:
             raise ValueError("need validators > 3 * byzantine >= 0")
         unknown = [m for m in self.byzantine_modes if m not in BYZANTINE_MODES]
         unknown += [f for f in self.faults if f not in FAULTS]
@@ -166,6 +223,10 @@ class SimResult:
     byzantine: dict[int, str]
     trace_digest: str  # SHA-256 over the processed events: equal digests, equal runs
     longest_wait: int = 0  # the longest an honest node waited for a commit after the heal
+    equivocations: int = 0  # slots in which a Byzantine validator sent two different messages
+    detected: int = 0  # of those, how many an honest node reported
+    recorded: int = 0  # equivocations recorded on chain
+    rejected: int = 0  # messages honest engines rejected as provably bad (InvalidMessage)
 
     @property
     def ok(self) -> bool:
@@ -192,64 +253,40 @@ class CachedVerifier:
         return result
 
 
-class SimApp:
-    """The replicated application of the simulation.
+class GuardedSimSigner(Signer):
+    """The engine's signer with the node's double-sign guard: the new signer
+    state (with its lock) is saved before the signature is handed out."""
 
-    A block is ``encode([height, round, proposer, nonce, changes])`` where
-    changes are ``[[public_key, power], ...]``: power changes of honest
-    validators, within [1, 3], which take effect two heights later. Byzantine
-    validators keep power 1, so their power stays below one third.
-    """
+    def __init__(
+        self,
+        key: crypto.SigningKey,
+        chain_id: str,
+        state: SignerState | None,
+        save: Callable[[SignerState], None],
+    ) -> None:
+        super().__init__(key, chain_id, state)
+        self._save = save
 
-    def __init__(self, genesis: ValidatorSet, mutable: tuple[bytes, ...]) -> None:
-        self.mutable = mutable  # public keys whose power blocks may change
-        self.sets: dict[int, ValidatorSet] = {1: genesis, 2: genesis.next_height()}
-        self.blocks: dict[int, tuple[bytes, CommitCertificate]] = {}
+    def _remember(
+        self,
+        height: int,
+        round: int,
+        step: Step,
+        digest: bytes,
+        signature: bytes,
+        value: bytes | None,
+    ) -> None:
+        super()._remember(height, round, step, digest, signature, value)
+        self._save(self.state)
 
-    @property
-    def height(self) -> int:
-        """The last committed height."""
-        return len(self.blocks)
 
-    def block_hash(self, block: bytes) -> bytes:
-        return crypto.sha256(block)
-
-    def validate_block(self, height: int, block: bytes) -> bool:
-        try:
-            value = codec.decode(block)
-        except codec.CodecError:
-            return False
-        if not (isinstance(value, tuple) and len(value) == 5 and value[0] == height):
-            return False
-        changes = value[4]
-        if not isinstance(changes, tuple) or len(changes) > 1:
-            return False
-        return all(
-            isinstance(c, tuple)
-            and len(c) == 2
-            and c[0] in self.mutable
-            and type(c[1]) is int
-            and 1 <= c[1] <= MAX_SIM_POWER
-            for c in changes
-        )
-
-    def build_block(
-        self, height: int, round: int, proposer: bytes, rng: random.Random, change_powers: bool
-    ) -> bytes:
-        changes: tuple[tuple[bytes, int], ...] = ()
-        if change_powers and self.mutable and rng.random() < 0.3:
-            changes = ((rng.choice(self.mutable), rng.randint(1, MAX_SIM_POWER)),)
-        return codec.encode((height, round, proposer, rng.getrandbits(64), changes))
-
-    def apply(self, height: int, block: bytes, certificate: CommitCertificate) -> None:
-        assert height == self.height + 1
-        self.blocks[height] = (block, certificate)
-        changes = codec.decode(block)[4]
-        updates = [Validator.from_public_key(key, power) for key, power in changes]
-        self.sets[height + 2] = self.sets[height + 1].next_height(updates)
-
-    def validator_set(self, height: int) -> ValidatorSet:
-        return self.sets[height]
+def _signature(message: Message) -> bytes:
+    """A signed message's signature (a commit message's: empty)."""
+    if isinstance(message, Vote):
+        return message.signature
+    if isinstance(message, ProposalMessage):
+        return message.proposal.signature
+    return b""
 
 
 @dataclass(eq=False)
@@ -262,7 +299,11 @@ class SimNode:
     mode: str  # "honest" or a Byzantine behaviour
     app: SimApp
     engine: Engine
-    disk: bytes | None = None  # the latest persisted record
+    wal: bytes | None = None  # the latest persisted record
+    guard: SignerState | None = None  # the double-sign guard: written before each signature
+    lock_record: bytes | None = None  # kept with the guard: the record of the latest lock
+    durable: frozenset[bytes] = frozenset()  # signatures of own messages the WAL ever held
+    evidence_pool: dict[EvidenceSlot, bytes] = field(default_factory=dict)  # kept until recorded
     up: bool = True
     epoch: int = 0  # bumped by a crash: stale timers are dropped
     last_progress: int = 0
@@ -271,6 +312,8 @@ class SimNode:
     # Byzantine memory
     seen: list[bytes] = field(default_factory=list)
     split: dict[tuple[int, int], tuple[list[int], bytes]] = field(default_factory=dict)
+    flooded: set[tuple[int, int]] = field(default_factory=set)
+    pushed: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def honest(self) -> bool:
@@ -293,11 +336,14 @@ class Simulation:
         self.verify = CachedVerifier()
         self.engine_factory: EngineFactory = engine_factory or Engine
         self.trace = trace
+        self.chain_id = CHAIN_ID
         self.now = 0
         self.events = 0
         self.crashes = 0
         self.evidence = 0
+        self.rejected = 0
         self.longest_wait = 0
+        self.heal_tick = 0
         self.violations: list[Violation] = []
         self._queue: list[tuple[int, int, tuple[Any, ...]]] = []
         self._seq = 0
@@ -308,7 +354,14 @@ class Simulation:
         self.decided: dict[int, bytes] = {}
         self.proposed: set[tuple[int, bytes]] = set()
         self.signed: dict[tuple[bytes, int, int, int], bytes] = {}
-        self._outsider = crypto.SigningKey(hashlib.sha256(b"sim-outsider").digest())
+        self.reported: dict[EvidenceSlot, int] = {}  # equivocation -> tick first reported
+        self._unrecorded: dict[EvidenceSlot, int] = {}  # reported, not yet on chain
+        self.recorded: set[EvidenceSlot] = set()  # equivocations in committed blocks
+        self._byzantine_signed: dict[tuple[bytes, int, int, int], bytes] = {}
+        self._equivocations: set[tuple[bytes, int, int, int]] = set()
+        self._crash_after: set[int] = set()  # nodes the lock attack crashes after this input
+        self.outsider = crypto.SigningKey(hashlib.sha256(b"sim-outsider").digest())
+        self.attack: LockAttack | None = None
         self._build_nodes()
 
     # -- setup -----------------------------------------------------------
@@ -317,15 +370,21 @@ class Simulation:
         n, f = self.config.validators, self.config.byzantine
         keys = [validator_key(i) for i in range(n)]
         byzantine = sorted(self.rng.sample(range(n), f))
-        modes = {i: self.rng.choice(self.config.byzantine_modes) for i in byzantine}
-        powers = [1 if i in modes else self.rng.randint(1, self.config.max_power) for i in range(n)]
+        if byzantine and self.rng.random() < self.config.coalition_rate:
+            shared = self.rng.choice(self.config.byzantine_modes)
+            modes = {i: shared for i in byzantine}
+        else:
+            modes = {i: self.rng.choice(self.config.byzantine_modes) for i in byzantine}
+        powers = self._powers(n, byzantine)
         genesis = ValidatorSet.create(
             Validator.from_public_key(k.public_key, p) for k, p in zip(keys, powers, strict=True)
         )
-        mutable = tuple(keys[i].public_key for i in range(n) if i not in modes)
+        mutable = tuple(k.public_key for k in keys) if "valset" in self.config.faults else ()
+        faulty = frozenset(address_of(keys[i].public_key) for i in byzantine)
         self.nodes: list[SimNode] = []
+        self._index: dict[bytes, int] = {}
         for i, key in enumerate(keys):
-            app = SimApp(genesis, mutable if "valset" in self.config.faults else ())
+            app = SimApp(genesis, mutable, faulty, CHAIN_ID, self.verify)
             mode = modes.get(i, "honest")
             node = SimNode(
                 i,
@@ -333,24 +392,63 @@ class Simulation:
                 address_of(key.public_key),
                 mode,
                 app,
-                self._new_engine(key, mode, app, None),
+                self._new_engine(i, key, mode, app, None),
             )
             self.nodes.append(node)
+            self._index[node.address] = i
         self.byzantine = modes
+        members = [node for node in self.nodes if node.mode == "lock-attack"]
+        if members:
+            self.attack = LockAttack(self, members)
+
+    def _powers(self, n: int, byzantine: list[int]) -> list[int]:
+        """Each validator's genesis power, by ``config.powers``."""
+        rng, top, mode = self.rng, self.config.max_power, self.config.powers
+        if mode == "equal":
+            return [1] * n
+        if mode == "light-byzantine":
+            return [1 if i in byzantine else rng.randint(2, top + 1) for i in range(n)]
+        powers = [1 if i in byzantine else rng.randint(1, top) for i in range(n)]
+        if mode == "max-byzantine" and byzantine:
+            honest = sum(p for i, p in enumerate(powers) if i not in byzantine)
+            share = (honest - 1) // 2  # the most with 3 * share < share + honest
+            for k, i in enumerate(byzantine):
+                powers[i] = share // len(byzantine) + (1 if k < share % len(byzantine) else 0)
+        return powers
 
     def _new_engine(
-        self, key: crypto.SigningKey, mode: str, app: SimApp, state: SignerState | None
+        self,
+        index: int,
+        key: crypto.SigningKey,
+        mode: str,
+        app: SimApp,
+        state: SignerState | None,
     ) -> Engine:
-        signer = Signer(key, CHAIN_ID, state)
+        signer = GuardedSimSigner(key, CHAIN_ID, state, lambda s: self._save_guard(index, s))
         if mode != "honest":
             return Engine(self.config.engine, CHAIN_ID, signer, app, self.verify)
         return self.engine_factory(self.config.engine, CHAIN_ID, signer, app, self.verify)
+
+    def _save_guard(self, index: int, state: SignerState) -> None:
+        self.nodes[index].guard = state
+
+    def _sets(self, node: SimNode, height: int) -> tuple[ValidatorSet, ValidatorSet]:
+        """The validator sets of ``height`` and the next (known two heights ahead)."""
+        return node.app.validator_set(height), node.app.validator_set(height + 1)
+
+    def honest_node(self) -> SimNode:
+        """Some honest node (for what all honest nodes agree on)."""
+        return next(n for n in self.nodes if n.honest)
+
+    def index_of(self, address: bytes) -> int:
+        """The node index of a validator address (-1 for a stranger)."""
+        return self._index.get(address, -1)
 
     # -- the event loop --------------------------------------------------
 
     def run(self) -> SimResult:
         for node in self.nodes:
-            self._handle(node, node.engine.start_height(1, node.app.validator_set(1)))
+            self._handle(node, node.engine.start_height(1, *self._sets(node, 1)))
         self._push(self.config.unstable_ticks, ("heal",))
         if "partition" in self.config.faults:
             self._push(1, ("partition-tick",))
@@ -373,6 +471,7 @@ class Simulation:
                 self.trace(self._describe(tick, event))
             self._dispatch(event)
             self._check_liveness()
+            self._check_evidence_recorded()
             if self._finished():
                 break
         honest = [n for n in self.nodes if n.honest]
@@ -387,6 +486,10 @@ class Simulation:
             byzantine=dict(self.byzantine),
             trace_digest=self._digest.hexdigest(),
             longest_wait=self.longest_wait,
+            equivocations=len(self._equivocations),
+            detected=sum(1 for slot in self.reported if slot in self._equivocations),
+            recorded=len(self.recorded),
+            rejected=self.rejected,
         )
 
     def _push(self, tick: int, event: tuple[Any, ...]) -> None:
@@ -410,6 +513,11 @@ class Simulation:
             node = self.nodes[index]
             if node.up and node.epoch == epoch:
                 self._build_proposal(node, height, round_)
+        elif kind == "evidence":
+            _, to, _, data = event
+            node = self.nodes[to]
+            if node.up and node.honest:
+                self._receive_evidence(node, data)
         elif kind == "restart":
             self._restart(self.nodes[event[1]])
         elif kind == "partition-tick":
@@ -440,7 +548,7 @@ class Simulation:
         return f"{tick:6d} {' '.join(str(x) for x in event)}"
 
     def _finished(self) -> bool:
-        if not self.healed:
+        if not self.healed or self._unrecorded:
             return False
         return all(
             n.app.height >= self.config.heights
@@ -455,30 +563,63 @@ class Simulation:
     def unstable(self) -> bool:
         return not self.healed
 
-    def _send(self, sender: SimNode, recipients: list[int], data: bytes) -> None:
+    def send(
+        self,
+        sender: SimNode,
+        recipients: list[int],
+        data: bytes,
+        fast: bool = False,
+        reliable: bool = False,
+        kind: str = "deliver",
+    ) -> None:
+        """Send ``data`` from ``sender``: through the network's faults while
+        unstable unless ``reliable`` (the lock attack's scheduler may also
+        decide), delayed 1..max_delay ticks (1 if ``fast``)."""
+        message = self._decode(data) if kind == "deliver" else None
+        if not sender.honest and message is not None:
+            self._note_byzantine_signature(sender, message)
+            if isinstance(message, ProposalMessage) and message.proposal.proposer == sender.address:
+                self._note_proposal(message)
         for to in recipients:
             if to == sender.index:
                 continue
-            if self.unstable:
+            route = None
+            if self.attack is not None and kind == "deliver":
+                route = self.attack.route(sender, to, message)
+            if route is False:
+                continue
+            if self.unstable and not reliable and route is None:
                 if self.partition is not None and (
                     (sender.index in self.partition) != (to in self.partition)
                 ):
                     continue
                 if "drop" in self.config.faults and (self.rng.random() < self.config.drop_rate):
                     continue
-            self._push(
-                self.now + self.rng.randint(1, self.config.max_delay),
-                ("deliver", to, sender.index, data),
-            )
+            delay = 1 if fast else self.rng.randint(1, self.config.max_delay)
+            self._push(self.now + delay, (kind, to, sender.index, data))
             if "duplicate" in self.config.faults and (
                 self.rng.random() < self.config.duplicate_rate
             ):
                 self._push(
                     self.now + self.rng.randint(1, self.config.max_delay),
-                    ("deliver", to, sender.index, data),
+                    (kind, to, sender.index, data),
                 )
 
-    def _everyone(self) -> list[int]:
+    def _note_byzantine_signature(self, sender: SimNode, message: Message) -> None:
+        """Count the equivocations Byzantine validators commit (to measure detection)."""
+        if isinstance(message, Vote) and message.validator == sender.address:
+            slot = (sender.address, message.height, message.round, int(message.step))
+            digest = message.signing_digest(CHAIN_ID)
+        elif isinstance(message, ProposalMessage) and message.proposal.proposer == sender.address:
+            p = message.proposal
+            slot = (sender.address, p.height, p.round, int(Step.PROPOSE))
+            digest = p.signing_digest(CHAIN_ID)
+        else:
+            return
+        if self._byzantine_signed.setdefault(slot, digest) != digest:
+            self._equivocations.add(slot)
+
+    def everyone(self) -> list[int]:
         return list(range(len(self.nodes)))
 
     def _partition_tick(self) -> None:
@@ -494,7 +635,10 @@ class Simulation:
 
     def _heal(self) -> None:
         self.healed = True
+        self.heal_tick = self.now
         self.partition = None
+        if self.attack is not None:
+            self.attack.on_heal()
         for node in self.nodes:
             node.last_progress = self.now
             if not node.up:
@@ -516,11 +660,19 @@ class Simulation:
             self._byzantine_receive(node, data, message)
             if node.mode == "silent":
                 return
-        self._catch_up(node, sender, message)
+        if node.mode != "lock-attack":  # the coalition helps nobody catch up
+            self._catch_up(node, sender, message)
         try:
             actions = node.engine.on_message(message)
         except InvalidMessage:
+            if node.honest:
+                self.rejected += 1
             return
+        if node.honest and node.engine.buffered_bytes > self.config.engine.max_buffered_bytes:
+            self._violate(
+                "bounded",
+                f"node {node.index} keeps {node.engine.buffered_bytes} bytes for the next height",
+            )
         self._handle(node, actions)
 
     def _catch_up(self, node: SimNode, sender: int, message: Message) -> None:
@@ -534,12 +686,13 @@ class Simulation:
         node.catch_up_sent[(sender, height)] = self.now
         for h in range(height, min(height + CATCH_UP_HEIGHTS, node.app.height + 1)):
             block, certificate = node.app.blocks[h]
-            self._send(node, [sender], encode_message(CommitMessage(certificate, block)))
+            self.send(node, [sender], encode_message(CommitMessage(certificate, block)))
 
     # -- nodes -----------------------------------------------------------
 
     def _handle(self, node: SimNode, actions: list[Action]) -> None:
-        """Carry out a node's actions in order; maybe crash part way."""
+        """Carry out a node's actions in order; maybe crash part way (a random
+        crash, a failing WAL write, or the lock attack's crash after a send)."""
         pending = list(actions)
         crash_at = -1
         if (
@@ -556,21 +709,37 @@ class Simulation:
                 return
             action = pending.pop(0)
             done += 1
+            if isinstance(action, Persist) and self._wal_write_fails(node):
+                self._crash(node)  # fail-stop: nothing after the failed write leaves
+                return
             more = self._carry_out(node, action)
             pending.extend(more)
-        if crash_at >= 0:
+        if crash_at >= 0 or node.index in self._crash_after:
+            self._crash_after.discard(node.index)
             self._crash(node)
+
+    def _wal_write_fails(self, node: SimNode) -> bool:
+        return (
+            node.honest
+            and self.unstable
+            and "walfail" in self.config.faults
+            and self.rng.random() < self.config.wal_fail_rate
+        )
 
     def _carry_out(self, node: SimNode, action: Action) -> list[Action]:
         if isinstance(action, Broadcast):
             if node.honest:
                 self._check_signed(node, action.message)
                 self._note_proposal(action.message)
-                self._send(node, self._everyone(), encode_message(action.message))
+                self._observe_honest_send(node, action.message)
+                self.send(node, self.everyone(), encode_message(action.message))
             else:
                 self._byzantine_send(node, action.message)
         elif isinstance(action, Persist):
-            node.disk = encode_record(action.record)
+            node.wal = encode_record(action.record)
+            node.durable |= frozenset(_signature(m) for m in action.record.messages)
+            if action.lock_changed:
+                node.lock_record = node.wal
         elif isinstance(action, ScheduleTimeout):
             self._push(
                 self.now + action.duration,
@@ -586,23 +755,43 @@ class Simulation:
             self._check_evidence(node, action)
         return []
 
+    def _observe_honest_send(self, node: SimNode, message: Message) -> None:
+        """Let the lock attack see an honest proposer's proposal, and crash a
+        node it wants crashed after this send."""
+        if self.attack is None:
+            return
+        if isinstance(message, ProposalMessage) and message.proposal.proposer == node.address:
+            self.attack.observe_proposal(message)
+        if "crash" in self.config.faults and self.attack.wants_crash(node, message):
+            self._crash_after.add(node.index)
+
     def _commit(self, node: SimNode, commit: Commit) -> list[Action]:
         if node.honest:
             self._check_commit(node, commit)
         node.app.apply(commit.height, commit.block, commit.certificate)
+        if node.honest:
+            for slot in node.app.evidence_of(commit.block):
+                self.recorded.add(slot)
+                self._unrecorded.pop(slot, None)
+            for slot in [s for s in node.evidence_pool if s in node.app.recorded]:
+                del node.evidence_pool[slot]
         if self.healed:
             node.committed_after_heal += 1
             if node.honest:
                 self.longest_wait = max(self.longest_wait, self.now - node.last_progress)
         node.last_progress = self.now
         height = commit.height + 1
-        return node.engine.start_height(height, node.app.validator_set(height))
+        return node.engine.start_height(height, *self._sets(node, height))
 
     def _build_proposal(self, node: SimNode, height: int, round_: int) -> None:
         changes = "valset" in self.config.faults
-        block = node.app.build_block(height, round_, node.address, self.rng, changes)
+        evidence: tuple[bytes, ...] = ()
+        if node.honest:  # a Byzantine proposer leaves evidence out
+            pending = [data for _, data in sorted(node.evidence_pool.items())]
+            evidence = tuple(pending[:MAX_EVIDENCE_PER_BLOCK])
+        block = node.app.build_block(height, round_, node.address, self.rng, changes, evidence)
         if node.mode == "garbage" and self.rng.random() < 0.5:
-            block = codec.encode((height + 1, round_, node.address, 0, ()))  # invalid height
+            block = encode_block(height + 1, round_, node.address, 0, (), ())  # invalid height
         self._handle(node, node.engine.on_proposal_ready(height, round_, block))
 
     def _crash(self, node: SimNode) -> None:
@@ -613,19 +802,34 @@ class Simulation:
         self._push(min(self.now + downtime, self.config.unstable_ticks), ("restart", node.index))
 
     def _restart(self, node: SimNode) -> None:
+        """Restart from the WAL and the guard; with ``walloss`` the WAL is
+        sometimes gone (moved aside after corruption) and only the guard is left."""
         if node.up:
             return
         node.up = True
-        record = decode_record(node.disk) if node.disk is not None else None
-        state = record.signer_state if record is not None else None
-        node.engine = self._new_engine(node.key, node.mode, node.app, state)
+        if "walloss" in self.config.faults and self.rng.random() < self.config.wal_loss_rate:
+            node.wal = None  # what the guard keeps is left: the signer state, the lock record
+        kept = node.wal if node.wal is not None else node.lock_record
+        record = decode_record(kept) if kept is not None else None
+        node.durable = (
+            frozenset() if record is None else frozenset(_signature(m) for m in record.messages)
+        )
+        node.engine = self._new_engine(node.index, node.key, node.mode, node.app, node.guard)
         height = node.app.height + 1
         if record is not None and record.height == height:
-            actions = node.engine.restore(record, node.app.validator_set(height))
+            actions = node.engine.restore(record, *self._sets(node, height))
         else:
-            actions = node.engine.start_height(height, node.app.validator_set(height))
+            actions = node.engine.start_height(height, *self._sets(node, height))
         node.last_progress = max(node.last_progress, self.now)
         self._handle(node, actions)
+
+    # -- evidence ----------------------------------------------------------
+
+    def _receive_evidence(self, node: SimNode, data: bytes) -> None:
+        """Evidence gossiped by a peer (as the node's mempool would carry it)."""
+        evidence = node.app.check_evidence(data)
+        if evidence is not None:
+            node.evidence_pool.setdefault(evidence_slot(evidence), data)
 
     # -- invariants ------------------------------------------------------
 
@@ -635,7 +839,7 @@ class Simulation:
     def _check_signed(self, node: SimNode, message: Message) -> None:
         if isinstance(message, Vote):
             if message.validator != node.address:
-                return  # a relayed vote (proof of lock), not ours
+                return  # a relayed vote (proof of lock, equivocation), not ours
             key = (node.address, message.height, message.round, int(message.step))
             digest = message.signing_digest(CHAIN_ID)
         elif isinstance(message, ProposalMessage):
@@ -646,6 +850,12 @@ class Simulation:
             digest = p.signing_digest(CHAIN_ID)
         else:
             return
+        if _signature(message) not in node.durable:
+            self._violate(
+                "persist-before-send",
+                f"node {node.index} sent a message it signed before its WAL held it "
+                f"(height {key[1]} round {key[2]} step {Step(key[3]).name})",
+            )
         previous = self.signed.setdefault(key, digest)
         if previous != digest:
             self._violate(
@@ -669,8 +879,14 @@ class Simulation:
             )
         if (height, commit.block_hash) not in self.proposed:
             self._violate("validity", f"height {height}: committed block was never proposed")
-        if crypto.sha256(commit.block) != commit.block_hash:
-            self._violate("validity", f"height {height}: block does not match its hash")
+        try:
+            matches = node.app.block_hash(commit.block) == commit.block_hash
+        except MalformedBlock:
+            matches = False
+        if not matches:
+            self._violate("validity", f"height {height}: block does not match its id")
+        elif not node.app.validate_block(height, commit.block):
+            self._violate("validity", f"height {height}: committed an invalid block")
         try:
             check_certificate_for(commit.certificate, height, commit.block_hash)
             verify_certificate(
@@ -680,6 +896,8 @@ class Simulation:
             self._violate("validity", f"height {height}: certificate: {exc}")
 
     def _check_evidence(self, node: SimNode, report: ReportEvidence) -> None:
+        """Honest evidence must verify and accuse a Byzantine validator; it
+        is then kept until recorded, and gossiped."""
         if not node.honest:
             return
         self.evidence += 1
@@ -693,6 +911,29 @@ class Simulation:
             )
         except InvalidEvidence as exc:
             self._violate("evidence", f"node {node.index} reported invalid evidence: {exc}")
+            return
+        slot = evidence_slot(evidence)
+        if slot in node.app.recorded:
+            return
+        if slot not in self.reported and slot not in self.recorded:
+            self.reported[slot] = self._unrecorded[slot] = self.now
+        data = encode_evidence(evidence)
+        node.evidence_pool.setdefault(slot, data)
+        self.send(node, self.everyone(), data, kind="evidence")
+
+    def _check_evidence_recorded(self) -> None:
+        """Every reported equivocation is on chain within liveness_ticks of
+        its report (or of the heal, if reported before)."""
+        if not self.healed:
+            return
+        for slot, tick in self._unrecorded.items():
+            if self.now - max(tick, self.heal_tick) > self.config.liveness_ticks:
+                self._violate(
+                    "evidence",
+                    f"equivocation at height {slot[1]} round {slot[2]} reported at tick "
+                    f"{tick} is not recorded",
+                )
+                return
 
     def _check_liveness(self) -> None:
         if not self.healed:
@@ -717,22 +958,34 @@ class Simulation:
         elif node.mode in ("double-vote", "amnesia") and isinstance(message, ProposalMessage):
             p = message.proposal
             self._vote_for_everything(node, p.height, p.round, p.block_hash)
+        elif node.mode == "swap":
+            relay_swapped(self, node, message)
+        elif node.mode == "flood":
+            flood_next_height(self, node, message)
+        elif node.mode == "push-rounds":
+            push_rounds(self, node, message)
 
     def _vote_for_everything(self, node: SimNode, height: int, round_: int, value: bytes) -> None:
         """Prevote and precommit ``value`` to everyone, whatever else was signed."""
         for step in (Step.PREVOTE, Step.PRECOMMIT):
             vote = sign_vote(node.key, CHAIN_ID, step, height, round_, value, node.address)
-            self._send(node, self._everyone(), encode_message(vote))
+            self.send(node, self.everyone(), encode_message(vote))
 
     def _byzantine_send(self, node: SimNode, message: Message) -> None:
         self._note_proposal(message)
         data = encode_message(message)
-        everyone = self._everyone()
+        everyone = self.everyone()
         mode = node.mode
         if mode == "silent":
             return
-        if mode == "subset":
-            self._send(node, self._random_subset(), data)
+        if mode == "lock-attack":
+            assert self.attack is not None
+            self.attack.member_send(node, message)
+        elif mode == "fake-pol" and isinstance(message, ProposalMessage):
+            if not propose_with_fake_pol(self, node, message):
+                self.send(node, everyone, data)
+        elif mode == "subset":
+            self.send(node, self._random_subset(), data)
         elif mode == "equivocate":
             self._equivocate(node, message)
         elif (
@@ -750,35 +1003,35 @@ class Simulation:
                 node.address,
             )
             group = self._random_subset()
-            self._send(node, group, data)
-            self._send(node, [i for i in everyone if i not in group], encode_message(other))
+            self.send(node, group, data)
+            self.send(node, [i for i in everyone if i not in group], encode_message(other))
         elif mode == "amnesia" and isinstance(message, ProposalMessage):
             p = message.proposal
             block = node.app.build_block(p.height, p.round, node.address, self.rng, False)
             fresh = sign_proposal(
-                node.key, CHAIN_ID, p.height, p.round, -1, crypto.sha256(block), node.address
+                node.key, CHAIN_ID, p.height, p.round, -1, node.app.block_hash(block), node.address
             )
             self._note_proposal(ProposalMessage(fresh, block))
-            self._send(node, everyone, encode_message(ProposalMessage(fresh, block)))
+            self.send(node, everyone, encode_message(ProposalMessage(fresh, block)))
             self._vote_for_everything(node, fresh.height, fresh.round, fresh.block_hash)
         elif mode == "garbage":
-            self._send(node, everyone, data)
+            self.send(node, everyone, data)
             for junk in self._garbage(node, message, data):
-                self._send(node, self._random_subset(), junk)
+                self.send(node, self._random_subset(), junk)
         elif mode == "replay":
-            self._send(node, everyone, data)
+            self.send(node, everyone, data)
             for _ in range(self.rng.randint(0, 3)):
                 if node.seen:
-                    self._send(node, self._random_subset(), self.rng.choice(node.seen))
+                    self.send(node, self._random_subset(), self.rng.choice(node.seen))
         else:
-            self._send(node, everyone, data)
+            self.send(node, everyone, data)
 
     def _random_subset(self) -> list[int]:
-        everyone = self._everyone()
+        everyone = self.everyone()
         return sorted(self.rng.sample(everyone, self.rng.randint(0, len(everyone))))
 
     def _equivocate(self, node: SimNode, message: Message) -> None:
-        everyone = self._everyone()
+        everyone = self.everyone()
         if isinstance(message, ProposalMessage):
             p = message.proposal
             slot = (p.height, p.round)
@@ -790,15 +1043,15 @@ class Simulation:
                     p.height,
                     p.round,
                     -1,
-                    crypto.sha256(other_block),
+                    node.app.block_hash(other_block),
                     node.address,
                 )
                 group = sorted(self.rng.sample(everyone, len(everyone) // 2))
                 node.split[slot] = (group, encode_message(ProposalMessage(other, other_block)))
                 self._note_proposal(ProposalMessage(other, other_block))
             group, other_data = node.split[slot]
-            self._send(node, [i for i in everyone if i not in group], encode_message(message))
-            self._send(node, group, other_data)
+            self.send(node, [i for i in everyone if i not in group], encode_message(message))
+            self.send(node, group, other_data)
             return
         if isinstance(message, Vote) and (message.height, message.round) in node.split:
             group, other_data = node.split[(message.height, message.round)]
@@ -813,10 +1066,10 @@ class Simulation:
                 twin_proposal.proposal.block_hash,
                 node.address,
             )
-            self._send(node, [i for i in everyone if i not in group], encode_message(message))
-            self._send(node, group, encode_message(twin))
+            self.send(node, [i for i in everyone if i not in group], encode_message(message))
+            self.send(node, group, encode_message(twin))
             return
-        self._send(node, everyone, encode_message(message))
+        self.send(node, everyone, encode_message(message))
 
     def _garbage(self, node: SimNode, message: Message, data: bytes) -> list[bytes]:
         rng = self.rng
@@ -829,13 +1082,13 @@ class Simulation:
         unsigned = Vote(Step.PREVOTE, height, 0, rng.randbytes(32), node.address, rng.randbytes(64))
         junk.append(encode_message(unsigned))
         outsider = sign_vote(
-            self._outsider,
+            self.outsider,
             CHAIN_ID,
             Step.PRECOMMIT,
             height,
             0,
             rng.randbytes(32),
-            address_of(self._outsider.public_key),
+            address_of(self.outsider.public_key),
         )
         junk.append(encode_message(outsider))
         far = sign_vote(
