@@ -492,10 +492,7 @@ class Engine:
         else:
             # lines 28-33: upon <PROPOSAL, h, r, v, vr> AND 2f+1 <PREVOTE, h, vr, id(v)>
             # while step = propose and 0 <= vr < r (decoding ensures vr < r)
-            pol = self.votes.rounds.get(proposal.pol_round)
-            if pol is None or not self.validators.has_quorum(
-                pol.prevotes.power_for(proposal.block_hash)
-            ):
+            if not self._has_polka(proposal.pol_round, proposal.block_hash):
                 return False
             acceptable = self._valid(proposal.block_hash, message.block) and self._lock_allows(
                 proposal.block_hash, proposal.pol_round
@@ -503,6 +500,11 @@ class Engine:
         # lines 24/26 and 30/32, then 27/33: step <- prevote
         self._vote(Step.PREVOTE, proposal.block_hash if acceptable else None, actions)
         return True
+
+    def _has_polka(self, round: int, value: bytes) -> bool:
+        """2f+1 <PREVOTE, h, round, value> (the proof of lock of line 28)."""
+        record = self.votes.rounds.get(round)
+        return record is not None and self.validators.has_quorum(record.prevotes.power_for(value))
 
     def _lock_allows(self, block_hash: bytes, pol_round: int) -> bool:
         """The locking condition: line 23 (pol_round = -1): lockedRound = -1
@@ -541,7 +543,7 @@ class Engine:
         self._fired.add((36, self.round))
         # lines 42-43, set first so that the record persisted with the
         # precommit below already holds the valid value and its proof
-        self.valid_round, self.valid_hash, self.valid_block = self.round, value, message.block
+        self._update_valid(value, message.block)
         if self.step is Step.PREVOTE:
             # lines 37-41: lock on v and precommit it
             self.locked_round, self.locked_hash, self.locked_block = (
@@ -554,6 +556,10 @@ class Engine:
             # No new signature, but a restarted proposer must re-propose this value.
             actions.append(Persist(self._record()))
         return True
+
+    def _update_valid(self, value: bytes, block: bytes) -> None:
+        # lines 42-43: validValue <- v; validRound <- round_p
+        self.valid_round, self.valid_hash, self.valid_block = self.round, value, block
 
     def _rule_precommit_nil(self, actions: list[Action]) -> bool:
         # lines 44-46: upon 2f+1 <PREVOTE, h, r, nil> while step = prevote

@@ -23,6 +23,7 @@ height at or below h, and records an equivocation not recorded before.
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from typing import Any, Final
 
 from consensus.engine.certificate import CommitCertificate
@@ -145,7 +146,7 @@ class SimApp:
         self.blocks[height] = (block, certificate)
         _, (changes, evidence) = _decode(block)
         for data in evidence:
-            self.recorded.add(evidence_slot(decode_evidence(data)))
+            self.recorded.add(evidence_slot(_known_evidence(data)))
         self.sets[height + 2] = self._next_set(height, changes)
 
     def validator_set(self, height: int) -> ValidatorSet:
@@ -154,14 +155,13 @@ class SimApp:
     def evidence_of(self, block: bytes) -> list[EvidenceSlot]:
         """The equivocations a (valid) block records."""
         _, (_, evidence) = _decode(block)
-        return [evidence_slot(decode_evidence(data)) for data in evidence]
+        return [evidence_slot(_known_evidence(data)) for data in evidence]
 
     def check_evidence(self, data: bytes) -> Evidence | None:
         """The evidence if it verifies against the set of its height and is
         not recorded yet, else None."""
-        try:
-            evidence = decode_evidence(data)
-        except InvalidEvidence:
+        evidence = _decoded_evidence(data)
+        if evidence is None:
             return None
         validators = self.sets.get(evidence.height)
         if validators is None or evidence_slot(evidence) in self.recorded:
@@ -227,3 +227,20 @@ def _decode(block: bytes) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     if not (len(body) == 2 and isinstance(header[4], bytes)):
         raise MalformedBlock("a body is [changes, evidence]")
     return header, body
+
+
+@lru_cache(maxsize=4096)
+def _decoded_evidence(data: bytes) -> Evidence | None:
+    """Evidence bytes decoded, or None (pure: every node decodes the same
+    gossiped bytes, once per run)."""
+    try:
+        return decode_evidence(data)
+    except InvalidEvidence:
+        return None
+
+
+def _known_evidence(data: bytes) -> Evidence:
+    """Evidence of a block already found valid."""
+    evidence = _decoded_evidence(data)
+    assert evidence is not None
+    return evidence

@@ -2,10 +2,10 @@
 (those live in consensus.engine.simulation): each is a function of the running
 ``Simulation`` and one Byzantine ``SimNode``.
 
-- ``swap``: a body-swapping relay. Every proposal it receives it sends on at
-  once (its link is fast: one tick) with the same signed proposal and
+- ``swap``: a body-swapping relay. The first proposal of each round it
+  receives it sends on at once (its link is fast: one tick) with the same signed proposal and
   header but another body, so it often arrives before the genuine one.
-- ``flood``: floods the next height: on the first message of each round it
+- ``flood``: floods the next height: on the first message of each height it
   sees, it sends messages for height + 1: proposals from a non-validator
   with large blocks, votes with bad signatures under honest validators'
   addresses, proposals it signs for rounds it does not propose, and its own
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from consensus.engine.messages import Step, Vote, sign_proposal, sign_vote
 from consensus.engine.sim_app import swap_body
-from consensus.engine.wire import Message, ProposalMessage, encode_message
+from consensus.engine.wire import CommitMessage, Message, ProposalMessage, encode_message
 from ledger.address import address_of
 
 if TYPE_CHECKING:
@@ -34,9 +34,13 @@ FLOOD_PROPOSALS: Final = 4  # junk proposals per flood
 
 
 def relay_swapped(sim: Simulation, node: SimNode, message: Message) -> None:
-    """``swap``: relay a received proposal with its body swapped."""
+    """``swap``: relay a received proposal with its body swapped (once per round)."""
     if not isinstance(message, ProposalMessage) or message.proposal.proposer == node.address:
         return
+    key = (message.height, message.proposal.round)
+    if key in node.flooded:
+        return
+    node.flooded.add(key)
     swapped = swap_body(message.block, sim.rng)
     if swapped is not None:
         data = encode_message(ProposalMessage(message.proposal, swapped))
@@ -44,17 +48,14 @@ def relay_swapped(sim: Simulation, node: SimNode, message: Message) -> None:
 
 
 def flood_next_height(sim: Simulation, node: SimNode, message: Message) -> None:
-    """``flood``: junk for height + 1, once per (height, round) seen."""
-    if isinstance(message, Vote):
-        key = (message.height, message.round)
-    elif isinstance(message, ProposalMessage):
-        key = (message.height, message.proposal.round)
-    else:
-        return
+    """``flood``: junk for height + 1, once per height seen."""
+    key = (message.height, -1)
+    if message.height != node.engine.height or isinstance(message, CommitMessage):
+        return  # (junk for a later height must not set off more floods)
     if key in node.flooded:
         return
     node.flooded.add(key)
-    height = key[0] + 1
+    height = message.height + 1
     rng = sim.rng
     everyone = sim.everyone()
     block_size = sim.config.engine.max_block_size // 2

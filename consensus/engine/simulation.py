@@ -197,6 +197,19 @@ class SimConfig:
             raise ValueError("byzantine validators need at least one behaviour")
 
 
+# The configurations CI runs (tests/consensus/test_simulation.py, a few
+# hundred seeds each; 20,000 each in the slow profile) and against which every
+# engine mutant must fail (tests/consensus/test_mutation_gate.py).
+DEFAULT_CONFIGS: Final[dict[str, SimConfig]] = {
+    "4x1-random": SimConfig(validators=4, byzantine=1),
+    "7x2-random": SimConfig(validators=7, byzantine=2),
+    "4x1-equal": SimConfig(validators=4, byzantine=1, powers="equal"),
+    "10x3-equal": SimConfig(validators=10, byzantine=3, powers="equal"),
+    "5x2-light": SimConfig(validators=5, byzantine=2, powers="light-byzantine"),
+    "7x2-max": SimConfig(validators=7, byzantine=2, powers="max-byzantine"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     """An invariant that did not hold."""
@@ -302,7 +315,8 @@ class SimNode:
     wal: bytes | None = None  # the latest persisted record
     guard: SignerState | None = None  # the double-sign guard: written before each signature
     lock_record: bytes | None = None  # kept with the guard: the record of the latest lock
-    durable: frozenset[bytes] = frozenset()  # signatures of own messages the WAL ever held
+    # signatures of own messages a WAL record held before they were first sent
+    durable: frozenset[bytes] = frozenset()
     evidence_pool: dict[EvidenceSlot, bytes] = field(default_factory=dict)  # kept until recorded
     up: bool = True
     epoch: int = 0  # bumped by a crash: stale timers are dropped
@@ -312,7 +326,7 @@ class SimNode:
     # Byzantine memory
     seen: list[bytes] = field(default_factory=list)
     split: dict[tuple[int, int], tuple[list[int], bytes]] = field(default_factory=dict)
-    flooded: set[tuple[int, int]] = field(default_factory=set)
+    flooded: set[tuple[int, int]] = field(default_factory=set)  # (height, round) done
     pushed: set[tuple[int, int]] = field(default_factory=set)
 
     @property
@@ -356,6 +370,8 @@ class Simulation:
         self.signed: dict[tuple[bytes, int, int, int], bytes] = {}
         self.reported: dict[EvidenceSlot, int] = {}  # equivocation -> tick first reported
         self._unrecorded: dict[EvidenceSlot, int] = {}  # reported, not yet on chain
+        self._heights_done: int | None = None  # when every honest node had its heights
+        self._evidence_check = 0  # next tick to check that evidence gets recorded
         self.recorded: set[EvidenceSlot] = set()  # equivocations in committed blocks
         self._byzantine_signed: dict[tuple[bytes, int, int, int], bytes] = {}
         self._equivocations: set[tuple[bytes, int, int, int]] = set()
@@ -548,14 +564,21 @@ class Simulation:
         return f"{tick:6d} {' '.join(str(x) for x in event)}"
 
     def _finished(self) -> bool:
-        if not self.healed or self._unrecorded:
+        """Every honest node committed enough heights, and every equivocation
+        reported until then is on chain (later ones are not waited for:
+        Byzantine validators may equivocate forever)."""
+        if not self.healed:
             return False
-        return all(
-            n.app.height >= self.config.heights
-            and n.committed_after_heal >= self.config.heights_after_heal
-            for n in self.nodes
-            if n.honest
-        )
+        if self._heights_done is None:
+            if not all(
+                n.app.height >= self.config.heights
+                and n.committed_after_heal >= self.config.heights_after_heal
+                for n in self.nodes
+                if n.honest
+            ):
+                return False
+            self._heights_done = self.now
+        return all(tick > self._heights_done for tick in self._unrecorded.values())
 
     # -- network ---------------------------------------------------------
 
@@ -811,9 +834,6 @@ class Simulation:
             node.wal = None  # what the guard keeps is left: the signer state, the lock record
         kept = node.wal if node.wal is not None else node.lock_record
         record = decode_record(kept) if kept is not None else None
-        node.durable = (
-            frozenset() if record is None else frozenset(_signature(m) for m in record.messages)
-        )
         node.engine = self._new_engine(node.index, node.key, node.mode, node.app, node.guard)
         height = node.app.height + 1
         if record is not None and record.height == height:
@@ -923,9 +943,11 @@ class Simulation:
 
     def _check_evidence_recorded(self) -> None:
         """Every reported equivocation is on chain within liveness_ticks of
-        its report (or of the heal, if reported before)."""
-        if not self.healed:
+        its report (or of the heal, if reported before); checked every
+        PARTITION_CHECK ticks."""
+        if not self.healed or not self._unrecorded or self.now < self._evidence_check:
             return
+        self._evidence_check = self.now + PARTITION_CHECK
         for slot, tick in self._unrecorded.items():
             if self.now - max(tick, self.heal_tick) > self.config.liveness_ticks:
                 self._violate(

@@ -1,10 +1,18 @@
 """The ledger as the consensus engine's application: block values are block bytes.
 
-``LedgerApplication`` answers the engine's two questions (a block's hash;
+``LedgerApplication`` answers the engine's two questions (a block's id;
 may this block be decided at this height?) from the committed chain, builds
 proposals from the mempool, and keeps each block it executed while
 validating, so the commit that follows does not execute it again (nor
 verify any signature twice: the mempool's verified hashes are passed on).
+
+A block's id is its header's hash. The header commits to the body (the
+transactions' Merkle root and the hash of the last commit), so the id binds
+every byte of the block only if the body matches: ``block_hash`` raises
+MalformedBlock otherwise (the engine then treats the message as never
+received), and ``execute`` raises BodyMismatch before anything is looked up
+by the id, so a block with a swapped body is never executed, cached or
+stored in the place of the genuine one (block sync goes through ``execute``).
 
 A block is valid at height h when it decodes strictly, is at the tip's
 height + 1 on the tip's hash, carries in ``last_commit`` a certificate that
@@ -29,17 +37,30 @@ from consensus.engine.certificate import (
     decode_certificate,
     verify_certificate,
 )
+from consensus.engine.message_checks import MalformedBlock
 from consensus.engine.validators import ValidatorSet
 from consensus.node.wire_limits import block_limits
-from ledger import codec
+from ledger import codec, crypto
 from ledger.chain import Chain
 from ledger.exceptions import InvalidBlock
 from ledger.transition import BlockResult
-from ledger.types import MAX_BLOCK_SIZE, Block, DecodeError, Transaction, decode_block
+from ledger.types import (
+    MAX_BLOCK_SIZE,
+    Block,
+    DecodeError,
+    Transaction,
+    block_txs_root,
+    decode_block,
+)
 
-log = logging.getLogger("consensus.application")
+log = logging.getLogger("consensus.node.application")
 
 MAX_CACHED_BLOCKS: Final = 16
+
+
+class BodyMismatch(InvalidBlock):
+    """The block's body (transactions, last commit) is not what its header
+    commits to: whoever sent it altered a block, so that peer is to blame."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +91,16 @@ class LedgerApplication:
 
     # -- the engine's Application ------------------------------------------
     def block_hash(self, block: bytes) -> bytes:
-        """The header hash of a block value; 32 zero bytes for bytes that do
-        not decode (such a block is never valid, so its id only has to be stable)."""
+        """The header hash of a block value. Raises MalformedBlock for bytes
+        that do not decode or whose body does not match the header."""
         decoded = self.decode(block)
-        return decoded.hash if decoded is not None else bytes(32)
+        if decoded is None:
+            raise MalformedBlock("the bytes are not a block")
+        try:
+            self.check_body(decoded)
+        except BodyMismatch as exc:
+            raise MalformedBlock(str(exc)) from exc
+        return decoded.hash
 
     def validate_block(self, height: int, block: bytes) -> bool:
         """valid(v): see the module docstring."""
@@ -114,12 +141,25 @@ class LedgerApplication:
             self._decoded.popitem(last=False)
         return decoded
 
+    @staticmethod
+    def check_body(block: Block) -> None:
+        """Raise BodyMismatch unless the transactions and the last commit are
+        those the header commits to (then the header hash binds the block)."""
+        if block.header.txs_root != block_txs_root(block.transactions):
+            raise BodyMismatch("the transactions do not match the header's transactions root")
+        if block.header.last_commit_hash != crypto.sha256(block.last_commit):
+            raise BodyMismatch("the last commit does not match the header's last-commit hash")
+
     def execute(self, block: Block) -> ExecutedBlock:
         """Check and execute ``block`` on the tip (once; the result is kept
-        until the next commit). Raises InvalidBlock."""
+        until the next commit). Raises InvalidBlock (BodyMismatch for a body
+        that does not match the header, before the kept results are consulted)."""
         executed = self._executed.get(block.hash)
-        if executed is not None:
+        if executed is not None and executed.block is block:
             return executed
+        self.check_body(block)
+        if executed is not None:
+            return executed  # the same header and a matching body: the same block
         self.check_last_commit(block)
         self.check_proposer(block)
         result = self.chain.execute_block(block, self._verified())

@@ -505,18 +505,16 @@ def test_four_engines_agree_on_a_perfect_network(committee: Committee) -> None:
 
 
 def test_validator_set_change_takes_effect_two_heights_later() -> None:
-    from consensus.engine.simulation import SimApp
+    from consensus.engine.sim_app import SimApp, encode_block
 
     committee = Committee.of([1, 1, 1, 1])
     genesis = committee.validator_set
     target = genesis.validators[2]
-    app = SimApp(genesis, (target.public_key,))
-    from ledger import codec
-
-    block = codec.encode((1, 0, b"\x00" * 20, 0, ((target.public_key, 3),)))
+    app = SimApp(genesis, (target.public_key,), frozenset(), CHAIN, crypto.verify_digest)
+    block = encode_block(1, 0, b"\x00" * 20, 0, ((target.public_key, 3),), ())
     assert app.validate_block(1, block)
     certificate = CommitCertificate.from_precommits(
-        [committee.vote(i, Step.PRECOMMIT, 1, 0, crypto.sha256(block)) for i in range(3)]
+        [committee.vote(i, Step.PRECOMMIT, 1, 0, app.block_hash(block)) for i in range(3)]
     )
     app.apply(1, block, certificate)
     assert app.validator_set(2).get(target.address) == target  # height 2: unchanged
