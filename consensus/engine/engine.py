@@ -31,12 +31,13 @@ Deviations from the paper, all for running over a lossy network:
 - Messages for the next height are checked (against the next height's
   validator set when the caller passes it), kept within bounds per signer and
   in bytes (consensus.engine.next_height) and replayed by start_height.
-- Equivocations are relayed: when the engine sees two conflicting messages of
-  one validator for one round, it re-broadcasts that validator's messages of
-  the round (once), so every honest node sees the equivocation and can report
-  it; when validators with more than 1/3 of the power voted for another value
-  than the round's proposal it holds, the proposer must have signed two
-  proposals, and the engine re-broadcasts its proposal (once per round).
+- Equivocations are relayed: once the engine has seen a validator sign two
+  conflicting messages in a round, it re-broadcasts that validator's messages
+  of the round (at most two per step), so every honest node sees the
+  equivocation and can report it; when validators with more than 1/3 of the
+  power voted for another value than the round's proposal it holds, the
+  proposer must have signed two proposals, and the engine re-broadcasts its
+  proposal (once per round).
 - The lock survives losing the WAL: a Persist that changes the lock says so
   (``lock_changed``) and the node keeps that record with its double-sign
   guard too, to restore from. A restart sends the signer's last vote again
@@ -135,6 +136,7 @@ class EngineConfig:
 
 
 NO_ROUND = -1
+RELAYED_PER_STEP = 2  # messages of an equivocator relayed per (round, step): enough to show it
 
 
 class Engine:
@@ -176,7 +178,8 @@ class Engine:
         self._fired: set[tuple[int, int]] = set()  # (paper line, round) of "for the first time"
         self._validity: dict[bytes, bool] = {}  # by block id, which binds the block's bytes
         self._proposers: list[Validator] = []
-        self._relayed: set[tuple[bytes, int]] = set()  # (validator, round) equivocations relayed
+        self._equivocated: set[tuple[bytes, int]] = set()  # (validator, round) seen equivocating
+        self._relayed: dict[tuple[bytes, int, Step], list[Message]] = {}  # relayed, by slot
         self._relayed_proposals: set[int] = set()  # rounds whose proposal was relayed
         self._stall: tuple[int, Step, int] = (0, Step.PROPOSE, 0)  # round, step, ticks in it
         self._persisted_lock: tuple[int, bytes | None] = (NO_ROUND, None)
@@ -321,9 +324,11 @@ class Engine:
         outcome, evidence = self.votes.add_vote(vote, self.round)
         if evidence is not None:
             actions.append(ReportEvidence(evidence))
-            self._relay_equivocation(vote.validator, vote.round, vote, actions)
+            self._equivocated.add((vote.validator, vote.round))
+            self._relay_held(vote.validator, vote.round, actions)
         if outcome is Added.NEW or outcome is Added.CONFLICT:
-            self._relay_contradicted_proposal(vote, actions)
+            self._relay_if_equivocator(vote.validator, vote.round, vote.step, vote, actions)
+            self._relay_contradicted_proposal(vote.round, actions)
             self._run_rules(actions)
 
     def _on_proposal(self, message: ProposalMessage, actions: list[Action]) -> None:
@@ -341,8 +346,16 @@ class Engine:
         outcome, evidence = self.votes.add_proposal(message, self.round)
         if evidence is not None:
             actions.append(ReportEvidence(evidence))
-            self._relay_equivocation(proposal.proposer, proposal.round, message, actions)
+            self._equivocated.add((proposal.proposer, proposal.round))
+            self._relay_held(proposal.proposer, proposal.round, actions)
+            self._relay_if_equivocator(
+                proposal.proposer, proposal.round, Step.PROPOSE, message, actions
+            )
         if outcome is Added.NEW:
+            self._relay_if_equivocator(
+                proposal.proposer, proposal.round, Step.PROPOSE, message, actions
+            )
+            self._relay_contradicted_proposal(proposal.round, actions)
             self._run_rules(actions)
 
     def _on_commit(self, message: CommitMessage, actions: list[Action]) -> None:
@@ -360,47 +373,50 @@ class Engine:
         if self._valid(certificate.block_hash, message.block):
             self._decide(message.block, certificate, actions)
 
-    def _relay_equivocation(
-        self, validator: bytes, round: int, conflicting: Message, actions: list[Action]
-    ) -> None:
-        """Re-broadcast, once, what ``validator`` signed in ``round`` that this
-        engine holds, and the conflicting message: an equivocation split
-        between parts of the network is then seen (and reported) everywhere."""
-        if (validator, round) in self._relayed:
-            return
-        self._relayed.add((validator, round))
-        held: list[Message] = []
-        record = self.votes.rounds.get(round)
-        if record is not None:
-            if record.proposal is not None and record.proposal.proposal.proposer == validator:
-                held.append(record.proposal)
-            for tally in (record.prevotes, record.precommits):
-                for voters in tally.by_value.values():
-                    vote = voters.get(validator)
-                    if vote is not None:
-                        held.append(vote)
-        if conflicting not in held:
-            held.append(conflicting)
-        actions.extend(Broadcast(message) for message in held)
+    # -- relaying equivocations -------------------------------------------
 
-    def _relay_contradicted_proposal(self, vote: Vote, actions: list[Action]) -> None:
-        """Validators with more than 1/3 of the power voted in ``vote.round``
-        for a value other than the round's proposal this engine holds: at least
-        one honest validator got another proposal, so the proposer signed two.
-        Re-broadcast ours (once per round) so the equivocation is seen."""
-        record = self.votes.rounds.get(vote.round)
-        if (
-            vote.block_hash is None
-            or record is None
-            or record.proposal is None
-            or vote.block_hash == record.proposal.proposal.block_hash
-            or vote.round in self._relayed_proposals
-        ):
+    def _relay_held(self, validator: bytes, round: int, actions: list[Action]) -> None:
+        """``validator`` equivocated in ``round``: re-broadcast what it signed
+        in that round that this engine holds, so that an equivocation split
+        between parts of the network is seen (and reported) everywhere."""
+        record = self.votes.rounds.get(round)
+        if record is None:
             return
-        tally = record.tally(vote.step)
-        if self.validators.exceeds_one_third(tally.power_for(vote.block_hash)):
-            self._relayed_proposals.add(vote.round)
-            actions.append(Broadcast(record.proposal))
+        if record.proposal is not None and record.proposal.proposal.proposer == validator:
+            self._relay_if_equivocator(validator, round, Step.PROPOSE, record.proposal, actions)
+        for step in (Step.PREVOTE, Step.PRECOMMIT):
+            for voters in record.tally(step).by_value.values():
+                vote = voters.get(validator)
+                if vote is not None:
+                    self._relay_if_equivocator(validator, round, step, vote, actions)
+
+    def _relay_if_equivocator(
+        self, validator: bytes, round: int, step: Step, message: Message, actions: list[Action]
+    ) -> None:
+        """Re-broadcast a new message of a validator known to have equivocated
+        in this round: at most RELAYED_PER_STEP per step, each once."""
+        if (validator, round) not in self._equivocated:
+            return
+        relayed = self._relayed.setdefault((validator, round, step), [])
+        if len(relayed) < RELAYED_PER_STEP and message not in relayed:
+            relayed.append(message)
+            actions.append(Broadcast(message))
+
+    def _relay_contradicted_proposal(self, round: int, actions: list[Action]) -> None:
+        """Validators with more than 1/3 of the power voted in ``round`` for a
+        value other than the round's proposal this engine holds: at least one
+        honest validator got another proposal, so the proposer signed two.
+        Re-broadcast ours (once per round) so the equivocation is seen."""
+        record = self.votes.rounds.get(round)
+        if record is None or record.proposal is None or round in self._relayed_proposals:
+            return
+        ours = record.proposal.proposal.block_hash
+        for step in (Step.PREVOTE, Step.PRECOMMIT):
+            for value, power in record.tally(step).power_by_value.items():
+                if value not in (None, ours) and self.validators.exceeds_one_third(power):
+                    self._relayed_proposals.add(round)
+                    actions.append(Broadcast(record.proposal))
+                    return
 
     def _take_buffered(self, height: int) -> list[Message]:
         buffer, self._buffer = self._buffer, None
