@@ -464,10 +464,8 @@ class Engine:
     def _rule_decide(self, actions: list[Action]) -> bool:
         # lines 49-54: upon <PROPOSAL, h, r, v, *> from proposer(h, r) AND
         # 2f+1 <PRECOMMIT, h, r, id(v)> while decision[h] = nil (any round r)
-        for round_, record in self.votes.rounds.items():
-            tally = record.precommits
-            if not self.validators.has_quorum(tally.total_power):
-                continue
+        for round_ in sorted(self.votes.precommit_quorums):
+            tally = self.votes.rounds[round_].precommits
             for value, power in tally.power_by_value.items():
                 if value is None or not self.validators.has_quorum(power):
                     continue
@@ -483,8 +481,8 @@ class Engine:
         target = max(
             (
                 r
-                for r, record in self.votes.rounds.items()
-                if r > self.round and self.validators.exceeds_one_third(record.sender_power)
+                for r in self.votes.rounds_above(self.round)
+                if self.validators.exceeds_one_third(self.votes.rounds[r].sender_power)
             ),
             default=None,
         )
@@ -657,6 +655,13 @@ class Engine:
         elif isinstance(message, ProposalMessage):
             self._own[(message.proposal.round, Step.PROPOSE)] = message
             self.votes.add_proposal(message, self.round)
+        # Only the latest gossip_rounds rounds are re-sent and persisted: keep
+        # no more (a height can last many rounds).
+        rounds = sorted({r for r, _ in self._own}, reverse=True)
+        if len(rounds) > self.config.gossip_rounds:
+            oldest = rounds[self.config.gossip_rounds - 1]
+            for key in [k for k in self._own if k[0] < oldest]:
+                del self._own[key]
 
     def _recover_lock(self, record: ConsensusRecord) -> None:
         """Adopt the lock of a persisted record: the WAL's, or, if the WAL was

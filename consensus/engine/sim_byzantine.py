@@ -11,8 +11,8 @@
   addresses, proposals it signs for rounds it does not propose, and its own
   votes for many rounds.
 - ``push-rounds``: for every round it hears of, it prevotes nil in the next
-  round, trying to make nodes skip rounds (line 55) on messages of
-  validators without more than a third of the power.
+  round at once (over a fast link), trying to make nodes skip rounds (line
+  55) on messages of validators without more than a third of the power.
 - ``fake-pol``: as proposer, proposes a fresh block claiming a proof-of-lock
   round it has no polka for (a random earlier round), and votes for it.
 """
@@ -98,7 +98,7 @@ def push_rounds(sim: Simulation, node: SimNode, message: Message) -> None:
         return
     node.pushed.add((height, round_ + 1))
     vote = sign_vote(node.key, sim.chain_id, Step.PREVOTE, height, round_ + 1, None, node.address)
-    sim.send(node, sim.everyone(), encode_message(vote))
+    sim.send(node, sim.everyone(), encode_message(vote), fast=True)
 
 
 def propose_with_fake_pol(sim: Simulation, node: SimNode, message: ProposalMessage) -> bool:

@@ -15,9 +15,9 @@ coalition's power), and picks a variant:
   precommits it. The coalition's precommits for v go only to one node
   D of L, which decides v (p(L) + B >= q); the others see less than a quorum
   for v and move on. D is then cut off. In later rounds the coalition
-  pushes another value w: as proposer with a proof-of-lock round of -1 or,
-  falsely, r; otherwise it votes for any fresh value an honest proposer of
-  U proposes. A correct L\\{D} prevotes nil, so w gets U + B < q. An engine
+  pushes another value w: as proposer with a false proof-of-lock round r
+  (or, if U is empty, with none in every other try); otherwise it votes for
+  any fresh value an honest proposer of U proposes. A correct L\\{D} prevotes nil, so w gets U + B < q. An engine
   that ignores its lock, accepts a proof-of-lock round without its polka or
   forgets its lock on restart (the scheduler crashes nodes of L\\{D} right
   after their precommit) lets w through (p(D) <= T - q is required), and
@@ -139,6 +139,12 @@ class LockAttack:
         self.lock_round = -1
         self.value: bytes | None = None  # v, the value L locks
         self.voted: set[int] = set()  # rounds the coalition voted in
+        self.proposed: set[int] = set()  # rounds the coalition proposed in
+        self.sent: list[tuple[SimNode, list[int], bytes]] = []  # to send again
+        self.pushes = 0  # values pushed after the lock round
+        self.crashed: set[int] = set()  # nodes crashed after their locking precommit
+        self.first_pol = sim.rng.randrange(2)  # which kind of push comes first
+        self.proposers: list[bytes] = []  # of the attacked height, by round
 
     @property
     def active(self) -> bool:
@@ -169,7 +175,7 @@ class LockAttack:
         self.tried.add(height)
         honest = {n.index: n.address for n in self.sim.nodes if n.honest}
         coalition = {m.index: m.address for m in self.members}
-        validators = self.sim.honest_node().app.validator_set(height)
+        validators = self.sim.validator_set(height)
         plan = make_plan(validators, honest, coalition, self.sim.rng)
         if plan is None:
             return
@@ -219,51 +225,73 @@ class LockAttack:
             vote = sign_vote(
                 member.key, self.sim.chain_id, step, self.height, round_, value, member.address
             )
-            self.sim.send(member, to, encode_message(vote), reliable=True)
+            self._send(member, to, encode_message(vote))
+
+    def _send(self, member: SimNode, to: list[int], data: bytes) -> None:
+        """Send, and remember to send again (``gossip``): restarted nodes
+        forget what they received."""
+        self.sent.append((member, to, data))
+        self.sim.send(member, to, data, reliable=True)
+
+    def gossip(self) -> None:
+        """Every gossip interval while the attack is on: send everything again."""
+        if self.active:
+            for member, to, data in self.sent:
+                self.sim.send(member, to, data, reliable=True)
 
     # -- what the members' engines would send --------------------------------
 
     def member_send(self, node: SimNode, message: Message) -> None:
-        """A coalition member's engine wants ``message`` broadcast."""
-        if self.state == OVER or (self.state != WAITING and message.height > self.height):
-            return  # silent after the attack
-        if self.state == WAITING:
-            if isinstance(message, ProposalMessage):
-                self.observe_proposal(message)
-            if self.state == WAITING or message.height != self.height:
-                self.sim.send(node, self.sim.everyone(), encode_message(message))
+        """A coalition member's engine wants ``message`` broadcast: forwarded
+        until the attack starts (a member's proposal may start it), then the
+        coalition speaks for itself (``_vote_in``, ``observe_round``)."""
+        if self.state == OVER or (self.state != WAITING and message.height >= self.height):
+            return
+        if isinstance(message, ProposalMessage):
+            self.observe_proposal(message)
+            if self.state != WAITING:  # it started the attack: the locking (or stale) value
+                self.sim.send(node, self.sim.everyone(), encode_message(message), reliable=True)
                 return
-        if message.height < self.height:
-            self.sim.send(node, self.sim.everyone(), encode_message(message))
-            return
-        if isinstance(message, ProposalMessage) and message.proposal.proposer == node.address:
-            self._member_proposes(node, message)
+        self.sim.send(node, self.sim.everyone(), encode_message(message))
 
-    def _member_proposes(self, node: SimNode, message: ProposalMessage) -> None:
-        p = message.proposal
-        everyone = self.sim.everyone()
-        if (self.state == STALE and p.round == self.stale_round) or (
-            self.state == LOCKING and p.round == self.lock_round
-        ):
-            self.sim.send(node, everyone, encode_message(message), reliable=True)
+    def observe_round(self, height: int, round_: int) -> None:
+        """An honest node entered (height, round): if a member is that round's
+        proposer, the coalition proposes (whatever the members' engines are
+        doing: they may have decided the height already)."""
+        if not self.active or height != self.height or round_ in self.proposed:
             return
-        if self.state == STALE:  # the locking round's value: a fresh block
-            fresh = self._fresh_proposal(node, p.round, -1)
-            self.sim.send(node, everyone, encode_message(fresh), reliable=True)
-            self.observe_proposal(fresh)
+        proposer = self._proposer(round_)
+        member = next((m for m in self.members if m.address == proposer), None)
+        if member is None:
             return
+        self.proposed.add(round_)
         assert self.plan is not None
-        if p.round < self.lock_round or self.plan.variant == "no-decide":
+        everyone = self.sim.everyone()
+        if self.state == STALE:
+            if round_ <= self.stale_round:
+                return
+            pushed = self._fresh_proposal(member, round_, -1)  # the value to lock
+        elif round_ <= self.lock_round or self.plan.variant == "no-decide":
             return
-        if self.plan.variant == "stale" and self.stale_message is not None:
-            pushed = self._stale_proposal(node, p.round)
+        elif self.plan.variant == "stale":
+            pushed = self._stale_proposal(member, round_)
             for vote in self._stale_proof():
-                self.sim.send(node, everyone, encode_message(vote), reliable=True)
+                self._send(member, everyone, encode_message(vote))
         else:
-            pol_round = self.sim.rng.choice((-1, self.lock_round))
-            pushed = self._fresh_proposal(node, p.round, pol_round)
-        self.sim.send(node, everyone, encode_message(pushed), reliable=True)
+            # A false proof of lock (the lock round): a proposer of U already
+            # pushes values without one. With U empty, with and without in turns.
+            turn = (self.pushes + self.first_pol) % 2
+            pol_round = self.lock_round if self.plan.unlocked or turn else -1
+            self.pushes += 1
+            pushed = self._fresh_proposal(member, round_, pol_round)
+        self._send(member, everyone, encode_message(pushed))
         self.observe_proposal(pushed)
+
+    def _proposer(self, round_: int) -> bytes:
+        if round_ >= len(self.proposers):
+            validators = self.sim.validator_set(self.height)
+            self.proposers = [v.address for v in validators.proposers(2 * round_ + 2)]
+        return self.proposers[round_]
 
     def _fresh_proposal(self, node: SimNode, round_: int, pol_round: int) -> ProposalMessage:
         block = node.app.build_block(self.height, round_, node.address, self.sim.rng, False)
@@ -359,19 +387,24 @@ class LockAttack:
 
     def wants_crash(self, node: SimNode, message: Message) -> bool:
         """Crash ``node`` after it sent ``message``: a node of L\\{D} right after
-        its precommit for v (its lock must survive the restart)."""
+        its precommit for v, once (its lock must survive the restart, which
+        comes soon)."""
         plan = self.plan
-        return (
+        wanted = (
             self.active
             and plan is not None
+            and node.index not in self.crashed
             and isinstance(message, Vote)
             and message.step is Step.PRECOMMIT
             and message.round == self.lock_round
             and message.block_hash == self.value
             and node.index in plan.locked
             and node.index != plan.decider
-            and self.sim.rng.random() < 0.5
         )
+        if not wanted:
+            return False
+        self.crashed.add(node.index)  # once: the first time it sends that precommit
+        return self.sim.rng.random() < 0.5
 
     def on_heal(self) -> None:
         self.state = OVER

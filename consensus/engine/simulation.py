@@ -97,6 +97,7 @@ from consensus.engine.actions import (
     ReportEvidence,
     RequestProposal,
     ScheduleTimeout,
+    TimeoutKind,
 )
 from consensus.engine.certificate import (
     CommitCertificate,
@@ -452,6 +453,10 @@ class Simulation:
         """The validator sets of ``height`` and the next (known two heights ahead)."""
         return node.app.validator_set(height), node.app.validator_set(height + 1)
 
+    def validator_set(self, height: int) -> ValidatorSet:
+        """The validator set of ``height`` (every node that knows it agrees)."""
+        return next(n.app.sets[height] for n in self.nodes if height in n.app.sets)
+
     def honest_node(self) -> SimNode:
         """Some honest node (for what all honest nodes agree on)."""
         return next(n for n in self.nodes if n.honest)
@@ -466,6 +471,8 @@ class Simulation:
         for node in self.nodes:
             self._handle(node, node.engine.start_height(1, *self._sets(node, 1)))
         self._push(self.config.unstable_ticks, ("heal",))
+        if self.attack is not None:
+            self._push(self.config.engine.gossip_interval, ("coalition-gossip",))
         if "partition" in self.config.faults:
             self._push(1, ("partition-tick",))
         hard_limit = self.config.unstable_ticks + self.config.liveness_ticks * (
@@ -542,6 +549,9 @@ class Simulation:
             self.partition = None
         elif kind == "heal":
             self._heal()
+        elif kind == "coalition-gossip" and self.attack is not None and not self.healed:
+            self.attack.gossip()
+            self._push(self.now + self.config.engine.gossip_interval, ("coalition-gossip",))
 
     def _describe(self, tick: int, event: tuple[Any, ...]) -> str:
         if event[0] == "deliver":
@@ -737,8 +747,10 @@ class Simulation:
                 return
             more = self._carry_out(node, action)
             pending.extend(more)
-        if crash_at >= 0 or node.index in self._crash_after:
+        if node.index in self._crash_after:
             self._crash_after.discard(node.index)
+            self._crash(node, self.rng.randint(5, 30))
+        elif crash_at >= 0:
             self._crash(node)
 
     def _wal_write_fails(self, node: SimNode) -> bool:
@@ -764,6 +776,8 @@ class Simulation:
             if action.lock_changed:
                 node.lock_record = node.wal
         elif isinstance(action, ScheduleTimeout):
+            if self.attack is not None and node.honest and action.kind is TimeoutKind.PROPOSE:
+                self.attack.observe_round(action.height, action.round)  # a round starts
             self._push(
                 self.now + action.duration,
                 ("timeout", node.index, node.epoch, action.kind, action.height, action.round),
@@ -817,11 +831,12 @@ class Simulation:
             block = encode_block(height + 1, round_, node.address, 0, (), ())  # invalid height
         self._handle(node, node.engine.on_proposal_ready(height, round_, block))
 
-    def _crash(self, node: SimNode) -> None:
+    def _crash(self, node: SimNode, downtime: int | None = None) -> None:
         self.crashes += 1
         node.up = False
         node.epoch += 1
-        downtime = self.rng.randint(10, 200)
+        if downtime is None:
+            downtime = self.rng.randint(10, 200)
         self._push(min(self.now + downtime, self.config.unstable_ticks), ("restart", node.index))
 
     def _restart(self, node: SimNode) -> None:

@@ -17,6 +17,7 @@ Messages are added here only after the engine checked their signatures.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -121,6 +122,11 @@ class HeightVotes:
         self.height = height
         self.validator_set = validator_set
         self.rounds: dict[int, RoundVotes] = {}
+        self._numbers: list[int] = []  # the keys of ``rounds``, ascending
+        # Rounds whose precommits (any values) reach 2f+1: only there can a
+        # decision be (line 49); kept so that finding them does not take a
+        # walk over every round of a long height.
+        self.precommit_quorums: set[int] = set()
         self._future_round: dict[bytes, int] = {}
         self._proposed: set[bytes] = set()  # block hashes of stored proposals
         self._reported: set[tuple[bytes, int, Step]] = set()
@@ -130,7 +136,12 @@ class HeightVotes:
         record = self.rounds.get(round)
         if record is None:
             record = self.rounds[round] = RoundVotes()
+            insort(self._numbers, round)
         return record
+
+    def rounds_above(self, round: int) -> list[int]:
+        """The rounds above ``round`` that have a record, ascending."""
+        return self._numbers[bisect_right(self._numbers, round) :]
 
     def add_vote(self, vote: Vote, current_round: int) -> tuple[Added, Evidence | None]:
         """Store a verified vote of a validator of this height.
@@ -152,6 +163,10 @@ class HeightVotes:
                 vote.validator, vote.round, vote.step, duplicate_vote(existing, vote)
             )
         record.note_sender(vote.validator, validator.power)
+        if vote.step is Step.PRECOMMIT and self.validator_set.has_quorum(
+            record.precommits.total_power
+        ):
+            self.precommit_quorums.add(vote.round)
         return outcome, None
 
     def add_proposal(
@@ -187,9 +202,21 @@ class HeightVotes:
             if round < previous:
                 return False
             if round > previous:
-                self.rounds[previous].evict(address)
+                self._evict(address, previous)
         self._future_round[address] = round
         return True
+
+    def _evict(self, address: bytes, round: int) -> None:
+        """Forget ``address``'s messages of future round ``round``; forget the
+        round if nobody else sent anything for it (Byzantine validators can
+        name rounds without end: empty records must not pile up)."""
+        record = self.rounds[round]
+        record.evict(address)
+        if not self.validator_set.has_quorum(record.precommits.total_power):
+            self.precommit_quorums.discard(round)
+        if not record.senders and record.proposal is None:
+            del self.rounds[round]
+            del self._numbers[bisect_left(self._numbers, round)]
 
     def _report(
         self, address: bytes, round: int, step: Step, evidence: Evidence

@@ -129,8 +129,8 @@ class SkipsRoundsByNumber(Engine):
         target = max(
             (
                 r
-                for r, rec in self.votes.rounds.items()
-                if r > self.round and 3 * len(rec.senders) > count
+                for r in self.votes.rounds_above(self.round)
+                if 3 * len(self.votes.rounds[r].senders) > count
             ),
             default=None,
         )
