@@ -17,11 +17,12 @@ coalition's power), and picks a variant:
   for v and move on. D is then cut off. In later rounds the coalition
   pushes another value w: as proposer with a false proof-of-lock round r
   (or, if U is empty, with none in every other try); otherwise it votes for
-  any fresh value an honest proposer of U proposes. A correct L\\{D} prevotes nil, so w gets U + B < q. An engine
-  that ignores its lock, accepts a proof-of-lock round without its polka or
-  forgets its lock on restart (the scheduler crashes nodes of L\\{D} right
-  after their precommit) lets w through (p(D) <= T - q is required), and
-  two honest nodes decide different blocks. In rounds without a value to
+  any fresh value an honest proposer of U proposes. A correct L\\{D}
+  prevotes nil, so w gets U + B < q. An engine that ignores its lock,
+  accepts a proof-of-lock round without its polka or forgets its lock on
+  restart (the scheduler crashes nodes of L\\{D} right after their
+  precommit) lets w through (p(D) <= T - q is required), and two honest
+  nodes decide different blocks. In rounds without a value to
   push, the coalition precommits v to L\\{D} (an engine that adds up
   precommits of different rounds decides then).
 - ``stale``: as ``decide``, preceded by a round r0 whose proposal w0 gets
