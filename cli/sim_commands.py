@@ -11,7 +11,14 @@ import time
 
 import typer
 
-from consensus.engine.simulation import BYZANTINE_MODES, FAULTS, SimConfig, run_seed
+from consensus.engine.simulation import (
+    BYZANTINE_MODES,
+    DEFAULT_CONFIGS,
+    FAULTS,
+    POWERS,
+    SimConfig,
+    run_seed,
+)
 
 sim_app = typer.Typer(help="Deterministic simulation of Byzantine networks.")
 
@@ -48,8 +55,14 @@ def parse_list(text: str, allowed: tuple[str, ...], name: str) -> tuple[str, ...
 
 def sim(
     seeds: str = typer.Option("0:100", help="Seeds to run, START:END (END exclusive)."),
+    config: str = typer.Option(
+        "",
+        help=f"A default configuration ({', '.join(DEFAULT_CONFIGS)}) or 'all'; "
+        "replaces the options below.",
+    ),
     validators: int = typer.Option(4, help="Number of validators."),
-    byzantine: int = typer.Option(1, help="How many of them are Byzantine (3*F < N)."),
+    byzantine: int = typer.Option(1, help="How many of them are Byzantine."),
+    powers: str = typer.Option("random", help=f"Validator powers: {', '.join(POWERS)}."),
     behaviours: str = typer.Option(
         "all", help=f"Byzantine behaviours to draw from: {','.join(BYZANTINE_MODES)}."
     ),
@@ -60,17 +73,45 @@ def sim(
     verbose: bool = typer.Option(False, help="Print every event (use with one seed)."),
 ) -> None:
     """Run the simulation for each seed; exit 1 if any invariant is violated."""
-    try:
-        config = SimConfig(
-            validators=validators,
-            byzantine=byzantine,
-            byzantine_modes=parse_list(behaviours, BYZANTINE_MODES, "behaviour"),
-            faults=parse_list(faults, FAULTS, "fault"),
-            heights=heights,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
     seed_range = parse_seeds(seeds)
+    if config:
+        names = list(DEFAULT_CONFIGS) if config == "all" else [config]
+        unknown = [name for name in names if name not in DEFAULT_CONFIGS]
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown configuration {unknown[0]} (choose from {', '.join(DEFAULT_CONFIGS)})"
+            )
+        runs = [(DEFAULT_CONFIGS[name], f"--config {name}") for name in names]
+    else:
+        try:
+            shaped = SimConfig(
+                validators=validators,
+                byzantine=byzantine,
+                powers=powers,
+                byzantine_modes=parse_list(behaviours, BYZANTINE_MODES, "behaviour"),
+                faults=parse_list(faults, FAULTS, "fault"),
+                heights=heights,
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        runs = [
+            (
+                shaped,
+                f"--validators {validators} --byzantine {byzantine} --powers {powers} "
+                f"--behaviours {behaviours} --faults {faults} --heights {heights}",
+            )
+        ]
+    failed = [
+        seed for shaped, options in runs for seed in run_seeds(shaped, seed_range, options, verbose)
+    ]
+    if failed:
+        typer.echo(f"failing seeds: {' '.join(map(str, failed))}")
+        raise typer.Exit(code=1)
+
+
+def run_seeds(config: SimConfig, seed_range: range, options: str, verbose: bool) -> list[int]:
+    """Run ``seed_range`` of ``config``; print each failure with its replay
+    command (``options``) and a summary line. Returns the failing seeds."""
     trace = typer.echo if verbose else None
     started = time.perf_counter()
     failed: list[int] = []
@@ -86,23 +127,18 @@ def sim(
             for violation in result.violations:
                 typer.echo(f"  {violation}", err=True)
             typer.echo(
-                f"  replay: ledger sim --seeds {seed}:{seed + 1} --validators {validators} "
-                f"--byzantine {byzantine} --behaviours {behaviours} --faults {faults} "
-                f"--heights {heights} --verbose",
-                err=True,
+                f"  replay: ledger sim --seeds {seed}:{seed + 1} {options} --verbose", err=True
             )
     elapsed = time.perf_counter() - started
     typer.echo(
         f"seeds run: {len(seed_range)} ({seed_range.start}:{seed_range.stop}), "
-        f"validators: {validators}, byzantine: {byzantine}, "
+        f"{options}, validators: {config.validators}, byzantine: {config.byzantine}, "
         f"heights committed: {committed}, violations: {len(failed)}, "
         f"longest wait for a commit after the heal: {longest_wait} ticks "
         f"(bound {config.liveness_ticks}), "
         f"time: {elapsed:.1f}s ({elapsed / len(seed_range) * 1000:.0f} ms/seed)"
     )
-    if failed:
-        typer.echo(f"failing seeds: {' '.join(map(str, failed))}")
-        raise typer.Exit(code=1)
+    return failed
 
 
 sim_app.command("sim")(sim)

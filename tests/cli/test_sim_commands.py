@@ -80,3 +80,29 @@ def test_a_violation_exits_non_zero_and_names_the_seed(monkeypatch: object) -> N
     assert "--seeds 3:4" in result.output
     assert "violations: 1" in result.output
     assert "failing seeds: 3" in result.output
+
+
+def test_a_default_configuration_by_name() -> None:
+    result = runner.invoke(local_app(), ["sim", "--config", "4x1-equal", "--seeds", "0:2"])
+    assert result.exit_code == 0, result.output
+    assert "seeds run: 2 (0:2), --config 4x1-equal" in result.output
+    assert runner.invoke(local_app(), ["sim", "--config", "9x9-nothing"]).exit_code == 2
+
+
+def test_power_modes() -> None:
+    result = runner.invoke(
+        local_app(),
+        [
+            "sim",
+            "--seeds",
+            "0:2",
+            "--validators",
+            "5",
+            "--byzantine",
+            "2",
+            "--powers",
+            "light-byzantine",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(local_app(), ["sim", "--powers", "huge"]).exit_code == 2
