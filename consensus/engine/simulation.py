@@ -126,7 +126,13 @@ from consensus.engine.sim_byzantine import (
 )
 from consensus.engine.sim_lock_attack import LockAttack
 from consensus.engine.validators import Validator, ValidatorSet
-from consensus.engine.wire import CommitMessage, Message, ProposalMessage, decode_message, encode_message
+from consensus.engine.wire import (
+    CommitMessage,
+    Message,
+    ProposalMessage,
+    decode_message,
+    encode_message,
+)
 from ledger import crypto
 from ledger.address import address_of
 

@@ -16,16 +16,23 @@ from pathlib import Path
 import pytest
 
 from consensus.engine.actions import Action, Broadcast, Commit
-from consensus.node.application import BodyMismatch, LedgerApplication
 from consensus.engine.certificate import CommitCertificate
-from consensus.engine.engine import BlockMismatch, Engine, EngineConfig, InvalidMessage, MalformedBlock
+from consensus.engine.engine import (
+    BlockMismatch,
+    Engine,
+    EngineConfig,
+    InvalidMessage,
+    MalformedBlock,
+)
 from consensus.engine.messages import Step, Vote, sign_proposal, sign_vote
 from consensus.engine.signer import Signer
 from consensus.engine.validators import Validator, ValidatorSet
 from consensus.engine.wire import CommitMessage, ProposalMessage
+from consensus.node.application import BodyMismatch, LedgerApplication
 from ledger.address import address_of
 from ledger.chain import Chain
-from ledger.types import Block, Transaction, Transfer, decode_block
+from ledger.features.bank.bodies import Transfer
+from ledger.types import Block, Transaction, decode_block
 from tests.ledger.memory_chain import CHAIN, FEE, KEYS, VALIDATOR_KEYS, make_genesis
 
 VALIDATORS = ValidatorSet.create(Validator.from_public_key(k.public_key, 1) for k in VALIDATOR_KEYS)
