@@ -125,12 +125,14 @@ def body_gas(tx: Transaction) -> int:
 
 def transaction_spends(tx: Transaction) -> dict[str, int]:
     """The most ``tx`` may take from its sender, by asset: the fee in the
-    native coin plus what its body kind declares (ledger.registry.BodyKind.spends)."""
-    spends = {NATIVE_ASSET: tx.fee}
+    native coin plus what its body kind declares (ledger.registry.BodyKind.spends).
+    Assets it takes nothing of are left out."""
+    spends = {NATIVE_ASSET: tx.fee} if tx.fee else {}
     declared = RULES.spends.get(tx.body.KIND)
     if declared is not None:
         for asset, amount in declared(tx.body):
-            spends[asset] = spends.get(asset, 0) + amount
+            if amount:
+                spends[asset] = spends.get(asset, 0) + amount
     return spends
 
 

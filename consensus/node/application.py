@@ -4,7 +4,9 @@
 may this block be decided at this height?) from the committed chain, builds
 proposals from the mempool, and keeps each block it executed while
 validating, so the commit that follows does not execute it again (nor
-verify any signature twice: the mempool's verified hashes are passed on).
+verify any signature twice: the mempool's verified hashes are passed on,
+nor decode a transaction twice: a block's transactions the mempool holds
+are taken from it).
 
 A block is valid at height h when it decodes strictly, is at the tip's
 height + 1 on the tip's hash, carries in ``last_commit`` a certificate that
@@ -35,11 +37,22 @@ from ledger import codec
 from ledger.chain import Chain
 from ledger.exceptions import InvalidBlock
 from ledger.transition import BlockResult
-from ledger.types import MAX_BLOCK_SIZE, Block, DecodeError, Transaction, decode_block
+from ledger.types import (
+    MAX_BLOCK_SIZE,
+    Block,
+    DecodeError,
+    KnownTransactions,
+    Transaction,
+    decode_block,
+)
 
 log = logging.getLogger("consensus.application")
 
 MAX_CACHED_BLOCKS: Final = 16
+
+
+def _none_known(tx_hash: bytes) -> Transaction | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +71,17 @@ class LedgerApplication:
         chain: Chain,
         validator_sets: Callable[[int], ValidatorSet],
         verified: Callable[[], Collection[bytes]] = frozenset,
+        known: KnownTransactions = _none_known,
     ) -> None:
         """``validator_sets(h)`` is the set of height h (known for the tip's
         height and the next); ``verified()`` the hashes of transactions whose
-        signatures this node already checked."""
+        signatures this node already checked; ``known(hash)`` a transaction
+        this node already decoded (the mempool's), used when a block carries
+        its bytes instead of decoding them again."""
         self.chain = chain
         self._validator_sets = validator_sets
         self._verified = verified
+        self._known = known
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()  # block bytes hash -> Block
         self._executed: dict[bytes, ExecutedBlock] = {}  # block hash -> executed on this tip
 
@@ -108,7 +125,7 @@ class LedgerApplication:
             codec.check_limits(block, block_limits(params.max_block_txs, MAX_BLOCK_SIZE))
         except codec.CodecError as exc:
             raise DecodeError(f"block encoding: {exc}") from exc
-        decoded = decode_block(block)
+        decoded = decode_block(block, self._known)
         self._decoded[key] = decoded
         if len(self._decoded) > MAX_CACHED_BLOCKS:
             self._decoded.popitem(last=False)
@@ -157,8 +174,15 @@ class LedgerApplication:
         block, result, skipped = self.chain.build_block(
             candidates, proposer, time_ms, last_commit, self._verified()
         )
-        for tx, reason in skipped:
-            log.info("height=%d leaving out tx %s: %s", block.height, tx.hash.hex()[:16], reason)
+        if skipped:
+            tx, reason = skipped[0]
+            log.info(
+                "height=%d leaving out %d txs for now, first %s: %s",
+                block.height,
+                len(skipped),
+                tx.hash.hex()[:16],
+                reason,
+            )
         self._executed[block.hash] = ExecutedBlock(block, result)
         raw = block.encode()
         self._decoded[_bytes_key(raw)] = block
