@@ -110,17 +110,13 @@ def check_envelope(tx: Transaction, chain_id: str, params: Params) -> None:
         raise WrongChainId(f"transaction is for chain {tx.chain_id!r}, this is {chain_id!r}")
     if tx.fee < params.min_fee:
         raise FeeTooLow(f"fee {tx.fee} is below the minimum {params.min_fee}")
-    if tx.body.KIND not in RULES.executors:
-        raise TxRejected(f"transaction kind {tx.body.KIND} is not executable")
-    gas = body_gas(tx)
-    if gas > params.max_block_gas:
+    kind = tx.body.KIND
+    if kind not in RULES.executors:
+        raise TxRejected(f"transaction kind {kind} is not executable")
+    declared = RULES.gas.get(kind)
+    if declared is not None and declared(tx.body) > params.max_block_gas:
+        gas = declared(tx.body)
         raise OverGasLimit(f"gas {gas} exceeds the block gas limit {params.max_block_gas}")
-
-
-def body_gas(tx: Transaction) -> int:
-    """The most gas ``tx``'s body may use (its kind's declaration; 0 without one)."""
-    declared = RULES.gas.get(tx.body.KIND)
-    return 0 if declared is None else declared(tx.body)
 
 
 def transaction_spends(tx: Transaction) -> dict[str, int]:
@@ -211,8 +207,9 @@ def apply_transaction(
     """Check, charge and execute one transaction. Raises TxRejected (also
     OverGasLimit when its gas does not fit in what is left of the block's)."""
     account = check_transaction(state, tx, ctx.chain_id, ctx.params, signature_checked)
-    gas = body_gas(tx)
-    if gas and not ctx.gas.fits(gas):
+    declared = RULES.gas.get(tx.body.KIND)
+    if declared is not None and not ctx.gas.fits(declared(tx.body)):
+        gas = declared(tx.body)
         raise OverGasLimit(f"gas {gas} exceeds the {ctx.gas.remaining} left in the block")
     charge_nonce_and_fee(state, tx, account)
     return execute_body(state, tx, ctx)
