@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,7 +36,7 @@ from consensus.node.wire_limits import block_limits
 from ledger import codec
 from ledger.chain import Chain
 from ledger.exceptions import InvalidBlock
-from ledger.transition import BlockResult
+from ledger.transition import BlockResult, verify_signatures
 from ledger.types import (
     MAX_BLOCK_SIZE,
     Block,
@@ -51,7 +51,14 @@ log = logging.getLogger("consensus.application")
 MAX_CACHED_BLOCKS: Final = 16
 
 
+RememberVerified = Callable[[Sequence[Transaction], Collection[bytes]], None]
+
+
 def _none_known(tx_hash: bytes) -> Transaction | None:
+    return None
+
+
+def _forget(txs: Sequence[Transaction], verified: Collection[bytes]) -> None:
     return None
 
 
@@ -72,16 +79,21 @@ class LedgerApplication:
         validator_sets: Callable[[int], ValidatorSet],
         verified: Callable[[], Collection[bytes]] = frozenset,
         known: KnownTransactions = _none_known,
+        remember_verified: RememberVerified = _forget,
     ) -> None:
         """``validator_sets(h)`` is the set of height h (known for the tip's
         height and the next); ``verified()`` the hashes of transactions whose
         signatures this node already checked; ``known(hash)`` a transaction
         this node already decoded (the mempool's), used when a block carries
-        its bytes instead of decoding them again."""
+        its bytes instead of decoding them again; ``remember_verified(txs,
+        hashes)`` hears of the transactions a validated block carried and
+        which of them have valid signatures (the mempool keeps them until
+        the next commit, for gossip that brings them later)."""
         self.chain = chain
         self._validator_sets = validator_sets
         self._verified = verified
         self._known = known
+        self._remember_verified = remember_verified
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()  # block bytes hash -> Block
         self._executed: dict[bytes, ExecutedBlock] = {}  # block hash -> executed on this tip
 
@@ -139,7 +151,9 @@ class LedgerApplication:
             return executed
         self.check_last_commit(block)
         self.check_proposer(block)
-        result = self.chain.execute_block(block, self._verified())
+        verified = verify_signatures(block.transactions, self._verified())
+        self._remember_verified(block.transactions, verified)
+        result = self.chain.execute_block(block, verified)
         executed = ExecutedBlock(block, result)
         self._executed[block.hash] = executed
         return executed

@@ -80,6 +80,8 @@ from ledger.types import MAX_TX_SIZE, Transaction
 
 READY: Final = "pending"
 QUEUED: Final = "queued"
+MAX_REMEMBERED: Final = 20_000
+"""Most transactions from validated blocks kept between two commits (remember_verified)."""
 
 
 class CommittedChain(Protocol):
@@ -202,6 +204,10 @@ class Mempool:
         self._queued = 0
         self._next_seq = 1
         self._params: Params = read_params(State(chain.store))
+        # Verified transactions of blocks validated since the last commit that
+        # are not held here: gossip that brings one later neither decodes
+        # nor verifies it again.
+        self._remembered: dict[bytes, Transaction] = {}
 
     # -- entering -------------------------------------------------------------
     def add(self, tx: Transaction) -> str:
@@ -257,7 +263,8 @@ class Mempool:
         self._ensure_room(sender, size, queued)
         spends = transaction_spends(tx)
         check_can_pay(tx, spends, sender.available(spends))
-        check_signature(tx)
+        if tx_hash not in self._remembered:
+            check_signature(tx)
         self._senders[address] = sender
         self._keep(sender, _Entry(tx, size, spends, self._chain.tip.height), queued)
         return QUEUED if queued else READY
@@ -371,6 +378,7 @@ class Mempool:
         committed state (see the module docstring). Returns the transactions
         dropped for a reason other than being included, with the reason."""
         included = {tx.hash for tx in committed}
+        self._remembered.clear()
         params = read_params(State(self._chain.store))
         params_changed = params != self._params
         self._params = params
@@ -464,6 +472,23 @@ class Mempool:
                 entry = sender.ready.pop()
             dropped.append((entry.tx, TxRejected("the sender's balance no longer covers it")))
             self._forget(address, sender, entry)
+
+    def remember_verified(self, txs: Sequence[Transaction], verified: Collection[bytes]) -> None:
+        """Keep the transactions of a block this node validated whose hashes
+        are in ``verified`` (their signatures verify) and that are not held
+        here, until the next ``update``: if gossip brings one meanwhile, it
+        is taken from here (``remembered``) and its signature is not verified
+        again. At most MAX_REMEMBERED are kept."""
+        for tx in txs:
+            tx_hash = tx.hash
+            if tx_hash in verified and tx_hash not in self._entries:
+                if len(self._remembered) >= MAX_REMEMBERED:
+                    return
+                self._remembered[tx_hash] = tx
+
+    def remembered(self, tx_hash: bytes) -> Transaction | None:
+        """A transaction kept by ``remember_verified``, already decoded and verified."""
+        return self._remembered.get(tx_hash)
 
     # -- gossip ---------------------------------------------------------------
     def batch_for_gossip(

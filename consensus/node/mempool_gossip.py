@@ -7,8 +7,9 @@ A batch on the MEMPOOL channel is an array of encoded transactions
 - its hash is computed from its bytes, and a transaction the mempool holds
   already is skipped without being decoded (every transaction reaches a
   node once from each peer that has it);
-- it is decoded once; the decoded transaction is what the mempool keeps
-  and what a block built or received later uses;
+- it is decoded once (or taken already decoded and verified from a block
+  this node validated since the last commit); the decoded transaction is
+  what the mempool keeps and what a block built or received later uses;
 - the mempool admits it with its cheap checks first and the signature last.
 
 Honest nodes verify a transaction before they relay it, so one bad
@@ -67,6 +68,10 @@ class MempoolGossip:
         for raw in chunk:
             tx_hash = transaction_hash(raw)
             if tx_hash in self._mempool:
+                continue
+            remembered = self._mempool.remembered(tx_hash)  # seen in a block validated here
+            if remembered is not None:
+                out.append(remembered)
                 continue
             try:
                 out.append(decode_transaction(raw, tx_hash))

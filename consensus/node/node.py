@@ -302,7 +302,11 @@ class Node:
         self._load_validator_sets()
         self._check_frame_limit()
         self.app = LedgerApplication(
-            self._chain, self.validator_set, self.mempool.verified_hashes, self.mempool.get
+            self._chain,
+            self.validator_set,
+            self.mempool.verified_hashes,
+            self.mempool.get,
+            self.mempool.remember_verified,
         )
         self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
         self.sync = SyncTracker()

@@ -544,3 +544,20 @@ def _check_invariants(chain: MemoryChain, mempool: Mempool) -> None:
     assert set(mempool.verified_hashes()) == {tx.hash for tx in txs}
     block, skipped = chain.build(mempool.reap(10_000, 1 << 30), mempool.verified_hashes())
     assert skipped == [] and len(block.transactions) == len(ready)
+
+
+def test_transactions_verified_in_a_validated_block_are_not_verified_again(
+    verifications: list[bytes],
+) -> None:
+    chain, mempool = make()
+    held = transfer(0, 1, 5, 0)
+    mempool.add(held)
+    seen = [held, transfer(1, 0, 5, 0), transfer(2, 0, 5, 0)]
+    verifications.clear()
+    mempool.remember_verified(seen, {tx.hash for tx in seen[:2]})  # the third did not verify
+    assert mempool.remembered(seen[1].hash) is seen[1]
+    assert mempool.remembered(held.hash) is None and mempool.remembered(seen[2].hash) is None
+    mempool.add(seen[1])  # gossip brings it before the block is committed
+    assert verifications == []
+    commit_foreign(chain, mempool)  # a commit forgets what was remembered
+    assert mempool.remembered(seen[1].hash) is None

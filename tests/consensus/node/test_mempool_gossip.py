@@ -98,3 +98,18 @@ def test_a_large_batch_yields_to_the_event_loop_between_chunks() -> None:
     asyncio.run(run())
     assert seen[0] == 0 and 0 < seen[1] < len(batch)  # it ran in the middle of the batch
     assert len(mempool) == len(batch)
+
+
+def test_a_transaction_seen_in_a_validated_block_is_not_decoded_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mempool, gossip, _ = make()
+    tx = transfer(0, 1, 5, 0)
+    mempool.remember_verified([tx], {tx.hash})
+
+    def never(raw: bytes, tx_hash: bytes | None = None) -> Transaction:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(mempool_gossip, "decode_transaction", never)
+    asyncio.run(gossip.on_batch(PEER, (tx.encode(),)))
+    assert mempool.get(tx.hash) is tx
