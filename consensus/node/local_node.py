@@ -154,7 +154,7 @@ class LocalNode:
         self._chain.commit_block(block, result)
         for tx, reason in skipped:
             log.info("skipped transaction %s: %s", tx.hash.hex(), reason)
-        for tx, reason in self._mempool.update(block.transactions):
+        for tx, reason in self._mempool.update(block.transactions, result.changes):
             log.info("dropped transaction %s on recheck: %s", tx.hash.hex(), reason)
         self._events.publish_block(block, result.receipts, rounds=1)
         return self._events.last

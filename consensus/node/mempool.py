@@ -35,8 +35,9 @@ go (``reap`` returns such a prefix; the block builder still skips what
 does not fit, e.g. a call past the block gas limit, which then waits for
 the next block).
 
-**After a commit**, ``update`` refreshes every sender from the new
-committed state: transactions whose nonce is used are gone (included, or
+**After a commit**, ``update`` refreshes the senders from the new
+committed state (only those whose account the block changed, when the
+caller passes the block's state changes): transactions whose nonce is used are gone (included, or
 replaced by another transaction with that nonce), queued ones that the
 new nonce reaches are promoted, and if the committed balances no longer
 cover what is held, the sender's highest nonces go first. Signatures are
@@ -54,7 +55,7 @@ reads a clock: the node persists what ``on_admit`` reports
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -373,10 +374,18 @@ class Mempool:
             total += entry.size
         return out
 
-    def update(self, committed: Iterable[Transaction]) -> list[tuple[Transaction, TxRejected]]:
-        """After a block is committed: refresh every sender from the new
-        committed state (see the module docstring). Returns the transactions
-        dropped for a reason other than being included, with the reason."""
+    def update(
+        self,
+        committed: Iterable[Transaction],
+        changes: Mapping[bytes, bytes | None] | None = None,
+    ) -> list[tuple[Transaction, TxRejected]]:
+        """After a block is committed: refresh the senders from the new
+        committed state (see the module docstring). ``changes``, the block's
+        state changes if the caller has them, says which accounts changed:
+        only those senders (and those with queued transactions, which may
+        expire) are refreshed, from the new values, without reading the
+        store. Returns the transactions dropped for a reason other than
+        being included, with the reason."""
         included = {tx.hash for tx in committed}
         self._remembered.clear()
         params = read_params(State(self._chain.store))
@@ -384,21 +393,43 @@ class Mempool:
         self._params = params
         height = self._chain.tip.height
         dropped: list[tuple[Transaction, TxRejected]] = []
-        for address in list(self._senders):
-            self._refresh(address, params_changed, height, included, dropped)
+        if changes is None or params_changed:
+            refresh = list(self._senders)
+        else:
+            refresh = [
+                address
+                for address, sender in self._senders.items()
+                if sender.queued or account_key(address) in changes
+            ]
+        for address in refresh:
+            fresh = self._changed_sender(address, changes)
+            self._refresh(address, fresh, params_changed, height, included, dropped)
         self._order = [(entry.seq, tx_hash) for tx_hash, entry in self._ready.items()]
         return dropped
+
+    def _changed_sender(
+        self, address: bytes, changes: Mapping[bytes, bytes | None] | None
+    ) -> _Sender:
+        """The sender's committed account after the block, from ``changes`` if there."""
+        key = account_key(address)
+        if changes is None or key not in changes:
+            return self._read_sender(address)
+        raw = changes[key]
+        if raw is None:
+            return _Sender(0, {})
+        account = decode_account(raw)
+        return _Sender(account.nonce, dict(account.balances))
 
     def _refresh(
         self,
         address: bytes,
+        fresh: _Sender,
         params_changed: bool,
         height: int,
         included: set[bytes],
         dropped: list[tuple[Transaction, TxRejected]],
     ) -> None:
         sender = self._senders[address]
-        fresh = self._read_sender(address)
         sender.nonce, sender.balances = fresh.nonce, fresh.balances
         used = 0
         for entry in sender.ready:

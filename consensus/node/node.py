@@ -783,7 +783,7 @@ class Node:
         for height in [h for h in self._sets if h < block.height]:
             del self._sets[height]
         self.app.committed()
-        self.mempool.update(block.transactions)
+        self.mempool.update(block.transactions, result.changes)
         self._compact_journal()
         self._events.publish_block(block, result.receipts, rounds=certificate.round + 1)
         log.info(

@@ -71,7 +71,10 @@ class MemoryChain:
         )
         return block, skipped
 
-    def commit(self, block: Block, verified: Collection[bytes] = frozenset()) -> None:
+    def commit(
+        self, block: Block, verified: Collection[bytes] = frozenset()
+    ) -> dict[bytes, bytes | None]:
+        """Apply and store ``block``; its state changes."""
         result = apply_block(
             State(self.store),
             StateTree(self.nodes, self.tip.state_root),
@@ -83,6 +86,7 @@ class MemoryChain:
         self.store.apply(result.changes)
         self.nodes.write_nodes(result.tree_nodes)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
+        return result.changes
 
     def nonce(self, index: int) -> int:
         raw = self.store.get_state(account_key(ADDRS[index]))

@@ -481,6 +481,9 @@ def test_property_limits_truthful_results_valid_reaps_nonce_order(
         queued_lifetime_blocks=3,
     )
     mempool = Mempool(chain, config)
+    # A twin refreshed from the store rather than from the block's changes:
+    # both ways must give the same mempool.
+    twin = Mempool(chain, config)
     seen: list[Transaction] = []
     for op in ops:
         if op[0] == "add":
@@ -488,26 +491,29 @@ def test_property_limits_truthful_results_valid_reaps_nonce_order(
             assert isinstance(sender, int) and isinstance(offset, int)
             nonce = max(0, mempool.pending_nonce(ADDRS[sender]) + offset)
             tx = transfer(sender, int(recipient), int(amount), nonce, fee=int(fee))  # type: ignore[call-overload]
-            _add_and_check(mempool, tx)
+            _add_and_check(mempool, tx, twin)
             seen.append(tx)
         elif op[0] == "readd" and seen:
-            _add_and_check(mempool, seen[int(op[1]) % len(seen)])  # type: ignore[call-overload]
+            _add_and_check(mempool, seen[int(op[1]) % len(seen)], twin)  # type: ignore[call-overload]
         elif op[0] == "commit":
             _, max_block_txs, byte_budget = op
             reaped = mempool.reap(int(max_block_txs), 300 + int(byte_budget))  # type: ignore[call-overload]
             block, skipped = chain.build(reaped, mempool.verified_hashes())
             assert skipped == [], "a reaped transaction was not includable"
-            chain.commit(block, mempool.verified_hashes())
-            mempool.update(block.transactions)
+            changes = chain.commit(block, mempool.verified_hashes())
+            mempool.update(block.transactions, changes)
+            twin.update(block.transactions)
         elif op[0] == "foreign":
             sender = int(op[1])  # type: ignore[call-overload]
             block, _ = chain.build([transfer(sender, 0, 7777, chain.nonce(sender))])
-            chain.commit(block)
-            mempool.update(block.transactions)
+            changes = chain.commit(block)
+            mempool.update(block.transactions, changes)
+            twin.update(block.transactions)
         _check_invariants(chain, mempool)
+        assert twin.transactions() == mempool.transactions() and twin.info() == mempool.info()
 
 
-def _add_and_check(mempool: Mempool, tx: Transaction) -> None:
+def _add_and_check(mempool: Mempool, tx: Transaction, twin: Mempool) -> None:
     was_pending = tx.hash in mempool
     try:
         mempool.add(tx)
@@ -517,6 +523,10 @@ def _add_and_check(mempool: Mempool, tx: Transaction) -> None:
         assert tx.hash not in mempool, "a rejected transaction was kept"
     else:
         assert tx.hash in mempool, "add reported success for a transaction it dropped"
+    try:
+        twin.add(tx)
+    except TxRejected:
+        pass
 
 
 def _check_invariants(chain: MemoryChain, mempool: Mempool) -> None:
