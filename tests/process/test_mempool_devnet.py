@@ -1,4 +1,4 @@
-"""The mempool against real node processes: a peer relaying a frame of
+"""The mempool against real node processes: a peer relaying frames of
 forged transactions is banned while RPC keeps answering; an accepted
 transaction survives kill -9; a sender's burst through several nodes
 commits in nonce order.
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from consensus.node.p2p import MEMPOOL_CHANNEL, P2PConfig, P2PNode
+from consensus.node.wire_limits import MAX_GOSSIP_TXS
 from ledger import codec
 from ledger.address import address_of
 from ledger.client import LedgerClient
@@ -53,22 +54,25 @@ def signed_transfer(key: SigningKey, nonce: int, amount: int = 1) -> Transaction
     return Transaction("ledger-devnet-1", key.public_key, nonce, FEE, body).signed(key)
 
 
-def forged_frame(valid: list[Transaction], forged: Transaction) -> tuple[bytes, ...]:
-    """As many transactions as one frame holds: unfunded senders with random
-    signatures (refused on the balance, before any verification), the
-    ``valid`` ones spread among them, and ``forged`` last."""
-    junk_size = len(_junk().encode()) + 2
-    count = (FRAME_LIMIT - 4096 - sum(len(t.encode()) + 3 for t in valid)) // junk_size
+def forged_stream(valid: list[Transaction], forged: Transaction) -> list[tuple[bytes, ...]]:
+    """25,000 transactions in mempool frames of at most MAX_GOSSIP_TXS (the
+    transport's limit): unfunded senders with random signatures (refused on
+    the balance, before any verification), the ``valid`` ones spread among
+    them, and ``forged`` last."""
+    count = 25_000 - len(valid) - 1
     every = count // len(valid)
-    payload: list[bytes] = []
+    stream: list[bytes] = []
     for index in range(count):
         if index % every == 0 and index // every < len(valid):
-            payload.append(valid[index // every].encode())
-        payload.append(_junk().encode())
-    payload.append(forged.encode())
-    frame = codec.encode((MEMPOOL_CHANNEL, tuple(payload)))
-    assert len(frame) <= FRAME_LIMIT and len(payload) > 20_000
-    return tuple(payload)
+            stream.append(valid[index // every].encode())
+        stream.append(_junk().encode())
+    stream.append(forged.encode())
+    frames = [
+        tuple(stream[start : start + MAX_GOSSIP_TXS])
+        for start in range(0, len(stream), MAX_GOSSIP_TXS)
+    ]
+    assert all(len(codec.encode((MEMPOOL_CHANNEL, f))) <= FRAME_LIMIT for f in frames)
+    return frames
 
 
 def _junk() -> Transaction:
@@ -90,9 +94,9 @@ class Poller(threading.Thread):
             self.sizes.append(self.client.mempool_info().size)
 
 
-async def attack(port: int, payload: tuple[bytes, ...], refused: Callable[[], bool]) -> bool:
-    """Connect to the node as a fresh peer, send ``payload`` as one mempool
-    frame, and wait for the node to hang up. True if it did; then keep
+async def attack(port: int, frames: list[tuple[bytes, ...]], refused: Callable[[], bool]) -> bool:
+    """Connect to the node as a fresh peer, send ``frames`` on the mempool
+    channel, and wait for the node to hang up. True if it did; then keep
     redialing until ``refused()`` (the node's log says it refused us)."""
     attacker = P2PNode(
         P2PConfig(
@@ -109,7 +113,9 @@ async def attack(port: int, payload: tuple[bytes, ...], refused: Callable[[], bo
     try:
         assert await attacker.wait_for_peers(1, timeout=30)
         (victim,) = attacker.peers()
-        assert await attacker.send_wait(victim.peer_id, MEMPOOL_CHANNEL, payload, timeout=30)
+        for frame in frames:
+            if not await attacker.send_wait(victim.peer_id, MEMPOOL_CHANNEL, frame, timeout=30):
+                break  # already cut off
         for _ in range(600):  # at most 60 s
             if not attacker.peers():
                 break
@@ -125,19 +131,19 @@ async def attack(port: int, payload: tuple[bytes, ...], refused: Callable[[], bo
         await attacker.stop()
 
 
-def test_a_frame_of_forged_transactions_gets_its_peer_banned_while_rpc_answers(
-    devnet: Devnet,
-) -> None:
-    # Halt the chain (two of four validators down), so node 0's mempool only
-    # grows: a size between 0 and all of the valid transactions, read over
-    # RPC, was read while node 0 was still working through the frame.
+def test_forged_transactions_get_their_peer_banned_while_rpc_answers(devnet: Devnet) -> None:
+    # 25,000 relayed transactions (the transport takes at most 4,096 in one
+    # frame, so they come in 7), the last one forged. Halt the chain (two of
+    # four validators down), so node 0's mempool only grows: a size between 0
+    # and all of the valid transactions, read over RPC, was read while node 0
+    # was still working through them.
     devnet.kill(2)
     devnet.kill(3)
     senders = KEYS[2:7]
     valid = [signed_transfer(key, nonce) for nonce in range(40) for key in senders]
     forged = signed_transfer(KEYS[1], 0)
     forged = Transaction(forged.chain_id, forged.sender, 0, FEE, forged.body, bytes(63) + b"\x01")
-    payload = forged_frame(valid, forged)
+    frames = forged_stream(valid, forged)
     poller = Poller(devnet.nodes[0]["rpc_url"])
     poller.start()
     try:
@@ -146,7 +152,7 @@ def test_a_frame_of_forged_transactions_gets_its_peer_banned_while_rpc_answers(
         def refused() -> bool:
             return "banned for misbehaving" in devnet.logs()["val-0"]
 
-        assert asyncio.run(attack(devnet.nodes[0]["p2p_port"], payload, refused)), "peer stayed"
+        assert asyncio.run(attack(devnet.nodes[0]["p2p_port"], frames, refused)), "peer stayed"
     finally:
         poller.stop.set()
         poller.join(timeout=30)
@@ -159,6 +165,11 @@ def test_a_frame_of_forged_transactions_gets_its_peer_banned_while_rpc_answers(
     assert "banned for misbehaving" in log
     assert forged.hash not in {tx.hash for tx in valid}
     assert devnet.clients[0].get_transaction(forged.hash) is None
+    # The same 25,000 in one frame: the transport cuts that peer off before
+    # anything is decoded.
+    one_frame = [tuple(raw for frame in frames for raw in frame)]
+    assert asyncio.run(attack(devnet.nodes[0]["p2p_port"], one_frame, lambda: True))
+    assert devnet.clients[0].mempool_info().size == sizes[-1]
     # The honest peer stayed; the chain resumes with the valid transactions.
     assert devnet.clients[0].status().peers >= 1
     devnet.start(2)
