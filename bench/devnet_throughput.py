@@ -118,7 +118,8 @@ async def rpc(session: aiohttp.ClientSession, url: str, method: str, params: lis
 async def submit(phase: Phase, urls: list[str], session: aiohttp.ClientSession) -> None:
     """Send the phase's transactions at its rate: every tick, each node's share
     goes into that node's queue, which one worker per node sends in order
-    (a sender's nonces must arrive in order: the mempool refuses gaps)."""
+    (a sender's nonces should arrive in order: a nonce beyond a gap waits in
+    the mempool's queue, and one more than 64 beyond is refused)."""
     per_tick = max(1, round(phase.rate * TICK_S))
     loop = asyncio.get_running_loop()
     queues: list[asyncio.Queue[list[tuple[int, str]] | None]] = [asyncio.Queue() for _ in urls]

@@ -74,7 +74,7 @@ def mempool_figures(workdir: Path, senders: int, per_sender: int) -> dict[str, f
     assert not skipped
     chain.commit_block(block, result)
     start = time.perf_counter()
-    dropped = mempool.update(block.transactions)
+    dropped = mempool.update(block.transactions, result.changes)
     update_s = time.perf_counter() - start
     assert not dropped and len(mempool) == total - len(reaped)
     chain.close()

@@ -131,6 +131,25 @@ def load_key(cli: CliContext, sending: Sending) -> SigningKey:
     return cli.keystore().load(sending.sender, secret)
 
 
+def send_signed(cli: CliContext, client: LedgerClient, raw: bytes) -> bytes:
+    """Submit signed transaction bytes; say on stderr if the node queued it
+    behind a missing nonce or is catching up. Returns the hash. Raises the
+    client's errors (a rejection is a TransactionRejected)."""
+    submission = client.submit_transaction(raw)
+    if submission.catching_up:
+        typer.echo(
+            f"warning: the node is catching up (at height {submission.height}): it checked "
+            "the transaction against an old state, and it waits until the node has caught up",
+            err=True,
+        )
+    if submission.queued:
+        typer.echo(
+            "note: the node queued the transaction until the sender's earlier nonces arrive",
+            err=True,
+        )
+    return submission.hash
+
+
 def devnet_note(cli: CliContext, entry: KeyEntry) -> None:
     if entry.insecure and not cli.json:
         typer.echo(f"note: {entry.name} is a publicly known devnet key (INSECURE)", err=True)
@@ -167,7 +186,7 @@ def submit_body(
     )
     key = load_key(cli, sending)
     tx = sign_body(key, chain, nonce, fee, body)
-    tx_hash = client.send_raw_transaction(tx.encode())
+    tx_hash = send_signed(cli, client, tx.encode())
     if not sending.wait:
         emit(cli, {"hash": tx_hash.hex(), "receipt": None}, f"submitted {tx_hash.hex()}")
         return None

@@ -55,6 +55,22 @@ class CannotPayFee(TxRejected):
     code = 6
 
 
+class CannotPay(TxRejected):
+    """The sender cannot pay what the transaction may spend (its value, a
+    call's gas limit, credits given) plus its fee, on top of what its other
+    pending transactions may spend (mempool admission only)."""
+
+    code = 7
+
+
+class OverGasLimit(TxRejected):
+    """The transaction's gas does not fit: in a mempool, it exceeds the
+    block gas limit (it could never be included); in a block, it exceeds
+    what is left of it (that block is invalid)."""
+
+    code = 8
+
+
 class MempoolFull(TxRejected):
     """The mempool is at its count or byte limit (or the sender's share of
     it); the transaction was NOT kept. The submitter may retry later."""

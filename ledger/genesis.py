@@ -4,7 +4,8 @@ A genesis file is JSON (docs/spec/genesis.md)::
 
     {"chain_id": "ledger-devnet-1",
      "genesis_time": "2026-11-21T00:00:00Z",
-     "params": {"min_fee": "1", "max_block_txs": 10000, "max_block_bytes": 8388608},
+     "params": {"min_fee": "1", "max_block_txs": 10000, "max_block_bytes": 8388608,
+                "max_block_gas": 20000000},
      "validators": [{"name": "val-0", "public_key": "02...", "power": 10}],
      "accounts": [{"name": "alice", "address": "lg1...", "balances": {"coin": "1000"}}],
      "policies": [{"name": "bank", "members": ["lg1...", "02..."], "threshold": 2,
@@ -28,7 +29,7 @@ from typing import Any
 
 from ledger import codec, crypto
 from ledger.address import AddressError, address_of, decode_address
-from ledger.params import Params
+from ledger.params import MAX_BLOCK_GAS, Params
 from ledger.registry import RULES
 from ledger.state import (
     PARAMS_KEY,
@@ -300,20 +301,28 @@ _CREDIT_PARAMS = ("cpu_credits_per_block", "disk_credits_per_block", "net_credit
 
 def _params(value: object) -> Params:
     doc = parse_object(value, "params")
-    check_only_keys(doc, "params", {"min_fee", "max_block_txs", "max_block_bytes", *_CREDIT_PARAMS})
+    check_only_keys(
+        doc,
+        "params",
+        {"min_fee", "max_block_txs", "max_block_bytes", "max_block_gas", *_CREDIT_PARAMS},
+    )
     defaults = Params()
     min_fee = _amount(doc["min_fee"], "params.min_fee") if "min_fee" in doc else defaults.min_fee
     cpu, disk, net = (_amount(doc.get(key, "0"), f"params.{key}") for key in _CREDIT_PARAMS)
     max_txs = doc.get("max_block_txs", defaults.max_block_txs)
     max_bytes = doc.get("max_block_bytes", defaults.max_block_bytes)
+    max_gas = doc.get("max_block_gas", defaults.max_block_gas)
     if type(max_txs) is not int or not 1 <= max_txs <= 1_000_000:
         raise GenesisError("params.max_block_txs: an integer in [1, 1000000]")
     if type(max_bytes) is not int or not 1024 <= max_bytes <= 1 << 30:
         raise GenesisError("params.max_block_bytes: an integer in [1024, 2^30]")
+    if type(max_gas) is not int or not 1 <= max_gas <= MAX_BLOCK_GAS:
+        raise GenesisError("params.max_block_gas: an integer in [1, 2^62]")
     return Params(
         min_fee=min_fee,
         max_block_txs=max_txs,
         max_block_bytes=max_bytes,
+        max_block_gas=max_gas,
         cpu_credits_per_block=cpu,
         disk_credits_per_block=disk,
         net_credits_per_block=net,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from ledger import codec
 from ledger.types import check_amount, check_uint, ensure
+
+MAX_BLOCK_GAS: Final = 1 << 62
+"""The largest block gas limit a chain may set (any int64 fits the codec)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +19,9 @@ class Params:
     min_fee: int = 1  # in the native coin, per transaction
     max_block_txs: int = 10_000
     max_block_bytes: int = 8 * 1024 * 1024
+    # Most gas one block may use: contract calls, deploys, message deliveries
+    # and scheduled runs together (docs/adr/0019-block-gas-limit.md).
+    max_block_gas: int = 20_000_000
     # Resource credits minted to the block's validators at the end of every
     # block, split by voting power (ledger.features.bank.assets.mint_validator_credits).
     cpu_credits_per_block: int = 0
@@ -27,6 +33,7 @@ class Params:
             self.min_fee,
             self.max_block_txs,
             self.max_block_bytes,
+            self.max_block_gas,
             self.cpu_credits_per_block,
             self.disk_credits_per_block,
             self.net_credits_per_block,
@@ -46,13 +53,14 @@ class Params:
 
 def params_from_value(value: object) -> Params:
     """Params from their array form. Raises DecodeError."""
-    ensure(isinstance(value, tuple) and len(value) == 6, "params must be a 6-element array")
+    ensure(isinstance(value, tuple) and len(value) == 7, "params must be a 7-element array")
     assert isinstance(value, tuple)
-    min_fee, max_txs, max_bytes, cpu, disk, net = value
+    min_fee, max_txs, max_bytes, max_gas, cpu, disk, net = value
     return Params(
         min_fee=check_amount(min_fee, "min_fee"),
         max_block_txs=check_uint(max_txs, "max_block_txs", 1_000_000),
         max_block_bytes=check_uint(max_bytes, "max_block_bytes", 1 << 30),
+        max_block_gas=check_uint(max_gas, "max_block_gas", MAX_BLOCK_GAS),
         cpu_credits_per_block=check_amount(cpu, "cpu_credits_per_block"),
         disk_credits_per_block=check_amount(disk, "disk_credits_per_block"),
         net_credits_per_block=check_amount(net, "net_credits_per_block"),

@@ -10,8 +10,10 @@ same rule book. The core reads ``RULES`` when it runs, never at import:
 
 - ledger.types decodes a body with ``RULES.decoders`` (and the fast path
   with ``RULES.fast_decoders``);
-- ledger.transition executes a body with ``RULES.executors`` and ends a
-  block with ``RULES.end_block_steps``;
+- ledger.transition executes a body with ``RULES.executors`` (after
+  checking its declared ``RULES.gas`` against the block gas limit), prices
+  a transaction for admission with ``RULES.spends``, and ends a block with
+  ``RULES.end_block_steps``;
 - ledger.genesis builds the genesis state with ``RULES.genesis_steps`` and
   parses the document sections features own with ``RULES.genesis_sections``;
 - the policy feature runs a proposal's action with ``RULES.actions``;
@@ -38,6 +40,8 @@ ActionExecutor = Callable[["State", bytes, Any, "BlockContext"], "Outcome"]
 EndBlockStep = Callable[["State", "BlockContext"], "tuple[Event, ...]"]
 GenesisStep = Callable[["State", "Genesis"], None]
 FastBodyDecoder = Callable[[tuple[Any, ...]], "Body | None"]
+BodyGas = Callable[[Any], int]  # the body in, the most gas it may use out
+BodySpends = Callable[[Any], tuple[tuple[str, int], ...]]  # the body in, (asset, amount) out
 JsonForm = Callable[[Any], dict[str, Any]]
 GenesisSectionParser = Callable[[dict[str, Any]], Any]  # the whole document in, the section out
 Step = TypeVar("Step")
@@ -71,6 +75,15 @@ class BodyKind:
     scalars (no nested arrays or maps), as the transaction fast path requires.
     ``json`` gives the body's JSON form in the RPC API (ledger.json_forms);
     without it the body renders as its list of fields.
+
+    ``gas`` gives the most gas executing the body may use (a call's gas
+    limit, a deploy's gas): the body may start only if that fits in what is
+    left of the block gas limit (ledger.context.BlockGas). ``spends`` gives
+    what the body may take from its sender at most, as ``(asset, amount)``
+    pairs, read from the body alone: admission to the mempool refuses a
+    transaction whose sender cannot pay that plus the fee (none: only the
+    fee). Both are declarations the core checks before running the body;
+    the body's executor stays the one that moves the amounts.
     """
 
     body: type[BodyType]
@@ -79,6 +92,8 @@ class BodyKind:
     governance_only: bool = False
     decode_fast: FastBodyDecoder | None = None
     json: JsonForm | None = None
+    gas: BodyGas | None = None
+    spends: BodySpends | None = None
 
 
 def by_sender(action: ActionExecutor) -> BodyExecutor:
@@ -98,11 +113,14 @@ def sender_kind(
     policy_action: bool = False,
     json: JsonForm | None = None,
     decode_fast: FastBodyDecoder | None = None,
+    spends: BodySpends | None = None,
 ) -> BodyKind:
     """A kind that acts for the transaction's sender; with ``policy_action``
     a policy account may run it too (the same function, the policy as actor)."""
     policy = action if policy_action else None
-    return BodyKind(body, by_sender(action), policy, decode_fast=decode_fast, json=json)
+    return BodyKind(
+        body, by_sender(action), policy, decode_fast=decode_fast, json=json, spends=spends
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +144,8 @@ class Rules:
         self.decoders: dict[int, Callable[[tuple[Any, ...]], Any]] = {}
         self.fast_decoders: dict[int, FastBodyDecoder] = {}
         self.executors: dict[int, BodyExecutor] = {}
+        self.gas: dict[int, BodyGas] = {}
+        self.spends: dict[int, BodySpends] = {}
         self.actions: dict[int, ActionExecutor] = {}
         self.governance_actions: frozenset[int] = frozenset()
         self.end_block_steps: tuple[tuple[str, EndBlockStep], ...] = ()
@@ -165,6 +185,8 @@ class Rules:
             tag: kind.decode_fast for tag, kind in self.kinds.items() if kind.decode_fast
         }
         self.executors = {tag: kind.execute for tag, kind in self.kinds.items() if kind.execute}
+        self.gas = {tag: kind.gas for tag, kind in self.kinds.items() if kind.gas}
+        self.spends = {tag: kind.spends for tag, kind in self.kinds.items() if kind.spends}
         self.actions = {tag: kind.action for tag, kind in self.kinds.items() if kind.action}
         self.governance_actions = frozenset(
             tag for tag, kind in self.kinds.items() if kind.governance_only

@@ -19,6 +19,7 @@ Codes (docs/spec/rpc.md, "Errors"):
     -32040 - c       transaction rejected with TxRejected code c (1 <= c <= 59):
                      -32041 malformed, -32042 wrong chain id, -32043 bad signature,
                      -32044 bad nonce, -32045 fee too low, -32046 cannot pay fee,
+                     -32047 cannot pay value plus fee, -32048 over the gas limit,
                      -32060 mempool full, -32061 already known
 
 Application errors carry detail in ``data`` (an object); transaction
@@ -167,6 +168,23 @@ class CannotPayFeeError(TransactionRejected):
     reason = "cannot_pay_fee"
 
 
+class CannotPayError(TransactionRejected):
+    """The sender cannot pay the value plus the fee, counting what its
+    pending transactions may spend."""
+
+    code = TX_REJECTED_BASE - 7
+    tx_code = 7
+    reason = "cannot_pay"
+
+
+class OverGasLimitError(TransactionRejected):
+    """The transaction's gas exceeds the block gas limit."""
+
+    code = TX_REJECTED_BASE - 8
+    tx_code = 8
+    reason = "over_gas_limit"
+
+
 class MempoolFullError(TransactionRejected):
     """The node's mempool is full; retry later."""
 
@@ -200,6 +218,8 @@ _BY_CODE: Final[dict[int, type[RpcError]]] = {
         BadNonceError,
         FeeTooLowError,
         CannotPayFeeError,
+        CannotPayError,
+        OverGasLimitError,
         MempoolFullError,
         AlreadyKnownError,
     )

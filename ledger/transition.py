@@ -3,7 +3,9 @@
 ``apply_block`` is the whole rule book, as a list of named steps. A block
 that breaks any rule raises ``InvalidBlock`` and nothing is kept. Inside a
 valid block, every transaction has passed ``check_transaction`` (chain id,
-signature, nonce, fee); its body may still fail (e.g. insufficient funds):
+fee, kind, gas, nonce, fee balance, signature) and its gas fitted in what
+was left of the block gas limit (ledger.context.BlockGas); its body may
+still fail (e.g. insufficient funds):
 then it is included with a failure receipt, its nonce is consumed and its
 fee charged, and every other effect is reverted. Fees go to the block's
 proposer, so the supply of every asset is conserved.
@@ -24,16 +26,18 @@ from dataclasses import dataclass
 from typing import Final
 
 from ledger import crypto
-from ledger.context import BlockContext
+from ledger.context import BlockContext, BlockGas
 from ledger.exceptions import (
     BadNonce,
     BadSignature,
     BalanceOverflowFailure,
+    CannotPay,
     CannotPayFee,
     ExecutionFailure,
     FeeTooLow,
     InsufficientFunds,
     InvalidBlock,
+    OverGasLimit,
     TxRejected,
     WrongChainId,
 )
@@ -85,13 +89,64 @@ class BlockResult:
     block_events: tuple[Event, ...] = ()
 
 
-
-
 def read_params(state: State) -> Params:
     """The chain parameters stored at genesis."""
     raw = state.get_raw(PARAMS_KEY)
     assert raw is not None, "state has no parameters: genesis was not applied"
     return decode_params(raw)
+
+
+# -- the admission rules, shared by block execution and the mempool -------------
+#
+# Cheap checks come first and the signature last: a transaction that fails
+# on its fields or on the sender's account costs no verification.
+
+
+def check_envelope(tx: Transaction, chain_id: str, params: Params) -> None:
+    """The rules that need no state: the chain id, a fee of at least
+    ``min_fee``, a kind that runs as a transaction of its own, and gas within
+    the block gas limit. Raises a TxRejected subclass."""
+    if tx.chain_id != chain_id:
+        raise WrongChainId(f"transaction is for chain {tx.chain_id!r}, this is {chain_id!r}")
+    if tx.fee < params.min_fee:
+        raise FeeTooLow(f"fee {tx.fee} is below the minimum {params.min_fee}")
+    kind = tx.body.KIND
+    if kind not in RULES.executors:
+        raise TxRejected(f"transaction kind {kind} is not executable")
+    declared = RULES.gas.get(kind)
+    if declared is not None and declared(tx.body) > params.max_block_gas:
+        gas = declared(tx.body)
+        raise OverGasLimit(f"gas {gas} exceeds the block gas limit {params.max_block_gas}")
+
+
+def transaction_spends(tx: Transaction) -> dict[str, int]:
+    """The most ``tx`` may take from its sender, by asset: the fee in the
+    native coin plus what its body kind declares (ledger.registry.BodyKind.spends).
+    Assets it takes nothing of are left out."""
+    spends = {NATIVE_ASSET: tx.fee} if tx.fee else {}
+    declared = RULES.spends.get(tx.body.KIND)
+    if declared is not None:
+        for asset, amount in declared(tx.body):
+            if amount:
+                spends[asset] = spends.get(asset, 0) + amount
+    return spends
+
+
+def check_can_pay(tx: Transaction, spends: dict[str, int], available: dict[str, int]) -> None:
+    """``available`` (by asset) covers ``spends`` (``transaction_spends(tx)``,
+    with whatever else the caller counts). Raises CannotPayFee if the native
+    coin cannot even pay the fee, else CannotPay."""
+    if available.get(NATIVE_ASSET, 0) < tx.fee:
+        raise CannotPayFee(f"balance of {NATIVE_ASSET} cannot pay the fee {tx.fee}")
+    for asset, amount in spends.items():
+        if available.get(asset, 0) < amount:
+            raise CannotPay(f"balance of {asset} cannot pay {amount} (value and fee)")
+
+
+def check_signature(tx: Transaction) -> None:
+    """Raises BadSignature unless the signature authorizes ``tx``."""
+    if not tx.signature_valid():
+        raise BadSignature("signature does not verify against the sender's key")
 
 
 def check_transaction(
@@ -103,19 +158,14 @@ def check_transaction(
     ``signature_checked`` skips the signature check when the caller has
     already verified this exact transaction (the mempool's cache).
     """
-    if tx.chain_id != chain_id:
-        raise WrongChainId(f"transaction is for chain {tx.chain_id!r}, this is {chain_id!r}")
-    if not signature_checked and not tx.signature_valid():
-        raise BadSignature("signature does not verify against the sender's key")
+    check_envelope(tx, chain_id, params)
     account = state.get_account(tx.sender_address)
     if tx.nonce != account.nonce:
         raise BadNonce(f"nonce {tx.nonce} but the account's next nonce is {account.nonce}")
-    if tx.fee < params.min_fee:
-        raise FeeTooLow(f"fee {tx.fee} is below the minimum {params.min_fee}")
     if account.balance(NATIVE_ASSET) < tx.fee:
         raise CannotPayFee(f"balance of {NATIVE_ASSET} cannot pay the fee {tx.fee}")
-    if tx.body.KIND not in RULES.executors:
-        raise TxRejected(f"transaction kind {tx.body.KIND} is not executable")
+    if not signature_checked:
+        check_signature(tx)
     return account
 
 
@@ -154,8 +204,13 @@ def execute_body(state: State, tx: Transaction, ctx: BlockContext) -> Receipt:
 def apply_transaction(
     state: State, tx: Transaction, ctx: BlockContext, signature_checked: bool
 ) -> Receipt:
-    """Check, charge and execute one transaction. Raises TxRejected."""
+    """Check, charge and execute one transaction. Raises TxRejected (also
+    OverGasLimit when its gas does not fit in what is left of the block's)."""
     account = check_transaction(state, tx, ctx.chain_id, ctx.params, signature_checked)
+    declared = RULES.gas.get(tx.body.KIND)
+    if declared is not None and not ctx.gas.fits(declared(tx.body)):
+        gas = declared(tx.body)
+        raise OverGasLimit(f"gas {gas} exceeds the {ctx.gas.remaining} left in the block")
     charge_nonce_and_fee(state, tx, account)
     return execute_body(state, tx, ctx)
 
@@ -253,7 +308,14 @@ def execute_block(
     params = read_params(state)
     validate_header(block, tip, chain_id, params)
     header = block.header
-    ctx = BlockContext(chain_id, header.height, header.time_ms, header.proposer, params)
+    ctx = BlockContext(
+        chain_id,
+        header.height,
+        header.time_ms,
+        header.proposer,
+        params,
+        BlockGas(params.max_block_gas),
+    )
     verified = verify_signatures(block.transactions, verified)
     receipts = process_transactions(state, block.transactions, ctx, verified)
     return finish_block(state, tree, ctx, receipts)
@@ -323,7 +385,10 @@ def build_block(
     reasons; the rest are applied in order, within the block limits.
     """
     params = read_params(state)
-    ctx = BlockContext(chain_id, tip.height + 1, max(time_ms, tip.time_ms), proposer, params)
+    time_ms = max(time_ms, tip.time_ms)
+    ctx = BlockContext(
+        chain_id, tip.height + 1, time_ms, proposer, params, BlockGas(params.max_block_gas)
+    )
     included: list[Transaction] = []
     receipts: list[Receipt] = []
     skipped: list[tuple[Transaction, TxRejected]] = []

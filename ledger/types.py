@@ -14,6 +14,7 @@ policy accounts, 40-49 threshold keys.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, ClassVar, Final, Protocol
@@ -196,8 +197,16 @@ def check_signature(value: object) -> bytes:
     return value  # type: ignore[return-value]
 
 
-def decode_transaction(data: bytes) -> Transaction:
+def transaction_hash(data: bytes) -> bytes:
+    """The hash of the transaction whose canonical bytes are ``data`` (what
+    ``Transaction.hash`` gives once decoded): look a transaction up by its
+    bytes before decoding them."""
+    return _sha256(data).digest()
+
+
+def decode_transaction(data: bytes, tx_hash: bytes | None = None) -> Transaction:
     """Strictly decode a transaction. Raises DecodeError (never anything else).
+    ``tx_hash``, if the caller has it, is ``transaction_hash(data)``.
 
     Checks structure, sizes and ranges; does not check the signature, the
     nonce or balances (that is the state transition's job). A well-formed
@@ -205,11 +214,14 @@ def decode_transaction(data: bytes) -> Transaction:
     path (``decode_transaction_fast``); everything else, and every
     rejection, goes through ``decode_transaction_strict``.
     """
+    tx = None
     if isinstance(data, bytes) and len(data) <= MAX_TX_SIZE:
         tx = decode_transaction_fast(data)
-        if tx is not None:
-            return tx
-    return decode_transaction_strict(data)
+    if tx is None:
+        tx = decode_transaction_strict(data)
+    if tx_hash is not None:
+        tx._cache["hash"] = tx_hash
+    return tx
 
 
 def decode_transaction_fast(data: bytes) -> Transaction | None:
@@ -293,8 +305,7 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     level = [sha256(b"\x00" + leaf).digest() for leaf in leaves]
     while len(level) > 1:
         paired = [
-            sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
         ]
         if len(level) % 2:
             paired.append(level[-1])  # an odd node is promoted unchanged
@@ -481,11 +492,15 @@ class Block:
 
 
 MAX_BLOCK_SIZE: Final = 32 * 1024 * 1024
+KnownTransactions = Callable[[bytes], "Transaction | None"]
 
 
-def decode_block(data: bytes) -> Block:
+def decode_block(data: bytes, known: KnownTransactions | None = None) -> Block:
     """Strictly decode a block (header fields, each transaction). Raises DecodeError.
-    Does not check roots, signatures or state: see ledger.transition."""
+    Does not check roots, signatures or state: see ledger.transition.
+
+    ``known(hash)`` may return a transaction already decoded from the same
+    bytes (a node's mempool): it is used instead of decoding them again."""
     try:
         value = codec.decode(data, max_size=MAX_BLOCK_SIZE)
     except codec.CodecError as exc:
@@ -495,18 +510,26 @@ def decode_block(data: bytes) -> Block:
     ensure(isinstance(txs, tuple), "block transactions must be an array")
     return Block(
         header=header_from_value(header_value),
-        transactions=decode_block_transactions(txs),
+        transactions=decode_block_transactions(txs, known),
         last_commit=check_bytes(last_commit, "last_commit", max_size=MAX_BLOCK_SIZE),
     )
 
 
-def decode_block_transactions(txs: tuple[Any, ...]) -> tuple[Transaction, ...]:
-    """Each element of a block's transaction array, decoded. Raises DecodeError."""
+def decode_block_transactions(
+    txs: tuple[Any, ...], known: KnownTransactions | None = None
+) -> tuple[Transaction, ...]:
+    """Each element of a block's transaction array, decoded (or found with
+    ``known``, see decode_block). Raises DecodeError."""
     decoded = []
     for t in txs:
         if type(t) is not bytes or len(t) > MAX_TX_SIZE:  # check_bytes says what is wrong
             t = check_bytes(t, "tx", max_size=MAX_TX_SIZE)
-        decoded.append(decode_transaction(t))
+        if known is None:
+            decoded.append(decode_transaction(t))
+            continue
+        tx_hash = _sha256(t).digest()
+        tx = known(tx_hash)
+        decoded.append(tx if tx is not None else decode_transaction(t, tx_hash))
     return tuple(decoded)
 
 

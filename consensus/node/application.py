@@ -4,7 +4,9 @@
 may this block be decided at this height?) from the committed chain, builds
 proposals from the mempool, and keeps each block it executed while
 validating, so the commit that follows does not execute it again (nor
-verify any signature twice: the mempool's verified hashes are passed on).
+verify any signature twice: the mempool's verified hashes are passed on,
+nor decode a transaction twice: a block's transactions the mempool holds
+are taken from it).
 
 A block's id is its header's hash. The header commits to the body (the
 transactions' Merkle root and the hash of the last commit), so the id binds
@@ -27,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,11 +45,12 @@ from consensus.node.wire_limits import block_limits
 from ledger import codec, crypto
 from ledger.chain import Chain
 from ledger.exceptions import InvalidBlock
-from ledger.transition import BlockResult
+from ledger.transition import BlockResult, verify_signatures
 from ledger.types import (
     MAX_BLOCK_SIZE,
     Block,
     DecodeError,
+    KnownTransactions,
     Transaction,
     block_txs_root,
     decode_block,
@@ -61,6 +64,17 @@ MAX_CACHED_BLOCKS: Final = 16
 class BodyMismatch(InvalidBlock):
     """The block's body (transactions, last commit) is not what its header
     commits to: whoever sent it altered a block, so that peer is to blame."""
+
+
+RememberVerified = Callable[[Sequence[Transaction], Collection[bytes]], None]
+
+
+def _none_known(tx_hash: bytes) -> Transaction | None:
+    return None
+
+
+def _forget(txs: Sequence[Transaction], verified: Collection[bytes]) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +93,22 @@ class LedgerApplication:
         chain: Chain,
         validator_sets: Callable[[int], ValidatorSet],
         verified: Callable[[], Collection[bytes]] = frozenset,
+        known: KnownTransactions = _none_known,
+        remember_verified: RememberVerified = _forget,
     ) -> None:
         """``validator_sets(h)`` is the set of height h (known for the tip's
         height and the next); ``verified()`` the hashes of transactions whose
-        signatures this node already checked."""
+        signatures this node already checked; ``known(hash)`` a transaction
+        this node already decoded (the mempool's), used when a block carries
+        its bytes instead of decoding them again; ``remember_verified(txs,
+        hashes)`` hears of the transactions a validated block carried and
+        which of them have valid signatures (the mempool keeps them until
+        the next commit, for gossip that brings them later)."""
         self.chain = chain
         self._validator_sets = validator_sets
         self._verified = verified
+        self._known = known
+        self._remember_verified = remember_verified
         self._decoded: OrderedDict[bytes, Block] = OrderedDict()  # block bytes hash -> Block
         self._executed: dict[bytes, ExecutedBlock] = {}  # block hash -> executed on this tip
 
@@ -135,7 +158,7 @@ class LedgerApplication:
             codec.check_limits(block, block_limits(params.max_block_txs, MAX_BLOCK_SIZE))
         except codec.CodecError as exc:
             raise DecodeError(f"block encoding: {exc}") from exc
-        decoded = decode_block(block)
+        decoded = decode_block(block, self._known)
         self._decoded[key] = decoded
         if len(self._decoded) > MAX_CACHED_BLOCKS:
             self._decoded.popitem(last=False)
@@ -162,7 +185,9 @@ class LedgerApplication:
             return executed  # the same header and a matching body: the same block
         self.check_last_commit(block)
         self.check_proposer(block)
-        result = self.chain.execute_block(block, self._verified())
+        verified = verify_signatures(block.transactions, self._verified())
+        self._remember_verified(block.transactions, verified)
+        result = self.chain.execute_block(block, verified)
         executed = ExecutedBlock(block, result)
         self._executed[block.hash] = executed
         return executed
@@ -197,8 +222,15 @@ class LedgerApplication:
         block, result, skipped = self.chain.build_block(
             candidates, proposer, time_ms, last_commit, self._verified()
         )
-        for tx, reason in skipped:
-            log.info("height=%d leaving out tx %s: %s", block.height, tx.hash.hex()[:16], reason)
+        if skipped:
+            tx, reason = skipped[0]
+            log.info(
+                "height=%d leaving out %d txs for now, first %s: %s",
+                block.height,
+                len(skipped),
+                tx.hash.hex()[:16],
+                reason,
+            )
         self._executed[block.hash] = ExecutedBlock(block, result)
         raw = block.encode()
         self._decoded[_bytes_key(raw)] = block

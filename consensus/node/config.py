@@ -55,6 +55,10 @@ class RPCConfig:
 class MempoolConfig:
     max_txs: int = 20_000
     max_bytes: int = 64 * 1024 * 1024
+    max_txs_per_sender: int = 1_000
+    max_queued: int = 1_024  # future-nonce transactions waiting for a gap, in total
+    max_queued_per_sender: int = 64  # and per sender; also how far ahead a nonce may be
+    queued_lifetime_blocks: int = 120
     gossip_batch: int = 500
 
 

@@ -9,9 +9,12 @@ honest about being one node: ``status().mode`` is "single-node", there are
 no peers, and nothing is replicated; a block is final because this node
 alone says so.
 
-Mempool admission is CheckTx against the committed state *plus* the
-pending transactions already admitted (so a sender can queue nonces n,
-n+1, ...); see consensus.node.mempool.
+Mempool admission is CheckTx against each sender's pending state (its
+committed account less what its transactions already admitted may spend),
+without running them; a sender can send nonces n, n+1, ... at once, and a
+nonce beyond a gap waits for it (see consensus.node.mempool). Unlike a
+validator's, this mempool is not journaled: ``ledger single`` is for
+development, and a restart empties it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.mempool import QUEUED, Mempool, MempoolConfig
 from consensus.node.rpc.events import CommittedBlock, EventHub
 from consensus.node.rpc.node_view import (
     MempoolInfo,
     NodeStatus,
+    Submission,
     ValidatorInfo,
     read_validator_set,
     state_root_at,
@@ -92,7 +96,7 @@ class LocalNode:
     def events(self) -> EventHub:
         return self._events
 
-    async def submit_transaction(self, raw: bytes) -> bytes:
+    async def submit_transaction(self, raw: bytes) -> Submission:
         """Decode, check against the pending state and queue ``raw``. Raises TxRejected."""
         try:
             tx = decode_transaction(raw)
@@ -100,8 +104,8 @@ class LocalNode:
             raise MalformedTransaction(str(exc)) from exc
         if self._chain.store.load_tx_location(tx.hash) is not None:
             raise AlreadyKnown(f"transaction {tx.hash.hex()} is already committed")
-        self._mempool.add(tx)  # verifies the signature once; raises TxRejected
-        return tx.hash
+        status = self._mempool.add(tx)  # verifies the signature once; raises TxRejected
+        return Submission(tx.hash, status == QUEUED, False, self._chain.tip.height)
 
     def pending_transaction(self, tx_hash: bytes) -> Transaction | None:
         return self._mempool.get(tx_hash)
@@ -150,7 +154,7 @@ class LocalNode:
         self._chain.commit_block(block, result)
         for tx, reason in skipped:
             log.info("skipped transaction %s: %s", tx.hash.hex(), reason)
-        for tx, reason in self._mempool.update(block.transactions):
+        for tx, reason in self._mempool.update(block.transactions, result.changes):
             log.info("dropped transaction %s on recheck: %s", tx.hash.hex(), reason)
         self._events.publish_block(block, result.receipts, rounds=1)
         return self._events.last

@@ -17,8 +17,11 @@ time and I/O:
 - the **threshold service** (consensus.node.threshold.service, validators only)
   hears of every commit through the event hub and runs the ceremonies the
   chain asks for on the THRESHOLD channel;
-- the **mempool** (consensus.node.mempool) admits transactions from RPC and peers
-  and hands its verified hashes to block execution, so no signature is
+- the **mempool** (consensus.node.mempool) admits transactions from RPC and
+  peers (consensus.node.mempool_gossip, which punishes a peer relaying a
+  forged one) without running them, journals them so a restart keeps them
+  (consensus.node.mempool_journal), and hands its decoded transactions and
+  verified hashes to block execution, so no transaction is decoded or
   verified twice on one node;
 - the **RPC server** (consensus.node.rpc) serves the NodeView this class implements.
 
@@ -39,7 +42,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -87,7 +90,9 @@ from consensus.node.blocksync import (
 )
 from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
 from consensus.node.logs import setup_logging
-from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.mempool import QUEUED, Mempool, MempoolConfig
+from consensus.node.mempool_gossip import MempoolGossip
+from consensus.node.mempool_journal import MempoolJournal
 from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
@@ -104,7 +109,7 @@ from consensus.node.privval import Step as GuardStep
 from consensus.node.rpc.config import RpcConfig
 from consensus.node.rpc.events import EventHub
 from consensus.node.rpc.explorer import explorer_url
-from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
+from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, Submission, ValidatorInfo
 from consensus.node.rpc.server import RpcServer
 from consensus.node.threshold.service import ThresholdService
 from consensus.node.threshold.store import ThresholdStoreError
@@ -214,6 +219,19 @@ def validator_record_key(height: int) -> bytes:
     return VALIDATOR_SET_RECORD + height.to_bytes(8, "big")
 
 
+def mempool_config(config: NodeConfig) -> MempoolConfig:
+    """The mempool's limits from the node's [mempool] settings."""
+    settings = config.mempool
+    return MempoolConfig(
+        max_txs=settings.max_txs,
+        max_bytes=settings.max_bytes,
+        max_txs_per_sender=settings.max_txs_per_sender,
+        max_queued=settings.max_queued,
+        max_queued_per_sender=settings.max_queued_per_sender,
+        queued_lifetime_blocks=settings.queued_lifetime_blocks,
+    )
+
+
 def engine_config(config: ConsensusConfig) -> EngineConfig:
     """Engine timeouts (in ticks) from the node's consensus settings."""
     return EngineConfig(
@@ -264,15 +282,32 @@ class Node:
                 self.wal.close()
                 self._chain.close()
                 raise NodeError(str(exc)) from exc
-        self.mempool = Mempool(
-            self._chain,
-            MempoolConfig(max_txs=config.mempool.max_txs, max_bytes=config.mempool.max_bytes),
+        try:
+            self._journal = MempoolJournal(data / "mempool.journal")
+        except OSError as exc:
+            if self.guard is not None:
+                self.guard.close()
+            self.wal.close()
+            self._chain.close()
+            raise NodeError(f"cannot open the mempool journal: {exc}") from exc
+        self.mempool = Mempool(self._chain, mempool_config(config), self._journal_admitted)
+        self._recover_mempool()
+        self._gossip_in = MempoolGossip(
+            self.mempool,
+            # A peer that relays a forged transaction is disconnected and banned.
+            lambda peer, reason: self.p2p.punish(peer, reason),
         )
         self._events = EventHub()
         self._sets: dict[int, ValidatorSet] = {}
         self._load_validator_sets()
         self._check_frame_limit()
-        self.app = LedgerApplication(self._chain, self.validator_set, self.mempool.verified_hashes)
+        self.app = LedgerApplication(
+            self._chain,
+            self.validator_set,
+            self.mempool.verified_hashes,
+            self.mempool.get,
+            self.mempool.remember_verified,
+        )
         self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
         self.sync = SyncTracker()
         self.engine = self._new_engine(None)
@@ -340,6 +375,43 @@ class Node:
         self._events.add_listener(service.on_committed)
         return service
 
+    # -- the mempool's journal ------------------------------------------------
+    def _recover_mempool(self) -> None:
+        """Offer the journal's transactions to the fresh mempool again (those
+        committed or no longer valid are refused as usual), then rewrite it
+        with what was kept (consensus.node.mempool_journal)."""
+        recovered = self._journal.recover()
+        kept = 0
+        for raw in recovered:
+            try:
+                self.mempool.add(decode_transaction(raw))
+            except (DecodeError, TxRejected):
+                continue
+            kept += 1
+        try:
+            self._journal.rewrite(self.mempool.transactions())
+        except OSError as exc:
+            log.error("cannot rewrite the mempool journal: %s", exc)
+        if recovered:
+            log.info("mempool: recovered %d of %d journaled transactions", kept, len(recovered))
+
+    def _journal_admitted(self, txs: Sequence[Transaction]) -> None:
+        try:
+            self._journal.append(txs)
+        except OSError as exc:  # the transactions are still pending, in memory only
+            log.error("cannot append to the mempool journal: %s", exc)
+
+    def _compact_journal(self) -> None:
+        """After a commit: fsync the journal, and rewrite it once it is much
+        larger than what the mempool holds."""
+        try:
+            if self._journal.needs_rewrite(self.mempool.info().bytes):
+                self._journal.rewrite(self.mempool.transactions())
+            else:
+                self._journal.sync()
+        except OSError as exc:
+            log.error("cannot sync the mempool journal: %s", exc)
+
     # -- NodeView -----------------------------------------------------------
     @property
     def chain(self) -> Chain:
@@ -353,16 +425,18 @@ class Node:
     def events(self) -> EventHub:
         return self._events
 
-    async def submit_transaction(self, raw: bytes) -> bytes:
-        """Decode, CheckTx and keep ``raw`` (gossip follows). Raises TxRejected."""
+    async def submit_transaction(self, raw: bytes) -> Submission:
+        """Decode, CheckTx and keep ``raw`` (journaled before this returns;
+        gossip follows). Raises TxRejected."""
         try:
             tx = decode_transaction(raw)
         except DecodeError as exc:
             raise MalformedTransaction(str(exc)) from exc
         if self._chain.store.load_tx_location(tx.hash) is not None:
             raise AlreadyKnown(f"transaction {tx.hash.hex()} is already committed")
-        self.mempool.add(tx)
-        return tx.hash
+        status = self.mempool.add(tx)
+        tip = self._chain.tip.height
+        return Submission(tx.hash, status == QUEUED, self.network_height() > tip, tip)
 
     def pending_transaction(self, tx_hash: bytes) -> Transaction | None:
         return self.mempool.get(tx_hash)
@@ -709,7 +783,8 @@ class Node:
         for height in [h for h in self._sets if h < block.height]:
             del self._sets[height]
         self.app.committed()
-        self.mempool.update(block.transactions)
+        self.mempool.update(block.transactions, result.changes)
+        self._compact_journal()
         self._events.publish_block(block, result.receipts, rounds=certificate.round + 1)
         log.info(
             "height=%d round=%d committed %s with %d txs, state root %s",
@@ -726,7 +801,7 @@ class Node:
         if channel == CONSENSUS_CHANNEL:
             self._on_consensus_message(payload)
         elif channel == MEMPOOL_CHANNEL:
-            self._on_mempool_batch(payload)
+            await self._gossip_in.on_batch(peer, payload)
         elif channel == BLOCKSYNC_CHANNEL:
             self._on_sync_message(peer, payload)
         elif channel == THRESHOLD_CHANNEL and self.threshold is not None:
@@ -751,18 +826,6 @@ class Node:
         except InvalidMessage as exc:
             raise PeerMisbehaved(f"invalid consensus message: {exc}") from exc
         self._carry_out(actions)
-
-    def _on_mempool_batch(self, payload: object) -> None:
-        if not isinstance(payload, tuple) or not all(isinstance(t, bytes) for t in payload):
-            raise PeerMisbehaved("a mempool payload is a list of transaction bytes")
-        for raw in payload:
-            try:
-                tx = decode_transaction(raw)
-            except DecodeError as exc:
-                raise PeerMisbehaved(f"undecodable transaction: {exc}") from exc
-            with contextlib.suppress(TxRejected):
-                # Rejections are normal here (already known, raced with a block).
-                self.mempool.add(tx)
 
     def _on_sync_message(self, peer: bytes, payload: object) -> None:
         try:
@@ -916,6 +979,7 @@ class Node:
         self._tasks.clear()
         await self.p2p.stop()
         await self.rpc.stop()
+        self._journal.close()
         self.wal.close()
         if self.guard is not None:
             self.guard.close()

@@ -43,6 +43,7 @@ from .results import (
     SentTransaction,
     StatusInfo,
     StoragePage,
+    Submission,
     ThresholdKey,
     TransactionInfo,
     TransportError,
@@ -126,6 +127,11 @@ class AsyncLedgerClient:
 
     async def send_raw_transaction(self, raw: bytes) -> bytes:
         return await self._call(calls.send_raw_transaction(raw))
+
+    async def submit_transaction(self, raw: bytes) -> Submission:
+        """Like send_raw_transaction, and say whether it is queued behind a
+        missing nonce and whether the node is catching up."""
+        return await self._call(calls.submit_transaction(raw))
 
     async def get_transaction(self, tx_hash: bytes) -> TransactionInfo | None:
         return await self._call(calls.get_transaction(tx_hash))

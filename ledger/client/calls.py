@@ -34,6 +34,7 @@ from .results import (
     ReceiptInfo,
     StatusInfo,
     StoragePage,
+    Submission,
     ThresholdKey,
     TransactionInfo,
     TransportError,
@@ -107,6 +108,10 @@ def get_transaction_count(address: Address, height: Height) -> Call[int]:
 
 def send_raw_transaction(raw: bytes) -> Call[bytes]:
     return Call("ledger_sendRawTransaction", [raw.hex()], lambda v: bytes.fromhex(_text(v)))
+
+
+def submit_transaction(raw: bytes) -> Call[Submission]:
+    return Call("ledger_submitTransaction", [raw.hex()], Submission.from_json)
 
 
 def get_transaction(tx_hash: bytes) -> Call[TransactionInfo | None]:

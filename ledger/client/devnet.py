@@ -60,6 +60,7 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
             "min_fee": "1000",
             "max_block_txs": 10000,
             "max_block_bytes": 8388608,
+            "max_block_gas": 20000000,
             "cpu_credits_per_block": credits,
             "disk_credits_per_block": credits,
             "net_credits_per_block": credits,

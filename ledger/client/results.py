@@ -327,10 +327,16 @@ class ChainParams:
     min_fee: int
     max_block_txs: int
     max_block_bytes: int
+    max_block_gas: int
 
     @classmethod
     def from_json(cls, value: Any) -> ChainParams:
-        return cls(_int(value["minFee"]), _int(value["maxBlockTxs"]), _int(value["maxBlockBytes"]))
+        return cls(
+            _int(value["minFee"]),
+            _int(value["maxBlockTxs"]),
+            _int(value["maxBlockBytes"]),
+            _int(value["maxBlockGas"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +376,31 @@ class AccountProof:
             value=_opt(_hex, value["value"]),
             account=AccountInfo.from_json(account) if account is not None else None,
             proof=_hex(value["proof"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What a node said when it accepted a transaction (ledger_submitTransaction):
+    ``queued`` while it waits for an earlier nonce of its sender; with
+    ``catching_up`` the node is behind the network (at ``height``), so its
+    checks ran against an old state and the transaction moves once it has
+    caught up."""
+
+    hash: bytes
+    queued: bool
+    catching_up: bool
+    height: int
+
+    @classmethod
+    def from_json(cls, value: Any) -> Submission:
+        if type(value["queued"]) is not bool or type(value["catchingUp"]) is not bool:
+            raise TypeError("queued and catchingUp must be booleans")
+        return cls(
+            _hex(value["hash"]),
+            value["queued"],
+            value["catchingUp"],
+            _int(value["height"]),
         )
 
 

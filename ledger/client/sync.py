@@ -43,6 +43,7 @@ from .results import (
     SentTransaction,
     StatusInfo,
     StoragePage,
+    Submission,
     ThresholdKey,
     TransactionInfo,
     TransportError,
@@ -155,6 +156,11 @@ class LedgerClient:
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
         return self._call(calls.send_raw_transaction(raw))
+
+    def submit_transaction(self, raw: bytes) -> Submission:
+        """Like send_raw_transaction, and say whether it is queued behind a
+        missing nonce and whether the node is catching up."""
+        return self._call(calls.submit_transaction(raw))
 
     def get_transaction(self, tx_hash: bytes) -> TransactionInfo | None:
         return self._call(calls.get_transaction(tx_hash))

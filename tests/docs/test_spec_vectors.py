@@ -322,6 +322,7 @@ def genesis_hash(document: dict[str, Any]) -> bytes:
         int(params.get("min_fee", "1")),
         params.get("max_block_txs", 10000),
         params.get("max_block_bytes", 8388608),
+        params.get("max_block_gas", 20000000),
         *(int(params.get(f"{c}_credits_per_block", "0")) for c in ("cpu", "disk", "net")),
     ]
 

@@ -33,15 +33,20 @@ PROPOSER = address_of(crypto.SigningKey(crypto.sha256(b"proposer")).public_key)
 FEE = 10
 
 
-def make_genesis(balances: dict[int, dict[str, int]] | None = None) -> Genesis:
+def make_genesis(
+    balances: dict[int, dict[str, int]] | None = None, max_block_gas: int | None = None
+) -> Genesis:
     balances = (
         balances if balances is not None else {i: {"coin": 1_000_000, "cpu": 500} for i in range(4)}
     )
+    params: dict[str, object] = {"min_fee": str(FEE)}
+    if max_block_gas is not None:
+        params["max_block_gas"] = max_block_gas
     return parse_genesis(
         {
             "chain_id": CHAIN,
             "genesis_time": "2026-01-01T00:00:00Z",
-            "params": {"min_fee": str(FEE)},
+            "params": params,
             "validators": [{"name": "v", "public_key": KEYS[4].public_key.hex(), "power": 1}],
             "accounts": [
                 {
@@ -177,7 +182,7 @@ def test_same_blocks_give_same_root_on_independent_nodes() -> None:
         (lambda: transfer(0, 1, 1, 0, fee=FEE - 1), FeeTooLow),
         (lambda: transfer(4, 1, 1, 0), CannotPayFee),
         (lambda: replace(transfer(0, 1, 1, 0), signature=bytes(64), _cache={}), BadSignature),
-        (lambda: replace(transfer(0, 1, 1, 0), nonce=5, _cache={}), BadSignature),
+        (lambda: replace(transfer(0, 1, 1, 0), fee=FEE + 1, _cache={}), BadSignature),
         (
             lambda: replace(
                 transfer(0, 1, 1, 0),
@@ -198,6 +203,33 @@ def test_invalid_transactions_are_rejected_and_change_nothing(make_tx, error) ->
     assert state.changes() == {}
     block = chain.build([make_tx()])
     assert block.transactions == ()
+
+
+def test_invalid_fields_and_accounts_are_refused_before_any_signature_is_verified(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chain = MemoryChain(make_genesis())
+    state = chain.state()
+    verified: list[bytes] = []
+    real = crypto.verify_digest
+
+    def counting(public_key: bytes, digest: bytes, signature: bytes) -> bool:
+        verified.append(digest)
+        return real(public_key, digest, signature)
+
+    monkeypatch.setattr(crypto, "verify_digest", counting)
+    forged = [
+        (transfer(0, 1, 1, 0, chain="other-chain"), WrongChainId),
+        (transfer(0, 1, 1, 0, fee=FEE - 1), FeeTooLow),
+        (transfer(0, 1, 1, 7), BadNonce),
+        (transfer(4, 1, 1, 0), CannotPayFee),
+    ]
+    for tx, error in forged:
+        with pytest.raises(error):
+            check_transaction(
+                state, replace(tx, signature=bytes(64), _cache={}), CHAIN, read_params(state)
+            )
+    assert verified == []
 
 
 def test_invalid_high_s_signature_is_rejected() -> None:

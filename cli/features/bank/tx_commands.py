@@ -17,7 +17,7 @@ from cli.context import (
     handles_errors,
     passphrase,
 )
-from cli.submission import finish, parse_amount
+from cli.submission import finish, parse_amount, send_signed
 from ledger.client import sign_transfer
 from ledger.client.keystore import DEVNET_PREFIX
 from ledger.types import DecodeError, check_asset
@@ -73,7 +73,7 @@ def send(
         sender, None if sender.startswith(DEVNET_PREFIX) else passphrase(password_file)
     )
     tx = sign_transfer(key, chain, nonce_value, recipient, value, asset, fee_value)
-    tx_hash = client.send_raw_transaction(tx.encode())
+    tx_hash = send_signed(cli, client, tx.encode())
     if wait and not cli.json:
         typer.echo(f"submitted {tx_hash.hex()}", err=True)
     finish(cli, tx_hash, wait, timeout)

@@ -35,7 +35,7 @@ from cli.context import (
     passphrase,
 )
 from cli.query_commands import as_json, receipt_text, rows
-from cli.submission import parse_amount, wait_with_spinner
+from cli.submission import parse_amount, send_signed, wait_with_spinner
 from cli.vm_commands import ModuleFileError, parse_argument, read_module_file
 from consensus.node.rpc.json_format import MAX_PAGE
 from ledger.address import AddressError, decode_address, encode_address
@@ -209,7 +209,7 @@ def sign_and_send(
     tx = Transaction(chain, key.public_key, nonce_value, fee_value, body).signed(key)
     if len(tx.encode()) > MAX_TX_SIZE:
         raise CliError(f"the transaction is {len(tx.encode())} bytes; the limit is {MAX_TX_SIZE}")
-    tx_hash = client.send_raw_transaction(tx.encode())
+    tx_hash = send_signed(cli, client, tx.encode())
     return Submitted(tx_hash, entry.address, nonce_value)
 
 

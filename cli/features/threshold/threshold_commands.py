@@ -25,7 +25,7 @@ import typer
 
 from cli.context import CliContext, CliError, emit, get_context, handles_errors, passphrase
 from cli.query_commands import as_json
-from cli.submission import finish, parse_amount
+from cli.submission import finish, parse_amount, send_signed
 from ledger.address import decode_address
 from ledger.client import Ceremonies, CeremonyInfo, ThresholdKey
 from ledger.client.keystore import DEVNET_PREFIX
@@ -104,7 +104,7 @@ def _send_body(
         sender, None if sender.startswith(DEVNET_PREFIX) else passphrase(password_file)
     )
     tx = Transaction(chain, key.public_key, nonce, fee, body).signed(key)
-    tx_hash = client.send_raw_transaction(tx.encode())
+    tx_hash = send_signed(cli, client, tx.encode())
     finish(cli, tx_hash, wait, timeout)
 
 

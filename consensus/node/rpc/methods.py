@@ -99,6 +99,11 @@ class LedgerMethods:
                 Param("data", jf.parse_raw_transaction),
             ),
             Method.of(
+                "ledger_submitTransaction",
+                self.submit_transaction,
+                Param("data", jf.parse_raw_transaction),
+            ),
+            Method.of(
                 "ledger_getTransactionByHash",
                 self.get_transaction_by_hash,
                 Param("hash", jf.parse_hash),
@@ -218,8 +223,17 @@ class LedgerMethods:
         return str(self.account(address, height).nonce)
 
     async def send_raw_transaction(self, data: bytes) -> str:
-        tx_hash = await self.node.submit_transaction(data)
-        return tx_hash.hex()
+        submission = await self.node.submit_transaction(data)
+        return submission.tx_hash.hex()
+
+    async def submit_transaction(self, data: bytes) -> dict[str, Any]:
+        submission = await self.node.submit_transaction(data)
+        return {
+            "hash": submission.tx_hash.hex(),
+            "queued": submission.queued,
+            "catchingUp": submission.catching_up,
+            "height": submission.height,
+        }
 
     def get_transaction_by_hash(self, tx_hash: bytes) -> dict[str, Any] | None:
         location = self.node.chain.store.load_tx_location(tx_hash)
@@ -311,6 +325,7 @@ class LedgerMethods:
             "minFee": str(params.min_fee),
             "maxBlockTxs": params.max_block_txs,
             "maxBlockBytes": params.max_block_bytes,
+            "maxBlockGas": params.max_block_gas,
         }
 
     def get_contract(self, address: bytes, height: int | None) -> dict[str, Any] | None:

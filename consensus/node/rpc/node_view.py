@@ -46,6 +46,20 @@ class MempoolInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Submission:
+    """What became of a transaction a client sent: its hash, whether it
+    waits for an earlier nonce of its sender (queued) or may go into the
+    next block, and whether this node is behind the network (then its checks
+    ran against an old state, and the transaction moves once the node has
+    caught up), with the node's height."""
+
+    tx_hash: bytes
+    queued: bool
+    catching_up: bool
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStatus:
     """What a node says about itself (``ledger_status``, GET /status)."""
 
@@ -75,13 +89,13 @@ class NodeView(Protocol):
         """Where the node publishes every commit (EventHub.publish_block)."""
         ...
 
-    async def submit_transaction(self, raw: bytes) -> bytes:
+    async def submit_transaction(self, raw: bytes) -> Submission:
         """Check ``raw`` (decode strictly, CheckTx against the latest state and
         the sender's pending transactions) and add it to the mempool (and
-        gossip it). Returns the transaction hash. Raises a
-        ledger.exceptions.TxRejected subclass: MalformedTransaction for
-        bytes that do not decode, WrongChainId, BadSignature, BadNonce,
-        FeeTooLow, CannotPayFee, MempoolFull, AlreadyKnown."""
+        gossip it). Raises a ledger.exceptions.TxRejected subclass:
+        MalformedTransaction for bytes that do not decode, WrongChainId,
+        BadSignature, BadNonce, FeeTooLow, CannotPayFee, CannotPay,
+        OverGasLimit, MempoolFull, AlreadyKnown."""
         ...
 
     def pending_transaction(self, tx_hash: bytes) -> Transaction | None:

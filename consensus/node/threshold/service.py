@@ -167,7 +167,7 @@ class ThresholdService:
         self,
         directory: Path,
         chain: Chain,
-        submit: Callable[[Transaction], None],
+        submit: Callable[[Transaction], object],
         pending_nonce: Callable[[bytes], int],
         validator_key: SigningKey,
         broadcast: Callable[[Any], object],

@@ -52,6 +52,11 @@ class Transfer:
         )
 
 
+def transfer_spends(body: Transfer) -> tuple[tuple[str, int], ...]:
+    """What a transfer takes from its sender: the amount of its asset."""
+    return ((body.asset, body.amount),)
+
+
 def decode_transfer_fast(body: tuple[Any, ...]) -> Transfer | None:
     """``Transfer.from_fields(body[1:])`` for the array ``[1, asset, amount,
     recipient]`` of a valid transfer, or None (the strict decoder then decides).
@@ -137,3 +142,8 @@ class BurnAsset:
         ensure(len(fields) == 2, "asset_burn has 2 fields")
         asset, amount = fields
         return cls(check_asset(asset), check_positive(amount, "amount"))
+
+
+def burn_spends(body: BurnAsset) -> tuple[tuple[str, int], ...]:
+    """What a burn takes from its sender (the issuer): the amount burned."""
+    return ((body.asset, body.amount),)

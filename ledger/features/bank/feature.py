@@ -15,7 +15,9 @@ from ledger.features.bank.bodies import (
     IssueAsset,
     MintAsset,
     Transfer,
+    burn_spends,
     decode_transfer_fast,
+    transfer_spends,
 )
 from ledger.features.bank.rpc_json import burn_json, issue_json, mint_json, transfer_json
 from ledger.registry import Feature, sender_kind
@@ -29,10 +31,11 @@ FEATURE = Feature(
             policy_action=True,
             json=transfer_json,
             decode_fast=decode_transfer_fast,
+            spends=transfer_spends,
         ),
         sender_kind(IssueAsset, issue_asset, policy_action=True, json=issue_json),
         sender_kind(MintAsset, mint_asset, policy_action=True, json=mint_json),
-        sender_kind(BurnAsset, burn_asset, policy_action=True, json=burn_json),
+        sender_kind(BurnAsset, burn_asset, policy_action=True, json=burn_json, spends=burn_spends),
     ),
     end_block_steps=(("mint_validator_credits", mint_validator_credits),),
     genesis_steps=(("genesis_balances", write_genesis_balances),),

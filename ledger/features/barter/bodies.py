@@ -212,3 +212,14 @@ def signature_valid(public_key: bytes, digest: bytes, body: Swap) -> bool:
     if len(body.counterparty_signature) == 65:
         return frost.verify_signature(public_key, digest, body.counterparty_signature)
     return crypto.verify_digest(public_key, digest, body.counterparty_signature)
+
+
+def offer_spends(body: CreateOffer) -> tuple[tuple[str, int], ...]:
+    """What making an offer takes from its maker: the amount put in escrow."""
+    return ((body.sell_asset, body.amount),)
+
+
+def swap_spends(body: Swap) -> tuple[tuple[str, int], ...]:
+    """What a swap takes from its sender: the amount it gives. (Taking an
+    offer declares nothing: its price is in the offer, in the state.)"""
+    return ((body.give_asset, body.give_amount),)

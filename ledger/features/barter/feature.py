@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ledger.features.barter.bodies import CancelOffer, CreateOffer, Swap, TakeBest, TakeOffer
+from ledger.features.barter.bodies import (
+    CancelOffer,
+    CreateOffer,
+    Swap,
+    TakeBest,
+    TakeOffer,
+    offer_spends,
+    swap_spends,
+)
 from ledger.features.barter.offers import (
     cancel_offer,
     create_offer,
@@ -23,11 +31,13 @@ from ledger.registry import Feature, sender_kind
 FEATURE = Feature(
     name="barter",
     body_kinds=(
-        sender_kind(CreateOffer, create_offer, policy_action=True, json=offer_body_json),
+        sender_kind(
+            CreateOffer, create_offer, policy_action=True, json=offer_body_json, spends=offer_spends
+        ),
         sender_kind(TakeOffer, take_offer, policy_action=True, json=take_json),
         sender_kind(TakeBest, take_best, policy_action=True, json=take_best_json),
         sender_kind(CancelOffer, cancel_offer, policy_action=True, json=cancel_json),
-        sender_kind(Swap, swap, policy_action=True, json=swap_json),
+        sender_kind(Swap, swap, policy_action=True, json=swap_json, spends=swap_spends),
     ),
     end_block_steps=(("expire_offers", expire_offers),),
 )

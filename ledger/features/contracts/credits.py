@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Final
 
 from ledger.features.bank.interface import record_burn
-from ledger.features.contracts.bodies import MAX_CALL_GAS
+from ledger.features.contracts.bodies import MAX_CALL_GAS, Call, Deploy, Fund
 from ledger.features.contracts.records import add_burned
 from ledger.state import State
 from vm.effects import Event, Message
@@ -103,3 +103,29 @@ def count_burned(state: State, asset: str, amount: int) -> None:
 def can_pay(state: State, address: bytes, asset: str, amount: int) -> bool:
     return state.get_account(address).balance(asset) >= amount
 
+
+def deploy_spends(body: Deploy) -> tuple[tuple[str, int], ...]:
+    """What a deploy takes from its sender: the deploy gas and the credits
+    it gives the contract."""
+    gas = gas_cost(deploy_gas(len(body.module)))
+    return ((CPU, gas + body.cpu), (DISK, body.disk), (NET, body.net))
+
+
+def call_spends(body: Call) -> tuple[tuple[str, int], ...]:
+    """What a call takes from its sender at most: its whole gas limit in cpu."""
+    return ((CPU, gas_cost(body.gas_limit)),)
+
+
+def fund_spends(body: Fund) -> tuple[tuple[str, int], ...]:
+    """What funding a contract takes from its sender: the credits given."""
+    return ((CPU, body.cpu), (DISK, body.disk), (NET, body.net))
+
+
+def deploy_gas_of(body: Deploy) -> int:
+    """The gas a deploy uses (validating and compiling its module)."""
+    return deploy_gas(len(body.module))
+
+
+def call_gas(body: Call) -> int:
+    """The most gas a call may use: its gas limit."""
+    return body.gas_limit

@@ -12,6 +12,11 @@ Who pays what (docs/spec/contracts.md, ADR 0009):
 - everything a contract **sends** is paid by the contract: net credits per
   byte of events and messages, and the gas each message carries (its cpu);
 - a **scheduled run** is paid from the contract's cpu;
+- every execution counts against the **block gas limit**
+  (``Params.max_block_gas``): a call or deploy whose gas does not fit is
+  not in the block, a message that does not fit is dropped, and a
+  scheduled run that does not fit waits for a later block, where the runs
+  that have waited longest go first (docs/adr/0019-block-gas-limit.md);
 - **rent**: at the end of every block each contract burns
   ``rent_bytes`` disk credits.
 
@@ -103,6 +108,8 @@ def execute_deploy(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
     """Validate the module and create the contract. Raises ExecutionFailure."""
     body = tx.body
     assert isinstance(body, Deploy)
+    gas = deploy_gas(len(body.module))
+    ctx.gas.charge(gas)  # the module is checked whatever comes of it
     sender = tx.sender_address
     address = contract_address(sender, tx.nonce, body.salt)
     if read_record(state, address) is not None:
@@ -117,7 +124,6 @@ def execute_deploy(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
             raise InvalidModule(
                 f"schedule entry {body.schedule.entry!r} must be an entry point without parameters"
             )
-    gas = deploy_gas(len(body.module))
     if not can_pay(state, sender, CPU, gas_cost(gas) + body.cpu):
         raise InsufficientFunds(f"deploy needs {gas_cost(gas)} cpu for gas plus {body.cpu} credits")
     burn(state, sender, CPU, gas_cost(gas))
@@ -199,19 +205,29 @@ def execute_fund(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
 
 # -- end of block ---------------------------------------------------------------
 def run_scheduled_contracts(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """Run every contract whose schedule is due at this height, in ascending
-    order of address, each followed by its messages. A contract that cannot
-    reserve its run's gas is evicted instead."""
+    """Run every contract whose schedule is due at this height, the longest
+    due first (ascending ``next_run``, then address), each followed by its
+    messages. A contract that cannot reserve its run's gas is evicted
+    instead; a run whose gas does not fit in what is left of the block gas
+    limit stays due (its ``next_run`` unchanged) and goes earlier in a later
+    block."""
     events: list[Event] = []
+    due: list[tuple[int, bytes]] = []
     for address in list_contracts(state):
         record = read_record(state, address)
         assert record is not None
+        if record.schedule is not None and record.next_run <= ctx.height:
+            due.append((record.next_run, address))
+    for _next_run, address in sorted(due):
+        # Read again: an earlier run's messages may have changed its storage.
+        record = read_record(state, address)
+        assert record is not None and record.schedule is not None
         schedule = record.schedule
-        if schedule is None or record.next_run > ctx.height:
-            continue
         reserved = gas_cost(schedule.gas)
         if not can_pay(state, address, CPU, reserved):
             events.append(evict_contract(state, address, "cannot pay its scheduled run", ctx))
+            continue
+        if not ctx.gas.fits(schedule.gas):
             continue
         write_record(state, address, replace(record, next_run=ctx.height + schedule.interval))
         state.sub_balance(address, CPU, reserved)

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from ledger.features.contracts.bodies import Call, Deploy, Fund
+from ledger.features.contracts.credits import (
+    call_gas,
+    call_spends,
+    deploy_gas_of,
+    deploy_spends,
+    fund_spends,
+)
 from ledger.features.contracts.execution import (
     charge_rent,
     execute_call,
@@ -16,9 +23,9 @@ from ledger.registry import BodyKind, Feature
 FEATURE = Feature(
     name="contracts",
     body_kinds=(
-        BodyKind(Deploy, execute_deploy, json=deploy_json),
-        BodyKind(Call, execute_call, json=call_json),
-        BodyKind(Fund, execute_fund, json=fund_json),
+        BodyKind(Deploy, execute_deploy, json=deploy_json, gas=deploy_gas_of, spends=deploy_spends),
+        BodyKind(Call, execute_call, json=call_json, gas=call_gas, spends=call_spends),
+        BodyKind(Fund, execute_fund, json=fund_json, spends=fund_spends),
     ),
     end_block_steps=(
         ("run_scheduled_contracts", run_scheduled_contracts),

@@ -202,7 +202,10 @@ def run_execution(
 ) -> Run:
     """Run ``entry(args)`` of the contract at ``contract`` with ``gas`` in its
     own journal scope, keeping the effects only on success (see the module
-    docstring). The gas is not charged here."""
+    docstring). The gas is not paid here (the caller reserves and settles
+    it), but the gas used is counted on the block's gas meter, which must
+    have room for all of ``gas`` (the caller checks ``ctx.gas.fits``)."""
+    assert ctx.gas.fits(gas), "an execution started without room in the block gas limit"
     record = read_record(state, contract)
     assert record is not None, "run_execution needs a live contract"
     compiled = PROGRAMS.get(record.code_hash, lambda: _code(state, contract))
@@ -213,6 +216,7 @@ def run_execution(
     except InvocationError as exc:
         state.revert()
         return Run(NOT_INVOKED, 0, str(exc))
+    ctx.gas.charge(result.gas_used)
     if result.status is Status.REVERT:
         state.revert()
         return Run(REVERT, result.gas_used, _describe(result.return_values), result.return_values)

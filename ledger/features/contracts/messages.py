@@ -20,7 +20,9 @@ The recipient decides what a delivery is:
 
 At most MAX_MESSAGES_PER_RUN deliveries follow one call or scheduled run,
 and MAX_MESSAGES_PER_BLOCK happen in one block; messages beyond either limit
-are dropped (their gas refunded) and reported.
+are dropped (their gas refunded) and reported. So is a message to a
+contract whose gas does not fit in what is left of the block gas limit
+(ledger.context.BlockGas, docs/adr/0019-block-gas-limit.md).
 """
 
 from __future__ import annotations
@@ -123,6 +125,9 @@ def deliver(
         append_mail(state, recipient, mail)
         settle_gas(state, envelope.sender, message.gas, 0)
         return [message_event(envelope, MAILBOX, 0)]
+    if not ctx.gas.fits(message.gas):
+        settle_gas(state, envelope.sender, message.gas, 0)
+        return [message_event(envelope, DROPPED, 0, "block gas limit reached")]
     run = run_execution(
         state, ctx, recipient, message.entry, message.args, message.gas, envelope.sender
     )

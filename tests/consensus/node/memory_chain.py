@@ -17,26 +17,32 @@ from ledger.types import NATIVE_ASSET, Block, Transaction
 
 CHAIN_ID = "test-chain"
 FEE = 10
+MAX_BLOCK_GAS = 1_000_000
 KEYS = [crypto.SigningKey(crypto.sha256(b"mempool test key %d" % i)) for i in range(6)]
 ADDRS = [address_of(k.public_key) for k in KEYS]
 PROPOSER = address_of(crypto.SigningKey(crypto.sha256(b"proposer")).public_key)
 
 
 class MemoryChain:
-    """Committed state in dicts; ``store`` is the StateReader the mempool reads."""
+    """Committed state in dicts; ``store`` is the StateReader the mempool reads.
+    ``balances`` are in the native coin; ``credits`` (cpu, disk, net) go to
+    every funded account."""
 
-    def __init__(self, balances: dict[int, int]) -> None:
+    def __init__(self, balances: dict[int, int], credits: int = 0) -> None:
         genesis = parse_genesis(
             {
                 "chain_id": CHAIN_ID,
                 "genesis_time": "2026-01-01T00:00:00Z",
-                "params": {"min_fee": str(FEE)},
+                "params": {"min_fee": str(FEE), "max_block_gas": MAX_BLOCK_GAS},
                 "validators": [{"name": "v", "public_key": KEYS[5].public_key.hex(), "power": 1}],
                 "accounts": [
                     {
                         "name": f"acct{i}",
                         "address": encode_address(ADDRS[i]),
-                        "balances": {NATIVE_ASSET: str(amount)},
+                        "balances": {
+                            NATIVE_ASSET: str(amount),
+                            **{c: str(credits) for c in ("cpu", "disk", "net") if credits},
+                        },
                     }
                     for i, amount in balances.items()
                     if amount
@@ -65,7 +71,10 @@ class MemoryChain:
         )
         return block, skipped
 
-    def commit(self, block: Block, verified: Collection[bytes] = frozenset()) -> None:
+    def commit(
+        self, block: Block, verified: Collection[bytes] = frozenset()
+    ) -> dict[bytes, bytes | None]:
+        """Apply and store ``block``; its state changes."""
         result = apply_block(
             State(self.store),
             StateTree(self.nodes, self.tip.state_root),
@@ -77,6 +86,7 @@ class MemoryChain:
         self.store.apply(result.changes)
         self.nodes.write_nodes(result.tree_nodes)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
+        return result.changes
 
     def nonce(self, index: int) -> int:
         raw = self.store.get_state(account_key(ADDRS[index]))

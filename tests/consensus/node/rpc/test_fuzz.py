@@ -200,7 +200,7 @@ def mutations() -> st.SearchStrategy[bytes]:
             good.encode() + b"\x00",
             good.encode()[:-1],
             codec.encode(tuple(fields[:6])),
-            transfer(ALICE, BOB, 10, nonce=5).encode(),
+            transfer(ALICE, BOB, 10, nonce=1000).encode(),  # beyond the gap limit
             transfer(ALICE, BOB, 10, nonce=0, fee=999).encode(),
             b"\x91" * 40 + b"\xc0",
         ]

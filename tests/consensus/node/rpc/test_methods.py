@@ -13,6 +13,7 @@ from ledger.client import (
     BadNonceError,
     BadSignatureError,
     BlockNotFound,
+    CannotPayError,
     CannotPayFeeError,
     FeeTooLowError,
     InvalidParams,
@@ -25,7 +26,8 @@ from ledger.client import (
 )
 from ledger.client.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 from ledger.crypto import SigningKey
-from ledger.features.bank.bodies import Transfer
+from ledger.exceptions import AlreadyExists
+from ledger.features.bank.bodies import IssueAsset, Transfer
 from ledger.state import account_key, tree_key
 from ledger.state_tree import decode_proof, verify_proof
 from ledger.types import Transaction
@@ -100,13 +102,42 @@ def test_transfer_lifecycle(served: ServerThread, client: LedgerClient) -> None:
         client.get_balance(bob, height=2)
 
 
-def test_failed_transfer_has_a_failure_receipt(served: ServerThread, client: LedgerClient) -> None:
-    tx = transfer(ALICE, BOB, 5, nonce=0, asset="gold")  # alice holds no gold
+def test_failed_transaction_has_a_failure_receipt(
+    served: ServerThread, client: LedgerClient
+) -> None:
+    body = IssueAsset("coin", 0, 1)  # the id is taken: only execution can tell
+    tx = Transaction("ledger-devnet-1", ALICE.public_key, 0, FEE, body).signed(ALICE)
     client.send_raw_transaction(tx.encode())
     served.produce()
     receipt = client.get_receipt(tx.hash)
     assert receipt is not None
-    assert receipt.status == 2 and not receipt.success and receipt.error
+    assert receipt.status == AlreadyExists.status and not receipt.success and receipt.error
+
+
+def test_submit_transaction_says_whether_it_is_queued(
+    served: ServerThread, client: LedgerClient
+) -> None:
+    later = client.submit_transaction(transfer(ALICE, BOB, 1, nonce=1).encode())
+    assert (later.queued, later.catching_up, later.height) == (True, False, 0)
+    first = transfer(ALICE, BOB, 1, nonce=0)
+    submitted = client.submit_transaction(first.encode())
+    assert submitted.hash == first.hash and not submitted.queued
+    _, answer = served.post(
+        {"jsonrpc": "2.0", "id": 1, "method": "ledger_submitTransaction", "params": ["00"]}
+    )
+    assert answer["error"]["data"]["reason"] == "malformed"
+    served.produce()
+    assert client.get_transaction_count(address_text(ALICE)) == 2
+
+
+def test_invalid_transfer_the_sender_cannot_pay_is_refused(
+    served: ServerThread, client: LedgerClient
+) -> None:
+    before = served.snapshot()
+    with pytest.raises(CannotPayError) as caught:  # alice holds no gold
+        client.send_raw_transaction(transfer(ALICE, BOB, 5, nonce=0, asset="gold").encode())
+    assert caught.value.code == -32047 and caught.value.data["reason"] == "cannot_pay"
+    assert served.snapshot() == before
 
 
 def test_rejections_have_typed_errors(served: ServerThread, client: LedgerClient) -> None:
@@ -115,7 +146,7 @@ def test_rejections_have_typed_errors(served: ServerThread, client: LedgerClient
         (b"\x00\x01", MalformedTransactionError),
         (transfer(ALICE, BOB, 1, nonce=0, chain_id="other-chain").encode(), WrongChainIdError),
         (_with_signature(good, bytes(64)), BadSignatureError),
-        (transfer(ALICE, BOB, 1, nonce=7).encode(), BadNonceError),
+        (transfer(ALICE, BOB, 1, nonce=1000).encode(), BadNonceError),  # beyond the gap limit
         (transfer(ALICE, BOB, 1, nonce=0, fee=1).encode(), FeeTooLowError),
         (transfer(SigningKey(bytes(31) + b"\x09"), BOB, 1, nonce=0).encode(), CannotPayFeeError),
     ]

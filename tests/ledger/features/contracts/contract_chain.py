@@ -39,8 +39,12 @@ def module_of(source: str) -> bytes:
 class ContractChain(MemoryChain):
     """Blocks of contract transactions on an in-memory chain."""
 
-    def __init__(self, balances: dict[int, dict[str, int]] | None = None) -> None:
-        super().__init__(make_genesis(balances if balances is not None else GENESIS_BALANCES))
+    def __init__(
+        self, balances: dict[int, dict[str, int]] | None = None, max_block_gas: int | None = None
+    ) -> None:
+        super().__init__(
+            make_genesis(balances if balances is not None else GENESIS_BALANCES, max_block_gas)
+        )
         self.next_nonce: dict[int, int] = {}
 
     def tx(self, sender: int, body: Body) -> Transaction:
