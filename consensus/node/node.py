@@ -101,7 +101,6 @@ from consensus.node.p2p import (
 )
 from consensus.node.privval import DoubleSignGuard, DoubleSignRefused, GuardFileError
 from consensus.node.privval import Step as GuardStep
-from consensus.node.rpc.config import RpcConfig
 from consensus.node.rpc.events import EventHub
 from consensus.node.rpc.explorer import explorer_url
 from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
@@ -296,17 +295,7 @@ class Node:
             on_peer_up=self._on_peer_up,
             on_peer_down=self.sync.forget,
         )
-        self.rpc = RpcServer(
-            self,
-            RpcConfig(
-                host=config.rpc.listen_host,
-                port=config.rpc.listen_port,
-                allow_remote=config.rpc.allow_external,
-                max_body_bytes=config.rpc.max_body_bytes,
-                max_batch_size=config.rpc.max_batch,
-                max_connections=config.rpc.max_connections,
-            ),
-        )
+        self.rpc = RpcServer(self, config.rpc.server_config())
         self.threshold: ThresholdService | None = None
         if validator_key is not None:
             self.threshold = self._open_threshold(data / "threshold", validator_key)
