@@ -23,6 +23,7 @@ from typing import Any
 
 from consensus.node.rpc.config import RpcConfig
 from ledger.address import address_of, encode_address
+from ledger.client.devnet import DEVNET_CHAIN_ID
 from ledger.crypto import CryptoError, SigningKey
 
 
@@ -232,3 +233,28 @@ def load_key_file(path: Path) -> SigningKey:
     if document.get("public_key") != key.public_key.hex():
         raise ConfigError(f"{path}: public_key does not match secret_key")
     return key
+
+
+def key_file_is_insecure(path: Path) -> bool:
+    """Whether a key file (save_key_file's format) is marked ``"insecure": true``:
+    a devnet key derived from a public string. False if it cannot be read."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("insecure") is True
+
+
+def insecure_key_warnings(home: Path, chain_id: str) -> list[str]:
+    """One loud line per key file of a node home that is marked insecure
+    while the chain is not the devnet (``DEVNET_CHAIN_ID``): anyone can sign
+    as that node or validator."""
+    if chain_id == DEVNET_CHAIN_ID:
+        return []
+    return [
+        f"INSECURE KEY: {home / name} is a publicly known devnet key, but this node is on "
+        f"chain {chain_id!r}, not the devnet: anyone can sign as this "
+        f"{'validator' if name.startswith('validator') else 'node'}. Replace it with a new key."
+        for name in ("node_key.json", "validator_key.json")
+        if key_file_is_insecure(home / name)
+    ]

@@ -272,6 +272,12 @@ class Mempool:
         """The next nonce this mempool would accept from ``address``."""
         return self._check_state.get_account(address).nonce
 
+    def pending_state(self) -> StateReader:
+        """The committed state with every pending transaction applied in
+        arrival order: what CheckTx sees. Read it at once; after the next
+        ``add`` or ``update`` it may be another object."""
+        return self._check_state
+
     def transactions(self) -> list[Transaction]:
         """Every pending transaction in arrival order."""
         return [entry.tx for entry in self._entries.values()]

@@ -85,7 +85,13 @@ from consensus.node.blocksync import (
     decode_sync_message,
     encode_sync_message,
 )
-from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.config import (
+    ConsensusConfig,
+    NodeConfig,
+    insecure_key_warnings,
+    load_config,
+    load_key_file,
+)
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import Mempool, MempoolConfig
 from consensus.node.p2p import (
@@ -358,6 +364,9 @@ class Node:
 
     def pending_nonce(self, address: bytes) -> int:
         return self.mempool.pending_nonce(address)
+
+    def pending_state(self) -> StateReader:
+        return self.mempool.pending_state()
 
     def mempool_info(self) -> MempoolInfo:
         info = self.mempool.info()
@@ -928,6 +937,8 @@ def open_node(home: Path) -> Node:
     validator_path = home / "validator_key.json"
     validator_key = load_key_file(validator_path) if validator_path.exists() else None
     setup_logging(config.log.level, config.log.format, config.moniker)
+    for warning in insecure_key_warnings(home, genesis.chain_id):
+        log.warning(warning)
     return Node(home, config, genesis, node_key, validator_key)
 
 

@@ -44,6 +44,7 @@ from ledger.rpc_errors import (
 from . import asset_transactions
 from .asset_results import (
     ActionInfo,
+    AssetHolders,
     AssetInfo,
     GovernanceInfo,
     OfferInfo,
@@ -104,6 +105,7 @@ __all__ = [
     "AccountProof",
     "ActionInfo",
     "AlreadyKnownError",
+    "AssetHolders",
     "AssetInfo",
     "AsyncLedgerClient",
     "BadNonceError",

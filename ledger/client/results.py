@@ -324,13 +324,26 @@ class MempoolStatus:
 
 @dataclass(frozen=True, slots=True)
 class ChainParams:
+    """The chain parameters: the minimum fee, the block limits, and the
+    resource credits minted to the validators per block."""
+
     min_fee: int
     max_block_txs: int
     max_block_bytes: int
+    cpu_credits_per_block: int = 0
+    disk_credits_per_block: int = 0
+    net_credits_per_block: int = 0
 
     @classmethod
     def from_json(cls, value: Any) -> ChainParams:
-        return cls(_int(value["minFee"]), _int(value["maxBlockTxs"]), _int(value["maxBlockBytes"]))
+        return cls(
+            _int(value["minFee"]),
+            _int(value["maxBlockTxs"]),
+            _int(value["maxBlockBytes"]),
+            _int(value.get("cpuCreditsPerBlock", 0)),
+            _int(value.get("diskCreditsPerBlock", 0)),
+            _int(value.get("netCreditsPerBlock", 0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,13 +246,15 @@ def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
     from consensus.node.config import load_config
 
     runner = CliRunner()
-    refused = runner.invoke(app, ["init", "--home", str(tmp_path / "a"), "--rpc-host", "0.0.0.0"])
+    refused = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "a"), "--devnet", "--rpc-host", "0.0.0.0"]
+    )
     assert refused.exit_code == 1 and "--rpc-allow-external" in refused.stderr
     assert not (tmp_path / "a" / "config.toml").exists()
     home = tmp_path / "b"
     result = runner.invoke(
         app,
-        ["init", "--home", str(home), "--rpc-host", "0.0.0.0", "--rpc-allow-external",
+        ["init", "--home", str(home), "--devnet", "--rpc-host", "0.0.0.0", "--rpc-allow-external",
          "--p2p-host", "0.0.0.0", "--peer", "192.0.2.1:26656,192.0.2.2:26656",
          "--peer", "node.example:26656"],
     )  # fmt: skip
@@ -265,5 +267,53 @@ def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
         "192.0.2.2:26656",
         "node.example:26656",
     )
-    bad = runner.invoke(app, ["init", "--home", str(tmp_path / "c"), "--peer", "nohost"])
+    bad = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "c"), "--devnet", "--peer", "nohost"]
+    )
     assert bad.exit_code == 1 and "expected host:port" in bad.stderr
+
+
+def test_init_never_joins_the_devnet_silently(tmp_path: Path) -> None:
+    from ledger.client.devnet import DEVNET_CHAIN_ID, devnet_genesis_document
+
+    runner = CliRunner()
+    bare = runner.invoke(app, ["init", "--home", str(tmp_path / "a")])
+    assert bare.exit_code == 1 and "--genesis FILE" in bare.stderr and "--devnet" in bare.stderr
+    assert not (tmp_path / "a").exists()
+    devnet = runner.invoke(app, ["init", "--home", str(tmp_path / "b"), "--devnet"])
+    assert devnet.exit_code == 0 and "publicly known" in devnet.stderr
+    document = devnet_genesis_document(chain_id="ledger-private-7")
+    (tmp_path / "genesis.json").write_text(json.dumps(document))
+    own = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "c"), "--genesis", str(tmp_path / "genesis.json")]
+    )
+    assert (
+        own.exit_code == 0
+        and "ledger-private-7" in own.stdout
+        and DEVNET_CHAIN_ID not in own.stdout
+    )
+    both = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "d"), "--devnet", "--genesis", "x.json"]
+    )
+    assert both.exit_code == 1 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "it does not exist"),
+        ("{not json", "is not valid JSON"),
+        ("{}", "missing chain_id"),
+    ],
+)
+def test_init_names_what_is_wrong_with_a_genesis_file(
+    tmp_path: Path, text: str | None, message: str
+) -> None:
+    path = tmp_path / "genesis.json"
+    if text is not None:
+        path.write_text(text)
+    result = CliRunner().invoke(
+        app, ["init", "--home", str(tmp_path / "h"), "--genesis", str(path)]
+    )
+    assert result.exit_code == 1
+    assert str(path) in result.stderr and message in result.stderr and "Errno" not in result.stderr

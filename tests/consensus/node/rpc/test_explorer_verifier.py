@@ -200,9 +200,7 @@ async (cases) => {
 """
 
 
-def test_signature_verification_agrees_with_libsecp256k1(
-    tmp_path: Path, vectors_dir: Path
-) -> None:
+def test_signature_verification_agrees_with_libsecp256k1(tmp_path: Path, vectors_dir: Path) -> None:
     path = vectors_dir / "wycheproof-ecdsa_secp256k1_sha256_p1363_test.json"
     document = json.loads(path.read_text())
     cases, expected = [], []
