@@ -205,6 +205,10 @@ def start(
     except (ConfigError, GenesisError, NodeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    except KeyboardInterrupt:  # a second Ctrl-C while the node was stopping
+        typer.echo("stopped (interrupted while stopping)", err=True)
+        raise typer.Exit(130) from None
+    typer.echo("stopped", err=True)
 
 
 def devnet(
@@ -235,6 +239,9 @@ def devnet(
     """
     home = home.resolve()  # the manifest and the nodes' command lines name absolute paths
     if stop:
+        if not (home / "devnet.json").is_file():
+            typer.echo(f"error: no devnet in {home} (it has no devnet.json)", err=True)
+            raise typer.Exit(1)
         stopped = stop_devnet_manifest(home, timeout)
         typer.echo(f"stopped {stopped} node process(es) of the devnet in {home}")
         return
@@ -268,6 +275,7 @@ def devnet(
         watch_devnet(nodes, processes)
     finally:
         stop_devnet(processes)
+        typer.echo(f"stopped the devnet in {home}")
 
 
 class DevnetError(Exception):

@@ -15,6 +15,7 @@ referred to as ``devnet:NAME`` and never listed among the real keys.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -210,7 +211,7 @@ class Keystore:
             with path.open("rb") as handle:
                 data = handle.read(MAX_FILE_SIZE + 1)
         except FileNotFoundError:
-            raise KeystoreError(f"no key named {ref!r} in {self.directory}") from None
+            raise self.unknown(ref) from None
         except OSError as exc:
             raise KeystoreError(f"cannot read {path}: {exc.strerror}") from None
         if len(data) > MAX_FILE_SIZE:
@@ -338,5 +339,32 @@ class Keystore:
         try:
             path.unlink()
         except FileNotFoundError:
-            raise KeystoreError(f"no key named {ref!r} in {self.directory}") from None
+            raise self.unknown(ref) from None
         return path
+
+    def names(self) -> tuple[str, ...]:
+        """Every key's name as the user writes it (``NAME``, ``devnet:NAME``),
+        from the file names alone, sorted."""
+        found: set[str] = set()
+        for directory, prefix in ((self.directory, ""), (self.devnet_directory, DEVNET_PREFIX)):
+            if directory.is_dir():
+                found.update(prefix + path.stem for path in directory.glob("*.json"))
+        return tuple(sorted(found))
+
+    def suggestions(self, ref: str) -> tuple[str, ...]:
+        """Key names close to ``ref`` (a typo, or a devnet key without its prefix)."""
+        names = self.names()
+        same = [n for n in names if n.removeprefix(DEVNET_PREFIX) == ref and n != ref]
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
+        return tuple(dict.fromkeys(same + close))
+
+    def unknown(self, ref: str) -> KeystoreError:
+        """The error for a key name that has no file, naming the close ones."""
+        return KeystoreError(
+            f"no key named {ref!r} in {self.directory}{did_you_mean(self.suggestions(ref))}"
+        )
+
+
+def did_you_mean(suggestions: tuple[str, ...]) -> str:
+    """`` (did you mean a or b?)``, or "" without suggestions."""
+    return f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""

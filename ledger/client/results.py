@@ -141,7 +141,7 @@ def _vm_value(value: Any) -> int | bytes:
     raise ValueError(f"unknown value type {kind!r:.20}")
 
 
-def _event_value(value: Any) -> int | bytes:
+def event_value(value: Any) -> int | bytes:
     """A value as an event attribute renders it: [tag, payload], the tag a
     decimal string, the payload hex, or an address when it is 20 bytes long."""
     tag, payload = value
@@ -182,7 +182,7 @@ class ReceiptInfo:
         for other transactions and for failed calls."""
         for event in self.events:
             if event.kind == "contract_called":
-                return tuple(_event_value(v) for v in event.attributes["returns"])
+                return tuple(event_value(v) for v in event.attributes["returns"])
         return ()
 
     @classmethod

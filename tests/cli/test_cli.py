@@ -125,10 +125,12 @@ def test_devnet_keys_listed_apart(tmp_path: Path) -> None:
 
 
 def test_query_commands(ledger: Ledger, node: ServerThread) -> None:
-    assert ledger("query", "balance", BOB).strip() == f"{DEVNET_BALANCE} coin"
+    assert ledger("query", "balance", BOB).strip() == f"{DEVNET_BALANCE} base units (1000000 coin)"
+    assert ledger("query", "balance", BOB, "--asset", "cpu").strip() == f"{10**12} cpu"
     assert ledger.json("query", "balance", BOB, "--asset", "cpu")["balance"] == str(10**12)  # type: ignore[index]
     account = ledger.json("query", "account", BOB)
-    assert account["nonce"] == 0  # type: ignore[index]
+    assert account["nonce"] == "0"  # type: ignore[index]
+    assert account["balances"]["cpu"] == str(10**12)  # type: ignore[index]
     status = ledger.json("query", "status")
     assert status["chain_id"] == "ledger-devnet-1"  # type: ignore[index]
     assert "single-node" in ledger("query", "status")
@@ -162,14 +164,16 @@ def test_send_waits_and_prints_the_receipt(ledger: Ledger) -> None:
     ledger("keys", "devnet")
     out = ledger("-y", "tx", "send", "--from", "devnet:alice", "--to", BOB, "--amount", "1_000")
     assert "success" in out and "event transfer" in out
-    assert ledger("query", "balance", "devnet:bob").strip() == f"{DEVNET_BALANCE + 1000} coin"
+    assert ledger("query", "balance", "devnet:bob").strip() == (
+        f"{DEVNET_BALANCE + 1000} base units (1000000.000000000000001 coin)"
+    )
     sent = ledger.json(
         "-y", "tx", "send", "--from", "devnet:alice", "--to", "devnet:bob", "--amount", "5"
     )
     assert sent["receipt"]["status"] == 0  # type: ignore[index]
     tx_hash = sent["hash"]  # type: ignore[index]
     assert ledger.json("query", "receipt", tx_hash)["status"] == 0  # type: ignore[index]
-    assert ledger.json("query", "tx", tx_hash)["nonce"] == 1  # type: ignore[index]
+    assert ledger.json("query", "tx", tx_hash)["nonce"] == "1"  # type: ignore[index]
 
 
 def test_send_confirmation_no_wait_and_failures(ledger: Ledger, tmp_path: Path) -> None:
@@ -181,8 +185,9 @@ def test_send_confirmation_no_wait_and_failures(ledger: Ledger, tmp_path: Path) 
     # Rejected by the node: exit 4; failed in a block: exit 5.
     assert "transaction rejected" in ledger.stderr("-y", *args, "--nonce", "99", code=4)
     assert "fee" in ledger.stderr("-y", *args, "--fee", "1", code=4)
-    failed = ledger.stderr("-y", *args[:-1], "10", "--asset", "gold", code=5)
-    assert "failed in block" in failed
+    # What the node's pending state shows cannot be paid is refused before signing: exit 1.
+    unpaid = ledger.stderr("-y", *args[:-1], "10", "--asset", "gold", code=1)
+    assert "gold balance 0 < 10 needed" in unpaid
     assert "whole number" in ledger.stderr("-y", *args[:-1], "1.5", code=1)
     # Real (encrypted) keys need their passphrase.
     password = tmp_path / "pw"
@@ -200,9 +205,9 @@ def test_send_confirmation_no_wait_and_failures(ledger: Ledger, tmp_path: Path) 
         "1",
         "--password-file",
         str(password),
-        code=4,
+        code=1,
     )
-    assert "cannot pay the fee" in poor
+    assert "mine cannot pay: balance 0 < amount + fee 1001 (base units" in poor
 
 
 def test_debug_shows_tracebacks(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from consensus.node.config import ConfigError, NodeConfig, encode_config, parse_config
@@ -41,3 +43,16 @@ def test_every_default_is_written_and_read_back() -> None:
     import tomllib
 
     assert parse_config(tomllib.loads(encode_config(NodeConfig()))) == NodeConfig()
+
+
+def test_insecure_key_files_outside_the_devnet_are_called_out(tmp_path: Path) -> None:
+    from consensus.node.config import insecure_key_warnings, save_key_file
+    from ledger.client.devnet import DEVNET_CHAIN_ID, validator_key
+    from ledger.crypto import SigningKey
+
+    save_key_file(tmp_path / "node_key.json", SigningKey.generate())
+    save_key_file(tmp_path / "validator_key.json", validator_key(0), insecure=True)
+    assert insecure_key_warnings(tmp_path, DEVNET_CHAIN_ID) == []
+    (warning,) = insecure_key_warnings(tmp_path, "ledger-private-7")
+    assert warning.startswith("INSECURE KEY: ") and "validator_key.json" in warning
+    assert "'ledger-private-7'" in warning and "anyone can sign as this validator" in warning

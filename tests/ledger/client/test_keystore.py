@@ -186,3 +186,17 @@ def test_an_empty_passphrase_must_be_asked_for(store: ks.Keystore) -> None:
     assert not store.path_of("k").exists()
     entry = store.create("k", "", scrypt_n=FAST_N, allow_empty_passphrase=True)
     assert store.load("k", "").public_key == entry.public_key
+
+
+def test_an_unknown_name_suggests_the_close_ones(store: ks.Keystore) -> None:
+    store.add_devnet("alice")
+    store.create("main", "pw", scrypt_n=FAST_N)
+    with pytest.raises(ks.KeystoreError, match=r"did you mean devnet:alice\?"):
+        store.entry("alice")
+    with pytest.raises(ks.KeystoreError, match=r"did you mean devnet:alice\?"):
+        store.entry("devnet:alcie")
+    with pytest.raises(ks.KeystoreError, match=r"did you mean main\?"):
+        store.load("mian", "pw")
+    with pytest.raises(ks.KeystoreError) as far:
+        store.entry("zzz")
+    assert "did you mean" not in str(far.value)
