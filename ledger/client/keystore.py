@@ -354,8 +354,11 @@ class Keystore:
     def suggestions(self, ref: str) -> tuple[str, ...]:
         """Key names close to ``ref`` (a typo, or a devnet key without its prefix)."""
         names = self.names()
-        same = [n for n in names if n.removeprefix(DEVNET_PREFIX) == ref and n != ref]
-        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.6)
+        typed = ref.removeprefix(DEVNET_PREFIX)
+        same = [n for n in names if n.removeprefix(DEVNET_PREFIX) == typed and n != ref]
+        bare = {n: n.removeprefix(DEVNET_PREFIX) for n in names}
+        close_bare = difflib.get_close_matches(typed, sorted(set(bare.values())), n=3, cutoff=0.75)
+        close = [n for n in names if bare[n] in close_bare and n != ref]
         return tuple(dict.fromkeys(same + close))
 
     def unknown(self, ref: str) -> KeystoreError:

@@ -25,7 +25,7 @@ import typer
 
 from cli.context import CliContext, CliError, emit, get_context, handles_errors
 from cli.query_commands import as_json
-from cli.submission import Report, Sending, parse_amount, submit_body
+from cli.submission import Report, Sending, parse_positive, submit_body
 from ledger.address import decode_address
 from ledger.client import Ceremonies, CeremonyInfo, ReceiptInfo, ThresholdKey, created_proposal_id
 from ledger.client.asset_results import find_event
@@ -159,7 +159,9 @@ def sign_request(
     transfer_to: str | None = typer.Option(
         None, "--transfer-to", help="Propose a transfer from the group account to this address."
     ),
-    amount: str | None = typer.Option(None, "--amount", help="Amount of the transfer."),
+    amount: str | None = typer.Option(
+        None, "--amount", help="Amount of the transfer in base units (or e.g. 1.5coin)."
+    ),
     asset: str = typer.Option(NATIVE_ASSET, "--asset", help="Asset of the transfer."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds to wait."),
     password_file: Path | None = typer.Option(None, "--password-file"),
@@ -186,7 +188,7 @@ def sign_request(
     if group is None:
         raise CliError("the validators hold no threshold key yet")
     recipient = decode_address(cli.resolve_address(transfer_to or ""))
-    value = parse_amount(amount, "--amount", cli, asset)
+    value = parse_positive(amount, "--amount", cli, asset)
     nonce = client.get_transaction_count(group.address, "pending")
     spend = Transaction(
         client.chain_id(),
