@@ -100,14 +100,18 @@ def hoist_global_options(root_command: Any, args: list[str]) -> list[str]:
     """``args`` with the global options that follow the command moved before
     it, where click expects them (``ledger tx send ... -y`` is ``ledger -y tx
     send ...``). An option the command defines itself (``init --home``,
-    ``vm assemble -o``) stays where it is, as does anything after ``--`` and
+    ``vm asm -o``) stays where it is, as does anything after ``--`` and
     the value of one of the command's own options. (Commands are handled by
     their click attributes, ``commands``, ``params``, ``opts``, ``is_flag``:
     typer ships click itself in some versions and depends on it in others.)"""
     leading: list[str] = []
     position, command = 0, root_command
-    while position < len(args) and args[position] in GLOBAL_OPTIONS:  # already in front
-        width = 1 + GLOBAL_OPTIONS[args[position]]
+    while position < len(args):  # the global options already in front
+        token = args[position]
+        name = token.split("=", 1)[0]
+        if name not in GLOBAL_OPTIONS:
+            break
+        width = 2 if GLOBAL_OPTIONS[name] and "=" not in token else 1
         leading += args[position : position + width]
         position += width
     path = []

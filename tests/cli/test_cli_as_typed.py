@@ -99,6 +99,9 @@ def test_hoisting_moves_only_the_global_options_the_command_lacks() -> None:
     assert hoist_global_options(command, ["threshold", "sign-request", "--message", "-y"]) == [
         "threshold", "sign-request", "--message", "-y",
     ]  # fmt: skip
+    assert hoist_global_options(command, ["--node=u", "--debug", "query", "status", "-y"]) == [
+        "--node=u", "--debug", "-y", "query", "status",
+    ]  # fmt: skip
     assert hoist_global_options(command, ["query", "balance", "--", "-y"]) == [
         "query", "balance", "--", "-y",
     ]  # fmt: skip

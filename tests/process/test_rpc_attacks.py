@@ -64,7 +64,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     finally:
         net.stop_all()
         log = net.logs()["val-0"]
-        assert "Traceback" not in log, log[-3000:]
+        assert "Traceback" not in log, log[max(0, log.find("Traceback") - 300) :][:4000]
 
 
 def port_of(node: Devnet) -> int:

@@ -212,6 +212,8 @@ class RpcServer:
         is done, the connection waits for the client's next request."""
         table, key = self.connections, request.protocol
         assert table is not None
+        if table.phase(key) is None:  # closed (evicted, expired) before its request ran
+            return web.Response(status=400)  # never sent: nobody is there to read it
         table.working(key)
         try:
             return await handler(request)
