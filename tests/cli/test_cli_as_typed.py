@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from cli.main import build_command, hoist_global_options
-from cli.node.node_commands import free_local_ports
 from cli.query_commands import event_text
 from ledger.client import EventInfo, LedgerClient
 from ledger.client import keystore as keystore_module
@@ -292,16 +291,16 @@ def interrupt_and_wait(process: subprocess.Popen[str], ready: str, log: Path) ->
 
 @pytest.mark.parametrize("kind", ["single", "start"])
 def test_sigint_ends_with_a_stopped_line(tmp_path: Path, kind: str) -> None:
-    rpc, p2p = free_local_ports(2)
+    # Port 0: the kernel picks free ports as the node binds (a port chosen ahead
+    # could be taken meanwhile by another test's node).
     home = tmp_path / "home"
     if kind == "single":
-        args = ["single", "--rpc-port", str(rpc), "--home", str(home)]
+        args = ["single", "--rpc-port", "0", "--home", str(home)]
         ready = "JSON-RPC on"
     else:
         init = run_ledger(
-            tmp_path, "init", "--home", str(home), "--devnet", "--rpc-port", str(rpc),
-            "--p2p-port", str(p2p),
-        )  # fmt: skip
+            tmp_path, "init", "--home", str(home), "--devnet", "--rpc-port", "0", "--p2p-port", "0"
+        )
         assert init.returncode == 0, init.stderr
         args = ["start", "--home", str(home)]
         ready = "JSON-RPC listening"
