@@ -7,10 +7,14 @@ STAMP := $(VENV)/.installed
 .PHONY: install devnet run test clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "==> creating the virtualenv $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip in $(VENV)"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "==> installing ledger-node (editable) and its test tools into $(VENV); this takes a minute"
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+	@echo "==> installed: $(VENV)/bin/ledger ($$($(VENV)/bin/ledger --version))"
 
 install: $(STAMP)
 

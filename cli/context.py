@@ -1,9 +1,14 @@
 """What every command shares: the global options, output, errors and exit codes.
 
-Global options (before the command: ``ledger -o json query status``):
-``--node URL`` (env LEDGER_NODE), ``--home DIR`` (env LEDGER_HOME, default
-~/.ledger), ``-o/--output text|json``, ``-y/--yes`` (no confirmation
-prompts), ``--debug`` (tracebacks instead of one-line errors).
+Global options (before or after the command: ``ledger -o json query status``,
+``ledger query status -o json``; cli.main moves them): ``--node URL`` (env
+LEDGER_NODE), ``--home DIR`` (env LEDGER_HOME, default ~/.ledger),
+``-o/--output text|json``, ``-y/--yes`` (no confirmation prompts),
+``--debug`` (tracebacks instead of one-line errors).
+
+Secrets (passphrases, a key's secret) are asked for without echo on a
+terminal; without one (a pipe, a script) the next line of stdin is read
+instead, as getpass would, minus its warning.
 
 Exit codes (docs/guide/cli.md): 0 success; 1 bad input or local failure
 (unknown key, wrong passphrase, invalid address); 2 command-line usage
@@ -17,8 +22,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -33,7 +39,7 @@ from ledger.client import (
     RpcError,
     TransactionRejected,
 )
-from ledger.client.keystore import Keystore, KeystoreError
+from ledger.client.keystore import Keystore, KeystoreError, check_name, did_you_mean
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,6 +82,7 @@ class CliContext:
     yes: bool
     debug: bool
     _client: LedgerClient | None = None
+    decimals: dict[str, int] = field(default_factory=dict)  # asset -> decimals, as asked
 
     @property
     def json(self) -> bool:
@@ -100,17 +107,34 @@ class CliContext:
         except AddressError as exc:
             if text.lower().startswith("lg1"):
                 raise CliError(f"invalid address {text!r}: {exc}") from None
+        keystore = self.keystore()
         try:
-            return self.keystore().entry(text).address
+            return keystore.entry(text).address
         except KeystoreError:
-            raise CliError(f"{text!r} is neither an address (lg1...) nor a key name") from None
+            hint = did_you_mean(keystore.suggestions(text)) if is_key_name(text) else ""
+            raise CliError(
+                f"{text!r} is neither an address (lg1...) nor a key name{hint}"
+            ) from None
 
     def confirm(self, question: str) -> None:
         """Ask on the terminal unless --yes; raises CliError when declined."""
         if self.yes:
             return
-        if not typer.confirm(question, default=False, err=True):
+        try:
+            answer = typer.confirm(question, default=False, err=True)
+        except typer.Abort:  # end of input: nobody to answer
+            raise CliError("cancelled: no answer (add -y to answer yes in scripts)") from None
+        if not answer:
             raise CliError("cancelled")
+
+
+def is_key_name(text: str) -> bool:
+    """Whether ``text`` could name a key (``NAME`` or ``devnet:NAME``)."""
+    try:
+        check_name(text.removeprefix("devnet:"))
+    except KeystoreError:
+        return False
+    return True
 
 
 def get_context(ctx: typer.Context) -> CliContext:
@@ -179,9 +203,12 @@ def classify(exc: BaseException) -> tuple[ExitCode | None, str]:
 
 
 def _debug_requested(args: Any, kwargs: Any) -> bool:
+    # The command's context, whatever click's class is (typer ships its own in
+    # some versions, so an isinstance check against typer.Context can miss it).
     for value in (*args, *kwargs.values()):
-        if isinstance(value, typer.Context):
-            return get_context(value).debug
+        if callable(getattr(value, "find_root", None)):
+            root = value.find_root().obj
+            return isinstance(root, CliContext) and root.debug
     return False
 
 
@@ -195,8 +222,23 @@ def read_secret_file(path: Path, what: str) -> str:
 
 
 def passphrase(password_file: Path | None, confirm: bool = False) -> str:
-    """From --password-file, else prompted without echo."""
+    """From --password-file, else asked for (ask_secret)."""
     if password_file is not None:
         return read_secret_file(password_file, "password")
-    value: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+    return ask_secret("Passphrase", "--password-file", confirm)
+
+
+def ask_secret(question: str, file_option: str, confirm: bool = False) -> str:
+    """Prompted without echo on a terminal (twice with ``confirm``); without a
+    terminal, the next line of stdin (getpass would only warn that it cannot
+    hide it). Raises CliError when stdin has nothing to give."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError(
+                f"no {question.lower()} given: stdin is not a terminal and is empty "
+                f"(use {file_option} FILE)"
+            )
+        return line.rstrip("\r\n")
+    value: str = typer.prompt(question, hide_input=True, confirmation_prompt=confirm, err=True)
     return value

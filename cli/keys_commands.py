@@ -16,7 +16,15 @@ from ledger.client.devnet import DEVNET_ACCOUNT_NAMES
 from ledger.client.keystore import DEVNET_PREFIX, KeyEntry
 from ledger.crypto import CryptoError, SigningKey
 
-from .context import CliError, emit, get_context, handles_errors, passphrase, read_secret_file
+from .context import (
+    CliError,
+    ask_secret,
+    emit,
+    get_context,
+    handles_errors,
+    passphrase,
+    read_secret_file,
+)
 
 keys_app = typer.Typer(
     help="Create, list, show, import, export and delete keys.", no_args_is_help=True
@@ -24,6 +32,11 @@ keys_app = typer.Typer(
 
 PASSWORD_FILE = typer.Option(
     None, "--password-file", help="Read the passphrase from the first line of this file."
+)
+ALLOW_EMPTY = typer.Option(
+    False,
+    "--allow-empty-passphrase",
+    help="Store the key under an empty passphrase (anyone who copies the file can use it).",
 )
 
 
@@ -48,6 +61,7 @@ def new_key(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Name of the new key."),
     password_file: Path | None = PASSWORD_FILE,
+    allow_empty: bool = ALLOW_EMPTY,
 ) -> None:
     """Create a new random key, encrypted with a passphrase."""
     cli = get_context(ctx)
@@ -55,7 +69,9 @@ def new_key(
     keystore.path_of(name)  # reject a bad name before asking for a passphrase
     if keystore.path_of(name).exists():
         raise CliError(f"a key named {name!r} already exists")
-    entry = keystore.create(name, passphrase(password_file, confirm=True))
+    entry = keystore.create(
+        name, passphrase(password_file, confirm=True), allow_empty_passphrase=allow_empty
+    )
     emit(
         cli,
         entry_json(entry),
@@ -73,6 +89,7 @@ def import_key(
         None, "--secret-file", help="Read the 32-byte secret (hex) from this file."
     ),
     password_file: Path | None = PASSWORD_FILE,
+    allow_empty: bool = ALLOW_EMPTY,
 ) -> None:
     """Import a raw secret key (64 hex characters) and encrypt it."""
     cli = get_context(ctx)
@@ -82,12 +99,14 @@ def import_key(
     if secret_file is not None:
         text = read_secret_file(secret_file, "secret")
     else:
-        text = typer.prompt("Secret key (hex)", hide_input=True, err=True)
+        text = ask_secret("Secret key (hex)", "--secret-file")
     try:
         key = SigningKey(bytes.fromhex(text.strip().removeprefix("0x")))
     except (ValueError, CryptoError):
         raise CliError("the secret must be 64 hex characters, a valid secp256k1 key") from None
-    entry = keystore.create(name, passphrase(password_file, confirm=True), key)
+    entry = keystore.create(
+        name, passphrase(password_file, confirm=True), key, allow_empty_passphrase=allow_empty
+    )
     emit(cli, entry_json(entry), f"imported key {entry.name}: {entry.address}")
 
 

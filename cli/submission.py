@@ -1,21 +1,33 @@
-"""Signing and sending one transaction body from a keystore key, as `tx send` does,
-and the helpers every sending command shares (amounts, waiting for a receipt).
+"""Signing and sending one transaction body from a keystore key, and what
+every sending command shares (amounts, checks before signing, waiting for a
+receipt).
 
-The asset, barter, swap and policy commands share it: they build a body,
-describe it in one sentence, and ``submit_body`` shows what will be signed
-(sender, fee, nonce, chain), asks for confirmation unless --yes, signs
-(prompting for the passphrase unless --password-file; devnet keys need
-none and are flagged INSECURE), submits, waits for inclusion with a
-spinner and prints the receipt plus what the command reports from it (an
-offer id, a proposal id, an address). --no-wait prints the hash and
-returns. Exit codes as in cli.context.
+Every sending command (tx, asset, barter, swap, policy, contract, threshold)
+builds a body, describes it in one sentence, and goes through ``prepare``:
+
+1. it reads the sender's account in the node's **pending** state (the
+   committed state plus the node's mempool, ``height="pending"``) and
+   refuses, with exit 1 and before anything is signed, a transaction whose
+   fee and spending the account cannot cover ("balance X < amount + fee Y");
+   the commands add their own checks on the same state (an asset's issuer
+   and maximum supply, an offer's remaining amount, a policy's balance);
+2. it says what will be signed (sender, fee and amounts in base units with
+   coins alongside, nonce, chain) and asks for confirmation unless --yes;
+   a devnet key (publicly known) is flagged, loudly on a chain that is not
+   the devnet;
+3. it loads the key (prompting for the passphrase unless --password-file).
+
+``submit_body`` then signs, submits, waits for inclusion with a spinner and
+prints the receipt plus what the command reports from it (an offer id, a
+proposal id, an address); --no-wait prints the hash and returns. Exit codes
+as in cli.context.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,21 +39,26 @@ import typer
 
 from ledger.client import LedgerClient, ReceiptInfo, ReceiptTimeout
 from ledger.client.asset_transactions import sign_body
+from ledger.client.devnet import DEVNET_CHAIN_ID
 from ledger.client.keystore import DEVNET_PREFIX, KeyEntry
 from ledger.crypto import SigningKey
-from ledger.types import MAX_AMOUNT, Body, DecodeError, check_asset
+from ledger.types import Body, DecodeError, Transaction, check_asset
 
+from . import units
 from .context import CliContext, CliError, ExitCode, emit, passphrase
 from .query_commands import as_json, receipt_text, rows
+from .units import COIN
 
 SPINNER = "|/-\\"
 
 
-def parse_amount(text: str, what: str) -> int:
-    digits = text.replace("_", "")
-    if not digits.isdigit() or int(digits) > MAX_AMOUNT:
-        raise CliError(f"{what} must be a whole number in [0, 2^128-1] (base units), got {text!r}")
-    return int(digits)
+def parse_amount(text: str, what: str, cli: CliContext | None = None, asset: str = COIN) -> int:
+    """An amount of ``asset`` (default coin): base units (``1_000``) or whole
+    units (``1.5coin``; other assets' decimals are asked of the node through
+    ``cli``). Raises CliError."""
+    if cli is None:
+        return units.parse_amount(text, what, units.coin_decimals, asset)
+    return units.parse_asset_amount(cli, text, what, asset)
 
 
 def wait_with_spinner(client: LedgerClient, tx_hash: bytes, timeout: float) -> ReceiptInfo:
@@ -70,13 +87,17 @@ def wait_with_spinner(client: LedgerClient, tx_hash: bytes, timeout: float) -> R
             sys.stderr.flush()
 
 
-def finish(cli: CliContext, tx_hash: bytes, wait: bool, timeout: float) -> None:
+def print_receipt(cli: CliContext, tx_hash: bytes, wait: bool, timeout: float) -> None:
     """Print the hash (and with ``wait``, the receipt); exit 5 for a failed receipt."""
     if not wait:
         emit(cli, {"hash": tx_hash.hex(), "receipt": None}, f"submitted {tx_hash.hex()}")
         return
     receipt = wait_with_spinner(cli.client(), tx_hash, timeout)
-    emit(cli, {"hash": tx_hash.hex(), "receipt": as_json(receipt)}, lambda: receipt_text(receipt))
+    emit(
+        cli,
+        {"hash": tx_hash.hex(), "receipt": as_json(receipt)},
+        lambda: receipt_text(receipt, cli),
+    )
     if not receipt.success:
         raise CliError(
             f"transaction failed in block {receipt.block_height}: {receipt.error}", ExitCode.FAILED
@@ -86,7 +107,11 @@ def finish(cli: CliContext, tx_hash: bytes, wait: bool, timeout: float) -> None:
 DEFAULT_EXPIRY_BLOCKS = 14_400  # about a day at 6 s blocks
 
 SENDER = typer.Option(..., "--from", help="Key name (NAME or devnet:NAME) that signs.")
-FEE = typer.Option(None, "--fee", help="Fee in coin (default: the chain's minimum).")
+FEE = typer.Option(
+    None,
+    "--fee",
+    help="Fee in base units of coin, or in coins: 0.001coin (default: the chain's minimum).",
+)
 NONCE = typer.Option(None, "--nonce", min=0, help="Nonce (default: the next one).")
 WAIT = typer.Option(True, "--wait/--no-wait", help="Wait for inclusion and print the receipt.")
 TIMEOUT = typer.Option(30.0, "--timeout", min=0.1, help="Seconds to wait for inclusion.")
@@ -120,6 +145,23 @@ class Sending:
 Report = Callable[[ReceiptInfo], list[tuple[str, Any]]]
 
 
+Spends = Mapping[str, int]  # what a transaction takes from the sender, by asset (fee apart)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A sender ready to sign: its key, the chain, the nonce and fee to sign with."""
+
+    key: SigningKey
+    entry: KeyEntry
+    chain_id: str
+    nonce: int
+    fee: int
+
+    def sign(self, body: Body) -> Transaction:
+        return sign_body(self.key, self.chain_id, self.nonce, self.fee, body)
+
+
 def sender_entry(cli: CliContext, sending: Sending) -> KeyEntry:
     return cli.keystore().entry(sending.sender)
 
@@ -150,9 +192,72 @@ def send_signed(cli: CliContext, client: LedgerClient, raw: bytes) -> bytes:
     return submission.hash
 
 
-def devnet_note(cli: CliContext, entry: KeyEntry) -> None:
-    if entry.insecure and not cli.json:
+def devnet_note(cli: CliContext, entry: KeyEntry, chain_id: str) -> None:
+    """Flag a devnet key; loudly, even with -o json, on a chain that is not the devnet."""
+    if not entry.insecure:
+        return
+    if chain_id != DEVNET_CHAIN_ID:
+        typer.echo(
+            f"WARNING: {entry.name} is a publicly known devnet key, but chain {chain_id!r} is "
+            "not the devnet: anyone can sign as this account and take what it holds",
+            err=True,
+        )
+    elif not cli.json:
         typer.echo(f"note: {entry.name} is a publicly known devnet key (INSECURE)", err=True)
+
+
+def check_funds(cli: CliContext, entry: KeyEntry, fee: int, spends: Spends) -> None:
+    """Refuse (CliError, exit 1) a transaction the sender's account cannot pay
+    for in the node's pending state: the fee plus what it spends of coin, and
+    what it spends of every other asset."""
+    account = cli.client().get_account(entry.address, "pending")
+    coin_needed = fee + spends.get(COIN, 0)
+    have = account.balances.get(COIN, 0)
+    pending = "(base units; the node's pending transactions counted)"
+    if have < coin_needed:
+        if spends.get(COIN, 0):
+            raise CliError(
+                f"{entry.name} cannot pay: balance {have} < amount + fee {coin_needed} {pending}"
+            )
+        raise CliError(f"{entry.name} cannot pay the fee: balance {have} < fee {fee} {pending}")
+    for asset, amount in sorted(spends.items()):
+        held = account.balances.get(asset, 0)
+        if asset != COIN and held < amount:
+            raise CliError(
+                f"{entry.name} cannot pay: {asset} balance {held} < {amount} needed {pending}"
+            )
+
+
+def prepare(
+    cli: CliContext,
+    sending: Sending,
+    description: str | Callable[[KeyEntry, int], str],
+    spends: Spends | None = None,
+) -> Prepared:
+    """Check, confirm and load the sender's key for one transaction.
+
+    ``description`` says what the transaction does (or, given the sender's
+    entry and the nonce, returns it: a deploy's address depends on both);
+    ``spends`` is what it takes from the sender besides the fee. Raises
+    CliError (exit 1) for an account that cannot pay, a declined
+    confirmation or a wrong passphrase, and the client's errors."""
+    entry = sender_entry(cli, sending)
+    client = cli.client()
+    chain = client.chain_id()
+    fee = parse_amount(sending.fee, "--fee") if sending.fee is not None else None
+    if fee is None:
+        fee = client.get_params().min_fee
+    nonce = sending.nonce
+    if nonce is None:
+        nonce = client.get_transaction_count(entry.address, "pending")
+    check_funds(cli, entry, fee, spends or {})
+    devnet_note(cli, entry, chain)
+    what = description(entry, nonce) if callable(description) else description
+    cli.confirm(
+        f"{what}; signed by {entry.name} ({entry.address}), fee {units.coin_text(fee)}, "
+        f"nonce {nonce}, on chain {chain}?"
+    )
+    return Prepared(load_key(cli, sending), entry, chain, nonce, fee)
 
 
 def submit_body(
@@ -161,31 +266,20 @@ def submit_body(
     body: Body,
     description: str,
     report: Report | None = None,
+    spends: Spends | None = None,
 ) -> ReceiptInfo | None:
-    """Confirm, sign, send and (unless --no-wait) wait for ``body``.
+    """Check, confirm, sign, send and (unless --no-wait) wait for ``body``.
 
     ``description`` says what the transaction does ("Offer 1000 cpu for
-    coin at 5 coin per cpu"); ``report`` picks facts to show from a
-    successful receipt (snake_case keys: JSON members, and with spaces, text
-    labels). Raises CliError (exit 5 for a failed receipt), and
-    the client's errors (cli.context.classify maps them to exit codes)."""
-    entry = sender_entry(cli, sending)
+    coin at 5 coin per cpu"); ``spends`` what it takes from the sender
+    besides the fee (checked against the pending state first); ``report``
+    picks facts to show from a successful receipt (snake_case keys: JSON
+    members, and with spaces, text labels). Raises CliError (exit 1 before
+    signing, 5 for a failed receipt), and the client's errors
+    (cli.context.classify maps them to exit codes)."""
+    prepared = prepare(cli, sending, description, spends)
+    tx = prepared.sign(body)
     client = cli.client()
-    chain = client.chain_id()
-    if sending.fee is not None:
-        fee = parse_amount(sending.fee, "--fee")
-    else:
-        fee = client.get_params().min_fee
-    nonce = sending.nonce
-    if nonce is None:
-        nonce = client.get_transaction_count(entry.address, "pending")
-    devnet_note(cli, entry)
-    cli.confirm(
-        f"{description}; signed by {entry.name} ({entry.address}), "
-        f"fee {fee} coin, nonce {nonce}, on chain {chain}?"
-    )
-    key = load_key(cli, sending)
-    tx = sign_body(key, chain, nonce, fee, body)
     tx_hash = send_signed(cli, client, tx.encode())
     if not sending.wait:
         emit(cli, {"hash": tx_hash.hex(), "receipt": None}, f"submitted {tx_hash.hex()}")
@@ -198,7 +292,7 @@ def submit_body(
     emit(
         cli,
         {"hash": tx_hash.hex(), "receipt": as_json(receipt), **{k: as_json(v) for k, v in facts}},
-        lambda: receipt_text(receipt) + ("\n" + rows(labelled) if labelled else ""),
+        lambda: receipt_text(receipt, cli) + ("\n" + rows(labelled) if labelled else ""),
     )
     if not receipt.success:
         raise CliError(
@@ -229,10 +323,11 @@ def parse_asset(text: str, what: str = "asset") -> str:
         ) from None
 
 
-def parse_positive(text: str, what: str) -> int:
-    value = parse_amount(text, what)
+def parse_positive(text: str, what: str, cli: CliContext | None = None, asset: str = COIN) -> int:
+    """parse_amount, refusing 0 (a transaction that moves nothing still costs a fee)."""
+    value = parse_amount(text, what, cli, asset)
     if value == 0:
-        raise CliError(f"{what} must be at least 1")
+        raise CliError(f"{what} must be at least 1 base unit")
     return value
 
 

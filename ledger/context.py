@@ -17,7 +17,7 @@ class BlockGas:
     (``fits``); once done, the gas it actually used is charged (``charge``),
     so the gas used by a block never exceeds the limit, whatever its code
     does. A reverted body's gas stays charged: the work was done. The rules
-    for work that does not fit (docs/adr/0019-block-gas-limit.md): a
+    for work that does not fit (docs/adr/0022-block-gas-limit.md): a
     transaction may not be in the block, a message is dropped, a scheduled
     run waits for a later block.
     """

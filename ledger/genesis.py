@@ -122,14 +122,27 @@ class Genesis:
 
 
 def load_genesis(path: str | Path) -> Genesis:
-    """Read and validate a genesis file. Raises GenesisError."""
+    """Read and validate a genesis file. Raises GenesisError, whose message
+    names the file and says what is wrong ("does not exist", "is not valid
+    JSON", "missing chain_id", ...)."""
     try:
-        document = json.loads(Path(path).read_text())
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise GenesisError(f"cannot read genesis file {path}: it does not exist") from None
+    except IsADirectoryError:
+        raise GenesisError(f"cannot read genesis file {path}: it is a directory") from None
     except OSError as exc:
-        raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from exc
+        raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise GenesisError(f"genesis file {path} is not valid JSON: not UTF-8 text") from None
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GenesisError(f"genesis file {path} is not valid JSON: {exc}") from exc
-    return parse_genesis(document)
+        raise GenesisError(f"genesis file {path} is not valid JSON: {exc}") from None
+    try:
+        return parse_genesis(document)
+    except GenesisError as exc:
+        raise GenesisError(f"genesis file {path}: {exc}") from None
 
 
 def parse_genesis(document: object) -> Genesis:
@@ -148,6 +161,9 @@ def parse_genesis(document: object) -> Genesis:
             "threshold_key",
         },
     )
+    for required in ("chain_id", "genesis_time", "validators"):
+        if required not in doc:
+            raise GenesisError(f"missing {required}")
     try:
         chain_id = check_chain_id(doc.get("chain_id"))
     except DecodeError as exc:

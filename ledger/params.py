@@ -20,7 +20,7 @@ class Params:
     max_block_txs: int = 10_000
     max_block_bytes: int = 8 * 1024 * 1024
     # Most gas one block may use: contract calls, deploys, message deliveries
-    # and scheduled runs together (docs/adr/0019-block-gas-limit.md).
+    # and scheduled runs together (docs/adr/0022-block-gas-limit.md).
     max_block_gas: int = 20_000_000
     # Resource credits minted to the block's validators at the end of every
     # block, split by voting power (ledger.features.bank.assets.mint_validator_credits).

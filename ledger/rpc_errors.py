@@ -16,6 +16,8 @@ Codes (docs/spec/rpc.md, "Errors"):
     -32001           block not found (a height or hash the node does not have)
     -32002           state not available at that height
     -32003           subscription limit reached (WebSocket)
+    -32004           reply too large (the result, or a batch's results, exceed the limit)
+    -32005           forbidden: the request's Host or Origin is not allowed
     -32040 - c       transaction rejected with TxRejected code c (1 <= c <= 59):
                      -32041 malformed, -32042 wrong chain id, -32043 bad signature,
                      -32044 bad nonce, -32045 fee too low, -32046 cannot pay fee,
@@ -40,6 +42,8 @@ INTERNAL_ERROR: Final = -32603
 BLOCK_NOT_FOUND: Final = -32001
 STATE_NOT_AVAILABLE: Final = -32002
 SUBSCRIPTION_LIMIT: Final = -32003
+REPLY_TOO_LARGE: Final = -32004
+FORBIDDEN: Final = -32005
 TX_REJECTED_BASE: Final = -32040
 MAX_TX_CODE: Final = 59
 
@@ -103,6 +107,20 @@ class StateNotAvailable(RpcError):
 class SubscriptionLimit(RpcError):
     code = SUBSCRIPTION_LIMIT
     default_message = "Subscription limit reached"
+
+
+class ReplyTooLarge(RpcError):
+    """The reply would exceed the server's byte limit; ``data`` holds ``limit``."""
+
+    code = REPLY_TOO_LARGE
+    default_message = "Reply too large"
+
+
+class Forbidden(RpcError):
+    """The request's Host or Origin header is not on the server's allowlist."""
+
+    code = FORBIDDEN
+    default_message = "Forbidden"
 
 
 class TransactionRejected(RpcError):
@@ -212,6 +230,8 @@ _BY_CODE: Final[dict[int, type[RpcError]]] = {
         BlockNotFound,
         StateNotAvailable,
         SubscriptionLimit,
+        ReplyTooLarge,
+        Forbidden,
         MalformedTransactionError,
         WrongChainIdError,
         BadSignatureError,

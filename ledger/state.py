@@ -240,6 +240,14 @@ class State:
         assert value is None or isinstance(value, bytes)
         return value
 
+    def get_state(self, key: bytes) -> bytes | None:
+        """The current encoded value of any key, accounts included, so that the
+        overlay is itself a StateReader (the node's pending state for queries)."""
+        if key.startswith(ACCOUNT_PREFIX):
+            account = self.get_account(key[len(ACCOUNT_PREFIX) :])
+            return None if account.is_empty() else encode_account(account)
+        return self.get_raw(key)
+
     def set_raw(self, key: bytes, value: bytes | None) -> None:
         """Set (or with None, delete) a raw value."""
         assert not key.startswith(ACCOUNT_PREFIX), "accounts go through set_account"

@@ -102,7 +102,12 @@ def init(
     home: Path = typer.Option(..., help="The node's home directory (created)."),
     moniker: str = typer.Option("node", help="A name for this node in logs and status."),
     genesis: Path | None = typer.Option(
-        None, help="Genesis file to join (default: the devnet's genesis)."
+        None, help="Genesis file of the chain to join (from the network's operators)."
+    ),
+    join_devnet: bool = typer.Option(
+        False,
+        "--devnet",
+        help="Join the public devnet chain instead (its validator keys are publicly known).",
     ),
     p2p_host: str = typer.Option(
         "127.0.0.1", help="P2P listen address (0.0.0.0 to let other machines dial in)."
@@ -136,13 +141,24 @@ def init(
             err=True,
         )
         raise typer.Exit(1)
-    try:
-        document = json.loads(genesis.read_text()) if genesis else devnet_genesis_document()
-        if genesis:
-            load_genesis(genesis)
-    except (OSError, ValueError, GenesisError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    if (genesis is None) == (not join_devnet):
+        typer.echo(
+            "error: give --genesis FILE, the chain to join (from its operators), or --devnet "
+            "for the public test chain, whose validator keys anyone can derive"
+            if genesis is None
+            else "error: give --genesis or --devnet, not both",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if genesis is None:
+        document = devnet_genesis_document()
+    else:
+        try:
+            load_genesis(genesis)  # names the file and what is wrong with it
+            document = json.loads(genesis.read_text())
+        except GenesisError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     config = NodeConfig(
         moniker=moniker,
         p2p=P2PConfig(listen_host=p2p_host, listen_port=p2p_port, persistent_peers=peer_addresses),
@@ -152,7 +168,13 @@ def init(
     )
     validator = SigningKey.generate()
     write_home(home, config, document, SigningKey.generate(), validator, insecure=False)
-    typer.echo(f"initialized {home}")
+    typer.echo(f"initialized {home} for chain {document['chain_id']}")
+    if join_devnet:
+        typer.echo(
+            "WARNING: this node follows the public devnet chain: its validators' keys are "
+            "publicly known, so nothing on it has any value",
+            err=True,
+        )
     typer.echo(f"validator public key: {validator.public_key.hex()}")
     typer.echo(f"validator address:    {encode_address(address_of(validator.public_key))}")
 
@@ -183,6 +205,10 @@ def start(
     except (ConfigError, GenesisError, NodeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
+    except KeyboardInterrupt:  # a second Ctrl-C while the node was stopping
+        typer.echo("stopped (interrupted while stopping)", err=True)
+        raise typer.Exit(130) from None
+    typer.echo("stopped", err=True)
 
 
 def devnet(
@@ -213,6 +239,9 @@ def devnet(
     """
     home = home.resolve()  # the manifest and the nodes' command lines name absolute paths
     if stop:
+        if not (home / "devnet.json").is_file():
+            typer.echo(f"error: no devnet in {home} (it has no devnet.json)", err=True)
+            raise typer.Exit(1)
         stopped = stop_devnet_manifest(home, timeout)
         typer.echo(f"stopped {stopped} node process(es) of the devnet in {home}")
         return
@@ -246,6 +275,7 @@ def devnet(
         watch_devnet(nodes, processes)
     finally:
         stop_devnet(processes)
+        typer.echo(f"stopped the devnet in {home}")
 
 
 class DevnetError(Exception):

@@ -46,6 +46,7 @@ async def serve(node: LocalNode, config: RpcConfig) -> None:
     finally:
         await node.stop()
         await server.stop()
+    typer.echo("stopped", err=True)
 
 
 @handles_errors
@@ -63,8 +64,8 @@ def run_single_node(
 ) -> None:
     """Run a single-node development chain with JSON-RPC (no consensus, no peers).
 
-    The chain lives in HOME/single/chain. --home is a global option and goes
-    before the command: ledger --home DIR single.
+    The chain lives in HOME/single/chain (HOME from --home, before or after
+    the command: ledger single --home DIR).
     """
     cli = get_context(ctx)
     directory = cli.home / "single" / "chain"

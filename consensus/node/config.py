@@ -21,7 +21,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from consensus.node.rpc.config import RpcConfig
 from ledger.address import address_of, encode_address
+from ledger.client.devnet import DEVNET_CHAIN_ID
 from ledger.crypto import CryptoError, SigningKey
 
 
@@ -43,12 +45,43 @@ class P2PConfig:
 
 @dataclass(frozen=True)
 class RPCConfig:
+    """The [rpc] section; ``server_config()`` is what the RPC server takes
+    (consensus.node.rpc.config.RpcConfig explains each limit)."""
+
     listen_host: str = "127.0.0.1"
     listen_port: int = 8545
     allow_external: bool = False  # listening beyond loopback must be asked for
     max_body_bytes: int = 1024 * 1024
+    max_reply_bytes: int = 32 * 1024 * 1024
     max_batch: int = 100
     max_connections: int = 256
+    max_ws_connections: int = 64
+    idle_timeout_ms: int = 10_000  # to send whole request headers
+    io_timeout_ms: int = 60_000  # to send a request body, or to read a reply
+    allowed_hosts: tuple[str, ...] = ()  # names besides loopback and IP literals ("*": any)
+    allowed_origins: tuple[str, ...] = ()  # web origins besides the node's own ("*": any)
+
+    def server_config(self) -> RpcConfig:
+        """The RPC server's settings. Raises ConfigError for limits that make no sense."""
+        config = RpcConfig(
+            host=self.listen_host,
+            port=self.listen_port,
+            allow_remote=self.allow_external,
+            max_body_bytes=self.max_body_bytes,
+            max_reply_bytes=self.max_reply_bytes,
+            max_batch_size=self.max_batch,
+            max_connections=self.max_connections,
+            max_ws_connections=self.max_ws_connections,
+            idle_timeout=self.idle_timeout_ms / 1000,
+            io_timeout=self.io_timeout_ms / 1000,
+            allowed_hosts=self.allowed_hosts,
+            allowed_origins=self.allowed_origins,
+        )
+        try:
+            config.check()
+        except ValueError as exc:
+            raise ConfigError(f"[rpc]: {exc}") from None
+        return config
 
 
 @dataclass(frozen=True)
@@ -125,6 +158,7 @@ def parse_config(document: dict[str, Any]) -> NodeConfig:
     loopback = config.rpc.listen_host in ("127.0.0.1", "::1", "localhost")
     if not loopback and not config.rpc.allow_external:
         raise ConfigError("rpc.listen_host is not loopback: set rpc.allow_external = true")
+    config.rpc.server_config()  # the limits make sense together
     return config
 
 
@@ -203,3 +237,28 @@ def load_key_file(path: Path) -> SigningKey:
     if document.get("public_key") != key.public_key.hex():
         raise ConfigError(f"{path}: public_key does not match secret_key")
     return key
+
+
+def key_file_is_insecure(path: Path) -> bool:
+    """Whether a key file (save_key_file's format) is marked ``"insecure": true``:
+    a devnet key derived from a public string. False if it cannot be read."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("insecure") is True
+
+
+def insecure_key_warnings(home: Path, chain_id: str) -> list[str]:
+    """One loud line per key file of a node home that is marked insecure
+    while the chain is not the devnet (``DEVNET_CHAIN_ID``): anyone can sign
+    as that node or validator."""
+    if chain_id == DEVNET_CHAIN_ID:
+        return []
+    return [
+        f"INSECURE KEY: {home / name} is a publicly known devnet key, but this node is on "
+        f"chain {chain_id!r}, not the devnet: anyone can sign as this "
+        f"{'validator' if name.startswith('validator') else 'node'}. Replace it with a new key."
+        for name in ("node_key.json", "validator_key.json")
+        if key_file_is_insecure(home / name)
+    ]

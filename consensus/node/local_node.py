@@ -32,13 +32,15 @@ from consensus.node.rpc.node_view import (
     MempoolInfo,
     NodeStatus,
     Submission,
+    TreeStateReader,
     ValidatorInfo,
-    read_validator_set,
     state_root_at,
 )
 from ledger.chain import Chain
 from ledger.exceptions import AlreadyKnown, MalformedTransaction
+from ledger.features.validators.interface import validator_set_for_height
 from ledger.genesis import Genesis
+from ledger.state import StateReader
 from ledger.types import DecodeError, Transaction, decode_transaction
 
 log = logging.getLogger("consensus.local_node")  # the name its log lines have always carried
@@ -113,6 +115,9 @@ class LocalNode:
     def pending_nonce(self, address: bytes) -> int:
         return self._mempool.pending_nonce(address)
 
+    def pending_state(self) -> StateReader:
+        return self._mempool.pending_state()
+
     def mempool_info(self) -> MempoolInfo:
         info = self._mempool.info()
         return MempoolInfo(info.size, info.bytes, info.max_txs, info.max_bytes)
@@ -129,15 +134,23 @@ class LocalNode:
         )
 
     def validators(self, height: int | None) -> list[ValidatorInfo]:
+        """The set that signs block ``height`` (None: the next block), by the
+        consensus node's rule: a validator change executed in block h is in
+        force from h + 2, so the sets of the tip's next two heights are final
+        in the latest state, and an older height's set is read from the state
+        after the block before it."""
         tip = self._chain.tip.height
-        if height is None or height == tip + 1:
-            return read_validator_set(self._chain)
-        if not 1 <= height <= tip:
-            raise LookupError(f"no block at height {height} (the tip is {tip})")
-        # The set that signs block h is the one in the state after block h - 1.
-        return read_validator_set(
-            self._chain, state_root_at(self._chain, self._genesis, height - 1)
-        )
+        wanted = tip + 1 if height is None else height
+        if not 1 <= wanted <= tip + 2:
+            raise LookupError(f"no validator set known for height {wanted} (the tip is {tip})")
+        reader: StateReader = self._chain.store
+        if wanted <= tip:
+            root = state_root_at(self._chain, self._genesis, wanted - 1)
+            reader = TreeStateReader(self._chain, root)
+        return [
+            ValidatorInfo(v.address, v.public_key, v.power, v.name)
+            for v in validator_set_for_height(reader, wanted)
+        ]
 
     # -- producing blocks -----------------------------------------------------
     def produce_block(self) -> CommittedBlock | None:

@@ -575,6 +575,12 @@ class Mempool:
             sender = self._read_sender(address)
         return sender.next_nonce
 
+    def pending_state(self) -> StateReader:
+        """The committed state with every pending transaction applied in
+        arrival order: what CheckTx sees. Read it at once; after the next
+        ``add`` or ``update`` it may be another object."""
+        return self._check_state
+
     def transactions(self) -> list[Transaction]:
         """Every transaction held: the ready ones in ready order, then the
         queued ones by sender and nonce (an order ``add`` can take them in again)."""

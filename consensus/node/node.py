@@ -88,7 +88,13 @@ from consensus.node.blocksync import (
     decode_sync_message,
     encode_sync_message,
 )
-from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.config import (
+    ConsensusConfig,
+    NodeConfig,
+    insecure_key_warnings,
+    load_config,
+    load_key_file,
+)
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import QUEUED, Mempool, MempoolConfig
 from consensus.node.mempool_gossip import MempoolGossip
@@ -106,7 +112,6 @@ from consensus.node.p2p import (
 )
 from consensus.node.privval import DoubleSignGuard, DoubleSignRefused, GuardFileError
 from consensus.node.privval import Step as GuardStep
-from consensus.node.rpc.config import RpcConfig
 from consensus.node.rpc.events import EventHub
 from consensus.node.rpc.explorer import explorer_url
 from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, Submission, ValidatorInfo
@@ -331,17 +336,7 @@ class Node:
             on_peer_up=self._on_peer_up,
             on_peer_down=self.sync.forget,
         )
-        self.rpc = RpcServer(
-            self,
-            RpcConfig(
-                host=config.rpc.listen_host,
-                port=config.rpc.listen_port,
-                allow_remote=config.rpc.allow_external,
-                max_body_bytes=config.rpc.max_body_bytes,
-                max_batch_size=config.rpc.max_batch,
-                max_connections=config.rpc.max_connections,
-            ),
-        )
+        self.rpc = RpcServer(self, config.rpc.server_config())
         self.threshold: ThresholdService | None = None
         if validator_key is not None:
             self.threshold = self._open_threshold(data / "threshold", validator_key)
@@ -443,6 +438,9 @@ class Node:
 
     def pending_nonce(self, address: bytes) -> int:
         return self.mempool.pending_nonce(address)
+
+    def pending_state(self) -> StateReader:
+        return self.mempool.pending_state()
 
     def mempool_info(self) -> MempoolInfo:
         info = self.mempool.info()
@@ -1003,6 +1001,8 @@ def open_node(home: Path) -> Node:
     validator_path = home / "validator_key.json"
     validator_key = load_key_file(validator_path) if validator_path.exists() else None
     setup_logging(config.log.level, config.log.format, config.moniker)
+    for warning in insecure_key_warnings(home, genesis.chain_id):
+        log.warning(warning)
     return Node(home, config, genesis, node_key, validator_key)
 
 

@@ -3,12 +3,25 @@ ledger.client.calls): the sync and async clients run the same ones."""
 
 from __future__ import annotations
 
-from .asset_results import AssetInfo, GovernanceInfo, OfferInfo, OrderBook, PolicyInfo, ProposalInfo
+from .asset_results import (
+    AssetHolders,
+    AssetInfo,
+    GovernanceInfo,
+    OfferInfo,
+    OrderBook,
+    PolicyInfo,
+    ProposalInfo,
+)
 from .calls import Address, Call, Height, _height, _optional, address_text
 
 
 def get_asset(asset: str, height: Height) -> Call[AssetInfo | None]:
     return Call("ledger_getAsset", [asset, _height(height)], _optional(AssetInfo.from_json))
+
+
+def get_asset_holders(asset: str, start: Address | None, limit: int) -> Call[AssetHolders]:
+    first = address_text(start) if start is not None else None
+    return Call("ledger_getAssetHolders", [asset, first, limit], AssetHolders.from_json)
 
 
 def get_offers(address: Address, height: Height) -> Call[tuple[OfferInfo, ...]]:

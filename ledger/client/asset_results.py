@@ -1,6 +1,6 @@
 """Typed results of the asset, barter, policy and governance queries.
 
-Parsed from the JSON of ``ledger_getAsset``, ``ledger_getOffers``,
+Parsed from the JSON of ``ledger_getAsset``, ``ledger_getAssetHolders``, ``ledger_getOffers``,
 ``ledger_getOffer``, ``ledger_getOrderBook``, ``ledger_getPolicy``,
 ``ledger_getPendingProposals`` and ``ledger_getGovernance``
 (docs/spec/rpc.md): amounts become ints, hex becomes bytes, addresses stay
@@ -35,6 +35,26 @@ class AssetInfo:
             _int(value["decimals"]),
             _int(value["maxSupply"]),
             _int(value["supply"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssetHolders:
+    """One page of an asset's holders (address, balance) in address order;
+    ``next`` is the address to continue from, None after the last account."""
+
+    asset: str
+    height: int
+    holders: tuple[tuple[str, int], ...]
+    next: str | None
+
+    @classmethod
+    def from_json(cls, value: Any) -> AssetHolders:
+        return cls(
+            _str(value["asset"]),
+            _int(value["height"]),
+            tuple((_str(h["address"]), _int(h["balance"])) for h in value["holders"]),
+            _opt(_str, value["next"]),
         )
 
 

@@ -18,6 +18,7 @@ from vm.values import Value
 
 from . import asset_calls, calls
 from .asset_results import (
+    AssetHolders,
     AssetInfo,
     GovernanceInfo,
     OfferInfo,
@@ -301,6 +302,11 @@ class AsyncLedgerClient:
     # -- assets, barter, policy accounts, governance ---------------------------------
     async def get_asset(self, asset: str, height: Height = None) -> AssetInfo | None:
         return await self._call(asset_calls.get_asset(asset, height))
+
+    async def get_asset_holders(
+        self, asset: str, start: Address | None = None, limit: int = 100
+    ) -> AssetHolders:
+        return await self._call(asset_calls.get_asset_holders(asset, start, limit))
 
     async def get_offers(self, address: Address, height: Height = None) -> tuple[OfferInfo, ...]:
         return await self._call(asset_calls.get_offers(address, height))

@@ -15,6 +15,7 @@ referred to as ``devnet:NAME`` and never listed among the real keys.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -41,7 +42,10 @@ KDF: Final = "scrypt"
 DEFAULT_SCRYPT_N = 1 << 17  # 128 MiB, ~0.7 s here: slow for guessing, fine for a CLI
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
-MAX_SCRYPT_N: Final = 1 << 20  # reading a file never costs more than 1 GiB
+MAX_SCRYPT_N: Final = 1 << 20
+# Reading a file never costs more than 1 GiB: scrypt takes 128 * n * r bytes of
+# memory, and p runs it p times over, so 128 * n * r * p is bounded.
+MAX_SCRYPT_BYTES: Final = 1 << 30
 SALT_SIZE: Final = 16
 NONCE_SIZE: Final = 12
 DEVNET_PREFIX: Final = "devnet:"
@@ -51,6 +55,10 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 
 class KeystoreError(Exception):
     """A key file is missing, exists already, or is malformed; or a name is invalid."""
+
+
+class EmptyPassphrase(KeystoreError):
+    """A key would be stored under an empty passphrase without that being asked for."""
 
 
 class WrongPassphrase(KeystoreError):
@@ -118,6 +126,14 @@ def encrypt_key(key: SigningKey, passphrase: str, scrypt_n: int | None = None) -
     }
 
 
+def scrypt_params_in_range(n: int, r: int, p: int) -> bool:
+    """Whether a reader may run scrypt with these parameters: n a power of two
+    in [2, 2^20], r in [1, 32], p in [1, 16], and 128*n*r*p (memory times
+    repetitions) at most MAX_SCRYPT_BYTES."""
+    shape = 2 <= n <= MAX_SCRYPT_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16
+    return shape and 128 * n * r * p <= MAX_SCRYPT_BYTES
+
+
 def decrypt_key(document: Any, passphrase: str) -> SigningKey:
     """The key in a key file document. Raises WrongPassphrase, KeystoreError."""
     address, public_key = _identity(document)
@@ -137,8 +153,11 @@ def decrypt_key(document: Any, passphrase: str) -> SigningKey:
         raise KeystoreError("unsupported key file: expected scrypt and aes-256-gcm")
     if not all(type(x) is int for x in (n, r, p)):
         raise KeystoreError("malformed key file: scrypt parameters must be integers")
-    if not (2 <= n <= MAX_SCRYPT_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
-        raise KeystoreError("key file asks for scrypt parameters out of range")
+    if not scrypt_params_in_range(n, r, p):
+        raise KeystoreError(
+            f"key file asks for scrypt parameters out of range (n={n}, r={r}, p={p}: readers "
+            f"accept a power-of-two n <= 2^20 and at most {MAX_SCRYPT_BYTES >> 30} GiB of work)"
+        )
     if len(salt) != SALT_SIZE or len(nonce) != NONCE_SIZE or len(ciphertext) != 48:
         raise KeystoreError("malformed key file: salt, nonce or ciphertext has the wrong size")
     derived = _derive(passphrase, salt, n, r, p)
@@ -192,7 +211,7 @@ class Keystore:
             with path.open("rb") as handle:
                 data = handle.read(MAX_FILE_SIZE + 1)
         except FileNotFoundError:
-            raise KeystoreError(f"no key named {ref!r} in {self.directory}") from None
+            raise self.unknown(ref) from None
         except OSError as exc:
             raise KeystoreError(f"cannot read {path}: {exc.strerror}") from None
         if len(data) > MAX_FILE_SIZE:
@@ -229,10 +248,18 @@ class Keystore:
         passphrase: str,
         key: SigningKey | None = None,
         scrypt_n: int | None = None,
+        allow_empty_passphrase: bool = False,
     ) -> KeyEntry:
-        """Store ``key`` (default: a new random key) under ``name``. Raises KeystoreError."""
+        """Store ``key`` (default: a new random key) under ``name``. Raises
+        KeystoreError, also for an empty passphrase unless ``allow_empty_passphrase``
+        (a file anyone who copies it can open must be asked for)."""
         if name.startswith(DEVNET_PREFIX):
             raise KeystoreError("devnet keys are added with `keys devnet`, not created")
+        if passphrase == "" and not allow_empty_passphrase:
+            raise EmptyPassphrase(
+                "refusing an empty passphrase: anyone who copies the key file could open it "
+                "(ask for it explicitly to store a key that way)"
+            )
         path = self.path_of(name)
         key = key if key is not None else SigningKey.generate()
         document = encrypt_key(key, passphrase, scrypt_n)
@@ -312,5 +339,35 @@ class Keystore:
         try:
             path.unlink()
         except FileNotFoundError:
-            raise KeystoreError(f"no key named {ref!r} in {self.directory}") from None
+            raise self.unknown(ref) from None
         return path
+
+    def names(self) -> tuple[str, ...]:
+        """Every key's name as the user writes it (``NAME``, ``devnet:NAME``),
+        from the file names alone, sorted."""
+        found: set[str] = set()
+        for directory, prefix in ((self.directory, ""), (self.devnet_directory, DEVNET_PREFIX)):
+            if directory.is_dir():
+                found.update(prefix + path.stem for path in directory.glob("*.json"))
+        return tuple(sorted(found))
+
+    def suggestions(self, ref: str) -> tuple[str, ...]:
+        """Key names close to ``ref`` (a typo, or a devnet key without its prefix)."""
+        names = self.names()
+        typed = ref.removeprefix(DEVNET_PREFIX)
+        same = [n for n in names if n.removeprefix(DEVNET_PREFIX) == typed and n != ref]
+        bare = {n: n.removeprefix(DEVNET_PREFIX) for n in names}
+        close_bare = difflib.get_close_matches(typed, sorted(set(bare.values())), n=3, cutoff=0.75)
+        close = [n for n in names if bare[n] in close_bare and n != ref]
+        return tuple(dict.fromkeys(same + close))
+
+    def unknown(self, ref: str) -> KeystoreError:
+        """The error for a key name that has no file, naming the close ones."""
+        return KeystoreError(
+            f"no key named {ref!r} in {self.directory}{did_you_mean(self.suggestions(ref))}"
+        )
+
+
+def did_you_mean(suggestions: tuple[str, ...]) -> str:
+    """`` (did you mean a or b?)``, or "" without suggestions."""
+    return f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""

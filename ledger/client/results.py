@@ -141,7 +141,7 @@ def _vm_value(value: Any) -> int | bytes:
     raise ValueError(f"unknown value type {kind!r:.20}")
 
 
-def _event_value(value: Any) -> int | bytes:
+def event_value(value: Any) -> int | bytes:
     """A value as an event attribute renders it: [tag, payload], the tag a
     decimal string, the payload hex, or an address when it is 20 bytes long."""
     tag, payload = value
@@ -182,7 +182,7 @@ class ReceiptInfo:
         for other transactions and for failed calls."""
         for event in self.events:
             if event.kind == "contract_called":
-                return tuple(_event_value(v) for v in event.attributes["returns"])
+                return tuple(event_value(v) for v in event.attributes["returns"])
         return ()
 
     @classmethod
@@ -324,10 +324,16 @@ class MempoolStatus:
 
 @dataclass(frozen=True, slots=True)
 class ChainParams:
+    """The chain parameters: the minimum fee, the block limits, and the
+    resource credits minted to the validators per block."""
+
     min_fee: int
     max_block_txs: int
     max_block_bytes: int
     max_block_gas: int
+    cpu_credits_per_block: int = 0
+    disk_credits_per_block: int = 0
+    net_credits_per_block: int = 0
 
     @classmethod
     def from_json(cls, value: Any) -> ChainParams:
@@ -336,6 +342,9 @@ class ChainParams:
             _int(value["maxBlockTxs"]),
             _int(value["maxBlockBytes"]),
             _int(value["maxBlockGas"]),
+            _int(value.get("cpuCreditsPerBlock", 0)),
+            _int(value.get("diskCreditsPerBlock", 0)),
+            _int(value.get("netCreditsPerBlock", 0)),
         )
 
 

@@ -18,6 +18,7 @@ from vm.values import Value
 
 from . import asset_calls, calls
 from .asset_results import (
+    AssetHolders,
     AssetInfo,
     GovernanceInfo,
     OfferInfo,
@@ -345,6 +346,13 @@ class LedgerClient:
     def get_asset(self, asset: str, height: Height = None) -> AssetInfo | None:
         """An asset's registry record; None for an unknown asset id."""
         return self._call(asset_calls.get_asset(asset, height))
+
+    def get_asset_holders(
+        self, asset: str, start: Address | None = None, limit: int = 100
+    ) -> AssetHolders:
+        """One page of the accounts holding ``asset`` (committed state), in
+        address order from ``start``; continue from ``.next`` until it is None."""
+        return self._call(asset_calls.get_asset_holders(asset, start, limit))
 
     def get_offers(self, address: Address, height: Height = None) -> tuple[OfferInfo, ...]:
         """The open offers made by ``address``, by id."""

@@ -125,10 +125,12 @@ def test_devnet_keys_listed_apart(tmp_path: Path) -> None:
 
 
 def test_query_commands(ledger: Ledger, node: ServerThread) -> None:
-    assert ledger("query", "balance", BOB).strip() == f"{DEVNET_BALANCE} coin"
+    assert ledger("query", "balance", BOB).strip() == f"{DEVNET_BALANCE} base units (1000000 coin)"
+    assert ledger("query", "balance", BOB, "--asset", "cpu").strip() == f"{10**12} cpu"
     assert ledger.json("query", "balance", BOB, "--asset", "cpu")["balance"] == str(10**12)  # type: ignore[index]
     account = ledger.json("query", "account", BOB)
-    assert account["nonce"] == 0  # type: ignore[index]
+    assert account["nonce"] == "0"  # type: ignore[index]
+    assert account["balances"]["cpu"] == str(10**12)  # type: ignore[index]
     status = ledger.json("query", "status")
     assert status["chain_id"] == "ledger-devnet-1"  # type: ignore[index]
     assert "single-node" in ledger("query", "status")
@@ -162,14 +164,16 @@ def test_send_waits_and_prints_the_receipt(ledger: Ledger) -> None:
     ledger("keys", "devnet")
     out = ledger("-y", "tx", "send", "--from", "devnet:alice", "--to", BOB, "--amount", "1_000")
     assert "success" in out and "event transfer" in out
-    assert ledger("query", "balance", "devnet:bob").strip() == f"{DEVNET_BALANCE + 1000} coin"
+    assert ledger("query", "balance", "devnet:bob").strip() == (
+        f"{DEVNET_BALANCE + 1000} base units (1000000.000000000000001 coin)"
+    )
     sent = ledger.json(
         "-y", "tx", "send", "--from", "devnet:alice", "--to", "devnet:bob", "--amount", "5"
     )
     assert sent["receipt"]["status"] == 0  # type: ignore[index]
     tx_hash = sent["hash"]  # type: ignore[index]
     assert ledger.json("query", "receipt", tx_hash)["status"] == 0  # type: ignore[index]
-    assert ledger.json("query", "tx", tx_hash)["nonce"] == 1  # type: ignore[index]
+    assert ledger.json("query", "tx", tx_hash)["nonce"] == "1"  # type: ignore[index]
 
 
 def test_send_confirmation_no_wait_and_failures(ledger: Ledger, tmp_path: Path) -> None:
@@ -182,8 +186,9 @@ def test_send_confirmation_no_wait_and_failures(ledger: Ledger, tmp_path: Path) 
     # tests/cli/features/bank/test_asset_commands.py).
     assert "transaction rejected" in ledger.stderr("-y", *args, "--nonce", "99", code=4)
     assert "fee" in ledger.stderr("-y", *args, "--fee", "1", code=4)
-    unpaid = ledger.stderr("-y", *args[:-1], "10", "--asset", "gold", code=4)
-    assert "cannot pay" in unpaid
+    # What the node's pending state shows cannot be paid is refused before signing: exit 1.
+    unpaid = ledger.stderr("-y", *args[:-1], "10", "--asset", "gold", code=1)
+    assert "gold balance 0 < 10 needed" in unpaid
     assert "whole number" in ledger.stderr("-y", *args[:-1], "1.5", code=1)
     # Real (encrypted) keys need their passphrase.
     password = tmp_path / "pw"
@@ -201,9 +206,9 @@ def test_send_confirmation_no_wait_and_failures(ledger: Ledger, tmp_path: Path) 
         "1",
         "--password-file",
         str(password),
-        code=4,
+        code=1,
     )
-    assert "cannot pay the fee" in poor
+    assert "mine cannot pay: balance 0 < amount + fee 1001 (base units" in poor
 
 
 def test_debug_shows_tracebacks(tmp_path: Path) -> None:
@@ -247,13 +252,15 @@ def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
     from consensus.node.config import load_config
 
     runner = CliRunner()
-    refused = runner.invoke(app, ["init", "--home", str(tmp_path / "a"), "--rpc-host", "0.0.0.0"])
+    refused = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "a"), "--devnet", "--rpc-host", "0.0.0.0"]
+    )
     assert refused.exit_code == 1 and "--rpc-allow-external" in refused.stderr
     assert not (tmp_path / "a" / "config.toml").exists()
     home = tmp_path / "b"
     result = runner.invoke(
         app,
-        ["init", "--home", str(home), "--rpc-host", "0.0.0.0", "--rpc-allow-external",
+        ["init", "--home", str(home), "--devnet", "--rpc-host", "0.0.0.0", "--rpc-allow-external",
          "--p2p-host", "0.0.0.0", "--peer", "192.0.2.1:26656,192.0.2.2:26656",
          "--peer", "node.example:26656"],
     )  # fmt: skip
@@ -266,5 +273,53 @@ def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
         "192.0.2.2:26656",
         "node.example:26656",
     )
-    bad = runner.invoke(app, ["init", "--home", str(tmp_path / "c"), "--peer", "nohost"])
+    bad = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "c"), "--devnet", "--peer", "nohost"]
+    )
     assert bad.exit_code == 1 and "expected host:port" in bad.stderr
+
+
+def test_init_never_joins_the_devnet_silently(tmp_path: Path) -> None:
+    from ledger.client.devnet import DEVNET_CHAIN_ID, devnet_genesis_document
+
+    runner = CliRunner()
+    bare = runner.invoke(app, ["init", "--home", str(tmp_path / "a")])
+    assert bare.exit_code == 1 and "--genesis FILE" in bare.stderr and "--devnet" in bare.stderr
+    assert not (tmp_path / "a").exists()
+    devnet = runner.invoke(app, ["init", "--home", str(tmp_path / "b"), "--devnet"])
+    assert devnet.exit_code == 0 and "publicly known" in devnet.stderr
+    document = devnet_genesis_document(chain_id="ledger-private-7")
+    (tmp_path / "genesis.json").write_text(json.dumps(document))
+    own = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "c"), "--genesis", str(tmp_path / "genesis.json")]
+    )
+    assert (
+        own.exit_code == 0
+        and "ledger-private-7" in own.stdout
+        and DEVNET_CHAIN_ID not in own.stdout
+    )
+    both = runner.invoke(
+        app, ["init", "--home", str(tmp_path / "d"), "--devnet", "--genesis", "x.json"]
+    )
+    assert both.exit_code == 1 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "it does not exist"),
+        ("{not json", "is not valid JSON"),
+        ("{}", "missing chain_id"),
+    ],
+)
+def test_init_names_what_is_wrong_with_a_genesis_file(
+    tmp_path: Path, text: str | None, message: str
+) -> None:
+    path = tmp_path / "genesis.json"
+    if text is not None:
+        path.write_text(text)
+    result = CliRunner().invoke(
+        app, ["init", "--home", str(tmp_path / "h"), "--genesis", str(path)]
+    )
+    assert result.exit_code == 1
+    assert str(path) in result.stderr and message in result.stderr and "Errno" not in result.stderr

@@ -53,7 +53,7 @@ COMMAND_TIMEOUT = 150.0
 # command is the one whose text is exactly that, else every one that contains it.
 EXPECTED_OUTPUT = [
     ("ledger keys list", "main"),
-    ("query balance main", "3999999999999999000 coin"),  # 5 - 1 coin - the fee
+    ("query balance main", "3999999999999999000 base units (3.999999999999999 coin)"),  # 5-1-fee
     ("query proof main --height", "VERIFIED against --state-root"),
     ("--node $MYNODE query proof main", "VERIFIED"),
     ("\"$TX\" <<'EOF'", "included in block"),
@@ -317,3 +317,22 @@ def test_every_command_of_the_guide_runs(tmp_path: Path, work: Path) -> None:
         node_log = (work / ".devnet" / f"val-{index}" / "node.log").read_text()
         assert "Traceback" not in node_log, node_log[-3000:]
         assert "evidence of equivocation" not in node_log
+
+
+def test_the_guides_secret_files_are_git_ignored() -> None:
+    """The guide writes a passphrase file, a genesis copy and a node home (with
+    its private keys) in the checkout: none of them can be committed by accident."""
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse"], capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    created = [
+        "passphrase.txt",
+        "genesis.json",
+        "mynode/validator_key.json",
+        "mynode/node_key.json",
+    ]
+    text = GUIDE.read_text()
+    assert all(name.split("/")[0] in text for name in created)
+    ignored = subprocess.run(
+        ["git", "-C", str(ROOT), "check-ignore", *created], capture_output=True, text=True
+    )
+    assert ignored.stdout.split() == created, ignored

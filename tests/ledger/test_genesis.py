@@ -85,3 +85,25 @@ def test_invalid_genesis_file(tmp_path: Path) -> None:
         load_genesis(bad)
     with pytest.raises(GenesisError, match="cannot read"):
         load_genesis(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("field", ["chain_id", "genesis_time", "validators"])
+def test_invalid_genesis_without_a_required_field(tmp_path: Path, field: str) -> None:
+    document = devnet_genesis_document()
+    del document[field]
+    path = tmp_path / "genesis.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(GenesisError, match=f"^genesis file {path}: missing {field}$"):
+        load_genesis(path)
+
+
+def test_invalid_genesis_file_messages_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(GenesisError) as missing:
+        load_genesis(tmp_path / "missing.json")
+    assert (
+        str(missing.value)
+        == f"cannot read genesis file {tmp_path / 'missing.json'}: it does not exist"
+    )
+    assert "Errno" not in str(missing.value)
+    with pytest.raises(GenesisError, match="it is a directory"):
+        load_genesis(tmp_path)

@@ -78,6 +78,21 @@ def show(page: Any, fragment: str, ready: str) -> None:
     page.wait_for_selector(ready, timeout=WAIT_MS)
 
 
+def proof_verdict(page: Any, fragment: str) -> tuple[str, str]:
+    """Go to an account and return its proof verdict's state and text, read
+    together once the check is done (a new block may draw the view again,
+    back to "checking", between two separate reads)."""
+    page.evaluate("(fragment) => { window.location.hash = fragment; }", fragment)
+    found = page.wait_for_function(
+        """() => {
+            const v = document.getElementById('proof-verdict');
+            return v && v.dataset.state !== 'checking' ? [v.dataset.state, v.textContent] : null;
+        }""",
+        timeout=WAIT_MS,
+    ).json_value()
+    return str(found[0]), str(found[1])
+
+
 def tamper_with_proofs(route: Any) -> None:
     """Pass the node's answer on, with one byte of every proved value changed."""
     request = route.request
@@ -153,9 +168,8 @@ def test_the_explorer_shows_the_live_chain_and_verifies_proofs(tmp_path: Path) -
             page.screenshot(path=str(shots / "block.png"), full_page=True)
 
             # An account: every balance, its history, its proof verified here.
-            show(page, f"#/account/{bob}", '#proof-verdict:not([data-state="checking"])')
-            verdict = text_of(page, "#proof-verdict")
-            assert page.locator("#proof-verdict").get_attribute("data-state") == "verified", verdict
+            state, verdict = proof_verdict(page, f"#/account/{bob}")
+            assert state == "verified", verdict
             assert "State proof verified in this browser" in verdict and "coin" in verdict
             balances = text_of(page, "#balances")
             assert all(asset in balances for asset in ("coin", "cpu", "disk", "net"))
@@ -166,9 +180,8 @@ def test_the_explorer_shows_the_live_chain_and_verifies_proofs(tmp_path: Path) -
             # The same check with a tampered answer fails, and says so.
             page.route("**/*", tamper_with_proofs)
             show(page, "#/blocks", "#blocks-table")
-            show(page, f"#/account/{bob}", '#proof-verdict:not([data-state="checking"])')
-            assert page.locator("#proof-verdict").get_attribute("data-state") == "failed"
-            assert "verification failed" in text_of(page, "#proof-verdict")
+            state, verdict = proof_verdict(page, f"#/account/{bob}")
+            assert state == "failed" and "verification failed" in verdict, verdict
             page.screenshot(path=str(shots / "account-tampered.png"), full_page=True)
             page.unroute("**/*")
 

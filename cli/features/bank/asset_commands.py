@@ -1,9 +1,10 @@
 """`ledger asset ...`: issue an asset, mint and burn it, show its record.
 
 Anyone may register a free asset id and becomes its issuer; only the issuer
-mints (up to the maximum supply) and burns (from its own balance). Amounts
-are whole base units; ``--decimals`` is display metadata only
-(docs/spec/assets.md).
+mints (up to the maximum supply) and burns (from its own balance): both are
+checked against the node's pending state before anything is signed. Amounts
+are base units (or whole units with the asset named, ``2.5gold``, through
+its ``--decimals``, which are display metadata only: docs/spec/assets.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from cli.context import CliError, emit, get_context, handles_errors
+from cli.context import CliContext, CliError, emit, get_context, handles_errors
 from cli.query_commands import as_json, rows
 from cli.submission import (
     FEE,
@@ -29,6 +30,7 @@ from cli.submission import (
     sender_entry,
     submit_body,
 )
+from cli.units import amount_text, shown_amount
 from ledger.client import AssetInfo
 from ledger.client import asset_transactions as build
 
@@ -41,10 +43,26 @@ def asset_text(info: AssetInfo) -> str:
             ("asset", info.asset),
             ("issuer", info.issuer or "the protocol"),
             ("decimals", info.decimals),
-            ("supply", info.supply),
-            ("max supply", info.max_supply),
+            ("supply", amount_text(info.supply, info.asset, info.decimals)),
+            ("max supply", amount_text(info.max_supply, info.asset, info.decimals)),
         ]
     )
+
+
+def require_issuer(cli: CliContext, sending: Sending, asset: str, verb: str) -> AssetInfo:
+    """The asset's record in the pending state, once the sender is its issuer.
+    Raises CliError: only the issuer mints and burns."""
+    info = cli.client().get_asset(asset, "pending")
+    if info is None:
+        raise CliError(f"no asset {asset!r} on this chain (issue it first: ledger asset issue)")
+    entry = sender_entry(cli, sending)
+    if info.issuer != entry.address:
+        issuer = info.issuer or "nobody: a protocol asset, minted by the chain alone"
+        raise CliError(
+            f"only {asset}'s issuer can {verb} it: the issuer is {issuer}, "
+            f"{entry.name} is {entry.address}"
+        )
+    return info
 
 
 @asset_app.command("issue")
@@ -70,7 +88,7 @@ def issue(
         body = build.issue_asset(
             parse_asset(asset), parse_positive(max_supply, "--max-supply"), decimals
         )
-    if cli.client().get_asset(body.asset) is not None:
+    if cli.client().get_asset(body.asset, "pending") is not None:
         raise CliError(f"asset {body.asset!r} already exists (ids are never released)")
     submit_body(
         cli,
@@ -85,7 +103,9 @@ def issue(
 def mint(
     ctx: typer.Context,
     asset: str = typer.Argument(..., help="Asset id (the sender must be its issuer)."),
-    amount: str = typer.Argument(..., help="Amount in base units."),
+    amount: str = typer.Argument(
+        ..., help="Amount in base units, or whole units with the asset named: 2.5gold."
+    ),
     to: str | None = typer.Option(
         None, "--to", help="Recipient address or key name (default: the issuer)."
     ),
@@ -100,9 +120,21 @@ def mint(
     cli = get_context(ctx)
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
     recipient = cli.resolve_address(to) if to is not None else sender_entry(cli, sending).address
+    asset_id = parse_asset(asset)
+    info = require_issuer(cli, sending, asset_id, "mint")
     with invalid_input():
-        body = build.mint_asset(parse_asset(asset), parse_positive(amount, "amount"), recipient)
-    submit_body(cli, sending, body, f"Mint {body.amount} {body.asset} to {recipient}")
+        body = build.mint_asset(
+            asset_id, parse_positive(amount, "amount", cli, asset_id), recipient
+        )
+    if info.supply + body.amount > info.max_supply:
+        raise CliError(
+            f"minting {body.amount} would bring {asset_id}'s supply to "
+            f"{info.supply + body.amount}, above its maximum supply {info.max_supply} "
+            f"(at most {info.max_supply - info.supply} more; base units, pending "
+            "transactions counted)"
+        )
+    shown = amount_text(body.amount, asset_id, info.decimals)
+    submit_body(cli, sending, body, f"Mint {shown} to {recipient}")
 
 
 @asset_app.command("burn")
@@ -110,7 +142,9 @@ def mint(
 def burn(
     ctx: typer.Context,
     asset: str = typer.Argument(..., help="Asset id (the sender must be its issuer)."),
-    amount: str = typer.Argument(..., help="Amount in base units, from the issuer's balance."),
+    amount: str = typer.Argument(
+        ..., help="Amount in base units (or e.g. 2.5gold), from the issuer's balance."
+    ),
     sender: str = SENDER,
     fee: str | None = FEE,
     nonce: int | None = NONCE,
@@ -121,9 +155,12 @@ def burn(
     """Destroy units of an asset from the issuer's own balance (issuer only)."""
     cli = get_context(ctx)
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
+    asset_id = parse_asset(asset)
+    info = require_issuer(cli, sending, asset_id, "burn")
     with invalid_input():
-        body = build.burn_asset(parse_asset(asset), parse_positive(amount, "amount"))
-    submit_body(cli, sending, body, f"Burn {body.amount} {body.asset}")
+        body = build.burn_asset(asset_id, parse_positive(amount, "amount", cli, asset_id))
+    shown = amount_text(body.amount, asset_id, info.decimals)
+    submit_body(cli, sending, body, f"Burn {shown}", spends={asset_id: body.amount})
 
 
 @asset_app.command("info")
@@ -139,3 +176,45 @@ def info(
     if record is None:
         raise CliError(f"no asset {asset!r} on this chain")
     emit(cli, as_json(record), lambda: asset_text(record))
+
+
+@asset_app.command("holders")
+@handles_errors
+def holders(
+    ctx: typer.Context,
+    asset: str = typer.Argument(..., help="Asset id."),
+    limit: int = typer.Option(
+        1000, "--limit", min=1, max=100_000, help="Most holders to list (in address order)."
+    ),
+) -> None:
+    """The accounts holding an asset, with their balances (latest state)."""
+    cli = get_context(ctx)
+    asset_id = parse_asset(asset)
+    client = cli.client()
+    found: list[tuple[str, int]] = []
+    cursor: str | None = None
+    height = None
+    while len(found) < limit:
+        page = client.get_asset_holders(asset_id, cursor, min(100, limit - len(found)))
+        height = page.height if height is None else height
+        found += page.holders
+        cursor = page.next
+        if cursor is None:
+            break
+    more = cursor is not None
+    data = {
+        "asset": asset_id,
+        "height": height,
+        "holders": [{"address": a, "balance": str(b)} for a, b in found],
+        "more": more,
+    }
+
+    def text() -> str:
+        if not found:
+            return f"nobody holds {asset_id}"
+        lines = [f"{address}  {shown_amount(cli, amount, asset_id)}" for address, amount in found]
+        if more:
+            lines.append(f"(the first {len(found)}; --limit for more)")
+        return "\n".join(lines)
+
+    emit(cli, data, text)

@@ -1,8 +1,10 @@
 """`ledger tx ...`: sign transactions with a keystore key and submit them.
 
-Each command shows what it is about to sign and asks for confirmation
-(unless --yes), submits, then waits for inclusion with a spinner and
-prints the receipt (--no-wait prints the hash and returns at once).
+Each command checks what it can against the node's pending state (the
+sender can pay the amount and the fee), shows what it is about to sign and
+asks for confirmation (unless --yes), submits, then waits for inclusion
+with a spinner and prints the receipt (--no-wait prints the hash and
+returns at once); see cli.submission.
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ from pathlib import Path
 
 import typer
 
-from cli.context import (
-    CliError,
-    get_context,
-    handles_errors,
-    passphrase,
+from cli.context import get_context, handles_errors
+from cli.submission import (
+    FEE,
+    NONCE,
+    PASSWORD_FILE,
+    SENDER,
+    TIMEOUT,
+    WAIT,
+    Sending,
+    parse_asset,
+    parse_positive,
+    submit_body,
 )
-from cli.submission import finish, parse_amount, send_signed
-from ledger.client import sign_transfer
-from ledger.client.keystore import DEVNET_PREFIX
-from ledger.types import DecodeError, check_asset
+from cli.units import shown_amount
+from ledger.client import asset_transactions as build
 
 tx_app = typer.Typer(help="Sign and send transactions.", no_args_is_help=True)
 
@@ -29,51 +36,31 @@ tx_app = typer.Typer(help="Sign and send transactions.", no_args_is_help=True)
 @handles_errors
 def send(
     ctx: typer.Context,
-    sender: str = typer.Option(..., "--from", help="Key name (NAME or devnet:NAME) that signs."),
+    sender: str = SENDER,
     to: str = typer.Option(..., "--to", help="Recipient address (lg1...) or key name."),
-    amount: str = typer.Option(..., "--amount", help="Amount in base units."),
+    amount: str = typer.Option(
+        ...,
+        "--amount",
+        help="Amount in base units (1 coin = 10^18 base units), or in whole units: 1.5coin.",
+    ),
     asset: str = typer.Option("coin", "--asset", help="Asset id."),
-    fee: str | None = typer.Option(
-        None, "--fee", help="Fee in coin (default: the chain's minimum)."
-    ),
-    nonce: int | None = typer.Option(None, "--nonce", min=0, help="Nonce (default: the next one)."),
-    wait: bool = typer.Option(
-        True, "--wait/--no-wait", help="Wait for inclusion and print the receipt."
-    ),
-    timeout: float = typer.Option(
-        30.0, "--timeout", min=0.1, help="Seconds to wait for inclusion."
-    ),
-    password_file: Path | None = typer.Option(
-        None, "--password-file", help="Read the passphrase from the first line of this file."
-    ),
+    fee: str | None = FEE,
+    nonce: int | None = NONCE,
+    wait: bool = WAIT,
+    timeout: float = TIMEOUT,
+    password_file: Path | None = PASSWORD_FILE,
 ) -> None:
     """Transfer an asset to another account."""
     cli = get_context(ctx)
-    value = parse_amount(amount, "--amount")
-    try:
-        check_asset(asset)
-    except DecodeError:
-        raise CliError(f"invalid asset id {asset!r}") from None
+    sending = Sending(sender, fee, nonce, wait, timeout, password_file)
+    asset_id = parse_asset(asset)
+    value = parse_positive(amount, "--amount", cli, asset_id)
     recipient = cli.resolve_address(to)
-    keystore = cli.keystore()
-    entry = keystore.entry(sender)
-    client = cli.client()
-    chain = client.chain_id()
-    fee_value = parse_amount(fee, "--fee") if fee is not None else client.get_params().min_fee
-    nonce_value = (
-        nonce if nonce is not None else client.get_transaction_count(entry.address, "pending")
+    body = build.transfer(asset_id, value, recipient)
+    submit_body(
+        cli,
+        sending,
+        body,
+        f"Send {shown_amount(cli, value, asset_id)} to {recipient}",
+        spends={asset_id: value},
     )
-    if entry.insecure and not cli.json:
-        typer.echo(f"note: {entry.name} is a publicly known devnet key (INSECURE)", err=True)
-    cli.confirm(
-        f"Send {value} {asset} from {entry.name} ({entry.address}) to {recipient}, "
-        f"fee {fee_value} coin, nonce {nonce_value}, on chain {chain}?"
-    )
-    key = keystore.load(
-        sender, None if sender.startswith(DEVNET_PREFIX) else passphrase(password_file)
-    )
-    tx = sign_transfer(key, chain, nonce_value, recipient, value, asset, fee_value)
-    tx_hash = send_signed(cli, client, tx.encode())
-    if wait and not cli.json:
-        typer.echo(f"submitted {tx_hash.hex()}", err=True)
-    finish(cli, tx_hash, wait, timeout)

@@ -34,6 +34,7 @@ from cli.submission import (
     sender_entry,
     submit_body,
 )
+from cli.units import shown_amount
 from ledger.client import OfferInfo, OrderBook, created_offer_id
 from ledger.client import asset_transactions as build
 
@@ -61,7 +62,9 @@ def book_text(book: OrderBook) -> str:
 def offer(
     ctx: typer.Context,
     sell: str = typer.Option(..., "--sell", help="Asset to sell (escrowed now)."),
-    amount: str = typer.Option(..., "--amount", help="Units to sell (base units)."),
+    amount: str = typer.Option(
+        ..., "--amount", help="Units to sell (base units, or whole units: 2.5gold)."
+    ),
     buy: str = typer.Option(..., "--for", help="Asset asked in return."),
     price: str = typer.Option(
         ..., "--price", help="Units of the --for asset per unit sold: P, or B/S for B per S."
@@ -79,10 +82,11 @@ def offer(
     cli = get_context(ctx)
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
     price_buy, price_sell = parse_price(price)
+    sell_asset = parse_asset(sell, "--sell")
     with invalid_input():
         body = build.create_offer(
-            parse_asset(sell, "--sell"),
-            parse_positive(amount, "--amount"),
+            sell_asset,
+            parse_positive(amount, "--amount", cli, sell_asset),
             parse_asset(buy, "--for"),
             price_sell,
             price_buy,
@@ -92,10 +96,11 @@ def offer(
         cli,
         sending,
         body,
-        f"Offer {body.amount} {body.sell_asset} for {body.buy_asset} at "
+        f"Offer {shown_amount(cli, body.amount, body.sell_asset)} for {body.buy_asset} at "
         f"{price_text(price_buy, price_sell)} {body.buy_asset} per {body.sell_asset} "
         f"(escrowed until block {body.expires_at})",
         lambda receipt: [("offer_id", created_offer_id(receipt))],
+        spends={body.sell_asset: body.amount},
     )
 
 
@@ -106,7 +111,11 @@ def take(
     offer_id: int | None = typer.Argument(
         None, min=0, help="The offer to take from (or use --buy/--pay/--max-price)."
     ),
-    amount: str = typer.Option(..., "--amount", help="Units to buy of what the offer sells."),
+    amount: str = typer.Option(
+        ...,
+        "--amount",
+        help="Units to buy of what the offer sells (base units; at most what is left).",
+    ),
     buy: str | None = typer.Option(None, "--buy", help="Best offers: the asset to buy."),
     pay: str | None = typer.Option(None, "--pay", help="Best offers: the asset to pay with."),
     max_price: str | None = typer.Option(
@@ -122,28 +131,37 @@ def take(
     """Buy from one offer by id, or from the best offers up to a price."""
     cli = get_context(ctx)
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
-    units = parse_positive(amount, "--amount")
     best = (buy, pay, max_price)
     if offer_id is not None:
         if any(option is not None for option in best):
             raise CliError("give an offer id, or --buy, --pay and --max-price, not both")
-        target = cli.client().get_offer(offer_id)
+        target = cli.client().get_offer(offer_id, "pending")
         if target is None:
             raise CliError(f"offer {offer_id} is not open (filled, cancelled, expired or unknown)")
         if target.maker == sender_entry(cli, sending).address:
             raise CliError(f"offer {offer_id} is your own: cancel it instead")
-        filled = min(units, target.remaining)
+        units = parse_positive(amount, "--amount", cli, target.sell_asset)
+        if units > target.remaining:
+            raise CliError(
+                f"offer {offer_id} has {target.remaining} {target.sell_asset} left, less than "
+                f"--amount {units} (base units; pending transactions counted): take at most that"
+            )
+        cost = target.cost(units)
         with invalid_input():
             body = build.take_offer(offer_id, units)
         submit_body(
             cli,
             sending,
             body,
-            f"Take {filled} {target.sell_asset} from offer {offer_id} for "
-            f"{target.cost(filled)} {target.buy_asset} "
+            f"Take {shown_amount(cli, units, target.sell_asset)} from offer {offer_id} for "
+            f"{shown_amount(cli, cost, target.buy_asset)} "
             f"({price_text(target.price_buy, target.price_sell)} per unit)",
+            spends={target.buy_asset: cost},
         )
         return
+    if buy is None:
+        raise CliError("give an offer id, or all of --buy, --pay and --max-price")
+    units = parse_positive(amount, "--amount", cli, parse_asset(buy, "--buy"))
     if buy is None or pay is None or max_price is None:
         raise CliError("give an offer id, or all of --buy, --pay and --max-price")
     limit_buy, limit_sell = parse_price(max_price, "--max-price")
@@ -175,7 +193,7 @@ def cancel(
     """Close your offer; what is left in escrow comes back."""
     cli = get_context(ctx)
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
-    target = cli.client().get_offer(offer_id)
+    target = cli.client().get_offer(offer_id, "pending")
     if target is None:
         raise CliError(f"offer {offer_id} is not open (filled, cancelled, expired or unknown)")
     if target.maker != sender_entry(cli, sending).address:

@@ -70,9 +70,9 @@ def sign(
     initiator: str = typer.Option(
         ..., "--with", help="The other party (address or key name): it submits and pays the fee."
     ),
-    give: str = typer.Option(..., "--give", help="Units you give (base units)."),
+    give: str = typer.Option(..., "--give", help="Units you give (base units, or e.g. 1.5coin)."),
     give_asset: str = typer.Option(..., "--give-asset", help="Asset you give."),
-    get: str = typer.Option(..., "--get", help="Units you get."),
+    get: str = typer.Option(..., "--get", help="Units you get (base units, or e.g. 1.5coin)."),
     get_asset: str = typer.Option(..., "--get-asset", help="Asset you get."),
     expires_in: int | None = EXPIRES_IN,
     expires_at: int | None = EXPIRES_AT,
@@ -91,20 +91,21 @@ def sign(
         raise CliError("a swap needs two different parties")
     client = cli.client()
     # Legs are named from the initiator's side: it gives what this signer gets.
+    got, given = parse_asset(get_asset, "--get-asset"), parse_asset(give_asset, "--give-asset")
     terms = SwapTerms(
         client.chain_id(),
         decode_address(other),
         entry.public_key,
-        parse_asset(get_asset, "--get-asset"),
-        parse_positive(get, "--get"),
-        parse_asset(give_asset, "--give-asset"),
-        parse_positive(give, "--give"),
+        got,
+        parse_positive(get, "--get", cli, got),
+        given,
+        parse_positive(give, "--give", cli, given),
         expiry_height(cli, expires_in, expires_at),
         client.get_transaction_count(entry.address, "pending"),
     )
     if terms.give_asset == terms.get_asset:
         raise CliError("a swap exchanges two different assets")
-    devnet_note(cli, entry)
+    devnet_note(cli, entry, terms.chain_id)
     cli.confirm(
         f"Sign: {entry.name} ({entry.address}) gives {terms.get_amount} {terms.get_asset} "
         f"and gets {terms.give_amount} {terms.give_asset} from {other}, if submitted by "
@@ -172,6 +173,12 @@ def submit(
         )
     if client.block_number() + 1 > terms.expires_at:
         raise CliError(f"the terms expired at block {terms.expires_at}")
+    theirs = client.get_account(counterparty, "pending").balances.get(terms.get_asset, 0)
+    if theirs < terms.get_amount:
+        raise CliError(
+            f"{counterparty} cannot give its side: {terms.get_asset} balance {theirs} < "
+            f"{terms.get_amount} (base units; the node's pending transactions counted)"
+        )
     with invalid_input():
         body = signed.body()
     submit_body(
@@ -180,4 +187,5 @@ def submit(
         body,
         f"Swap: give {terms.give_amount} {terms.give_asset} to {counterparty} and get "
         f"{terms.get_amount} {terms.get_asset} from it (valid through block {terms.expires_at})",
+        spends={terms.give_asset: terms.give_amount},
     )

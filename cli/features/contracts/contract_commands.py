@@ -18,7 +18,8 @@ contract at that address), 3 node error, 4 rejected, 5 included but failed
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,15 +33,26 @@ from cli.context import (
     emit,
     get_context,
     handles_errors,
-    passphrase,
+    is_key_name,
 )
 from cli.query_commands import as_json, receipt_text, rows
-from cli.submission import parse_amount, send_signed, wait_with_spinner
+from cli.submission import (
+    FEE,
+    NONCE,
+    PASSWORD_FILE,
+    TIMEOUT,
+    WAIT,
+    Sending,
+    prepare,
+    send_signed,
+    wait_with_spinner,
+)
+from cli.units import parse_count
 from cli.vm_commands import ModuleFileError, parse_argument, read_module_file
 from consensus.node.rpc.json_format import MAX_PAGE
 from ledger.address import AddressError, decode_address, encode_address
 from ledger.client import ContractInfo, Mailbox, ReceiptInfo, StoragePage
-from ledger.client.keystore import DEVNET_PREFIX
+from ledger.client.keystore import KeyEntry, KeystoreError, did_you_mean
 from ledger.crypto import sha256
 from ledger.features.contracts.bodies import (
     MAX_CALL_GAS,
@@ -53,11 +65,11 @@ from ledger.features.contracts.bodies import (
     contract_address,
     schedule_from_value,
 )
-from ledger.features.contracts.credits import deploy_gas
+from ledger.features.contracts.credits import deploy_gas, gas_cost
 from ledger.features.contracts.records import RECORD_OVERHEAD_BYTES
 from ledger.features.contracts.rpc_json import vm_value_json
 from ledger.fields import DecodeError
-from ledger.types import MAX_TX_SIZE, Body, Transaction
+from ledger.types import MAX_TX_SIZE, Body
 from vm.disassembler import format_value
 from vm.errors import ModuleError
 from vm.limits import MAX_STORAGE_KEY
@@ -71,13 +83,6 @@ contract_app = typer.Typer(
 )
 
 SENDER = typer.Option(..., "--from", help="Key name (NAME or devnet:NAME) that signs and pays.")
-FEE = typer.Option(None, "--fee", help="Fee in coin (default: the chain's minimum).")
-NONCE = typer.Option(None, "--nonce", min=0, help="Nonce (default: the next one).")
-WAIT = typer.Option(True, "--wait/--no-wait", help="Wait for inclusion and print the receipt.")
-TIMEOUT = typer.Option(30.0, "--timeout", min=0.1, help="Seconds to wait for inclusion.")
-PASSWORD_FILE = typer.Option(
-    None, "--password-file", help="Read the passphrase from the first line of this file."
-)
 CPU = typer.Option("0", "--cpu", help="cpu credits to give the contract (base units).")
 DISK = typer.Option("0", "--disk", help="disk credits to give the contract (pay its rent).")
 NET = typer.Option("0", "--net", help="net credits to give the contract (pay what it sends).")
@@ -96,18 +101,27 @@ def parse_contract(text: str) -> str:
     return text
 
 
-def parse_call_argument(text: str) -> Value:
-    """``42``, ``0x2a``: an integer; ``hex:00ff``, ``str:text``: bytes; ``lg1...``:
-    an address's 20 bytes. Raises CliError."""
+def parse_call_argument(text: str, cli: CliContext | None = None) -> Value:
+    """``42``, ``1_000``, ``0x2a``: an integer; ``hex:00ff``, ``str:text``:
+    bytes; ``lg1...`` or a key name (``devnet:bob``, with ``cli``): an
+    address's 20 bytes. Raises CliError."""
     if text[:3].lower() == "lg1":
         try:
             return decode_address(text)
         except AddressError as exc:
             raise CliError(f"invalid address argument {text!r}: {exc}") from None
+    plain = text.replace("_", "") if re.fullmatch(r"[0-9][0-9_]*", text) else text
     try:
-        value = parse_argument(text)
+        value = parse_argument(plain)
     except typer.BadParameter as exc:
-        raise CliError(f"{exc.message}, or an address lg1...") from None
+        hint = ""
+        if cli is not None and is_key_name(text):
+            keystore = cli.keystore()
+            try:
+                return decode_address(keystore.entry(text).address)
+            except KeystoreError:
+                hint = did_you_mean(keystore.suggestions(text))
+        raise CliError(f"{exc.message}, an address lg1... or a key name{hint}") from None
     if not is_value(value):
         raise CliError(f"argument {text!r} is too large (integers < 2^256, at most 4096 bytes)")
     return value
@@ -155,7 +169,7 @@ def parse_salt(text: str | None) -> bytes:
 
 def parse_credits(cpu: str, disk: str, net: str) -> tuple[int, int, int]:
     """--cpu, --disk, --net as amounts. Raises CliError."""
-    return parse_amount(cpu, "--cpu"), parse_amount(disk, "--disk"), parse_amount(net, "--net")
+    return parse_count(cpu, "--cpu"), parse_count(disk, "--disk"), parse_count(net, "--net")
 
 
 def load_module(path: Path) -> bytes:
@@ -183,34 +197,20 @@ class Submitted:
 
 def sign_and_send(
     cli: CliContext,
-    sender: str,
+    sending: Sending,
     body: Body,
-    describe: Callable[[str, int, int, str], str],
-    fee: str | None,
-    nonce: int | None,
-    password_file: Path | None,
+    describe: Callable[[KeyEntry, int], str],
+    spends: Mapping[str, int],
 ) -> Submitted:
-    """Confirm, sign ``body`` with ``sender``'s key and submit it.
-    ``describe(sender address, fee, nonce, chain)`` is the question to confirm."""
-    keystore = cli.keystore()
-    entry = keystore.entry(sender)
-    client = cli.client()
-    chain = client.chain_id()
-    fee_value = parse_amount(fee, "--fee") if fee is not None else client.get_params().min_fee
-    nonce_value = (
-        nonce if nonce is not None else client.get_transaction_count(entry.address, "pending")
-    )
-    if entry.insecure and not cli.json:
-        typer.echo(f"note: {entry.name} is a publicly known devnet key (INSECURE)", err=True)
-    cli.confirm(describe(entry.address, fee_value, nonce_value, chain))
-    key = keystore.load(
-        sender, None if sender.startswith(DEVNET_PREFIX) else passphrase(password_file)
-    )
-    tx = Transaction(chain, key.public_key, nonce_value, fee_value, body).signed(key)
+    """Check, confirm, sign ``body`` with the sender's key and submit it
+    (cli.submission.prepare). ``describe(sender entry, nonce)`` says what
+    the transaction does; ``spends`` what it takes besides the fee."""
+    prepared = prepare(cli, sending, describe, spends)
+    tx = prepared.sign(body)
     if len(tx.encode()) > MAX_TX_SIZE:
         raise CliError(f"the transaction is {len(tx.encode())} bytes; the limit is {MAX_TX_SIZE}")
-    tx_hash = send_signed(cli, client, tx.encode())
-    return Submitted(tx_hash, entry.address, nonce_value)
+    tx_hash = send_signed(cli, cli.client(), tx.encode())
+    return Submitted(tx_hash, prepared.entry.address, prepared.nonce)
 
 
 def finish(
@@ -305,8 +305,8 @@ def deploy(
             contract_address(decode_address(sender_address), nonce_value, salt_bytes)
         )
 
-    def describe(sender_address: str, fee_value: int, nonce_value: int, chain: str) -> str:
-        address = address_for(sender_address, nonce_value)
+    def describe(entry: KeyEntry, nonce_value: int) -> str:
+        address = address_for(entry.address, nonce_value)
         runs = (
             ""
             if plan is None
@@ -314,13 +314,15 @@ def deploy(
         )
         return (
             f"Deploy {module_file.name} ({len(module)} bytes, code hash "
-            f"{sha256(module).hex()[:16]}...) from {sender} ({sender_address}) as {address}, "
+            f"{sha256(module).hex()[:16]}...) as {address}, "
             f"giving it cpu {credits[0]}, disk {credits[1]}, net {credits[2]}{runs}; "
-            f"deploy gas {deploy_gas(len(module))} cpu, fee {fee_value} coin, nonce {nonce_value}, "
-            f"on chain {chain}? ({lifetime(credits[1], rent)})"
+            f"deploy gas {gas} ({gas_cost(gas)} cpu) ({lifetime(credits[1], rent)})"
         )
 
-    submitted = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    gas = deploy_gas(len(module))
+    spends = {"cpu": gas_cost(gas) + credits[0], "disk": credits[1], "net": credits[2]}
+    sending = Sending(sender, fee, nonce, wait, timeout, password_file)
+    submitted = sign_and_send(cli, sending, body, describe, spends)
     address = address_for(submitted.sender, submitted.nonce)
     finish(
         cli,
@@ -341,7 +343,8 @@ def call(
     contract: str = typer.Argument(..., help="Contract address (lg1...)."),
     entry: str = typer.Argument(..., help="Entry point."),
     args: list[str] | None = typer.Argument(
-        None, help="Arguments: 42, 0x2a, hex:00ff, str:text, lg1... (an address)."
+        None,
+        help="Arguments: 42 or 1_000, 0x2a, hex:00ff, str:text, an address (lg1...) or a key name.",
     ),
     sender: str = SENDER,
     gas: int = typer.Option(
@@ -364,7 +367,7 @@ def call(
         check_entry(entry)
     except DecodeError:
         raise CliError(f"invalid entry point name {entry!r}") from None
-    values = tuple(parse_call_argument(a) for a in args or [])
+    values = tuple(parse_call_argument(a, cli) for a in args or [])
     info = require_contract(cli, address)
     if entry not in info.entry_points:
         raise CliError(
@@ -373,11 +376,8 @@ def call(
     body = Call(decode_address(address), entry, values, gas)
     shown = ", ".join(format_value(v) for v in values)
 
-    def describe(sender_address: str, fee_value: int, nonce_value: int, chain: str) -> str:
-        return (
-            f"Call {entry}({shown}) on {address} from {sender} ({sender_address}) with up to "
-            f"{gas} gas (cpu), fee {fee_value} coin, nonce {nonce_value}, on chain {chain}?"
-        )
+    def describe(entry_of_sender: KeyEntry, nonce_value: int) -> str:
+        return f"Call {entry}({shown}) on {address} with up to {gas} gas ({gas_cost(gas)} cpu)"
 
     def summary(receipt: ReceiptInfo | None) -> list[tuple[str, Any]]:
         if receipt is None or not receipt.success:
@@ -389,7 +389,8 @@ def call(
         returned = receipt.return_values if receipt is not None else ()
         return {"returns": [vm_value_json(v) for v in returned]}
 
-    submitted = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    sending = Sending(sender, fee, nonce, wait, timeout, password_file)
+    submitted = sign_and_send(cli, sending, body, describe, {"cpu": gas_cost(gas)})
     finish(cli, submitted.hash, wait, timeout, summary, data)
 
 
@@ -417,15 +418,16 @@ def fund(
     info = require_contract(cli, address)
     body = Fund(decode_address(address), credits[0], credits[1], credits[2])
 
-    def describe(sender_address: str, fee_value: int, nonce_value: int, chain: str) -> str:
+    def describe(entry: KeyEntry, nonce_value: int) -> str:
         disk_after = info.balance("disk") + credits[1]
         return (
             f"Fund {address} with cpu {credits[0]}, disk {credits[1]}, net {credits[2]} "
-            f"from {sender} ({sender_address}), fee {fee_value} coin, nonce {nonce_value}, "
-            f"on chain {chain}? (then {lifetime(disk_after, info.rent_per_block)})"
+            f"(then {lifetime(disk_after, info.rent_per_block)})"
         )
 
-    submitted = sign_and_send(cli, sender, body, describe, fee, nonce, password_file)
+    spends = {"cpu": credits[0], "disk": credits[1], "net": credits[2]}
+    sending = Sending(sender, fee, nonce, wait, timeout, password_file)
+    submitted = sign_and_send(cli, sending, body, describe, spends)
     finish(cli, submitted.hash, wait, timeout, lambda receipt: [], lambda receipt: {})
 
 
@@ -490,6 +492,7 @@ def storage(
     cli = get_context(ctx)
     address = parse_contract(contract)
     client = cli.client()
+    require_contract(cli, address, height)  # exit 1, as `contract info`, if there is none
     if key is not None:
         if start is not None:
             raise CliError("give either a KEY or --start, not both")

@@ -36,6 +36,9 @@ from cli.submission import (
     sender_entry,
     submit_body,
 )
+from cli.units import parse_count
+from ledger import codec
+from ledger.address import encode_address
 from ledger.client import (
     ActionInfo,
     GovernanceInfo,
@@ -47,8 +50,16 @@ from ledger.client import (
 )
 from ledger.client import asset_transactions as build
 from ledger.client.asset_results import find_event
+from ledger.features.bank.bodies import Transfer
+from ledger.features.threshold.bodies import (
+    ThresholdReshare,
+    ThresholdSignMessage,
+    ThresholdSignTransaction,
+)
+from ledger.features.threshold.ceremonies import decode_unsigned_transaction
 from ledger.features.validators.bodies import UpdateValidator
-from ledger.types import Body
+from ledger.json_forms import body_json
+from ledger.types import Body, DecodeError, decode_body
 
 policy_app = typer.Typer(
     help="k-of-n policy accounts: create, propose, approve, show; governance.",
@@ -90,8 +101,9 @@ def resolve_members(cli: CliContext, members: list[str]) -> list[str]:
     return addresses
 
 
-def action_text(action: ActionInfo | None) -> str:
-    """One line saying what an action does."""
+def action_text(action: ActionInfo | None, action_bytes: bytes = b"") -> str:
+    """One line saying what an action does (the threshold key's actions are
+    decoded here from their bytes: the node shows them only as fields)."""
     if action is None:
         return "(an action this client cannot decode)"
     body = action.body
@@ -108,8 +120,43 @@ def action_text(action: ActionInfo | None) -> str:
         if body["power"] == "0":
             return f"remove validator {body['name']} ({body['address']})"
         return f"set validator {body['name']} ({body['address']}) to power {body['power']}"
+    decoded = threshold_action_text(action_bytes)
+    if decoded is not None:
+        return decoded
     fields = ", ".join(f"{k}={v}" for k, v in body.items())
     return f"{action.kind}: {fields}"
+
+
+def threshold_action_text(action_bytes: bytes) -> str | None:
+    """What a threshold-key action asks of the validators, or None for
+    another kind (or bytes that do not decode)."""
+    try:
+        body = decode_body(codec.decode(action_bytes))
+    except (DecodeError, codec.CodecError, ValueError):
+        return None
+    if isinstance(body, ThresholdReshare):
+        threshold = body.threshold or "the default floor(2n/3)+1"
+        return (
+            "reshare the validators' threshold key to the current validators, "
+            f"threshold {threshold}"
+        )
+    if isinstance(body, ThresholdSignMessage):
+        return f"the validators sign the message {body.message!r:.80}"
+    if isinstance(body, ThresholdSignTransaction):
+        try:
+            spend = decode_unsigned_transaction(body.transaction)
+        except DecodeError:
+            return "the validators sign a transaction this client cannot decode"
+        fields = ", ".join(f"{k}={v}" for k, v in body_json(spend.body).items())
+        what = f"{spend.body.NAME}: {fields}"
+        if isinstance(spend.body, Transfer):
+            recipient = encode_address(spend.body.recipient)
+            what = f"transfer {spend.body.amount} {spend.body.asset} to {recipient}"
+        return (
+            f"the validators sign, from the group account {encode_address(spend.sender_address)} "
+            f"(nonce {spend.nonce}, fee {spend.fee}): {what}"
+        )
+    return None
 
 
 def policy_text(policy: PolicyInfo) -> str:
@@ -132,7 +179,8 @@ def proposal_text(proposal: ProposalInfo, threshold: int | None = None) -> str:
     approvals = ", ".join(proposal.approvals)
     return "\n".join(
         [
-            f"proposal {proposal.proposal_id}: {action_text(proposal.action)}",
+            f"proposal {proposal.proposal_id}: "
+            f"{action_text(proposal.action, proposal.action_bytes)}",
             f"  proposed by {proposal.proposer}, expires after block {proposal.expires_at}",
             f"  approvals {len(proposal.approvals)}{needed}: {approvals}",
         ]
@@ -140,11 +188,33 @@ def proposal_text(proposal: ProposalInfo, threshold: int | None = None) -> str:
 
 
 def require_policy(cli: CliContext, policy: str) -> PolicyInfo:
+    """The policy account in the node's pending state. Raises CliError."""
     address = cli.resolve_address(policy)
-    info = cli.client().get_policy(address)
+    info = cli.client().get_policy(address, "pending")
     if info is None:
         raise CliError(f"{address} is not a policy account")
     return info
+
+
+def check_policy_can_pay(cli: CliContext, info: PolicyInfo, action: Body | None) -> None:
+    """Refuse an approval that would execute a transfer the policy account
+    cannot cover (in the pending state): it would be included and fail."""
+    if not isinstance(action, Transfer):
+        return
+    held = cli.client().get_balance(info.address, action.asset, "pending")
+    if held < action.amount:
+        raise CliError(
+            f"the policy {info.address} cannot cover this transfer: {action.asset} balance "
+            f"{held} < amount {action.amount} (base units; pending transactions counted), "
+            "and this approval would execute it"
+        )
+
+
+def decoded_action(action_bytes: bytes) -> Body | None:
+    try:
+        return decode_body(codec.decode(action_bytes))
+    except (DecodeError, codec.CodecError, ValueError):
+        return None
 
 
 def require_member(info: PolicyInfo, address: str, name: str) -> None:
@@ -172,6 +242,8 @@ def send_proposal(
         raise CliError(f"{info.address} is not the governance policy: it cannot change validators")
     entry = sender_entry(cli, sending)
     require_member(info, entry.address, entry.name)
+    if info.threshold == 1:  # the proposer's own approval executes it at once
+        check_policy_can_pay(cli, info, action)
     expires = expiry_height(cli, expires_in, expires_at)
     with invalid_input():
         body = build.propose(info.address, action, expires)
@@ -223,7 +295,9 @@ def propose_transfer(
     ctx: typer.Context,
     policy: str = POLICY,
     to: str = typer.Option(..., "--to", help="Recipient address or key name."),
-    amount: str = typer.Option(..., "--amount", help="Amount in base units."),
+    amount: str = typer.Option(
+        ..., "--amount", help="Amount in base units, or whole units with the asset: 1.5coin."
+    ),
     asset: str = typer.Option("coin", "--asset", help="Asset id."),
     expires_in: int | None = EXPIRES_IN,
     expires_at: int | None = EXPIRES_AT,
@@ -238,8 +312,11 @@ def propose_transfer(
     cli = get_context(ctx)
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
     recipient = cli.resolve_address(to)
+    asset_id = parse_asset(asset)
     with invalid_input():
-        action = build.transfer(parse_asset(asset), parse_positive(amount, "--amount"), recipient)
+        action = build.transfer(
+            asset_id, parse_positive(amount, "--amount", cli, asset_id), recipient
+        )
     description = f"transfer {action.amount} {action.asset} to {recipient}"
     send_proposal(cli, sending, policy, action, description, expires_in, expires_at)
 
@@ -302,7 +379,7 @@ def propose_validator(
     except ValueError:
         raise CliError("--public-key must be hex (33 bytes, compressed)") from None
     with invalid_input():
-        action = build.update_validator(key, parse_amount(power, "--power"), name)
+        action = build.update_validator(key, parse_count(power, "--power"), name)
     verb = "remove validator" if action.power == 0 else f"set power {action.power} for validator"
     description = f"{verb} {name} ({public_key}), in force 2 blocks after it executes"
     send_proposal(cli, sending, policy, action, description, expires_in, expires_at)
@@ -327,7 +404,8 @@ def approve(
     info = require_policy(cli, policy)
     entry = sender_entry(cli, sending)
     require_member(info, entry.address, entry.name)
-    pending = {p.proposal_id: p for p in cli.client().get_pending_proposals(info.address)}
+    found = cli.client().get_pending_proposals(info.address, "pending")
+    pending = {p.proposal_id: p for p in found}
     proposal = pending.get(proposal_id)
     if proposal is None:
         raise CliError(
@@ -337,11 +415,14 @@ def approve(
     current = [a for a in proposal.approvals if a in info.members]
     if entry.address in current and len(current) < info.threshold:
         raise CliError(f"{entry.name} already approved proposal {proposal_id}")
+    if len(current) + 1 >= info.threshold:
+        check_policy_can_pay(cli, info, decoded_action(proposal.action_bytes))
     submit_body(
         cli,
         sending,
         build.approve(info.address, proposal_id),
-        f"Approve proposal {proposal_id} of {info.address}: {action_text(proposal.action)} "
+        f"Approve proposal {proposal_id} of {info.address}: "
+        f"{action_text(proposal.action, proposal.action_bytes)} "
         f"(approvals so far {len(current)} of {info.threshold})",
         executed_report,
     )

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import typer
 
-from cli.context import CliContext, CliError, emit, get_context, handles_errors, passphrase
+from cli.context import CliContext, CliError, emit, get_context, handles_errors
 from cli.query_commands import as_json
-from cli.submission import finish, parse_amount, send_signed
+from cli.submission import Report, Sending, parse_positive, submit_body
 from ledger.address import decode_address
-from ledger.client import Ceremonies, CeremonyInfo, ThresholdKey
-from ledger.client.keystore import DEVNET_PREFIX
+from ledger.client import Ceremonies, CeremonyInfo, ReceiptInfo, ThresholdKey, created_proposal_id
+from ledger.client.asset_results import find_event
 from ledger.features.bank.bodies import Transfer
 from ledger.features.policy.bodies import ApproveProposal, ProposeAction, encode_action
 from ledger.features.threshold.bodies import (
@@ -66,10 +66,21 @@ def _group_text(group: ThresholdKey | None, ceremonies: Ceremonies) -> str:
 
 def _ceremony_line(c: CeremonyInfo) -> str:
     done = f", finished at {c.completed_at}" if c.completed_at else f", expires at {c.expires_at}"
-    return (
+    line = (
         f"#{c.id} {c.kind} {c.status}: {c.threshold} of {len(c.participants)}, "
         f"requested at {c.requested_at}{done}"
     )
+    if c.kind == "sign":
+        line += f"\n      message    {c.message.hex() or '(a transaction)'}"
+        if c.status == "completed" and c.result is not None:
+            line += f"\n      signature  {c.result.hex()}"
+    return line
+
+
+def requested_ceremony(receipt: ReceiptInfo) -> list[tuple[str, object]]:
+    """The id of the signing ceremony a sign request opened."""
+    event = find_event(receipt, "threshold_ceremony_requested")
+    return [("ceremony_id", int(event.attributes["ceremony_id"]))] if event is not None else []
 
 
 @threshold_app.command("status")
@@ -88,24 +99,13 @@ def _send_body(
     cli: CliContext,
     sender: str,
     body: Body,
-    question: str,
+    description: str,
     password_file: Path | None,
-    wait: bool,
     timeout: float,
+    report: Report | None = None,
 ) -> None:
-    keystore = cli.keystore()
-    entry = keystore.entry(sender)
-    client = cli.client()
-    chain = client.chain_id()
-    fee = client.get_params().min_fee
-    nonce = client.get_transaction_count(entry.address, "pending")
-    cli.confirm(f"{question} Signed by {entry.name} ({entry.address}), fee {fee}, on {chain}?")
-    key = keystore.load(
-        sender, None if sender.startswith(DEVNET_PREFIX) else passphrase(password_file)
-    )
-    tx = Transaction(chain, key.public_key, nonce, fee, body).signed(key)
-    tx_hash = send_signed(cli, client, tx.encode())
-    finish(cli, tx_hash, wait, timeout)
+    sending = Sending(sender, None, None, True, timeout, password_file)
+    submit_body(cli, sending, body, description, report)
 
 
 def _propose(
@@ -116,17 +116,23 @@ def _propose(
     password_file: Path | None,
     timeout: float,
 ) -> None:
-    """Propose ``action`` from the governance policy (the sender must be a governor)."""
+    """Propose ``action`` from the governance policy (the sender must be a
+    governor); prints the new proposal's id."""
     governance = _governance(cli)
     expires = cli.client().block_number() + PROPOSAL_LIFETIME
     body = ProposeAction(governance, encode_action(action), expires)
     _send_body(
-        cli, sender, body, f"Propose to the governance: {what}.", password_file, True, timeout
+        cli,
+        sender,
+        body,
+        f"Propose to the governance: {what}",
+        password_file,
+        timeout,
+        lambda receipt: [("proposal_id", created_proposal_id(receipt))],
     )
     if not cli.json:
         typer.echo(
-            "the other governors approve with: ledger threshold approve PROPOSAL_ID --from KEY "
-            "(the proposal id is in the proposal_created event above)",
+            "the other governors approve with: ledger threshold approve PROPOSAL_ID --from KEY",
             err=True,
         )
 
@@ -153,7 +159,9 @@ def sign_request(
     transfer_to: str | None = typer.Option(
         None, "--transfer-to", help="Propose a transfer from the group account to this address."
     ),
-    amount: str | None = typer.Option(None, "--amount", help="Amount of the transfer."),
+    amount: str | None = typer.Option(
+        None, "--amount", help="Amount of the transfer in base units (or e.g. 1.5coin)."
+    ),
     asset: str = typer.Option(NATIVE_ASSET, "--asset", help="Asset of the transfer."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds to wait."),
     password_file: Path | None = typer.Option(None, "--password-file"),
@@ -165,10 +173,13 @@ def sign_request(
     if message is not None:
         data = bytes.fromhex(message[2:]) if message.startswith("0x") else message.encode()
         body: Body = ThresholdSignMessage(data)
-        question = f"Ask the validators to sign the message {data!r:.60}."
-        _send_body(cli, sender, body, question, password_file, True, timeout)
+        question = f"Ask the validators to sign the message {data!r:.60}"
+        _send_body(cli, sender, body, question, password_file, timeout, requested_ceremony)
         if not cli.json:
-            typer.echo("follow it with: ledger threshold status", err=True)
+            typer.echo(
+                "the signature appears in `ledger threshold status` once the ceremony completes",
+                err=True,
+            )
         return
     if amount is None:
         raise CliError("--transfer-to needs --amount")
@@ -177,7 +188,7 @@ def sign_request(
     if group is None:
         raise CliError("the validators hold no threshold key yet")
     recipient = decode_address(cli.resolve_address(transfer_to or ""))
-    value = parse_amount(amount, "--amount")
+    value = parse_positive(amount, "--amount", cli, asset)
     nonce = client.get_transaction_count(group.address, "pending")
     spend = Transaction(
         client.chain_id(),
@@ -232,5 +243,5 @@ def approve(
     """Approve a governance proposal (e.g. a group-account spend or a resharing)."""
     cli = get_context(ctx)
     body = ApproveProposal(_governance(cli), proposal_id)
-    question = f"Approve governance proposal {proposal_id}."
-    _send_body(cli, sender, body, question, password_file, True, timeout)
+    question = f"Approve governance proposal {proposal_id}"
+    _send_body(cli, sender, body, question, password_file, timeout)

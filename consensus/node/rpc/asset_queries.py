@@ -73,15 +73,16 @@ class AssetQueries:
     def methods(self) -> list[Method]:
         """The methods, with their declared parameters."""
         height = Param("height", jf.parse_height, required=False)
+        pending = Param("height", jf.parse_height_or_pending, required=False)
         address = Param("address", jf.parse_address)
         return [
-            Method.of("ledger_getAsset", self.get_asset, Param("asset", jf.parse_asset), height),
-            Method.of("ledger_getOffers", self.get_offers, address, height),
+            Method.of("ledger_getAsset", self.get_asset, Param("asset", jf.parse_asset), pending),
+            Method.of("ledger_getOffers", self.get_offers, address, pending),
             Method.of(
                 "ledger_getOffer",
                 self.get_offer,
                 Param("offerId", lambda v: parse_id(v, "offerId")),
-                height,
+                pending,
             ),
             Method.of(
                 "ledger_getOrderBook",
@@ -91,16 +92,20 @@ class AssetQueries:
                 Param("depth", parse_depth, required=False, default=DEFAULT_BOOK_DEPTH),
                 height,
             ),
-            Method.of("ledger_getPolicy", self.get_policy, address, height),
-            Method.of("ledger_getPendingProposals", self.get_pending_proposals, address, height),
+            Method.of("ledger_getPolicy", self.get_policy, address, pending),
+            Method.of("ledger_getPendingProposals", self.get_pending_proposals, address, pending),
             Method.of("ledger_getGovernance", self.get_governance, height),
         ]
 
-    def reader(self, height: int | None) -> tuple[int, StateReader]:
+    def reader(self, height: int | str | None) -> tuple[int, StateReader]:
         """The height and a reader of the state after block ``height`` (None:
-        the latest). Raises BlockNotFound above the tip."""
+        the latest; "pending": the latest with the mempool's transactions
+        applied, reported at the tip's height). Raises BlockNotFound above the tip."""
         chain = self.node.chain
         tip = chain.tip.height
+        if height == jf.PENDING:
+            return tip, self.node.pending_state()
+        assert height is None or isinstance(height, int)
         if height is None or height == tip:
             return tip, chain.store
         return height, TreeStateReader(
@@ -108,14 +113,14 @@ class AssetQueries:
         )
 
     # -- methods -----------------------------------------------------------
-    def get_asset(self, asset: str, height: int | None) -> dict[str, Any] | None:
+    def get_asset(self, asset: str, height: int | str | None) -> dict[str, Any] | None:
         info = asset_info(self.reader(height)[1], asset)
         return bank_forms.asset_json(info) if info is not None else None
 
-    def get_offers(self, address: bytes, height: int | None) -> list[dict[str, Any]]:
+    def get_offers(self, address: bytes, height: int | str | None) -> list[dict[str, Any]]:
         return [barter_forms.offer_json(o) for o in offers_of(self.reader(height)[1], address)]
 
-    def get_offer(self, offer_id: int, height: int | None) -> dict[str, Any] | None:
+    def get_offer(self, offer_id: int, height: int | str | None) -> dict[str, Any] | None:
         offer = offer_info(self.reader(height)[1], offer_id)
         return barter_forms.offer_json(offer) if offer is not None else None
 
@@ -135,11 +140,13 @@ class AssetQueries:
             "offers": [barter_forms.offer_json(o) for o in offers],
         }
 
-    def get_policy(self, address: bytes, height: int | None) -> dict[str, Any] | None:
+    def get_policy(self, address: bytes, height: int | str | None) -> dict[str, Any] | None:
         policy = policy_info(self.reader(height)[1], address)
         return policy_forms.policy_json(policy) if policy is not None else None
 
-    def get_pending_proposals(self, address: bytes, height: int | None) -> list[dict[str, Any]]:
+    def get_pending_proposals(
+        self, address: bytes, height: int | str | None
+    ) -> list[dict[str, Any]]:
         return [
             policy_forms.proposal_json(p)
             for p in pending_proposals(self.reader(height)[1], address)

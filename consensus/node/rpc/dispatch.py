@@ -12,6 +12,9 @@ requires:
   ``id`` that is not a string, a finite number or null -> -32600 (the id is
   echoed when it is a valid id, else null);
 - a batch larger than the limit -> one -32600 error with ``"id": null``;
+- a reply longer than ``max_reply_bytes`` -> a -32004 error instead (in a
+  batch: for the member that went over and every later one, which is not
+  run), so no request makes the node build an unbounded answer;
 - a request without an ``id`` member is a notification: it runs, and no
   response is sent, not even for an error;
 - the ``id`` is echoed exactly (strings, integers of any size, null);
@@ -40,6 +43,7 @@ from ledger.rpc_errors import (
     InvalidRequest,
     MethodNotFound,
     ParseError,
+    ReplyTooLarge,
     RpcError,
     StateNotAvailable,
     rpc_error_for_rejection,
@@ -49,6 +53,7 @@ from ledger.state_tree import StateTreeError
 log = logging.getLogger("ledger.rpc.dispatch")  # the name its log lines have always carried
 
 UNKNOWN_METHOD_LABEL: Final = "_unknown"
+DEFAULT_MAX_REPLY_BYTES: Final = 32 * 1024 * 1024
 _MISSING: Final = object()
 
 
@@ -134,11 +139,15 @@ class Dispatcher:
         methods: Mapping[str, Method],
         max_batch_size: int,
         observe: Callable[[str, float], None] | None = None,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         """``observe(method, seconds)`` is called after each call (for metrics);
-        unknown methods are reported as ``UNKNOWN_METHOD_LABEL``."""
+        unknown methods are reported as ``UNKNOWN_METHOD_LABEL``. A reply
+        text never exceeds ``max_reply_bytes`` by more than the error
+        answers of a batch's unexecuted members."""
         self.methods = dict(methods)
         self.max_batch_size = max_batch_size
+        self.max_reply_bytes = max_reply_bytes
         self._observe = observe
 
     async def handle_body(
@@ -152,32 +161,63 @@ class Dispatcher:
             # ValueError covers bad UTF-8, bad JSON and over-long integers.
             message = str(exc) if not isinstance(exc, RecursionError) else "nesting too deep"
             return _dumps(_error(None, ParseError(data={"detail": message[:200]})))
-        response = await self.handle_value(value, extra)
-        return None if response is None else _dumps(response)
-
-    async def handle_value(
-        self, value: Any, extra: Mapping[str, Method] | None = None
-    ) -> Any | None:
-        """The response (object, array, or None) for a parsed request or batch."""
         if isinstance(value, list):
-            if not value:
-                return _error(None, InvalidRequest("empty batch"))
-            if len(value) > self.max_batch_size:
-                return _error(
+            return await self.handle_batch(value, extra)
+        response = await self.handle_request(value, extra)
+        if response is None:
+            return None
+        text = _dumps(response)
+        if len(text) > self.max_reply_bytes:
+            return _dumps(_error(response["id"], self._too_large(len(text))))
+        return text
+
+    async def handle_batch(
+        self, batch: list[Any], extra: Mapping[str, Method] | None = None
+    ) -> str | None:
+        """The response text for a batch: its members run in order, each
+        answer is encoded as soon as it exists, and once the answers reach
+        ``max_reply_bytes`` the members not yet run are not run; each of
+        them (and the one whose answer went over) gets a ReplyTooLarge error,
+        so a batch never holds more than the limit plus one answer."""
+        if not batch:
+            return _dumps(_error(None, InvalidRequest("empty batch")))
+        if len(batch) > self.max_batch_size:
+            return _dumps(
+                _error(
                     None,
                     InvalidRequest(
-                        f"batch of {len(value)} requests exceeds the limit of "
+                        f"batch of {len(batch)} requests exceeds the limit of "
                         f"{self.max_batch_size}",
                         {"limit": self.max_batch_size},
                     ),
                 )
-            responses = []
-            for item in value:  # in order: a batch may send nonce n, then n + 1
-                response = await self.handle_request(item, extra)
-                if response is not None:
-                    responses.append(response)
-            return responses or None
-        return await self.handle_request(value, extra)
+            )
+        texts: list[str] = []
+        used = 2  # the brackets
+        for index, item in enumerate(batch):  # in order: a batch may send nonce n, then n + 1
+            response = await self.handle_request(item, extra)
+            if response is None:
+                continue
+            text = _dumps(response)
+            if used + len(text) + 1 > self.max_reply_bytes:
+                error = self._too_large(used + len(text), batch=True)
+                texts.append(_dumps(_error(response["id"], error)))
+                texts += [_dumps(_error(i, error)) for i in _answerable_ids(batch[index + 1 :])]
+                break
+            texts.append(text)
+            used += len(text) + 1
+        return "[" + ",".join(texts) + "]" if texts else None
+
+    def _too_large(self, size: int, batch: bool = False) -> ReplyTooLarge:
+        limit = self.max_reply_bytes
+        advice = (
+            "send fewer requests per batch (this answer was dropped, later members were not run)"
+            if batch
+            else "ask for less (e.g. a block without fullTransactions, then each transaction)"
+        )
+        return ReplyTooLarge(
+            f"the reply would exceed {limit} bytes ({size} so far): {advice}", {"limit": limit}
+        )
 
     async def handle_request(
         self, request: Any, extra: Mapping[str, Method] | None = None
@@ -218,6 +258,18 @@ class Dispatcher:
             label = name if method is not None else UNKNOWN_METHOD_LABEL
             self._observe(label, time.perf_counter() - started)
         return response if has_id else None
+
+
+def _answerable_ids(requests: list[Any]) -> list[Any]:
+    """The ids of the members of a batch that would be answered (valid
+    requests with an id; an invalid member is answered with id null)."""
+    ids: list[Any] = []
+    for request in requests:
+        if not isinstance(request, dict):
+            ids.append(None)
+        elif "id" in request:
+            ids.append(request["id"] if _valid_id(request["id"]) else None)
+    return ids
 
 
 def _request_problem(request: dict[str, Any]) -> str | None:

@@ -1,11 +1,13 @@
 """The RPC queries that list: an account's history, the live contracts, the
-barter markets.
+barter markets, the holders of an asset.
 
 ``ListingQueries.methods()`` gives ``ledger_getAccountHistory``,
-``ledger_getContracts`` and ``ledger_getMarkets`` for the method table of
-consensus.node.rpc.methods (the block explorer needs them; any client may use them).
-Each answers one page, bounded by its ``limit``, with a cursor to the next;
-all read committed data only. docs/spec/rpc.md describes the answers.
+``ledger_getContracts``, ``ledger_getMarkets`` and ``ledger_getAssetHolders``
+for the method table of consensus.node.rpc.methods (the block explorer and
+the CLI use them; any client may). Each answers one page, bounded by its
+``limit`` (and the holders' listing also by the accounts it reads per call),
+with a cursor to the next; all read committed data only. docs/spec/rpc.md
+describes the answers.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ledger.features.barter.offers import BOOK_PREFIX
 from ledger.features.contracts import rpc_json as contract_forms
 from ledger.features.contracts.execution import contract_addresses, contract_info
 from ledger.rpc_errors import InternalError, InvalidParams
+from ledger.state import ACCOUNT_PREFIX, decode_account
 from ledger.types import Block
 
 from . import json_format as jf
@@ -31,6 +34,8 @@ DEFAULT_HISTORY_PAGE: Final = 25
 MAX_CONTRACT_PAGE: Final = 100
 DEFAULT_CONTRACT_PAGE: Final = 50
 MARKET_SEPARATOR: Final = "/"
+MAX_HOLDER_PAGE: Final = 100
+MAX_ACCOUNTS_SCANNED: Final = 5_000  # accounts read per call, holders or not: the work bound
 
 
 def parse_position(value: object, name: str = "before") -> tuple[int, int] | None:
@@ -112,6 +117,18 @@ class ListingQueries:
                 ),
             ),
             Method.of(
+                "ledger_getAssetHolders",
+                self.get_asset_holders,
+                Param("asset", jf.parse_asset),
+                Param("start", parse_optional_address, required=False, default=None),
+                Param(
+                    "limit",
+                    parse_page_size(MAX_HOLDER_PAGE),
+                    required=False,
+                    default=MAX_HOLDER_PAGE,
+                ),
+            ),
+            Method.of(
                 "ledger_getMarkets",
                 self.get_markets,
                 Param("start", parse_market, required=False, default=""),
@@ -187,3 +204,28 @@ class ListingQueries:
                 }
             )
         return {"height": chain.tip.height, "markets": markets, "next": following}
+
+    def get_asset_holders(self, asset: str, start: bytes | None, limit: int) -> dict[str, Any]:
+        """Accounts holding ``asset``, in address order from ``start`` on: at
+        most ``limit`` of them, reading at most MAX_ACCOUNTS_SCANNED accounts;
+        ``next`` is where to go on (null once every account was read), so a
+        page may hold fewer than ``limit`` holders and still have a next one."""
+        chain = self.node.chain
+        holders: list[dict[str, str]] = []
+        following: bytes | None = None
+        first = start if start is not None else b""
+        accounts = chain.store.iter_state(ACCOUNT_PREFIX, first)
+        for scanned, (key, raw) in enumerate(accounts):
+            address = key[len(ACCOUNT_PREFIX) :]
+            if len(holders) == limit or scanned == MAX_ACCOUNTS_SCANNED:
+                following = address
+                break
+            amount = decode_account(raw).balance(asset)
+            if amount > 0:
+                holders.append({"address": encode_address(address), "balance": str(amount)})
+        return {
+            "asset": asset,
+            "height": chain.tip.height,
+            "holders": holders,
+            "next": encode_address(following) if following is not None else None,
+        }

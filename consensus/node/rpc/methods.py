@@ -73,6 +73,7 @@ class LedgerMethods:
         """Every method by name, with its parameters."""
         address = Param("address", jf.parse_address)
         height = Param("height", jf.parse_height, required=False)
+        height_or_pending = Param("height", jf.parse_height_or_pending, required=False)
         full = Param(
             "fullTransactions", lambda v: jf.parse_bool(v, "fullTransactions"), False, False
         )
@@ -84,9 +85,9 @@ class LedgerMethods:
                 self.get_balance,
                 address,
                 Param("asset", jf.parse_asset, required=False, default=NATIVE_ASSET),
-                height,
+                height_or_pending,
             ),
-            Method.of("ledger_getAccount", self.get_account, address, height),
+            Method.of("ledger_getAccount", self.get_account, address, height_or_pending),
             Method.of(
                 "ledger_getTransactionCount",
                 self.get_transaction_count,
@@ -177,11 +178,16 @@ class LedgerMethods:
             )
         return block.header.state_root
 
-    def account(self, address: bytes, height: int | None) -> Account:
+    def account(self, address: bytes, height: int | str | None) -> Account:
+        """The account after block ``height`` (None: the latest; "pending":
+        with the mempool's transactions applied). Raises BlockNotFound."""
         chain = self.node.chain
-        if height is None or height == chain.tip.height:
+        if height == jf.PENDING:
+            raw = self.node.pending_state().get_state(account_key(address))
+        elif height is None or height == chain.tip.height:
             raw = chain.store.get_state(account_key(address))
         else:
+            assert isinstance(height, int)
             raw, _ = chain.prove_account(address, self.state_root(height))
         return self.decode_account(raw) if raw is not None else Account()
 
@@ -210,10 +216,10 @@ class LedgerMethods:
     def block_number(self) -> int:
         return self.node.chain.tip.height
 
-    def get_balance(self, address: bytes, asset: str, height: int | None) -> str:
+    def get_balance(self, address: bytes, asset: str, height: int | str | None) -> str:
         return str(self.account(address, height).balance(asset))
 
-    def get_account(self, address: bytes, height: int | None) -> dict[str, Any]:
+    def get_account(self, address: bytes, height: int | str | None) -> dict[str, Any]:
         return account_json(address, self.account(address, height))
 
     def get_transaction_count(self, address: bytes, height: int | str | None) -> str:
@@ -326,6 +332,9 @@ class LedgerMethods:
             "maxBlockTxs": params.max_block_txs,
             "maxBlockBytes": params.max_block_bytes,
             "maxBlockGas": params.max_block_gas,
+            "cpuCreditsPerBlock": str(params.cpu_credits_per_block),
+            "diskCreditsPerBlock": str(params.disk_credits_per_block),
+            "netCreditsPerBlock": str(params.net_credits_per_block),
         }
 
     def get_contract(self, address: bytes, height: int | None) -> dict[str, Any] | None:

@@ -63,6 +63,16 @@ class RpcMetrics:
             "Connections closed at once because the connection limit was reached",
             registry=r,
         )
+        self.http_evicted = Counter(
+            "ledger_rpc_connections_evicted",
+            "Connections waiting on their client closed to make room for a new one",
+            registry=r,
+        )
+        self.http_expired = Counter(
+            "ledger_rpc_connections_expired",
+            "Connections closed because their client missed a deadline (headers, body, reply)",
+            registry=r,
+        )
         self.ws_subscriptions = Gauge(
             "ledger_rpc_ws_subscriptions", "Open WebSocket subscriptions", registry=r
         )

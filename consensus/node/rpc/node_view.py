@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from ledger import codec
-from ledger.address import address_of
 from ledger.chain import Chain
 from ledger.genesis import Genesis, genesis_state
-from ledger.state import VALIDATORS_KEY, tree_key
+from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.types import Transaction
 
@@ -107,6 +105,11 @@ class NodeView(Protocol):
         (the committed nonce if it has none)."""
         ...
 
+    def pending_state(self) -> StateReader:
+        """The latest committed state with every pending transaction applied in
+        arrival order (what CheckTx checks a new transaction against)."""
+        ...
+
     def mempool_info(self) -> MempoolInfo: ...
 
     def status(self) -> NodeStatus: ...
@@ -115,21 +118,6 @@ class NodeView(Protocol):
         """The validator set that signs block ``height`` (None: the next block).
         Raises LookupError for a height the node does not know."""
         ...
-
-
-def read_validator_set(chain: Chain, state_root: bytes | None = None) -> list[ValidatorInfo]:
-    """The validator set record (state key ``v``) at ``state_root`` (default:
-    the latest state), sorted by address. Raises LookupError if it is absent."""
-    if state_root is None:
-        raw = chain.store.get_state(VALIDATORS_KEY)
-    else:
-        raw = StateTree(chain.store, state_root, cache_size=0).get(tree_key(VALIDATORS_KEY))
-    if raw is None:
-        raise LookupError("no validator set in this state")
-    return [
-        ValidatorInfo(address_of(public_key), public_key, power, name)
-        for public_key, power, name in codec.decode(raw)
-    ]
 
 
 class TreeStateReader:

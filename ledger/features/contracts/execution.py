@@ -16,7 +16,7 @@ Who pays what (docs/spec/contracts.md, ADR 0009):
   (``Params.max_block_gas``): a call or deploy whose gas does not fit is
   not in the block, a message that does not fit is dropped, and a
   scheduled run that does not fit waits for a later block, where the runs
-  that have waited longest go first (docs/adr/0019-block-gas-limit.md);
+  that have waited longest go first (docs/adr/0022-block-gas-limit.md);
 - **rent**: at the end of every block each contract burns
   ``rent_bytes`` disk credits.
 

@@ -22,7 +22,7 @@ At most MAX_MESSAGES_PER_RUN deliveries follow one call or scheduled run,
 and MAX_MESSAGES_PER_BLOCK happen in one block; messages beyond either limit
 are dropped (their gas refunded) and reported. So is a message to a
 contract whose gas does not fit in what is left of the block gas limit
-(ledger.context.BlockGas, docs/adr/0019-block-gas-limit.md).
+(ledger.context.BlockGas, docs/adr/0022-block-gas-limit.md).
 """
 
 from __future__ import annotations

@@ -103,7 +103,15 @@ def test_swapped_identity_is_detected(store: ks.Keystore) -> None:
 
 
 @pytest.mark.parametrize(
-    "params", [{"n": 1 << 30, "r": 8, "p": 1}, {"n": 3, "r": 8, "p": 1}, {"n": 16, "r": 0, "p": 1}]
+    "params",
+    [
+        {"n": 1 << 30, "r": 8, "p": 1},
+        {"n": 3, "r": 8, "p": 1},
+        {"n": 16, "r": 0, "p": 1},
+        {"n": 1 << 20, "r": 32, "p": 1},  # 4 GiB of memory: within each range, not together
+        {"n": 1 << 20, "r": 8, "p": 2},  # 1 GiB twice
+        {"n": 1 << 17, "r": 32, "p": 16},
+    ],
 )
 def test_costly_or_invalid_kdf_params_are_refused(
     store: ks.Keystore, params: dict[str, int]
@@ -162,3 +170,33 @@ def test_a_devnet_file_in_the_real_directory_is_refused(store: ks.Keystore) -> N
 
 def _flip(text: str) -> str:
     return ("1" if text[0] == "0" else "0") + text[1:]
+
+
+def test_scrypt_cost_is_bounded_by_one_gib() -> None:
+    assert ks.scrypt_params_in_range(1 << 20, 8, 1)  # 128 * 2^20 * 8 = 1 GiB exactly
+    assert ks.scrypt_params_in_range(1 << 17, 8, 8)
+    assert not ks.scrypt_params_in_range(1 << 20, 8, 2)
+    assert not ks.scrypt_params_in_range(1 << 20, 16, 1)
+    assert not ks.scrypt_params_in_range(1 << 19, 32, 1)
+
+
+def test_an_empty_passphrase_must_be_asked_for(store: ks.Keystore) -> None:
+    with pytest.raises(ks.EmptyPassphrase, match="empty passphrase"):
+        store.create("k", "", scrypt_n=FAST_N)
+    assert not store.path_of("k").exists()
+    entry = store.create("k", "", scrypt_n=FAST_N, allow_empty_passphrase=True)
+    assert store.load("k", "").public_key == entry.public_key
+
+
+def test_an_unknown_name_suggests_the_close_ones(store: ks.Keystore) -> None:
+    store.add_devnet("alice")
+    store.create("main", "pw", scrypt_n=FAST_N)
+    with pytest.raises(ks.KeystoreError, match=r"did you mean devnet:alice\?"):
+        store.entry("alice")
+    with pytest.raises(ks.KeystoreError, match=r"did you mean devnet:alice\?"):
+        store.entry("devnet:alcie")
+    with pytest.raises(ks.KeystoreError, match=r"did you mean main\?"):
+        store.load("mian", "pw")
+    with pytest.raises(ks.KeystoreError) as far:
+        store.entry("zzz")
+    assert "did you mean" not in str(far.value)

@@ -52,20 +52,48 @@ def test_issue_mint_burn_and_info(ledger: Ledger) -> None:
     assert (info["issuer"], info["decimals"], info["supply"], info["max_supply"]) == (
         alice,
         2,
-        0,
-        1_000_000,
+        "0",
+        "1000000",
     )
-    assert alice in ledger("asset", "info", "gold")
+    text = ledger("asset", "info", "gold")
+    assert alice in text and "1000000 base units (10000 gold)" in text
     out = ledger("-y", "asset", "mint", "gold", "5000", "--from", "devnet:alice")
     assert "event mint" in out
     ledger("-y", "asset", "mint", "gold", "100", "--to", "devnet:bob", "--from", "devnet:alice")
     ledger("-y", "asset", "burn", "gold", "1000", "--from", "devnet:alice")
     assert balance(ledger, "devnet:alice", "gold") == 4000
     assert balance(ledger, "devnet:bob", "gold") == 100
-    assert ledger.json("asset", "info", "gold")["supply"] == 4100  # type: ignore[index]
-    # Only the issuer mints: included, failed (exit 5, status 21).
-    failed = ledger.stderr("-y", "asset", "mint", "gold", "1", "--from", "devnet:bob", code=5)
-    assert "failed in block" in failed
+    assert ledger.json("asset", "info", "gold")["supply"] == "4100"  # type: ignore[index]
+    assert ledger("query", "balance", "devnet:alice", "--asset", "gold").strip() == (
+        "4000 base units (40 gold)"
+    )
+    # Amounts in whole units of the asset: 2.5 gold is 250 base units.
+    ledger("-y", "asset", "mint", "gold", "2.5gold", "--to", "devnet:bob", "--from", "devnet:alice")
+    assert balance(ledger, "devnet:bob", "gold") == 350
+    assert "not a whole number of base units" in ledger.stderr(
+        "-y", "asset", "mint", "gold", "0.001gold", "--from", "devnet:alice", code=1
+    )
+    # What must fail is refused before signing (exit 1), against the pending state:
+    # only the issuer mints or burns, minting stops at the maximum supply, and the
+    # issuer burns what it holds.
+    assert "only gold's issuer can mint it" in ledger.stderr(
+        "-y", "asset", "mint", "gold", "1", "--from", "devnet:bob", code=1
+    )
+    assert "only gold's issuer can burn it" in ledger.stderr(
+        "-y", "asset", "burn", "gold", "1", "--from", "devnet:bob", code=1
+    )
+    over = ledger.stderr("-y", "asset", "mint", "gold", "995651", "--from", "devnet:alice", code=1)
+    assert "above its maximum supply 1000000 (at most 995650 more" in over
+    ledger("-y", "asset", "mint", "gold", "995650", "--from", "devnet:alice", "--no-wait")
+    assert "at most 0 more" in ledger.stderr(  # the pending mint counts
+        "-y", "asset", "mint", "gold", "1", "--from", "devnet:alice", code=1
+    )
+    assert "gold balance" in ledger.stderr(
+        "-y", "asset", "burn", "gold", "2000000", "--from", "devnet:alice", code=1
+    )
+    assert "no asset 'silver'" in ledger.stderr(
+        "-y", "asset", "mint", "silver", "1", "--from", "devnet:alice", code=1
+    )
     assert "already exists" in ledger.stderr(
         "-y", "asset", "issue", "gold", "--max-supply", "5", "--from", "devnet:bob", code=1
     )
@@ -82,13 +110,20 @@ def test_offer_take_book_cancel(ledger: Ledger) -> None:
     )  # fmt: skip
     assert made["offer_id"] == 1
     assert balance(ledger, "devnet:alice", "cpu") == alice_cpu - 1000
+    assert "cpu balance" in ledger.stderr(  # more than alice holds: refused before signing
+        "-y", "barter", "offer", "--from", "devnet:alice", "--sell", "cpu", "--amount",
+        str(alice_cpu), "--for", "coin", "--price", "5", code=1,
+    )  # fmt: skip
+    assert "has 1000 cpu left, less than --amount 1001" in ledger.stderr(
+        "-y", "barter", "take", "1", "--amount", "1001", "--from", "devnet:bob", code=1
+    )
     bob_coin = balance(ledger, "devnet:bob")
     out = ledger("-y", "barter", "take", "1", "--amount", "300", "--from", "devnet:bob")
     assert "event fill" in out
     assert balance(ledger, "devnet:bob", "cpu") == DEVNET_CREDITS + 300
     assert balance(ledger, "devnet:bob") == bob_coin - 1500 - FEE
     book: Any = ledger.json("barter", "book", "cpu", "coin")
-    assert [(o["offer_id"], o["remaining"]) for o in book["asks"]["offers"]] == [(1, 700)]
+    assert [(o["offer_id"], o["remaining"]) for o in book["asks"]["offers"]] == [(1, "700")]
     assert book["bids"]["offers"] == []
     text = ledger("barter", "book", "cpu", "coin")
     assert "#1" in text and "700 cpu at 5 coin each" in text and "(no offers)" in text
@@ -131,7 +166,7 @@ def test_take_best_within_a_price(ledger: Ledger) -> None:
     out = ledger(*best, "--amount", "150", "--max-price", "7/2")
     assert out.count("event fill") == 2
     book: Any = ledger.json("barter", "book", "disk", "coin")
-    assert [(o["offer_id"], o["remaining"]) for o in book["asks"]["offers"]] == [(1, 50)]
+    assert [(o["offer_id"], o["remaining"]) for o in book["asks"]["offers"]] == [(1, "50")]
     assert "not both" in ledger.stderr(*best, "1", "--amount", "1", code=1)
     assert "all of --buy" in ledger.stderr("-y", "barter", "take", "--amount", "1",
                                            "--from", "devnet:bob", code=1)  # fmt: skip
@@ -179,7 +214,7 @@ def test_policy_create_show_and_errors(ledger: Ledger) -> None:
     address = created["policy_address"]
     shown: Any = ledger.json("policy", "show", address)
     assert shown["threshold"] == 1 and len(shown["members"]) == 2
-    assert shown["limits"] == [{"asset": "coin", "amount": 1_000_000, "window": 100}]
+    assert shown["limits"] == [{"asset": "coin", "amount": "1000000", "window": 100}]
     ledger("-y", "tx", "send", "--from", "devnet:grace", "--to", address, "--amount", "5000000")
     # 1-of-2: proposing executes at once; the limit stops the second withdrawal.
     out: Any = ledger.json(

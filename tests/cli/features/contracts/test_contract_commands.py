@@ -159,7 +159,8 @@ def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread)
     after = ledger.json("contract", "info", second)
     assert isinstance(before, dict) and isinstance(after, dict)
     # Only the fund's block went by (no empty blocks yet): one block of rent.
-    assert after["balances"]["disk"] == before["balances"]["disk"] + 5_000 - after["rent_per_block"]
+    disk_before, disk_after = int(before["balances"]["disk"]), int(after["balances"]["disk"])
+    assert disk_after == disk_before + 5_000 - int(after["rent_per_block"])
     # A third remailer with disk for three blocks of rent holds one letter ...
     rent = before["rent_bytes"]
     short = deploy_remailer(ledger, str(3 * rent))
@@ -180,7 +181,11 @@ def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread)
     gone = ledger.stderr("contract", "info", doomed, code=1)
     assert gone.startswith(f"error: no contract at {doomed}")
     assert ledger.json("contract", "info", doomed, "--height", str(deployed_at))
-    assert "no storage entries" in ledger("contract", "storage", doomed)
+    # Its storage went with it: `contract storage` exits 1 as `contract info` does.
+    assert ledger.stderr("contract", "storage", doomed, code=1).startswith(
+        f"error: no contract at {doomed}"
+    )
+    assert "no contract at" in ledger.stderr("contract", "storage", doomed, "str:x", code=1)
     wait_for_height(ledger, evicted["block"] + 12)  # past the remailer's delay of 10 blocks
     final = ledger.json("contract", "mailbox", BOB)
     assert isinstance(final, dict) and final["received"] == 3, "the held letter died with it"
@@ -261,6 +266,10 @@ def test_contract_command_errors(ledger: Ledger, node: ServerThread, tmp_path: P
     assert "invalid contract address" in ledger.stderr("contract", "info", "lg1qqqq", code=1)
     assert "no contract at" in ledger.stderr("contract", "info", BOB, code=1)
     assert "use an integer" in ledger.stderr("-y", *call, "what", *sender, code=1)
+    assert "did you mean devnet:bob?" in ledger.stderr("-y", *call, "str:x", "bob", *sender, code=1)
+    # Key names and _ separators work in call arguments as everywhere else.
+    named = ledger.json("-y", *call, "str:named", "devnet:bob", "1_000", *sender)
+    assert named["receipt"]["status"] == 0  # type: ignore[index]
     assert "too large" in ledger.stderr("-y", *call, "0x" + "f" * 65, *sender, code=1)
     assert "no entry point 'nope'" in ledger.stderr(
         "-y", "contract", "call", remailer, "nope", *sender, code=1

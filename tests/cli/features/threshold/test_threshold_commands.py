@@ -56,3 +56,22 @@ def test_a_governance_proposal_goes_to_the_chains_governance_policy(ledger: Ledg
     out = ledger.json("-y", "threshold", "reshare", "--from", "devnet:dave")
     receipt = out["receipt"]  # type: ignore[index]
     assert receipt["status"] == 0 and receipt["events"][0]["kind"] == "proposal_created"
+
+
+def test_status_shows_a_completed_signature() -> None:
+    from cli.features.threshold.threshold_commands import _ceremony_line
+    from ledger.client import CeremonyInfo
+
+    signed = CeremonyInfo(
+        7, "sign", "completed", 10, 30, 12, None, 1, 3, ("lg1a", "lg1b", "lg1c", "lg1d"),
+        b"hello", None, bytes(range(64)), 3,
+    )  # fmt: skip
+    line = _ceremony_line(signed)
+    assert line.startswith("#7 sign completed: 3 of 4, requested at 10, finished at 12")
+    assert f"message    {b'hello'.hex()}" in line
+    assert f"signature  {bytes(range(64)).hex()}" in line
+    pending = CeremonyInfo(
+        8, "sign", "pending", 10, 30, None, None, 1, 3, (), b"", b"\x01", None, 0
+    )
+    assert "signature" not in _ceremony_line(pending)
+    assert "(a transaction)" in _ceremony_line(pending)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from consensus.node.rpc.config import RpcConfig
@@ -158,6 +160,52 @@ def test_batch_over_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
         assert answer["error"]["data"] == {"limit": 3}
         _, answer = server.post([call("ledger_chainId", i) for i in range(3)])
         assert [a["id"] for a in answer] == [0, 1, 2]
+    finally:
+        server.close()
+
+
+def test_reply_over_the_limit_is_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import ALICE, BOB, transfer
+
+    server = ServerThread(tmp_path, RpcConfig(port=0, max_reply_bytes=1500))
+    try:
+        for nonce in range(3):
+            raw = transfer(ALICE, BOB, 5, nonce=nonce).encode().hex()
+            assert "result" in server.post(call("ledger_sendRawTransaction", params=[raw]))[1]
+        server.produce()
+        _, header = server.post(call("ledger_getBlockByNumber", 6, params=[1, False]))
+        assert header["result"]["height"] == 1
+        _, block = server.post(call("ledger_getBlockByNumber", 7, params=[1, True]))
+        assert block["error"]["code"] == -32004
+        assert block["error"]["data"] == {"limit": 1500}
+        assert block["id"] == 7 and "fewer" not in block["error"]["message"]
+        _, chain = server.post(call("ledger_chainId", 8))
+        assert chain["result"] == "ledger-devnet-1"
+    finally:
+        server.close()
+
+
+def test_batch_stops_running_at_the_reply_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A batch of block fetches is not built in memory past the limit: the
+    member that crosses it and every later one get -32004, and the later
+    ones are not run (a transaction among them is not submitted)."""
+    from .conftest import ALICE, BOB, transfer
+
+    server = ServerThread(tmp_path, RpcConfig(port=0, max_reply_bytes=4000))
+    try:
+        server.produce()
+        fetches = [call("ledger_getBlockByNumber", i, params=[1, False]) for i in range(10)]
+        raw = transfer(ALICE, BOB, 5, nonce=0).encode().hex()
+        batch = [*fetches, call("ledger_sendRawTransaction", "tx", params=[raw])]
+        _, answer = server.post(batch)
+        answered = [a for a in answer if "result" in a]
+        refused = [a for a in answer if "error" in a]
+        assert answered and refused and len(answer) == len(batch)
+        assert [a["id"] for a in answer] == [*range(10), "tx"]
+        assert {a["error"]["code"] for a in refused} == {-32004}
+        assert "fewer requests per batch" in refused[0]["error"]["message"]
+        assert sum(len(json.dumps(a)) for a in answered) <= 4000
+        assert server.snapshot()[2] == 0  # the transaction after the limit was not run
     finally:
         server.close()
 

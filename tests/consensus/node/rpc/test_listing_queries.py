@@ -144,3 +144,44 @@ def test_markets_list_the_books_with_offers(served: ServerThread, client: Ledger
     assert [m["sellAsset"] for m in rest["markets"]] == ["disk"] and rest["next"] is None
     for bad in ("cpu", "cpu/coin/net", "CPU/coin", 7):
         assert error(served, "ledger_getMarkets", [bad])["code"] == -32602, bad
+
+
+def test_asset_holders_page_by_address(served: ServerThread, client: LedgerClient) -> None:
+    client.send_body(ALICE, build.issue_asset("gold", 10**6, 2), wait=False)
+    served.produce()
+    client.send_body(ALICE, build.mint_asset("gold", 500, address_text(ALICE)), nonce=1, wait=False)
+    client.send_body(ALICE, build.mint_asset("gold", 7, address_text(CAROL)), nonce=2, wait=False)
+    served.produce()
+    holders = client.get_asset_holders("gold")
+    expected = sorted(
+        [(address_text(ALICE), 500), (address_text(CAROL), 7)], key=lambda h: decode_address(h[0])
+    )
+    assert holders.holders == tuple(expected) and holders.next is None and holders.height == 2
+    first = client.get_asset_holders("gold", limit=1)
+    assert first.holders == tuple(expected[:1]) and first.next is not None
+    rest = client.get_asset_holders("gold", first.next)
+    assert rest.holders == tuple(expected[1:]) and rest.next is None
+    coin = call(served, "ledger_getAssetHolders", ["coin"])
+    assert address_text(ALICE) in [h["address"] for h in coin["holders"]]
+    assert call(served, "ledger_getAssetHolders", ["silver"])["holders"] == []
+    assert error(served, "ledger_getAssetHolders", ["gold", None, 101])["code"] == -32602
+    assert error(served, "ledger_getAssetHolders", ["Gold"])["code"] == -32602
+
+
+def test_asset_holders_read_a_bounded_number_of_accounts(
+    served: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consensus.node.rpc import listing_queries
+
+    monkeypatch.setattr(listing_queries, "MAX_ACCOUNTS_SCANNED", 3)
+    pages, cursor, seen = 0, None, []
+    while True:  # a page per 3 accounts, whether or not they hold the asset
+        page = call(served, "ledger_getAssetHolders", ["disk", cursor])
+        pages += 1
+        seen += [h["address"] for h in page["holders"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    genesis_holders = call(served, "ledger_getAssetHolders", ["coin", None, 100])
+    assert pages > 2 and len(seen) == len(set(seen))
+    assert len(genesis_holders["holders"]) == 3  # the bound holds for every call

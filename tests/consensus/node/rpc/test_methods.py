@@ -307,3 +307,32 @@ def test_unknown_body_kind_is_malformed(served: ServerThread, client: LedgerClie
     with pytest.raises(MalformedTransactionError):
         client.send_raw_transaction(bytes(raw))
     assert isinstance(tx.body, Transfer)
+
+
+def test_pending_state_counts_the_mempool(served: ServerThread) -> None:
+    """height "pending": the latest state with the mempool's transactions applied."""
+    from ledger.client import asset_transactions as build
+
+    from .conftest import address_text
+
+    client = LedgerClient(served.url)
+    alice, bob = address_text(ALICE), address_text(BOB)
+    before = client.get_balance(alice)
+    client.send_raw_transaction(transfer(ALICE, BOB, 5000, nonce=0).encode())
+    client.send_body(ALICE, build.issue_asset("gold", 100, 0), nonce=1, wait=False)
+    assert client.get_balance(alice) == before  # committed: unchanged
+    assert client.get_balance(alice, height="pending") == before - 5000 - 2 * 1000
+    assert client.get_account(bob, "pending").balances["coin"] == client.get_balance(bob) + 5000
+    assert client.get_account(alice, "pending").nonce == 2
+    assert client.get_asset("gold") is None
+    pending_gold = client.get_asset("gold", "pending")
+    assert pending_gold is not None and pending_gold.issuer == alice
+    served.produce()
+    assert client.get_asset("gold") == pending_gold
+    assert client.get_balance(alice, height="pending") == client.get_balance(alice)
+
+
+def test_params_include_the_credits_per_block(served: ServerThread) -> None:
+    params = LedgerClient(served.url).get_params()
+    assert (params.cpu_credits_per_block, params.disk_credits_per_block) == (10**6, 10**6)
+    assert params.net_credits_per_block == 10**6

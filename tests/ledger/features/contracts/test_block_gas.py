@@ -1,4 +1,4 @@
-"""The block gas limit (docs/adr/0019-block-gas-limit.md): calls, deploys,
+"""The block gas limit (docs/adr/0022-block-gas-limit.md): calls, deploys,
 message deliveries and scheduled runs share ``Params.max_block_gas``; work
 may start only if its whole allowance fits in what is left, and only the
 gas it used is counted. What does not fit: a transaction waits for a later
