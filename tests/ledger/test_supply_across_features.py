@@ -33,6 +33,7 @@ from ledger.features.contracts.bodies import Call, Deploy, Fund, contract_addres
 from ledger.features.contracts.records import burned
 from ledger.transition import BlockResult
 from ledger.types import Body, Receipt, Transaction
+from tests.hypothesis_profiles import examples
 from tests.ledger.memory_chain import (
     ADDRS,
     FEE,
@@ -430,7 +431,7 @@ def run_operations(ops: list[Operation], rates: dict[str, int], powers: tuple[in
     st.fixed_dictionaries({"cpu": rate, "disk": rate, "net": rate}),
     powers,
 )
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 def test_every_supply_moves_only_by_the_documented_rules(
     ops: list[Operation],
     rates: dict[str, int],

@@ -24,6 +24,7 @@ from consensus.engine.wire import (
 )
 from ledger import codec, crypto
 from tests.consensus.conftest import CHAIN, Committee
+from tests.hypothesis_profiles import examples
 
 HASH = bytes(range(32))
 
@@ -92,14 +93,14 @@ def test_invalid_non_canonical_bytes(committee: Committee) -> None:
         decode_message(b"")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_random_bytes_raise_only_message_error(data: bytes) -> None:
     with contextlib.suppress(MessageError):
         decode_message(data)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_fuzz_mutated_messages_raise_only_message_error(data: st.DataObject) -> None:
     committee = Committee.of([1, 1, 1, 1])

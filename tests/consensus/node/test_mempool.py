@@ -23,6 +23,7 @@ from ledger.exceptions import (
 )
 from ledger.types import Transaction
 from tests.consensus.node.memory_chain import ADDRS, FEE, MemoryChain, transfer
+from tests.hypothesis_profiles import examples
 
 RICH = 10**12
 
@@ -282,7 +283,7 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS, max_txs=st.integers(1, 8), extra_bytes=st.integers(0, 2000))
 def test_property_limits_truthful_results_valid_reaps_nonce_order(
     ops: list[tuple[object, ...]], max_txs: int, extra_bytes: int
