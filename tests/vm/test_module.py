@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import msgpack
 import pytest
 from hypothesis import given, settings
@@ -143,8 +141,16 @@ def test_invalid_data_type() -> None:
 @settings(max_examples=examples(400), deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes_raise_only_typed_errors(data: bytes) -> None:
-    with contextlib.suppress(ModuleError):
-        load_program(data)
+    _assert_refused_or_canonical(data)
+
+
+def _assert_refused_or_canonical(data: bytes) -> None:
+    """ModuleError, or a module whose encoding is exactly ``data``."""
+    try:
+        program = load_program(data)
+    except ModuleError:
+        return
+    assert encode_module(program.module) == data
 
 
 @settings(max_examples=examples(400), deadline=None)
@@ -174,5 +180,4 @@ def test_fuzz_random_msgpack_trees_raise_only_typed_errors(tree: object) -> None
         data: bytes = msgpack.packb(tree, use_bin_type=True)
     except (OverflowError, ValueError):
         return  # integers msgpack cannot hold
-    with contextlib.suppress(ModuleError):
-        load_program(data)
+    _assert_refused_or_canonical(data)
