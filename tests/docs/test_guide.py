@@ -46,7 +46,7 @@ import pytest
 from cli.node.node_commands import stop_devnet_manifest
 from tests.process.devnet_harness import BIND_CLASH, PORT_FLOOR, ephemeral_port_floor
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = pytest.mark.timeout(1200)  # a bound for a hang: ~2 min alone, 7+ min at load 16
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "guide.md"

@@ -32,6 +32,7 @@ from tests.docs.test_guide import Command, GuideShell, parse_guide
 
 ROOT = Path(__file__).resolve().parents[4]
 GUIDE = ROOT / "docs" / "guide" / "contracts.md"
+pytestmark = pytest.mark.timeout(1200)  # a bound for a hang: about 1 min alone
 CALL_FIRST = "ledger -y contract call $FIRST send $PACKET"
 
 
