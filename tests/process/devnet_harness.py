@@ -69,6 +69,12 @@ def ephemeral_port_floor() -> int:
         return 32_768
 
 
+def _moved_peer(peer: str, moved: dict[int, int]) -> str:
+    """``[id@]host:port`` with its port replaced if it is in ``moved``."""
+    address, _, port = peer.rpartition(":")
+    return f"{address}:{moved.get(int(port), int(port))}"
+
+
 class Devnet:
     """N validator processes; node i is `val-i` with the devnet's insecure keys."""
 
@@ -84,33 +90,37 @@ class Devnet:
         self.genesis = genesis
 
     def _assign_ports(self, indexes: list[int]) -> None:
-        """New random ports for nodes ``indexes``; every config names the current ones."""
+        """New random ports for nodes ``indexes``, written into their configs,
+        and every peer entry that named one of their old p2p ports moved to
+        the new one (other entries, such as a test's proxy, stay as set)."""
         from dataclasses import replace
 
         from consensus.node.config import encode_config, load_config
 
-        taken = {n[key] for n in self.nodes for key in ("p2p_port", "rpc_port") if key in n}
+        paths = [Path(node["home"]) / "config.toml" for node in self.nodes]
+        configs = [load_config(path) for path in paths]
+        taken = {c.p2p.listen_port for c in configs} | {c.rpc.listen_port for c in configs}
         pool = [p for p in range(PORT_FLOOR, ephemeral_port_floor()) if p not in taken]
         fresh = self._rng.sample(pool, 2 * len(indexes))
+        moved: dict[int, int] = {}
         for index, p2p, rpc in zip(indexes, fresh[::2], fresh[1::2], strict=True):
+            moved[configs[index].p2p.listen_port] = p2p
+            configs[index] = replace(
+                configs[index],
+                p2p=replace(configs[index].p2p, listen_port=p2p),
+                rpc=replace(configs[index].rpc, listen_port=rpc),
+            )
             self.nodes[index] |= {
                 "p2p_port": p2p,
                 "rpc_port": rpc,
                 "rpc_url": f"http://127.0.0.1:{rpc}",
                 "p2p_address": f"127.0.0.1:{p2p}",
             }
-        for index, node in enumerate(self.nodes):
-            path = Path(node["home"]) / "config.toml"
-            config = load_config(path)
-            peers = tuple(
-                f"127.0.0.1:{other['p2p_port']}" for j, other in enumerate(self.nodes) if j != index
+        for path, config in zip(paths, configs, strict=True):
+            peers = tuple(_moved_peer(peer, moved) for peer in config.p2p.persistent_peers)
+            path.write_text(
+                encode_config(replace(config, p2p=replace(config.p2p, persistent_peers=peers)))
             )
-            config = replace(
-                config,
-                p2p=replace(config.p2p, listen_port=node["p2p_port"], persistent_peers=peers),
-                rpc=replace(config.rpc, listen_port=node["rpc_port"]),
-            )
-            path.write_text(encode_config(config))
         for client in self.clients:
             client.close()
         self.clients = [LedgerClient(node["rpc_url"], timeout=5.0) for node in self.nodes]
