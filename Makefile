@@ -27,7 +27,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check ledger consensus vm cli bench tests
 	$(PY) -m mypy
-	$(PY) -m pytest -n 2 -q
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -n 2 -q
 
 
 clean:

@@ -1,4 +1,6 @@
-"""Shared test fixtures: where the external vectors live."""
+"""Shared test set-up: the Hypothesis profile (tests/hypothesis_profiles.py:
+``ci`` unless $HYPOTHESIS_PROFILE names another), and where the external
+vectors live."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.hypothesis_profiles import load_profile
+
+HYPOTHESIS_PROFILE = load_profile()  # before any test module builds its settings
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,3 +32,7 @@ def shared_vectors_dir() -> Path:
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
     return shared_vectors_dir()
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE} (tests/hypothesis_profiles.py)"

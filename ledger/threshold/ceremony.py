@@ -133,11 +133,23 @@ def check_received_shares(
 
 
 def justify(
-    dealer: int, polynomial: Sequence[int], complaints: Sequence[Complaint]
+    dealer: int,
+    polynomial: Sequence[int],
+    complaints: Sequence[Complaint],
+    dealers_are_members: bool = True,
 ) -> tuple[Justification, ...]:
     """The dealer's answers to the complaints against it: each accuser's
-    share, in the clear. Complaints against other dealers are skipped."""
-    accusers = sorted({c.accuser for c in complaints if c.dealer == dealer and c.accuser != dealer})
+    share, in the clear. Complaints against other dealers are skipped, and,
+    when the dealers are the members (a DKG), a complaint of the dealer
+    against itself; in a resharing dealer i (an old member) and accuser i (a
+    new member) are different roles, so that complaint is answered."""
+    accusers = sorted(
+        {
+            c.accuser
+            for c in complaints
+            if c.dealer == dealer and not (dealers_are_members and c.accuser == dealer)
+        }
+    )
     return tuple(Justification(dealer, a, polynomial_evaluate(a, polynomial)) for a in accusers)
 
 
@@ -146,13 +158,15 @@ def resolve_complaints(
     members: Sequence[int],
     complaints: Sequence[Complaint],
     justifications: Sequence[Justification],
+    dealers_are_members: bool = True,
 ) -> ComplaintOutcome:
     """Decide every complaint from the public record, identically at every
     honest member.
 
     A complaint counts if its accuser is in ``members`` and its dealer in
-    ``commitments`` (and they differ); others are ignored. The dealer is
-    disqualified unless some justification for that accuser verifies.
+    ``commitments`` (and, when the dealers are the members, as in a DKG,
+    they differ); others are ignored. The dealer is disqualified unless
+    some justification for that accuser verifies.
     """
     answers: dict[tuple[int, int], list[int]] = {}
     for j in justifications:
@@ -162,7 +176,9 @@ def resolve_complaints(
     revealed: dict[tuple[int, int], int] = {}
     pairs = {(c.dealer, c.accuser) for c in complaints}
     for dealer, accuser in sorted(pairs):
-        if dealer not in commitments or accuser not in members or dealer == accuser:
+        if dealer not in commitments or accuser not in members:
+            continue
+        if dealers_are_members and dealer == accuser:
             continue
         valid = [
             v

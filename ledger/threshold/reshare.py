@@ -210,7 +210,7 @@ def reshare_justify(
 ) -> tuple[Justification, ...]:
     """A dealer answers every complaint against it by revealing the
     accuser's share; returns the justifications to broadcast."""
-    return justify(secret.identifier, secret.polynomial, complaints)
+    return justify(secret.identifier, secret.polynomial, complaints, dealers_are_members=False)
 
 
 def reshare_finalize(
@@ -226,7 +226,13 @@ def reshare_finalize(
     key (which means the old public data given to the session is inconsistent).
     """
     session = state.session
-    outcome = resolve_complaints(state.commitments, session.new_members, complaints, justifications)
+    outcome = resolve_complaints(
+        state.commitments,
+        session.new_members,
+        complaints,
+        justifications,
+        dealers_are_members=False,  # old member i and new member i are different roles
+    )
     qualified = {d: c for d, c in state.commitments.items() if d not in outcome.disqualified}
     disqualified = {**state.excluded, **outcome.disqualified}
     _require_enough(session, qualified, disqualified)

@@ -1,7 +1,11 @@
 """A writer process for the crash test: commits blocks of transfers forever.
 
-Run as ``python -m tests.ledger.store_crash_writer DIR``; the test kills it
-with SIGKILL at random moments and checks the store each time.
+Run as ``python -m tests.ledger.store_crash_writer DIR``. It reopens the
+store where the last run left it, prints ``ready``, then for every block
+prints ``commit H`` before ``Chain.commit_block`` and ``done H`` after it
+returns: from ``done H`` on, block H is acknowledged, and no crash may lose
+it. The test SIGKILLs it after a chosen number of these lines and checks
+the store each time.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ def main(home: str) -> None:
             body = Transfer(NATIVE_ASSET, 1 + chain.tip.height % 97, recipient)
             txs.append(Transaction(genesis.chain_id, key.public_key, nonce, 1000, body).signed(key))
         block, result, _ = chain.build_block(txs, proposer, chain.tip.time_ms + 1)
+        print("commit", block.height, flush=True)
         chain.commit_block(block, result)
+        print("done", block.height, flush=True)
 
 
 if __name__ == "__main__":

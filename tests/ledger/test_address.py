@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from ledger.address import AddressError, address_of, decode_address, encode_address
 from ledger.crypto import SigningKey, sha256
+from tests.hypothesis_profiles import examples
 
 CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
@@ -21,7 +22,7 @@ def test_round_trip(address: bytes) -> None:
 
 
 @given(st.binary(min_size=20, max_size=20), st.data())
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_any_single_mistyped_character_is_caught(address: bytes, data: st.DataObject) -> None:
     text = encode_address(address)
     position = data.draw(st.integers(3, len(text) - 1))  # after the "lg1" prefix

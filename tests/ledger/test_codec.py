@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ledger import codec
 from ledger.codec import CodecError, decode, encode
+from tests.hypothesis_profiles import examples
 
 scalars = (
     st.none()
@@ -97,7 +98,7 @@ def _wide_encoding(value: object, draw_width: st.DrawFn) -> bytes:
 
 
 @given(values, st.data())
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 def test_no_second_encoding_of_a_value_is_accepted(value: object, data: st.DataObject) -> None:
     alternative = _wide_encoding(value, data.draw)
     if alternative == encode(value):
@@ -107,7 +108,7 @@ def test_no_second_encoding_of_a_value_is_accepted(value: object, data: st.DataO
 
 
 @given(st.binary(max_size=200))
-@settings(max_examples=2000)
+@settings(max_examples=examples(2000))
 def test_arbitrary_bytes_decode_or_raise_codec_error(data: bytes) -> None:
     try:
         value = decode(data)

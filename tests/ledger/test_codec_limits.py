@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ledger import codec
 from ledger.codec import CodecError, DecodeLimits, check_limits
+from tests.hypothesis_profiles import examples
 
 from .test_codec import values
 
@@ -42,7 +43,7 @@ def _shape(value: Any, depth: int = 0) -> tuple[int, int, int, int, int, int]:
     return (1, 0, 0, 0, 0, 0)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(values)
 def test_exact_limits_accept_and_one_less_refuses(value: object) -> None:
     data = codec.encode(value)

@@ -53,6 +53,7 @@ from ledger.types import (
     decode_transaction_fast,
     decode_transaction_strict,
 )
+from tests.hypothesis_profiles import examples
 from tests.ledger.test_codec import _wide_encoding, values
 from tests.ledger.test_transition import CHAIN, FEE, MemoryChain, make_genesis, transfer
 
@@ -163,7 +164,7 @@ def _mutate(data: bytes, draw: st.DrawFn) -> bytes:
 
 
 @given(valid_transfer_values)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_fast_transfer_decode_takes_every_valid_transfer(value: tuple[Any, ...]) -> None:
     data = codec.encode(value)
     fast = decode_transaction_fast(data)
@@ -184,7 +185,7 @@ def _some_form_of(raw: bytes, data: st.DataObject) -> tuple[str, bytes]:
 
 
 @given(near_transfer_values(), st.data())
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 def test_transaction_decode_matches_the_strict_path(
     value: tuple[Any, ...], data: st.DataObject
 ) -> None:
@@ -197,7 +198,7 @@ def test_transaction_decode_matches_the_strict_path(
 
 
 @given(st.binary(max_size=200))
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 def test_transaction_decode_of_arbitrary_bytes_matches_the_strict_path(data: bytes) -> None:
     assert _outcome(decode_transaction, data) == _outcome(decode_transaction_strict, data)
 
@@ -237,7 +238,7 @@ def _reference_digest(tx: Transaction) -> bytes:
         values,
     ),
 )
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 def test_signing_digest_from_the_bytes_is_the_specified_digest(
     chain_id: Any, sender: Any, nonce: Any, fee: Any, body: tuple[Any, ...], signature: Any
 ) -> None:
@@ -250,7 +251,7 @@ def test_signing_digest_from_the_bytes_is_the_specified_digest(
 
 
 @given(valid_transfer_values)
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_signing_digest_of_a_decoded_transfer_is_the_specified_digest(
     value: tuple[Any, ...],
 ) -> None:
@@ -328,7 +329,7 @@ def receipts(draw: st.DrawFn) -> tuple[Receipt, str]:
 
 
 @given(receipts())
-@settings(max_examples=3000)
+@settings(max_examples=examples(3000))
 def test_receipt_encoding_is_the_codec_encoding_of_its_value(case: tuple[Receipt, str]) -> None:
     receipt, where = case
 
@@ -428,7 +429,7 @@ def _account_outcome(decode: Any, data: Any) -> tuple[Any, ...]:
 
 
 @given(valid_accounts)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_fast_account_decode_takes_every_valid_account(value: tuple[Any, ...]) -> None:
     data = codec.encode(value)
     assert decode_account_fast(data) is not None
@@ -438,7 +439,7 @@ def test_fast_account_decode_takes_every_valid_account(value: tuple[Any, ...]) -
 
 
 @given(valid_accounts, st.sampled_from(["nothing", *ODD_ACCOUNT_PARTS]), st.data())
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 def test_account_decode_matches_the_strict_path(
     value: tuple[Any, ...], where: str, data: st.DataObject
 ) -> None:
@@ -464,7 +465,7 @@ def test_account_decode_of_every_listed_odd_part_matches_the_strict_path(where: 
 
 
 @given(st.binary(max_size=100))
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 def test_account_decode_of_arbitrary_bytes_matches_the_strict_path(data: bytes) -> None:
     assert _account_outcome(decode_account, data) == _account_outcome(decode_account_strict, data)
 
@@ -483,7 +484,7 @@ def test_account_decode_of_non_bytes_and_oversized_input_matches_the_strict_path
     st.sampled_from(["nothing", "nonce", "balances", "pair", "asset", "amount", "extra"]),
     st.one_of(plain_scalars, odd_values),
 )
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 def test_account_encoding_is_the_codec_encoding(
     value: tuple[Any, ...], where: str, odd: Any
 ) -> None:
@@ -545,7 +546,7 @@ BREAKS = ("signature", "signature length", "chain id", "nonce", "fee", "amount",
     ),
     st.data(),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_signatures_checked_first_reject_or_accept_exactly_as_in_order(
     plan: list[tuple[int, int, str]], data: st.DataObject
 ) -> None:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.state import MemoryStateReader, State
+from tests.hypothesis_profiles import examples
 
 A = b"\x01" * 20
 KEYS = st.sampled_from([b"k1", b"k2", b"k3"])
@@ -72,7 +73,7 @@ def test_invalid_unbalanced_commit_or_revert() -> None:
         state.changes()
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     st.lists(
         st.one_of(

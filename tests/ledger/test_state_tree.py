@@ -33,6 +33,7 @@ from ledger.state_tree import (
     record_hash,
     verify_proof,
 )
+from tests.hypothesis_profiles import examples
 
 Changes = dict[bytes, bytes | None]
 
@@ -99,7 +100,7 @@ batches = st.dictionaries(keys, st.one_of(st.none(), values), max_size=12)
 # MODEL
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(batches, max_size=8), st.sampled_from([0, 3, 1 << 12]), st.randoms())
 def test_tree_matches_a_dict(
     batch_list: list[Changes], cache_size: int, rng: random.Random
@@ -138,7 +139,7 @@ def test_tree_matches_a_dict(
     assert tree.root == EMPTY_ROOT
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.dictionaries(keys, values, min_size=1, max_size=20), st.data())
 def test_invalid_tampered_proofs_fail(mapping: dict[bytes, bytes], data: st.DataObject) -> None:
     tree, _ = tree_of(mapping)
@@ -236,7 +237,7 @@ def nibble_of(key: bytes, depth: int) -> int:
     return int(key.hex()[depth], 16)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dictionaries(keys, values, max_size=40))
 def test_root_is_the_spec_definition(mapping: dict[bytes, bytes]) -> None:
     assert tree_of(mapping)[0].root == spec_root(mapping)
@@ -381,7 +382,7 @@ def test_new_nodes_are_all_the_new_tree_needs() -> None:
         assert reader.get(key) == value
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.dictionaries(keys, values, max_size=30), batches, st.sampled_from(["right", "wrong"]))
 def test_old_value_hints_change_reads_not_results(
     mapping: dict[bytes, bytes], changes: Changes, hint_kind: str
@@ -455,7 +456,7 @@ def test_invalid_values() -> None:
     assert tree.root == root
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.binary(max_size=200))
 def test_decode_proof_raises_only_proof_error(data: bytes) -> None:
     try:
@@ -472,7 +473,7 @@ proof_like = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(proof_like)
 def test_decode_proof_rejects_wrong_shapes(value: object) -> None:
     try:

@@ -25,6 +25,7 @@ from ledger.state import MemoryStateReader, State, account_key, decode_account
 from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.transition import ChainTip, apply_block, build_block, check_transaction, read_params
 from ledger.types import MAX_AMOUNT, NATIVE_ASSET, Block, Transaction
+from tests.hypothesis_profiles import examples
 
 CHAIN = "test-chain"
 KEYS = [crypto.SigningKey(crypto.sha256(b"test key %d" % i)) for i in range(5)]
@@ -308,7 +309,7 @@ operations = st.lists(
 
 
 @given(st.lists(operations, min_size=1, max_size=4))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_supply_is_conserved_and_nonces_never_replay(blocks: list[list[tuple]]) -> None:  # type: ignore[type-arg]
     chain = MemoryChain(make_genesis())
     totals_before = _totals(chain)

@@ -18,6 +18,7 @@ from ledger.types import (
     decode_transaction,
     merkle_root,
 )
+from tests.hypothesis_profiles import examples
 
 KEY = crypto.SigningKey(crypto.sha256(b"types test key"))
 
@@ -33,7 +34,7 @@ def make_tx(nonce: int = 0, amount: int = 5, asset: str = "coin") -> Transaction
     st.integers(0, MAX_AMOUNT),
     st.from_regex(r"\A[a-z][a-z0-9.\-]{0,31}\Z"),
 )
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_transaction_round_trip(nonce: int, amount: int, asset: str) -> None:
     tx = make_tx(nonce, amount, asset)
     decoded = decode_transaction(tx.encode())
@@ -43,7 +44,7 @@ def test_transaction_round_trip(nonce: int, amount: int, asset: str) -> None:
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 def test_arbitrary_bytes_give_decode_error_or_a_transaction(data: bytes) -> None:
     try:
         tx = decode_transaction(data)
@@ -53,7 +54,7 @@ def test_arbitrary_bytes_give_decode_error_or_a_transaction(data: bytes) -> None
 
 
 @given(st.data())
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_any_single_byte_change_is_rejected_or_breaks_the_signature(data: st.DataObject) -> None:
     raw = bytearray(make_tx().encode())
     position = data.draw(st.integers(0, len(raw) - 1))

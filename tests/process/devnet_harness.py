@@ -1,14 +1,19 @@
 """A devnet of real node processes for tests: start, SIGKILL, restart, inspect.
 
 Every node is a separate OS process (`python -m cli.main start`) on
-127.0.0.1 with ports picked free at setup, faster consensus timings than the
-default, and its own log file. Nothing here reaches beyond loopback, and
-every wait is bounded.
+127.0.0.1 with faster consensus timings than the default and its own log
+file. Ports are drawn at random below the kernel's ephemeral range and not
+probed beforehand: a node whose port is taken exits with "Address already in
+use", and the harness starts it (or the whole network, at setup) again on
+other ports. Nothing here reaches beyond loopback, and every wait is bounded
+and waits on a condition.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import re
 import signal
 import subprocess
 import sys
@@ -17,9 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.node.node_commands import free_local_ports, prepare_devnet
+from cli.node.node_commands import prepare_devnet
+from consensus.engine.certificate import CommitCertificate, decode_certificate
 from consensus.engine.validators import Validator, ValidatorSet
 from consensus.node.config import ConsensusConfig
+from consensus.node.privval import decode_guard_file
 from ledger.client import LedgerClient, TransportError
 from ledger.client.devnet import devnet_genesis_document
 from ledger.genesis import parse_genesis
@@ -47,59 +54,147 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: f
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+PORT_FLOOR = 20_000
+BIND_CLASH = "Address already in use"
+START_ATTEMPTS = 5
+STARTED = "started: p2p"  # the node's log line once RPC and p2p both listen
+
+
+def ephemeral_port_floor() -> int:
+    """The lowest port the kernel hands out for port 0: ports below it are
+    never some other socket's automatic choice."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def _moved_peer(peer: str, moved: dict[int, int]) -> str:
+    """``[id@]host:port`` with its port replaced if it is in ``moved``."""
+    address, _, port = peer.rpartition(":")
+    return f"{address}:{moved.get(int(port), int(port))}"
+
+
 class Devnet:
     """N validator processes; node i is `val-i` with the devnet's insecure keys."""
 
     def __init__(self, home: Path, validators: int = 4) -> None:
         self.home = home
         self.count = validators
-        ports = free_local_ports(2 * validators)
-        # prepare_devnet numbers ports from a base; write each node's config from
-        # consecutive free ports by preparing one node at a time is overkill:
-        # instead prepare with the first base and patch every config below.
-        self.nodes = prepare_devnet(home, validators, ports[0], ports[validators], FAST)
-        self._patch_ports(ports[:validators], ports[validators:])
+        self._rng = random.Random()  # ports only: no verdict depends on it
+        self.nodes = prepare_devnet(home, validators, PORT_FLOOR, PORT_FLOOR, FAST)
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * validators
-        self.clients = [LedgerClient(node["rpc_url"], timeout=5.0) for node in self.nodes]
+        self.clients: list[LedgerClient] = []
+        self._assign_ports(list(range(validators)))
         genesis = parse_genesis(devnet_genesis_document(validators))
         self.genesis = genesis
 
-    def _patch_ports(self, p2p: list[int], rpc: list[int]) -> None:
+    def _assign_ports(self, indexes: list[int]) -> None:
+        """New random ports for nodes ``indexes``, written into their configs,
+        and every peer entry that named one of their old p2p ports moved to
+        the new one (other entries, such as a test's proxy, stay as set)."""
         from dataclasses import replace
 
         from consensus.node.config import encode_config, load_config
 
-        for index, node in enumerate(self.nodes):
-            path = Path(node["home"]) / "config.toml"
-            config = load_config(path)
-            peers = tuple(f"127.0.0.1:{p}" for j, p in enumerate(p2p) if j != index)
-            config = replace(
-                config,
-                p2p=replace(config.p2p, listen_port=p2p[index], persistent_peers=peers),
-                rpc=replace(config.rpc, listen_port=rpc[index]),
+        paths = [Path(node["home"]) / "config.toml" for node in self.nodes]
+        configs = [load_config(path) for path in paths]
+        taken = {c.p2p.listen_port for c in configs} | {c.rpc.listen_port for c in configs}
+        pool = [p for p in range(PORT_FLOOR, ephemeral_port_floor()) if p not in taken]
+        fresh = self._rng.sample(pool, 2 * len(indexes))
+        moved: dict[int, int] = {}
+        for index, p2p, rpc in zip(indexes, fresh[::2], fresh[1::2], strict=True):
+            moved[configs[index].p2p.listen_port] = p2p
+            configs[index] = replace(
+                configs[index],
+                p2p=replace(configs[index].p2p, listen_port=p2p),
+                rpc=replace(configs[index].rpc, listen_port=rpc),
             )
-            path.write_text(encode_config(config))
-            node["rpc_url"] = f"http://127.0.0.1:{rpc[index]}"
-            node["p2p_port"] = p2p[index]
-            node["rpc_port"] = rpc[index]
+            self.nodes[index] |= {
+                "p2p_port": p2p,
+                "rpc_port": rpc,
+                "rpc_url": f"http://127.0.0.1:{rpc}",
+                "p2p_address": f"127.0.0.1:{p2p}",
+            }
+        for path, config in zip(paths, configs, strict=True):
+            peers = tuple(_moved_peer(peer, moved) for peer in config.p2p.persistent_peers)
+            path.write_text(
+                encode_config(replace(config, p2p=replace(config.p2p, persistent_peers=peers)))
+            )
+        for client in self.clients:
+            client.close()
+        self.clients = [LedgerClient(node["rpc_url"], timeout=5.0) for node in self.nodes]
 
     # -- processes ---------------------------------------------------------
-    def start(self, index: int) -> None:
+    def _log_path(self, index: int) -> Path:
+        return Path(self.nodes[index]["home"]) / "node.log"
+
+    def _launch(self, index: int) -> int:
+        """Start node ``index``'s process; the log offset its output starts at."""
         assert self.processes[index] is None or self.processes[index].poll() is not None
-        home = self.nodes[index]["home"]
-        log = open(Path(home) / "node.log", "ab")  # noqa: SIM115 - the child owns it
+        path = self._log_path(index)
+        offset = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")  # noqa: SIM115 - the child owns it
         self.processes[index] = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "start", "--home", home],
+            [sys.executable, "-m", "cli.main", "start", "--home", self.nodes[index]["home"]],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         log.close()
+        return offset
+
+    def _await_listening(self, index: int, offset: int) -> bool:
+        """Wait until node ``index`` listens (True) or exits because a port was
+        taken (False: its output moves to a ``node.log.clash-N`` file)."""
+        process = self.processes[index]
+        assert process is not None
+        path = self._log_path(index)
+
+        def output() -> str:
+            with open(path, "rb") as log:
+                log.seek(offset)
+                return log.read().decode(errors="replace")
+
+        wait_until(
+            lambda: STARTED in output() or process.poll() is not None,
+            90,
+            f"node {index} to listen or exit",
+        )
+        if STARTED in output():
+            return True
+        text = output()
+        assert BIND_CLASH in text, f"node {index} exited at start:\n{text[-3000:]}"
+        self.processes[index] = None
+        data = path.read_bytes()
+        path.write_bytes(data[:offset])
+        clashes = len(list(path.parent.glob("node.log.clash-*")))
+        (path.parent / f"node.log.clash-{clashes}").write_bytes(data[offset:])
+        return False
+
+    def start(self, index: int) -> None:
+        """Start node ``index`` (again) and wait until it listens; on a port
+        clash, give it other ports (it dials its peers; they accept it)."""
+        for _ in range(START_ATTEMPTS):
+            if self._await_listening(index, self._launch(index)):
+                return
+            self._assign_ports([index])
+        raise AssertionError(f"node {index}: {START_ATTEMPTS} port clashes in a row")
 
     def start_all(self) -> None:
-        for index in range(self.count):
-            self.start(index)
+        """Start every node and wait until all listen. If a port was taken,
+        stop them all and start the network again with other ports for the
+        nodes that clashed (so every config names every peer's port)."""
+        for _ in range(START_ATTEMPTS):
+            offsets = [self._launch(index) for index in range(self.count)]
+            listening = [self._await_listening(i, offsets[i]) for i in range(self.count)]
+            clashed = [i for i, ok in enumerate(listening) if not ok]
+            if not clashed:
+                return
+            self._stop_processes()
+            self._assign_ports(clashed)
+        raise AssertionError(f"{START_ATTEMPTS} port clashes in a row")
 
     def kill(self, index: int) -> None:
         """SIGKILL node ``index`` and reap it."""
@@ -110,6 +205,11 @@ class Devnet:
         self.processes[index] = None
 
     def stop_all(self) -> None:
+        self._stop_processes()
+        for client in self.clients:
+            client.close()
+
+    def _stop_processes(self) -> None:
         for process in self.processes:
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -122,8 +222,6 @@ class Devnet:
                 process.kill()
                 process.wait(timeout=5)
             self.processes[index] = None
-        for client in self.clients:
-            client.close()
 
     def running(self) -> list[int]:
         return [i for i, p in enumerate(self.processes) if p is not None and p.poll() is None]
@@ -160,18 +258,49 @@ class Devnet:
         assert len({b.state_root for b in blocks if b}) == 1
         return common
 
-    def next_proposer(self) -> int:
-        """Index of the validator that proposes round 0 of the next height
-        (no validator changes in these tests: replay the priorities)."""
-        tip = max(self.heights())
+    def validator_set(self, height: int) -> ValidatorSet:
+        """The set with proposer priorities at ``height`` (no validator
+        changes in these tests: replay the genesis set's priorities)."""
         validators = [
             Validator.from_public_key(v.public_key, v.power) for v in self.genesis.validators
         ]
         current = ValidatorSet.create(validators)
-        for _ in range(1, tip + 1):
+        for _ in range(1, height):
             current = current.next_height()
-        address = current.proposer(0).address
+        return current
+
+    def proposer_of(self, height: int, round: int = 0) -> int:
+        """Index of the validator that proposes ``round`` of ``height``."""
+        address = self.validator_set(height).proposer(round).address
         return [v.address for v in self.genesis.validators].index(address)
+
+    def certificate(self, index: int, height: int) -> CommitCertificate:
+        """The commit certificate of block ``height``, as block ``height + 1``
+        on node ``index`` carries it."""
+        block = self.clients[index].get_block(height + 1)
+        assert block is not None and block.last_commit, f"node {index} has no block {height + 1}"
+        certificate = decode_certificate(block.last_commit)
+        assert certificate.height == height
+        return certificate
+
+    def commit_round(self, index: int, height: int) -> int:
+        """The round in which block ``height`` was committed."""
+        return self.certificate(index, height).round
+
+    def last_signed_height(self, index: int) -> int:
+        """The height of the last vote or proposal node ``index`` signed, from
+        its double-sign guard file (read while the node is down: the guard
+        records a position before the message is sent)."""
+        assert index not in self.running(), "the guard file of a running node moves"
+        path = Path(self.nodes[index]["home"]) / "data" / "signer_guard.json"
+        position = decode_guard_file(path.read_text())
+        return 0 if position is None else position.height
+
+    def proposals(self, index: int) -> list[tuple[int, int]]:
+        """(height, round) of every proposal node ``index`` has logged making."""
+        pattern = re.compile(r"height=(\d+) round=(\d+) proposing")
+        text = self._log_path(index).read_text(errors="replace")
+        return [(int(h), int(r)) for h, r in pattern.findall(text)]
 
     def logs(self) -> dict[str, str]:
         return {

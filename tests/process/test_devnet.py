@@ -15,13 +15,12 @@ import os
 import random
 import re
 import socket
-import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from ledger.address import address_of
+from ledger.address import address_of, encode_address
 from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key
 
 from .devnet_harness import Devnet, wait_until
@@ -93,6 +92,23 @@ def test_transfers_commit_and_balances_match_on_every_node(devnet: Devnet) -> No
     assert len({tuple(_balances(devnet, i)) for i in range(4)}) == 1
 
 
+def _kill_a_coming_proposer(devnet: Devnet) -> tuple[int, int]:
+    """SIGKILL the round-0 proposer of a height two above the tip, and make
+    sure the kill landed before the height below it was committed (so before
+    that proposer could propose); else restart it and try again. Returns
+    (the killed node, the height)."""
+    for _ in range(5):
+        target = max(devnet.heights()) + 2
+        proposer = devnet.proposer_of(target, 0)
+        devnet.kill(proposer)
+        others = [i for i in range(devnet.count) if i != proposer]
+        if max(devnet.heights(others)) < target - 1:
+            return proposer, target
+        devnet.start(proposer)
+        devnet.wait_height(max(devnet.heights(others)), indexes=[proposer], timeout=90)
+    raise AssertionError("the chain outran every attempt to kill a coming proposer")
+
+
 def test_sigkill_a_validator_and_the_proposer_then_restart(devnet: Devnet) -> None:
     rng = random.Random(2)
     devnet.kill(1)
@@ -101,30 +117,47 @@ def test_sigkill_a_validator_and_the_proposer_then_restart(devnet: Devnet) -> No
     devnet.start(1)
     devnet.wait_height(max(devnet.heights([0, 2, 3])), indexes=[1], timeout=90)
 
-    proposer = devnet.next_proposer()
-    devnet.kill(proposer)
+    proposer, target = _kill_a_coming_proposer(devnet)
     others = [i for i in range(4) if i != proposer]
-    before = max(devnet.heights(others))
     hashes += _send_transfers(devnet, others[0], 8, rng)
-    devnet.wait_height(before + 3, indexes=others, timeout=90)
+    devnet.wait_height(target + 3, indexes=others, timeout=90)
+    # The fault had its effect: round 0 of the target height had no proposal,
+    # the validators moved on, and a later round's proposer's block was committed.
+    round_ = devnet.commit_round(others[0], target)
+    assert round_ >= 1, f"height {target} committed in round 0 without its proposer"
+    block = devnet.clients[others[0]].get_block(target)
+    assert block is not None
+    round_proposer = devnet.proposer_of(target, round_)
+    assert round_proposer != proposer
+    assert block.proposer == encode_address(devnet.genesis.validators[round_proposer].address)
     devnet.start(proposer)
-    target = max(devnet.heights(others))
-    devnet.wait_height(target, timeout=90)
+    devnet.wait_height(max(devnet.heights(others)), timeout=90)
     _assert_all_committed(devnet, hashes)
     devnet.assert_same_chain()
 
 
 def test_two_nodes_down_halts_the_chain_and_it_resumes(devnet: Devnet) -> None:
+    """With half the power down, the other two go on talking (transfers sent
+    to one reach the other's mempool) but commit no height the dead
+    validators did not sign for before they died (their guard files say
+    which: a certificate needs one of them). After their restart the chain
+    goes on, each new block with a precommit of one of them."""
     devnet.kill(2)
     devnet.kill(3)
-    time.sleep(1.0)
-    halted = max(devnet.heights([0, 1]))
-    time.sleep(3.0)
-    assert max(devnet.heights([0, 1])) <= halted + 1, "committed without a quorum"
+    last_signed = max(devnet.last_signed_height(i) for i in (2, 3))
     hashes = _send_transfers(devnet, 0, 4, random.Random(3))  # accepted, waiting
+    wait_until(
+        lambda: devnet.clients[1].mempool_info().size >= 4, 60, "the transfers on node 1"
+    )
+    halted = max(devnet.heights([0, 1]))
+    assert halted <= last_signed, "committed without a quorum"
     devnet.start(2)
     devnet.start(3)
     devnet.wait_height(halted + 3, timeout=120)
+    restarted = {devnet.genesis.validators[i].address for i in (2, 3)}
+    for height in range(halted + 1, halted + 3):
+        signers = {s.validator for s in devnet.certificate(0, height).signatures}
+        assert signers & restarted, f"block {height} has no precommit of a restarted node"
     _assert_all_committed(devnet, hashes)
     devnet.assert_same_chain()
 

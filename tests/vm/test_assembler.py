@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
+from tests.hypothesis_profiles import examples
 from tests.vm.random_programs import programs
 from vm.assembler import assemble
 from vm.disassembler import disassemble, format_value
@@ -144,7 +145,7 @@ def test_format_value(value: int | bytes, literal: str) -> None:
     assert format_value(value) == literal
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(programs())
 def test_random_programs_round_trip_through_the_disassembler(text: str) -> None:
     module = assemble(text)

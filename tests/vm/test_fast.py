@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vm.fast
+from tests.hypothesis_profiles import examples
 from tests.vm.conftest import host_state
 from tests.vm.random_programs import programs, run_encoded, sample_host
 from vm.assembler import assemble
@@ -24,7 +25,9 @@ from vm.module import encode_module
 from vm.result import Status, encode_result
 from vm.validator import validate_module
 
-SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 gas_limits = st.one_of(st.integers(0, 400), st.integers(0, 4_000), st.integers(0, 40_000))
 arguments = st.tuples(st.integers(0, MAX_UINT), st.binary(max_size=40))
 
@@ -117,7 +120,7 @@ def other_process() -> Iterator[Pool]:
         yield pool
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), arguments, gas_limits)
 def test_same_result_gas_and_state_in_another_process(
     other_process: Pool, text: str, args: tuple[int, bytes], gas: int

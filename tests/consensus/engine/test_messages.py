@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,12 +17,15 @@ from consensus.engine.messages import (
 )
 from consensus.engine.wire import (
     CommitMessage,
+    Message,
     ProposalMessage,
     decode_message,
     encode_message,
 )
 from ledger import codec, crypto
 from tests.consensus.conftest import CHAIN, Committee
+from tests.hypothesis_profiles import examples
+from tests.msgpack_mutations import look_alikes, replaced, value_at, value_paths
 
 HASH = bytes(range(32))
 
@@ -92,14 +94,15 @@ def test_invalid_non_canonical_bytes(committee: Committee) -> None:
         decode_message(b"")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_random_bytes_raise_only_message_error(data: bytes) -> None:
-    with contextlib.suppress(MessageError):
-        decode_message(data)
+    """Random bytes are refused with MessageError or are a message whose
+    encoding is exactly those bytes (one canonical form)."""
+    _assert_refused_or_canonical(data)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_fuzz_mutated_messages_raise_only_message_error(data: st.DataObject) -> None:
     committee = Committee.of([1, 1, 1, 1])
@@ -109,5 +112,75 @@ def test_fuzz_mutated_messages_raise_only_message_error(data: st.DataObject) -> 
         index = data.draw(st.integers(0, len(original) - 1))
         original[index] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(original)))
-    with contextlib.suppress(MessageError):
-        decode_message(bytes(original[:cut]))
+    _assert_refused_or_canonical(bytes(original[:cut]))
+
+
+leaf_values = st.one_of(
+    st.booleans(),
+    st.none(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.binary(max_size=70),
+    st.text(max_size=4),
+    st.lists(st.integers(0, 3), max_size=3),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.data())
+def test_fuzz_value_changes_are_refused_or_canonical(data: st.DataObject) -> None:
+    """A proposal, vote or commit message with one value of its msgpack tree
+    replaced by a value of any type (a bool for an int, text for bytes, an
+    array for a scalar...), packed by plain msgpack: refused with
+    MessageError, or decoded to a message that encodes to exactly those
+    bytes. So no two byte strings carry one message."""
+    committee = Committee.of([1, 1, 1, 1])
+    proposal = sign_proposal(committee.keys[0], CHAIN, 3, 1, 0, HASH, committee.address(0))
+    precommits = [committee.vote(i, Step.PRECOMMIT, 3, 1, HASH) for i in range(3)]
+    message = data.draw(
+        st.sampled_from(
+            [
+                ProposalMessage(proposal, b"block"),
+                committee.vote(2, Step.PREVOTE, 3, 1, None),
+                CommitMessage(CommitCertificate.from_precommits(precommits), b"block"),
+            ]
+        ),
+        label="message",
+    )
+    tree = msgpack.unpackb(encode_message(message), raw=False)
+    paths = list(value_paths(tree))
+    path = data.draw(st.sampled_from(paths), label="path")
+    changed = replaced(tree, path, data.draw(leaf_values, label="value"))
+    _assert_refused_or_canonical(msgpack.packb(changed, use_bin_type=True))
+
+
+def test_every_look_alike_value_is_refused_or_canonical(committee: Committee) -> None:
+    """Exhaustively: every value of every message kind replaced by each value
+    that looks like it (a bool for 0 or 1, an int in text, bytes as text or
+    as an array, an empty value for nil, an array with one more element):
+    refused, or canonical."""
+    proposal = sign_proposal(committee.keys[0], CHAIN, 3, 1, 0, HASH, committee.address(0))
+    precommits = [committee.vote(i, Step.PRECOMMIT, 3, 1, HASH) for i in range(3)]
+    messages: list[Message] = [
+        ProposalMessage(proposal, b"block"),
+        committee.vote(2, Step.PREVOTE, 3, 1, None),
+        committee.vote(1, Step.PRECOMMIT, 1, 0, HASH),
+        CommitMessage(CommitCertificate.from_precommits(precommits), b"block"),
+    ]
+    tried = 0
+    for message in messages:
+        tree = msgpack.unpackb(encode_message(message), raw=False)
+        for path in value_paths(tree):
+            for value in look_alikes(value_at(tree, path)):
+                _assert_refused_or_canonical(
+                    msgpack.packb(replaced(tree, path, value), use_bin_type=True)
+                )
+                tried += 1
+    assert tried > 100
+
+
+def _assert_refused_or_canonical(data: bytes) -> None:
+    try:
+        message = decode_message(data)
+    except MessageError:
+        return
+    assert encode_message(message) == data

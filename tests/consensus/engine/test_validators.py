@@ -15,6 +15,7 @@ from consensus.engine.validators import (
     decode_validator_set,
 )
 from tests.consensus.conftest import Committee, key
+from tests.hypothesis_profiles import examples
 
 
 def test_quorum_is_more_than_two_thirds() -> None:
@@ -30,7 +31,7 @@ def test_quorum_is_more_than_two_thirds() -> None:
     assert vset.exceeds_one_third(34) and not vset.exceeds_one_third(33)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.integers(1, 12), min_size=1, max_size=7))
 def test_proposer_frequency_equals_power_over_a_full_cycle(powers: list[int]) -> None:
     vset = Committee.of(powers).validator_set

@@ -27,6 +27,7 @@ from ledger.client import calls
 from ledger.crypto import SigningKey
 from ledger.params import Params
 from ledger.types import MAX_TX_SIZE, Block, BlockHeader, Transaction
+from tests.hypothesis_profiles import examples
 
 KEY = SigningKey(bytes(31) + b"\x07")
 CHAIN = "x" * 64  # the longest chain id
@@ -72,7 +73,7 @@ def _frames_carrying(block: Block, validators: int) -> list[bytes]:
     ]
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(
     validators=st.sampled_from([1, 4, 100, 1000]),
     tx_size=st.sampled_from([200, 4096, 61_000]),

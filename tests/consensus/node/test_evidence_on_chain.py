@@ -14,10 +14,12 @@ from ledger.address import address_of
 from ledger.crypto import SigningKey
 from ledger.exceptions import AlreadyExists, InvalidOperation, UnknownRecord
 from ledger.features.evidence.bodies import RecordEvidence
-from tests.ledger.memory_chain import CHAIN, VALIDATOR_KEYS, MemoryChain, make_genesis
+from ledger.types import Receipt
+from tests.ledger.memory_chain import ADDRS, CHAIN, VALIDATOR_KEYS, MemoryChain, make_genesis
 
 ACCUSED = VALIDATOR_KEYS[1]
 ACCUSED_ADDRESS = address_of(ACCUSED.public_key)
+PROPOSE, PRECOMMIT = 1, 3  # the step byte of a record (docs/spec/consensus.md)
 
 
 def _double_precommit(height: int = 1, round: int = 0) -> bytes:
@@ -32,23 +34,51 @@ def _chain() -> MemoryChain:
     return chain
 
 
-def test_a_double_vote_is_recorded_once_with_an_event() -> None:
-    chain = _chain()
-    receipt = chain.submit(0, RecordEvidence(_double_precommit()))
+def _record_key(height: int, round: int, step: int) -> bytes:
+    """docs/spec/transactions.md: ``e || address || height (8) || round (4) || step (1)``."""
+    slot = height.to_bytes(8, "big") + round.to_bytes(4, "big") + bytes([step])
+    return b"e" + ACCUSED_ADDRESS + slot
+
+
+def _assert_recorded(
+    chain: MemoryChain, receipt: Receipt, height: int, round: int, step: int
+) -> None:
+    """The receipt succeeded, carries the one ``evidence`` event naming the
+    slot, the accused and the reporter, and the record holds the height it
+    was recorded at and the reporter."""
     assert receipt.status == 0, receipt.error
     (event,) = receipt.events
     assert event.kind == "evidence"
-    assert dict(event.attributes)["validator"] == ACCUSED_ADDRESS
+    assert dict(event.attributes) == {
+        "height": height,
+        "reporter": ADDRS[0],
+        "round": round,
+        "step": step,
+        "validator": ACCUSED_ADDRESS,
+    }
+    assert chain.record(_record_key(height, round, step)) == (chain.height, ADDRS[0])
+    assert [key for key in chain.reader.values if key.startswith(b"e")] == [
+        _record_key(height, round, step)
+    ]
+
+
+def test_a_double_vote_is_recorded_once_with_an_event() -> None:
+    chain = _chain()
+    receipt = chain.submit(0, RecordEvidence(_double_precommit()))
+    _assert_recorded(chain, receipt, height=1, round=0, step=PRECOMMIT)
     again = chain.submit(0, RecordEvidence(_double_precommit()))
     assert again.status == AlreadyExists.status
 
 
-def test_a_double_proposal_is_recorded() -> None:
+def test_a_double_proposal_is_recorded_once_with_an_event() -> None:
     chain = _chain()
-    a = sign_proposal(ACCUSED, CHAIN, 2, 0, -1, b"\x02" * 32, ACCUSED_ADDRESS)
-    b = sign_proposal(ACCUSED, CHAIN, 2, 0, -1, b"\x03" * 32, ACCUSED_ADDRESS)
-    receipt = chain.submit(0, RecordEvidence(encode_evidence(duplicate_proposal(a, b))))
-    assert receipt.status == 0, receipt.error
+    a = sign_proposal(ACCUSED, CHAIN, 2, 1, -1, b"\x02" * 32, ACCUSED_ADDRESS)
+    b = sign_proposal(ACCUSED, CHAIN, 2, 1, -1, b"\x03" * 32, ACCUSED_ADDRESS)
+    evidence = encode_evidence(duplicate_proposal(a, b))
+    receipt = chain.submit(0, RecordEvidence(evidence))
+    _assert_recorded(chain, receipt, height=2, round=1, step=PROPOSE)
+    again = chain.submit(0, RecordEvidence(evidence))
+    assert again.status == AlreadyExists.status
 
 
 def test_invalid_evidence_changes_nothing() -> None:

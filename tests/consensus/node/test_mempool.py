@@ -40,6 +40,7 @@ from tests.consensus.node.memory_chain import (
     MemoryChain,
     transfer,
 )
+from tests.hypothesis_profiles import examples
 
 RICH = 10**12
 
@@ -467,7 +468,7 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=OPS, max_txs=st.integers(1, 8), extra_bytes=st.integers(0, 2000))
 def test_property_limits_truthful_results_valid_reaps_nonce_order(
     ops: list[tuple[object, ...]], max_txs: int, extra_bytes: int

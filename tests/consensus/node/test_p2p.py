@@ -108,6 +108,12 @@ async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> Non
             await asyncio.sleep(0.01)
 
 
+async def logged(caplog: pytest.LogCaptureFixture, text: str, count: int = 1) -> None:
+    """Wait until ``count`` records of the p2p log contain ``text``: what a
+    node did (refused, gave up) is known from its log, not from a pause."""
+    await eventually(lambda: sum(text in r.getMessage() for r in caplog.records) >= count, 10)
+
+
 # -- a raw client that speaks (or breaks) the protocol -------------------------------
 
 
@@ -319,16 +325,20 @@ def test_invalid_frames_to_send() -> None:
     run(scenario)
 
 
-def test_invalid_wrong_chain_id_is_rejected() -> None:
+def test_invalid_wrong_chain_id_is_rejected(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         async with running(0) as (a, _):
             async with raw_client(a, KEYS[5], chain="another-chain") as raw:
                 assert await close_code(raw.ws) == CLOSE_WRONG_CHAIN
-            async with running(1, chain_id="another-chain", persistent_peers=(a.listen_address,)):
-                await asyncio.sleep(0.5)
-                assert a.peers() == []
+            async with running(
+                1, chain_id="another-chain", persistent_peers=(a.listen_address,)
+            ) as (b, _):
+                # b dialed, was turned away, dialed again and was turned away again.
+                await logged(caplog, f"handshake with 127.0.0.1:{a.listen_port} failed", count=2)
+                assert a.peers() == [] and b.peers() == []
 
-    run(scenario)
+    with caplog.at_level(logging.INFO, logger="consensus.p2p"):
+        run(scenario)
 
 
 def test_invalid_bad_handshake_signature_is_rejected() -> None:
@@ -401,7 +411,7 @@ def test_invalid_oversized_frame_disconnects() -> None:
     run(scenario)
 
 
-def test_invalid_handler_can_report_misbehavior() -> None:
+def test_invalid_handler_can_report_misbehavior(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         def handler(peer_id: bytes, channel: int, payload: Any) -> None:
             if payload == "bad vote":
@@ -414,10 +424,12 @@ def test_invalid_handler_can_report_misbehavior() -> None:
             assert await a.wait_for_peers(1, 5)
             b.broadcast(CONSENSUS_CHANNEL, "bad vote")
             await eventually(lambda: a.peers() == [])
-            await asyncio.sleep(0.5)  # b keeps redialing, but is banned
-            assert a.peers() == []
+            # b keeps redialing, and is refused while the ban lasts.
+            await logged(caplog, ": banned for misbehaving", count=2)
+            assert a.peers() == [] and b.peers() == []
 
-    run(scenario)
+    with caplog.at_level(logging.INFO, logger="consensus.p2p"):
+        run(scenario)
 
 
 def test_a_failing_handler_is_logged_and_the_peer_kept(caplog: pytest.LogCaptureFixture) -> None:
@@ -460,13 +472,17 @@ def test_reconnects_after_a_peer_restarts() -> None:
     run(scenario)
 
 
-def test_two_nodes_dialing_each_other_keep_one_connection() -> None:
+def test_two_nodes_dialing_each_other_keep_one_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario() -> None:
         async with running(0) as (a, inbox_a), running(1) as (b, inbox_b):
             a.add_persistent_peer(b.listen_address)
             b.add_persistent_peer(a.listen_address)
             assert await a.wait_for_peers(1, 5) and await b.wait_for_peers(1, 5)
-            await asyncio.sleep(1.0)  # let both dialers settle
+            # Settled: the second dial was refused as a duplicate of the kept
+            # connection (after which its dialer waits for that one to end).
+            await logged(caplog, ": duplicate connection")
             (seen_by_a,), (seen_by_b,) = a.peers(), b.peers()
             assert seen_by_a.outbound != seen_by_b.outbound
             smaller = min(a.peer_id, b.peer_id)
@@ -476,8 +492,10 @@ def test_two_nodes_dialing_each_other_keep_one_connection() -> None:
                 b.broadcast(CONSENSUS_CHANNEL, n)
             assert [m[2] for m in await inbox_a.wait_for(5)] == list(range(5))
             assert [m[2] for m in await inbox_b.wait_for(5)] == list(range(5))
+            assert len(a.peers()) == 1 and len(b.peers()) == 1
 
-    run(scenario)
+    with caplog.at_level(logging.INFO, logger="consensus.p2p"):
+        run(scenario)
 
 
 def test_send_queue_is_bounded_and_a_stalled_peer_is_dropped() -> None:
@@ -543,14 +561,19 @@ def test_send_wait_applies_backpressure() -> None:
     run(scenario)
 
 
-def test_a_node_listed_as_its_own_peer_stops_dialing_itself() -> None:
+def test_a_node_listed_as_its_own_peer_stops_dialing_itself(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario() -> None:
         async with running(0) as (a, _):
             a.add_persistent_peer(f"127.0.0.1:{a.listen_port}")
-            await asyncio.sleep(0.5)
+            await logged(caplog, "is this node itself; not dialing it again")
             assert a.peers() == []
 
-    run(scenario)
+    with caplog.at_level(logging.INFO, logger="consensus.p2p"):
+        run(scenario)
+    refusals = [r for r in caplog.records if "connected to itself" in r.getMessage()]
+    assert len(refusals) <= 1, "the node dialed itself again"
 
 
 def test_ipv6_loopback() -> None:
@@ -569,7 +592,7 @@ def test_ipv6_loopback() -> None:
     run(scenario)
 
 
-def test_invalid_pinned_peer_id_mismatch_is_refused() -> None:
+def test_invalid_pinned_peer_id_mismatch_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         async with running(0) as (a, _):
             wrong = encode_address(address_of(KEYS[6].public_key))
@@ -577,9 +600,11 @@ def test_invalid_pinned_peer_id_mismatch_is_refused() -> None:
                 b,
                 _,
             ):
-                await asyncio.sleep(0.5)
+                # b reached a twice and refused it both times: not the pinned id.
+                await logged(caplog, f": expected peer {wrong}", count=2)
                 assert b.peers() == []
             async with running(1, persistent_peers=(a.listen_address,)) as (b, _):
                 assert await b.wait_for_peers(1, 5)
 
-    run(scenario)
+    with caplog.at_level(logging.INFO, logger="consensus.p2p"):
+        run(scenario)

@@ -9,7 +9,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -223,15 +222,17 @@ def test_unfinished_segment_creation_is_discarded(tmp_path: Path) -> None:
     assert not (tmp_path / (segment_name(2) + ".tmp")).exists()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_sigkill_at_random_moments_leaves_a_complete_contiguous_log(tmp_path: Path) -> None:
+    """Kill the writer after a seeded number of acknowledged records (it goes
+    on appending, synced and not, until the signal lands). The log replays
+    from a segment boundary without gaps, each record intact, and holds every
+    record the writer acknowledged."""
     rng = random.Random(20261121)
     directory = tmp_path / "wal"
     last_records = []
-    deadline = time.monotonic() + 40
+    total_acknowledged = 0
     for _ in range(15):
-        if time.monotonic() > deadline:
-            break
         writer = subprocess.Popen(
             [sys.executable, "-m", "tests.consensus.node.wal_crash_writer", str(directory)],
             cwd=ROOT,
@@ -240,12 +241,15 @@ def test_sigkill_at_random_moments_leaves_a_complete_contiguous_log(tmp_path: Pa
         )
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.02, 0.4))
+        lines = [writer.stdout.readline() for _ in range(rng.randint(1, 40))]
         writer.send_signal(signal.SIGKILL)
-        output = writer.stdout.read()
-        writer.wait(timeout=10)
+        output = b"".join(lines) + writer.stdout.read()
+        writer.wait(timeout=30)
         writer.stdout.close()
+        assert writer.returncode == -signal.SIGKILL, "the writer was not killed"
         acknowledged = [int(line) for line in output.split(b"\n")[:-1]]  # the last may be cut
+        assert len(acknowledged) >= len(lines), "the writer stopped by itself"
+        total_acknowledged += len(acknowledged)
         with WriteAheadLog(directory) as wal:
             entries = list(wal.replay(from_height=0))
         indices = [int(e.record.split(b":")[0]) for e in entries]
@@ -254,9 +258,7 @@ def test_sigkill_at_random_moments_leaves_a_complete_contiguous_log(tmp_path: Pa
         for entry, index in zip(entries, indices, strict=True):
             assert entry.record == expected_record(index)
             assert entry.height == index // 10 + 1
-        if acknowledged:
-            assert acknowledged[-1] <= indices[-1], "an acknowledged record was lost"
+        assert acknowledged[-1] <= indices[-1], "an acknowledged record was lost"
         last_records.append(indices[-1])
-    assert len(last_records) >= 5
     assert last_records == sorted(last_records)
-    assert last_records[-1] > 50
+    assert last_records[-1] >= total_acknowledged - 1  # records 0.. were all acknowledged or not

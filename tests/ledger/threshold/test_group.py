@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from ledger.threshold import group, group_reference
 from ledger.threshold.errors import InvalidEncoding, InvalidRandomness
 from ledger.threshold.group import FIELD_PRIME, IDENTITY, ORDER
+from tests.hypothesis_profiles import examples
 
 scalars = st.integers(min_value=0, max_value=ORDER - 1)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(a=scalars, b=scalars, k=st.integers(min_value=-(2**300), max_value=2**300))
 def test_backends_agree_on_random_inputs(a: int, b: int, k: int) -> None:
     p, q = group.base_mul(a), group.base_mul(b)
@@ -121,7 +122,7 @@ def test_invalid_random_sources() -> None:
     assert 0 < group.random_scalar(lambda n: b"\x01" * n) < ORDER
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(secret=scalars, nonce=scalars, challenge=scalars, tweak=st.integers(0, 2))
 def test_schnorr_equation_agrees_with_composed_arithmetic(
     secret: int, nonce: int, challenge: int, tweak: int

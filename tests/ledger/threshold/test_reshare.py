@@ -4,17 +4,19 @@ thresholds, dishonest dealers are excluded, and old shares stop working."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from ledger.threshold import dkg, frost, reshare
 from ledger.threshold.ceremony import CeremonyResult, Justification, SecretShare
 from ledger.threshold.errors import CeremonyFailed, InvalidParameters, InvalidShare
-from ledger.threshold.group import ORDER, RandomBytes, base_mul, encode_element
+from ledger.threshold.group import ORDER, RandomBytes, base_mul, encode_element, point_add
 from ledger.threshold.keys import KeyPackage, PublicKeyPackage, trusted_dealer_keygen
 from ledger.threshold.polynomial import derive_interpolating_value, interpolate_constant
+from tests.hypothesis_profiles import examples
 
 from .inprocess import run_dkg, run_reshare, seeded_rng, sign
 
@@ -162,6 +164,32 @@ def test_equivocating_and_malformed_dealings_are_excluded(rng: RandomBytes) -> N
     )
 
 
+def test_old_member_i_cheating_new_member_i_is_answered_or_excluded(rng: RandomBytes) -> None:
+    """Identifiers of old and new members are separate roles (on the chain
+    they are positions in two validator sets): old member 2 cheating new
+    member 2 is a complaint like any other, not a complaint against oneself.
+    Found by the property test above: it was ignored, dealer 2 stayed
+    qualified and new member 2's finalize failed an assertion."""
+    keys, public = trusted_dealer_keygen(31337, 3, 2, rng)
+    session = reshare.ReshareSession(b"reshare", public, 2, (1, 2, 3))
+
+    def corrupt(shares: list[SecretShare]) -> list[SecretShare]:
+        return [
+            dataclasses.replace(s, value=s.value + 1) if (s.dealer, s.receiver) == (2, 2) else s
+            for s in shares
+        ]
+
+    def silence(justifications: list[Justification]) -> list[Justification]:
+        return [j for j in justifications if j.dealer != 2]
+
+    answered = run_reshare(session, keys, rng, shares_hook=corrupt)
+    assert all(not r.disqualified and r.false_accusers == (2,) for r in answered.values())
+    excluded = run_reshare(session, keys, rng, shares_hook=corrupt, justifications_hook=silence)
+    assert all(set(r.disqualified) == {2} for r in excluded.values())
+    for results in (answered, excluded):
+        assert _secret_of([results[1].key_package, results[2].key_package]) == 31337
+
+
 def test_too_few_honest_dealers_fail(rng: RandomBytes) -> None:
     keys, public = trusted_dealer_keygen(7, 5, 3, rng)
     session = reshare.ReshareSession(b"reshare", public, 2, (1, 2, 3))
@@ -207,7 +235,7 @@ def test_invalid_reshare_inputs(rng: RandomBytes) -> None:
         reshare.reshare_receive(session, 4, [package, package2], list(shares))  # one is for 5
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(
     n_old=st.integers(2, 6),
     n_new=st.integers(1, 6),
@@ -227,5 +255,90 @@ def test_reshare_preserves_the_key(n_old: int, n_new: int, seed: int, data: st.D
     session = reshare.ReshareSession(seed.to_bytes(8, "big"), public, t_new, new_members)
     new_keys = _keys(run_reshare(session, dealers, rng))
     signers = [new_keys[j] for j in new_members[:t_new]]
+    assert _secret_of(signers) == secret
+    _assert_signs(signers, encode_element(public.group_public_key), rng)
+
+
+DEALER_ATTACKS = (
+    "wrong share, then the true one revealed",
+    "wrong share, then a lie",
+    "wrong share, then silence",
+    "commitment to another secret",
+    "commitment to another polynomial",
+)
+
+
+@settings(max_examples=examples(15), deadline=None)
+@given(
+    n_old=st.integers(2, 5),
+    n_new=st.integers(1, 5),
+    seed=st.integers(0, 2**32),
+    attack=st.sampled_from(DEALER_ATTACKS),
+    data=st.data(),
+)
+def test_a_cheating_dealer_is_excluded_and_the_key_survives(
+    n_old: int, n_new: int, seed: int, attack: str, data: st.DataObject
+) -> None:
+    """Every old member deals; one cheats against one new member: a wrong
+    private share (and, when accused, the true one, a lie, or nothing), or a
+    commitment to another secret or to another polynomial. A dealer who
+    answers its accuser with the true share stays; every other cheat is
+    disqualified by every new member alike; the honest dealers (at least the
+    old threshold) carry the key over unchanged."""
+    event(attack)
+    rng = seeded_rng(seed)
+    t_old = data.draw(st.integers(1, n_old - 1), label="t_old")  # the honest ones suffice
+    t_new = data.draw(st.integers(1, n_new), label="t_new")
+    secret = (seed * 7919 + 1) % ORDER
+    keys, public = trusted_dealer_keygen(secret, n_old, t_old, rng)
+    cheater = data.draw(st.sampled_from(keys), label="cheater").identifier
+    new_members = tuple(range(3, 3 + n_new))
+    victim = data.draw(st.sampled_from(new_members), label="victim")
+    offset = data.draw(st.integers(1, ORDER - 1), label="offset")
+
+    def wrong_share(shares: list[SecretShare]) -> list[SecretShare]:
+        return [
+            dataclasses.replace(s, value=(s.value + offset) % ORDER)
+            if (s.dealer, s.receiver) == (cheater, victim)
+            else s
+            for s in shares
+        ]
+
+    def lie(justifications: list[Justification]) -> list[Justification]:
+        return [
+            dataclasses.replace(j, value=(j.value + offset) % ORDER) if j.dealer == cheater else j
+            for j in justifications
+        ]
+
+    def silence(justifications: list[Justification]) -> list[Justification]:
+        return [j for j in justifications if j.dealer != cheater]
+
+    def other_commitment(packages: list[reshare.ResharePackage]) -> list[reshare.ResharePackage]:
+        # Another secret (the constant term) or, at random, another higher
+        # coefficient when the new threshold has one.
+        index = 0 if attack == "commitment to another secret" or t_new == 1 else t_new - 1
+        forged = []
+        for package in packages:
+            if package.sender == cheater:
+                commitment = list(package.commitment)
+                commitment[index] = point_add(commitment[index], base_mul(offset))
+                package = dataclasses.replace(package, commitment=tuple(commitment))
+            forged.append(package)
+        return forged
+
+    hooks: dict[str, Any] = {
+        "wrong share, then the true one revealed": {"shares_hook": wrong_share},
+        "wrong share, then a lie": {"shares_hook": wrong_share, "justifications_hook": lie},
+        "wrong share, then silence": {"shares_hook": wrong_share, "justifications_hook": silence},
+        "commitment to another secret": {"packages_hook": other_commitment},
+        "commitment to another polynomial": {"packages_hook": other_commitment},
+    }
+    session = reshare.ReshareSession(seed.to_bytes(8, "big"), public, t_new, new_members)
+    results = run_reshare(session, keys, rng, **hooks[attack])
+    excluded = set() if attack == "wrong share, then the true one revealed" else {cheater}
+    for result in results.values():
+        assert set(result.disqualified) == excluded, (attack, result.disqualified)
+    new_keys = _keys(results)
+    signers = [new_keys[j] for j in data.draw(st.permutations(new_members))[:t_new]]
     assert _secret_of(signers) == secret
     _assert_signs(signers, encode_element(public.group_public_key), rng)

@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger import codec
 from ledger.crypto import SigningKey, sha256
@@ -35,6 +38,8 @@ from ledger.threshold.transport import (
     encode_round1_package,
     encrypt_share,
 )
+from tests.hypothesis_profiles import examples
+from tests.msgpack_mutations import look_alikes, replaced, value_at, value_paths
 
 from .inprocess import run_dkg, seeded_rng
 
@@ -77,6 +82,81 @@ def _mangled(encode: Callable[[], bytes]) -> list[bytes]:
             if replacement != item:
                 variants.append((*good[:index], replacement, *good[index + 1 :]))
     return [codec.encode(v) for v in variants]
+
+
+def _samples() -> list[tuple[bytes, Callable[[bytes], Any], Callable[[Any], bytes]]]:
+    """One encoded message of each kind, with its decoder and encoder."""
+    session = dkg.DkgSession(b"transport", 2, (1, 2, 3))
+    _, package = dkg.dkg_round1(session, 2, seeded_rng(1))
+    results = _dkg()
+    keys = [r.key_package for r in results.values()]
+    resharing = reshare.ReshareSession(b"r", keys[0].public, 2, (1, 2, 3))
+    _, deal, _ = reshare.reshare_deal(resharing, keys[0], seeded_rng(2))
+    commitments = sorted(
+        (frost.commit(k, seeded_rng(5))[1] for k in keys), key=lambda c: c.identifier
+    )
+    encrypted = encrypt_share(
+        SecretShare(1, 2, 424242),
+        b"session",
+        DEALER.secret,
+        DEALER.public_key,
+        RECEIVER.public_key,
+        bytes(range(12)),
+    )
+    pairs: list[tuple[Any, Callable[[bytes], Any], Callable[[Any], bytes]]] = [
+        (package, decode_round1_package, encode_round1_package),
+        (deal, decode_reshare_package, encode_reshare_package),
+        (Complaint(3, 1), decode_complaint, encode_complaint),
+        (Justification(1, 3, 12345), decode_justification, encode_justification),
+        (ceremony.confirm(results[1], seeded_rng(4)), decode_confirmation, encode_confirmation),
+        (keys[0].public, decode_public_key_package, encode_public_key_package),
+        (commitments, decode_commitment_list, encode_commitment_list),
+        (encrypted, decode_encrypted_share, encode_encrypted_share),
+    ]
+    return [(encode(value), decode, encode) for value, decode, encode in pairs]
+
+
+SAMPLES = _samples()
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.data())
+def test_fuzz_mutated_messages_are_refused_or_canonical(data: st.DataObject) -> None:
+    """A ceremony message with a few bytes changed and perhaps cut short is
+    refused with InvalidEncoding, or decodes to a message whose encoding is
+    exactly those bytes."""
+    original, decode, encode = data.draw(st.sampled_from(SAMPLES), label="message")
+    mutated = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 4), label="changes")):
+        position = data.draw(st.integers(0, len(mutated) - 1), label="position")
+        mutated[position] = data.draw(st.integers(0, 255), label="byte")
+    raw = bytes(mutated[: data.draw(st.integers(0, len(mutated)), label="length")])
+    try:
+        message = decode(raw)
+    except InvalidEncoding:
+        return
+    assert encode(message) == raw
+
+
+def test_every_look_alike_value_is_refused_or_canonical() -> None:
+    """Exhaustively, for every ceremony message: each value of its msgpack
+    tree replaced by each look-alike (tests/msgpack_mutations.py) is refused
+    with InvalidEncoding or decodes to a message that encodes to exactly
+    those bytes."""
+    tried = 0
+    for original, decode, encode in SAMPLES:
+        tree = msgpack.unpackb(original, raw=False)
+        for path in value_paths(tree):
+            for value in look_alikes(value_at(tree, path)):
+                raw = msgpack.packb(replaced(tree, path, value), use_bin_type=True)
+                try:
+                    message = decode(raw)
+                except InvalidEncoding:
+                    continue
+                finally:
+                    tried += 1
+                assert encode(message) == raw, (decode.__name__, path, value)
+    assert tried > 100
 
 
 @pytest.mark.parametrize(

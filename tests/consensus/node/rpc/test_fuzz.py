@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ledger import codec
 from ledger.types import Transaction
+from tests.hypothesis_profiles import examples
 
 from .conftest import ALICE, BOB, transfer
 from .server_thread import ServerThread
@@ -40,7 +41,7 @@ METHODS = [
     "ledger_getBlockEvents",
 ]
 FUZZ = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -124,8 +124,8 @@ def test_idle_connections_make_room_for_new_clients(tmp_path: Path) -> None:
         assert clients[0].chain_id() == "ledger-devnet-1"  # the client reconnects
         assert metric(metrics, "ledger_rpc_connections_refused_total") == 0
     finally:
-        for sock in held:
-            sock.close()
+        for conn in held:
+            conn.close()
         server.close()
 
 

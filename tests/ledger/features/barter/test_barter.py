@@ -32,6 +32,7 @@ from ledger.features.barter.bodies import (
 from ledger.features.barter.offers import offer_info, offers_of, order_book, payment_for
 from ledger.fields import DecodeError
 from ledger.types import decode_body, encode_body
+from tests.hypothesis_profiles import examples
 from tests.ledger.memory_chain import (
     ADDRS,
     CHAIN,
@@ -411,7 +412,7 @@ def _body(chain: MemoryChain, op: tuple[Any, ...], nonces: dict[int, int]) -> An
 
 
 @given(st.lists(st.lists(barter_op, min_size=1, max_size=8), min_size=1, max_size=6))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_barter_conserves_every_asset_and_never_fills_beyond_the_makers_price(
     blocks: list[list[tuple[Any, ...]]],
 ) -> None:

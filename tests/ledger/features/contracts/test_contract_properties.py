@@ -25,6 +25,7 @@ from ledger.features.contracts.records import (
     read_record,
 )
 from ledger.types import Transaction
+from tests.hypothesis_profiles import examples
 from tests.ledger.features.contracts.contract_chain import ADDRS, ASSETS, CREDITS, ContractChain
 from vm.values import Value
 
@@ -116,7 +117,7 @@ def check_invariants(chain: ContractChain) -> None:
             assert key[2:22] in live, "nothing is left of an evicted contract"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(operations, min_size=1, max_size=4))
 def test_random_contract_activity_keeps_invariants_and_roots_agree(
     blocks: list[list[tuple]],  # type: ignore[type-arg]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.client.devnet import (
@@ -16,7 +17,13 @@ from ledger.client.devnet import (
     validator_key,
 )
 from ledger.crypto import SigningKey, sha256
-from ledger.exceptions import AlreadyExists, InvalidOperation, LimitExceeded, UnknownRecord
+from ledger.exceptions import (
+    AlreadyExists,
+    InvalidOperation,
+    LimitExceeded,
+    NotAuthorized,
+    UnknownRecord,
+)
 from ledger.features.bank.assets import supply
 from ledger.features.bank.bodies import Transfer
 from ledger.features.policy.accounts import governance_address, pending_proposals, policy_info
@@ -36,7 +43,8 @@ from ledger.features.validators.schedule import (
 )
 from ledger.genesis import parse_genesis
 from ledger.state import VALIDATORS_KEY
-from ledger.types import Body
+from ledger.types import Body, Transaction
+from tests.hypothesis_profiles import examples
 from tests.ledger.memory_chain import MemoryChain, events_of
 
 GOVERNORS = ("dave", "erin", "frank", "grace")
@@ -217,7 +225,7 @@ def _last_status(result: Any) -> int:
         max_size=6,
     )
 )
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 def test_the_set_for_every_height_is_the_one_scheduled_two_blocks_before(
     blocks: list[list[tuple[int, int]]],
 ) -> None:
@@ -252,3 +260,159 @@ def test_the_set_for_every_height_is_the_one_scheduled_two_blocks_before(
             got = validator_set_for_height(chain.reader, height)
             assert {v.public_key: v.power for v in got} == expected
         assert len(chain.record(SCHEDULE_KEY)) <= 2
+
+
+OUTSIDERS = ("alice", "heidi")
+NOT_A_MEMBER = NotAuthorized.status
+UNKNOWN_PROPOSAL = 10_000
+approve_pending = st.tuples(st.just("approve pending"), st.integers(0, 7))  # by a new governor
+governance_step = st.one_of(
+    st.tuples(st.just("propose"), st.integers(0, 3), st.integers(0, 5), st.integers(1, 30)),
+    approve_pending,
+    approve_pending,  # weighted: a proposal needs two of these to execute
+    approve_pending,
+    st.tuples(st.just("approve"), st.integers(0, 3), st.integers(0, 7)),
+    st.tuples(st.just("outsider"), st.sampled_from(OUTSIDERS), st.integers(0, 7), st.booleans()),
+    st.tuples(st.just("replay"), st.integers(0, 63)),
+    st.tuples(st.just("forged"), st.integers(0, 3), st.integers(0, 7)),
+    st.tuples(st.just("other chain"), st.integers(0, 3), st.integers(0, 7)),
+)
+
+
+class GovernanceBook:
+    """What the 3-of-4 governance must do, by docs/spec/policy.md alone: the
+    pending proposals with their approvers, the validator set in force from
+    each height, and the transactions the chain included."""
+
+    def __init__(self, chain: MemoryChain) -> None:
+        self.chain = chain
+        self.governance = chain.genesis.policy("governance").address
+        self.keys = [validator_key(i).public_key for i in range(6)]
+        self.validators = {v.public_key: v.power for v in validator_set_for_height(chain.reader, 1)}
+        self.in_force = {1: dict(self.validators)}
+        self.pending: dict[int, tuple[int, int, set[str]]] = {}  # id -> key index, power, approvers
+        self.made: list[int] = []  # every proposal id, in order
+        self.included: list[Any] = []
+
+    def proposal_id(self, pick: int) -> int:
+        return self.made[pick] if pick < len(self.made) else UNKNOWN_PROPOSAL + pick
+
+    def run(self, tx: Any) -> int | None:
+        """One block with ``tx``; the receipt's status, or None if not admitted."""
+        result = self.chain.run([tx])
+        if not result.receipts:
+            return None
+        self.included.append(tx)
+        return int(result.receipts[0].status)
+
+    def approve(self, name: str, proposal_id: int) -> int:
+        """The status the approval must get; executes the proposal at 3 approvers."""
+        if proposal_id not in self.pending:
+            return UnknownRecord.status
+        index, power, approvers = self.pending[proposal_id]
+        if name in approvers:
+            event("a repeated approval")
+            return AlreadyExists.status
+        approvers.add(name)
+        if len(approvers) == 3:
+            event("a proposal executed")
+            del self.pending[proposal_id]
+            self.validators[self.keys[index]] = power
+            self.in_force[self.chain.height + 3] = dict(self.validators)  # block height + 2
+        return 0
+
+    def check(self) -> None:
+        chain = self.chain
+        for height in (chain.height + 1, chain.height + 2):
+            expected = next(
+                self.in_force[h] for h in sorted(self.in_force, reverse=True) if h <= height
+            )
+            got = validator_set_for_height(chain.reader, height)
+            assert {v.public_key: v.power for v in got} == expected, height
+        pending = pending_proposals(chain.reader, self.governance)
+        assert {p.proposal_id: len(p.approvals) for p in pending} == {
+            pid: len(approvers) for pid, (_, _, approvers) in self.pending.items()
+        }
+
+
+@given(st.lists(governance_step, min_size=4, max_size=16))
+@example(
+    [  # every attack against one proposal, then its third approval: it executes
+        ("propose", 0, 4, 7),
+        ("approve pending", 0),
+        ("forged", 2, 0),
+        ("other chain", 2, 0),
+        ("approve", 1, 0),  # erin again
+        ("outsider", "alice", 0, False),
+        ("replay", 1),
+        ("approve pending", 0),
+        ("replay", 2),
+        ("approve", 0, 0),  # executed: no longer pending
+    ]
+)
+@settings(max_examples=examples(20), deadline=None)
+def test_only_three_distinct_governors_change_the_validator_set(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    """Honest proposals and approvals mixed with attacks: a non-member
+    proposing or approving (21), a governor approving twice (22), an
+    approval of a proposal that is not pending (20), an included
+    transaction sent again (its nonce is spent), an approval whose signature
+    was made for another proposal, one signed for another chain (neither is
+    admitted). Only a third distinct governor's approval changes the set,
+    in force two blocks later, exactly as the book says."""
+    book = GovernanceBook(MemoryChain(parse_genesis(devnet_genesis_document()), verify=False))
+    chain, governance = book.chain, book.governance
+    for step in steps:
+        kind = step[0]
+        event(kind)
+        if kind == "propose":
+            _, who, index, power = step
+            action = UpdateValidator(book.keys[index], power, f"val-{index}")
+            body = ProposeAction(governance, encode_action(action), chain.height + 1000)
+            assert book.run(chain.sign(account_key(GOVERNORS[who]), body)) == 0
+            proposal_id = len(book.made) + 1
+            book.made.append(proposal_id)
+            book.pending[proposal_id] = (index, power, {GOVERNORS[who]})
+        elif kind == "approve":
+            _, who, pick = step
+            proposal_id = book.proposal_id(pick)
+            tx = chain.sign(account_key(GOVERNORS[who]), ApproveProposal(governance, proposal_id))
+            expected = book.approve(GOVERNORS[who], proposal_id)
+            assert book.run(tx) == expected, step
+        elif kind == "approve pending":
+            if not book.pending:
+                chain.run([])
+            else:
+                proposal_id = sorted(book.pending)[step[1] % len(book.pending)]
+                approvers = book.pending[proposal_id][2]
+                name = next(n for n in GOVERNORS if n not in approvers)
+                tx = chain.sign(account_key(name), ApproveProposal(governance, proposal_id))
+                expected = book.approve(name, proposal_id)
+                assert book.run(tx) == expected, step
+        elif kind == "outsider":
+            _, name, pick, propose = step
+            action = encode_action(UpdateValidator(book.keys[0], 99, "val-0"))
+            body: Body = (
+                ProposeAction(governance, action, chain.height + 1000)
+                if propose or book.proposal_id(pick) not in book.pending
+                else ApproveProposal(governance, book.proposal_id(pick))
+            )
+            assert book.run(chain.sign(account_key(name), body)) == NOT_A_MEMBER
+        elif kind == "replay":
+            if book.included:
+                assert book.run(book.included[step[1] % len(book.included)]) is None
+            else:
+                chain.run([])
+        else:
+            _, who, pick = step
+            key = account_key(GOVERNORS[who])
+            approval = ApproveProposal(governance, book.proposal_id(pick))
+            if kind == "forged":  # signed for the next proposal id, sent for this one
+                signed = chain.sign(key, ApproveProposal(governance, approval.proposal_id + 1))
+                tx = dataclasses.replace(signed, body=approval, _cache={})
+            else:
+                nonce = chain.nonce(address(GOVERNORS[who]))
+                tx = Transaction("another-chain", key.public_key, nonce, 1000, approval).signed(key)
+            assert book.run(tx) is None
+        book.check()

@@ -37,6 +37,7 @@ from ledger.features.validators.bodies import UpdateValidator
 from ledger.fields import DecodeError
 from ledger.transition import check_transaction, read_params
 from ledger.types import Body, decode_body, encode_body
+from tests.hypothesis_profiles import examples
 from tests.ledger.memory_chain import (
     ADDRS,
     CHAIN,
@@ -466,7 +467,7 @@ def policy_shapes(draw: st.DrawFn) -> tuple[list[int], int]:
 @given(policy_shapes(), st.lists(st.lists(policy_op, min_size=1, max_size=12), max_size=6))
 @example((list(range(20)), 15), [[("withdraw", 0, 5)], [("approve", i, 1) for i in range(1, 20)]])
 @example(([3], 1), [[("withdraw", 0, 5), ("withdraw", 3 * POOL - 1, 5)]])
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 def test_policy_executes_exactly_at_k_distinct_current_members(
     shape: tuple[list[int], int], blocks: list[list[tuple[Any, ...]]]
 ) -> None:
