@@ -68,7 +68,15 @@ from ledger.exceptions import (
     TxRejected,
 )
 from ledger.params import Params
-from ledger.state import State, StateReader, account_key, decode_account
+from ledger.state import (
+    ACCOUNT_PREFIX,
+    Account,
+    State,
+    StateReader,
+    account_key,
+    decode_account,
+    encode_account,
+)
 from ledger.transition import (
     ChainTip,
     check_can_pay,
@@ -181,6 +189,32 @@ class _Sender:
 
     def count(self) -> int:
         return len(self.ready) + len(self.queued)
+
+
+class _PendingAccounts:
+    """A StateReader: the committed state with the senders' pending debits
+    (Mempool.pending_state)."""
+
+    __slots__ = ("_committed", "_senders")
+
+    def __init__(self, committed: StateReader, senders: Mapping[bytes, _Sender]) -> None:
+        self._committed = committed
+        self._senders = senders
+
+    def get_state(self, key: bytes) -> bytes | None:
+        if key.startswith(ACCOUNT_PREFIX):
+            sender = self._senders.get(key[len(ACCOUNT_PREFIX) :])
+            if sender is not None:
+                return encode_account(_pending_account(sender))
+        return self._committed.get_state(key)
+
+
+def _pending_account(sender: _Sender) -> Account:
+    balances = dict(sender.balances)
+    for asset, amount in sender.spent.items():
+        balances[asset] = balances.get(asset, 0) - amount
+    kept = tuple(sorted((asset, amount) for asset, amount in balances.items() if amount > 0))
+    return Account(sender.next_nonce, kept)
 
 
 class Mempool:
@@ -576,10 +610,14 @@ class Mempool:
         return sender.next_nonce
 
     def pending_state(self) -> StateReader:
-        """The committed state with every pending transaction applied in
-        arrival order: what CheckTx sees. Read it at once; after the next
-        ``add`` or ``update`` it may be another object."""
-        return self._check_state
+        """What CheckTx admits against: the committed state, except that the
+        account of each sender with transactions here shows its next nonce
+        (counting its ready ones) and its balances less what they may spend
+        (the worst case: a call's whole gas limit). Bodies do not run here,
+        so nothing else differs from the committed state: not a transfer's
+        credit to its recipient, nor an asset a pending transaction issues.
+        A view over this mempool: read it at once."""
+        return _PendingAccounts(self._chain.store, self._senders)
 
     def transactions(self) -> list[Transaction]:
         """Every transaction held: the ready ones in ready order, then the

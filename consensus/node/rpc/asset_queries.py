@@ -99,8 +99,8 @@ class AssetQueries:
 
     def reader(self, height: int | str | None) -> tuple[int, StateReader]:
         """The height and a reader of the state after block ``height`` (None:
-        the latest; "pending": the latest with the mempool's transactions
-        applied, reported at the tip's height). Raises BlockNotFound above the tip."""
+        the latest; "pending": the mempool's admission view,
+        Mempool.pending_state, reported at the tip's height). Raises BlockNotFound above the tip."""
         chain = self.node.chain
         tip = chain.tip.height
         if height == jf.PENDING:

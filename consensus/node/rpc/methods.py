@@ -180,7 +180,7 @@ class LedgerMethods:
 
     def account(self, address: bytes, height: int | str | None) -> Account:
         """The account after block ``height`` (None: the latest; "pending":
-        with the mempool's transactions applied). Raises BlockNotFound."""
+        the mempool's admission view, Mempool.pending_state). Raises BlockNotFound."""
         chain = self.node.chain
         if height == jf.PENDING:
             raw = self.node.pending_state().get_state(account_key(address))

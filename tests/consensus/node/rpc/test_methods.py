@@ -310,25 +310,29 @@ def test_unknown_body_kind_is_malformed(served: ServerThread, client: LedgerClie
 
 
 def test_pending_state_counts_the_mempool(served: ServerThread) -> None:
-    """height "pending": the latest state with the mempool's transactions applied."""
+    """height "pending": what the mempool admits against, the latest state
+    with each waiting sender's next nonce and its balances less what its
+    transactions may spend (bodies do not run: recipients and new assets
+    show only once committed)."""
     from ledger.client import asset_transactions as build
 
     from .conftest import address_text
 
     client = LedgerClient(served.url)
     alice, bob = address_text(ALICE), address_text(BOB)
-    before = client.get_balance(alice)
+    before, bob_before = client.get_balance(alice), client.get_balance(bob)
     client.send_raw_transaction(transfer(ALICE, BOB, 5000, nonce=0).encode())
     client.send_body(ALICE, build.issue_asset("gold", 100, 0), nonce=1, wait=False)
     assert client.get_balance(alice) == before  # committed: unchanged
     assert client.get_balance(alice, height="pending") == before - 5000 - 2 * 1000
-    assert client.get_account(bob, "pending").balances["coin"] == client.get_balance(bob) + 5000
     assert client.get_account(alice, "pending").nonce == 2
-    assert client.get_asset("gold") is None
-    pending_gold = client.get_asset("gold", "pending")
-    assert pending_gold is not None and pending_gold.issuer == alice
+    assert client.get_transaction_count(alice, "pending") == 2
+    assert client.get_account(bob, "pending").balances["coin"] == bob_before
+    assert client.get_asset("gold", "pending") is None
     served.produce()
-    assert client.get_asset("gold") == pending_gold
+    assert client.get_balance(bob) == bob_before + 5000
+    gold = client.get_asset("gold")
+    assert gold is not None and gold.issuer == alice
     assert client.get_balance(alice, height="pending") == client.get_balance(alice)
 
 
