@@ -86,6 +86,7 @@ from consensus.node.blocksync import (
     encode_sync_message,
 )
 from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.lock_copy import LockCopy, LockCopyError
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import Mempool, MempoolConfig
 from consensus.node.p2p import (
@@ -257,10 +258,14 @@ class Node:
         self.validator_key = validator_key
         self.validator_address = address_of(validator_key.public_key) if validator_key else None
         self.guard: DoubleSignGuard | None = None
+        self.lock_copy: LockCopy | None = None
         if validator_key is not None:
             try:
                 self.guard = DoubleSignGuard(data / "signer_guard.json")
-            except GuardFileError as exc:
+                self.lock_copy = LockCopy(data / "signer_lock.bin")
+            except (GuardFileError, LockCopyError) as exc:
+                if self.guard is not None:
+                    self.guard.close()
                 self.wal.close()
                 self._chain.close()
                 raise NodeError(str(exc)) from exc
@@ -315,6 +320,7 @@ class Node:
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
         self._halted = False
+        self._abstaining_at: int | None = None  # a height this validator sits out
         self._engine_started = False
         self._started_at = 0.0
 
@@ -503,9 +509,9 @@ class Node:
         return next_set is not None and next_set.get(address_of(public_key)) is not None
 
     # -- the engine ---------------------------------------------------------
-    def _new_engine(self, signer_state: SignerState | None) -> Engine:
+    def _new_engine(self, signer_state: SignerState | None, voting: bool = True) -> Engine:
         signer = None
-        if self.validator_key is not None and self.guard is not None:
+        if voting and self.validator_key is not None and self.guard is not None:
             signer = GuardedSigner(
                 self.validator_key, self._genesis.chain_id, self.guard, signer_state
             )
@@ -543,21 +549,58 @@ class Node:
                 except RecordError as exc:
                     raise NodeError(
                         f"the WAL record for height {height} is unreadable ({exc}); move "
-                        f"{self.wal.directory} aside and restart (the guard file still "
-                        "prevents double signing)"
+                        f"{self.wal.directory} aside and restart (the double-sign guard and "
+                        "the lock copy kept with it still prevent conflicting votes)"
                     ) from exc
         return record
+
+    def _resume_record(self, height: int) -> ConsensusRecord | None:
+        """The record to resume ``height`` from: the WAL's, or, if the WAL has
+        none (lost, moved aside), the lock copy kept with the guard. Without
+        either, a validator that already signed at ``height`` and kept no lock
+        copies sits the height out (it cannot know its lock). Raises NodeError."""
+        record = self._read_wal_record(height)
+        if self.lock_copy is None or self.guard is None:
+            return record
+        if record is not None:
+            if record.locked_block is not None:
+                self.lock_copy.save(encode_record(record))  # a lock from before copies were kept
+            return record
+        try:
+            kept = self.lock_copy.load()
+        except LockCopyError as exc:
+            raise NodeError(str(exc)) from exc
+        if kept is not None and kept.height == height:
+            log.warning(
+                "height=%d round=%d the WAL has no record of this height: resuming from the "
+                "lock copy (locked in round %d)",
+                height,
+                kept.round,
+                kept.locked_round,
+            )
+            return kept
+        last = self.guard.last
+        if not self.lock_copy.existed and last is not None and last.height == height:
+            log.warning(
+                "height=%d signed at this height but neither the WAL nor a lock copy "
+                "remembers the lock: not voting until the next height",
+                height,
+            )
+            self._abstaining_at = height
+        return None
 
     def _start_engine(self) -> None:
         """Resume the height in progress from the WAL, or start the next height."""
         self._engine_started = True
         height = self._chain.tip.height + 1
-        record = self._read_wal_record(height)
+        record = self._resume_record(height)
         self.wal.start_height(height)
         self.wal.prune_below(height)
+        if self._abstaining_at == height:
+            self.engine = self._new_engine(None, voting=False)
         if record is not None and record.height == height:
             self.engine = self._new_engine(record.signer_state)
-            log.info("height=%d round=%d resuming from the WAL", height, record.round)
+            log.info("height=%d round=%d resuming from its record", height, record.round)
             self._carry_out(self.engine.restore(record, self.validator_set(height)))
         else:
             log.info("height=%d round=0 starting", height)
@@ -580,6 +623,9 @@ class Node:
                 self.network_height(),
             )
             return
+        if self._abstaining_at is not None and height > self._abstaining_at:
+            self._abstaining_at = None
+            self.engine = self._new_engine(None)  # votes again (the guard guards)
         self.ticker.clear()
         self.wal.start_height(height)
         self.wal.prune_below(height)
@@ -613,7 +659,10 @@ class Node:
 
     def _carry_out_one(self, action: Action) -> None:
         if isinstance(action, Persist):
-            self.wal.append(encode_record(action.record), sync=True)
+            record = encode_record(action.record)
+            self.wal.append(record, sync=True)
+            if action.lock_changed and self.lock_copy is not None:
+                self.lock_copy.save(record)  # the lock outlives the WAL
         elif isinstance(action, Broadcast):
             self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
         elif isinstance(action, ScheduleTimeout):
