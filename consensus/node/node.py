@@ -842,12 +842,17 @@ class Node:
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
 
     def _apply_synced_block(self, message: BlockMessage) -> None:
-        """Verify a fetched block against its certificate, execute and commit it."""
+        """Verify a fetched block against its certificate, execute and commit it.
+        Raises PeerMisbehaved (the peer is banned) for a block that does not
+        decode, whose body does not match its header (checked first: the
+        certificate signs the header's hash only), whose certificate is not
+        +2/3 of the height's set for it, or that does not execute."""
         if message.height != self._chain.tip.height + 1:
             return  # stale or early: consensus or another answer got there first
         try:
             codec.check_limits(message.certificate, certificate_limits(self._wire_validators()))
             block = self.app.decode_checked(message.block)
+            self.app.check_body(block)
             certificate = decode_certificate(message.certificate)
             check_certificate_for(certificate, message.height, block.hash)
             verify_certificate(
