@@ -86,6 +86,7 @@ from consensus.node.blocksync import (
     encode_sync_message,
 )
 from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.fault_injection import inject_wal_failures
 from consensus.node.lock_copy import LockCopy, LockCopyError
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import Mempool, MempoolConfig
@@ -252,7 +253,8 @@ class Node:
             raise NodeError(str(exc)) from exc
         try:
             self.wal = WriteAheadLog(data / "wal")
-        except WalError as exc:
+            inject_wal_failures(self.wal)  # test only: see consensus.node.fault_injection
+        except (WalError, ValueError) as exc:
             self._chain.close()
             raise NodeError(str(exc)) from exc
         self.validator_key = validator_key
@@ -320,6 +322,7 @@ class Node:
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
         self._halted = False
+        self.halt_reason: str | None = None
         self._abstaining_at: int | None = None  # a height this validator sits out
         self._engine_started = False
         self._started_at = 0.0
@@ -679,6 +682,7 @@ class Node:
         """Stop the node at once (fail-stop): nothing more is carried out and
         the process exits; a restart resumes from the store and the WAL."""
         log.critical("stopping the node: %s", reason, exc_info=True)
+        self.halt_reason = reason
         self._halted = True
         self._stopped.set()
 
@@ -997,7 +1001,9 @@ def open_node(home: Path) -> Node:
 
 
 def run_node(home: Path) -> None:
-    """Run a node until SIGINT or SIGTERM. Raises NodeError, ConfigError, GenesisError."""
+    """Run a node until SIGINT or SIGTERM. Raises NodeError, ConfigError,
+    GenesisError; NodeError also after a fail-stop (a failed Persist or
+    Commit), so that the process exits with status 1."""
 
     async def main() -> None:
         node = open_node(home)
@@ -1010,5 +1016,7 @@ def run_node(home: Path) -> None:
         finally:
             log.info("stopping")
             await node.stop()
+        if node.halt_reason is not None:  # fail-stop: the exit status says so
+            raise NodeError(f"the node stopped after a failure: {node.halt_reason}")
 
     asyncio.run(main())

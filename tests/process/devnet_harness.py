@@ -84,7 +84,8 @@ class Devnet:
             node["rpc_port"] = rpc[index]
 
     # -- processes ---------------------------------------------------------
-    def start(self, index: int) -> None:
+    def start(self, index: int, env: dict[str, str] | None = None) -> None:
+        """Start node ``index`` (``env``: extra environment variables)."""
         assert self.processes[index] is None or self.processes[index].poll() is not None
         home = self.nodes[index]["home"]
         log = open(Path(home) / "node.log", "ab")  # noqa: SIM115 - the child owns it
@@ -93,7 +94,7 @@ class Devnet:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         )
         log.close()
 

@@ -130,6 +130,38 @@ def test_invalid_a_damaged_lock_copy_refuses_to_resume(tmp_path: Path) -> None:
         close(driven)
 
 
+def test_invalid_a_failing_lock_copy_stops_the_node_before_the_precommit_leaves(
+    tmp_path: Path,
+) -> None:
+    """Issue 13 section 4: the lock copy is part of the persist; if it cannot
+    be written (disk full), the node stops and the precommit never leaves."""
+    home = a_follower(prepare(tmp_path))
+    driven = open_node(home)
+    assert driven.node.lock_copy is not None
+
+    def disk_full(record: bytes) -> None:
+        raise LockCopyError("cannot write the lock copy: [Errno 28] No space left on device")
+
+    driven.node.lock_copy.save = disk_full  # type: ignore[method-assign]
+    try:
+        block_a = block_at(driven, 1, 0, time_ms=1_000)
+        a_hash = driven.node.app.block_hash(block_a)
+
+        def round_0() -> None:
+            driven.node._start_engine()
+            driven.deliver(proposal(driven, 1, 0, block_a))
+            for vote in votes(driven, Step.PREVOTE, 1, 0, a_hash, others(driven, 1)[:2]):
+                driven.deliver(vote)
+
+        run(round_0)
+        assert [v.block_hash for v in driven.own_votes(Step.PREVOTE, 0)] == [a_hash]
+        assert driven.own_votes(Step.PRECOMMIT, 0) == []  # signed, never sent
+        assert driven.node.halt_reason is not None and "lock copy" in driven.node.halt_reason
+        assert driven.node._stopped.is_set()
+    finally:
+        close(driven)
+
+
 def test_the_lock_copy_round_trips_and_starts_empty(tmp_path: Path) -> None:
     copy = LockCopy(tmp_path / "lock.bin")
     assert not copy.existed and copy.load() is None
