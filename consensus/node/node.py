@@ -565,11 +565,11 @@ class Node:
         record = self._read_wal_record(height)
         if self.lock_copy is None or self.guard is None:
             return record
-        if record is not None:
-            if record.locked_block is not None:
-                self.lock_copy.save(encode_record(record))  # a lock from before copies were kept
-            return record
         try:
+            if record is not None:
+                if record.locked_block is not None:
+                    self.lock_copy.save(encode_record(record))  # an upgrade mid-height
+                return record
             kept = self.lock_copy.load()
         except LockCopyError as exc:
             raise NodeError(str(exc)) from exc
@@ -958,8 +958,9 @@ class Node:
             await loop()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("a node loop failed; stopping")
+            self.halt_reason = f"a node loop failed: {exc!r}"
             self._stopped.set()
 
     async def stop(self) -> None:
