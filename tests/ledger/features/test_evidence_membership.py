@@ -51,7 +51,7 @@ def remove_validator_1(chain: MemoryChain) -> int:
     return gone
 
 
-def test_invalid_before_a_validator_that_left_could_not_be_recorded() -> None:
+def test_invalid_evidence_against_a_validator_that_has_left_is_recorded() -> None:
     chain = devnet_chain()
     chain.skip_to(3)
     evidence = double_precommit(chain, validator_key(1), 2)  # while it was a member
