@@ -95,6 +95,8 @@ from consensus.node.config import (
     load_config,
     load_key_file,
 )
+from consensus.node.fault_injection import inject_wal_failures
+from consensus.node.lock_copy import LockCopy, LockCopyError
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import QUEUED, Mempool, MempoolConfig
 from consensus.node.mempool_gossip import MempoolGossip
@@ -274,16 +276,21 @@ class Node:
             raise NodeError(str(exc)) from exc
         try:
             self.wal = WriteAheadLog(data / "wal")
-        except WalError as exc:
+            inject_wal_failures(self.wal)  # test only: see consensus.node.fault_injection
+        except (WalError, ValueError) as exc:
             self._chain.close()
             raise NodeError(str(exc)) from exc
         self.validator_key = validator_key
         self.validator_address = address_of(validator_key.public_key) if validator_key else None
         self.guard: DoubleSignGuard | None = None
+        self.lock_copy: LockCopy | None = None
         if validator_key is not None:
             try:
                 self.guard = DoubleSignGuard(data / "signer_guard.json")
-            except GuardFileError as exc:
+                self.lock_copy = LockCopy(data / "signer_lock.bin")
+            except (GuardFileError, LockCopyError) as exc:
+                if self.guard is not None:
+                    self.guard.close()
                 self.wal.close()
                 self._chain.close()
                 raise NodeError(str(exc)) from exc
@@ -345,6 +352,8 @@ class Node:
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
         self._halted = False
+        self.halt_reason: str | None = None
+        self._abstaining_at: int | None = None  # a height this validator sits out
         self._engine_started = False
         self._started_at = 0.0
 
@@ -575,9 +584,9 @@ class Node:
         return next_set is not None and next_set.get(address_of(public_key)) is not None
 
     # -- the engine ---------------------------------------------------------
-    def _new_engine(self, signer_state: SignerState | None) -> Engine:
+    def _new_engine(self, signer_state: SignerState | None, voting: bool = True) -> Engine:
         signer = None
-        if self.validator_key is not None and self.guard is not None:
+        if voting and self.validator_key is not None and self.guard is not None:
             signer = GuardedSigner(
                 self.validator_key, self._genesis.chain_id, self.guard, signer_state
             )
@@ -615,21 +624,58 @@ class Node:
                 except RecordError as exc:
                     raise NodeError(
                         f"the WAL record for height {height} is unreadable ({exc}); move "
-                        f"{self.wal.directory} aside and restart (the guard file still "
-                        "prevents double signing)"
+                        f"{self.wal.directory} aside and restart (the double-sign guard and "
+                        "the lock copy kept with it still prevent conflicting votes)"
                     ) from exc
         return record
+
+    def _resume_record(self, height: int) -> ConsensusRecord | None:
+        """The record to resume ``height`` from: the WAL's, or, if the WAL has
+        none (lost, moved aside), the lock copy kept with the guard. Without
+        either, a validator that already signed at ``height`` and kept no lock
+        copies sits the height out (it cannot know its lock). Raises NodeError."""
+        record = self._read_wal_record(height)
+        if self.lock_copy is None or self.guard is None:
+            return record
+        try:
+            if record is not None:
+                if record.locked_block is not None:
+                    self.lock_copy.save(encode_record(record))  # an upgrade mid-height
+                return record
+            kept = self.lock_copy.load()
+        except LockCopyError as exc:
+            raise NodeError(str(exc)) from exc
+        if kept is not None and kept.height == height:
+            log.warning(
+                "height=%d round=%d the WAL has no record of this height: resuming from the "
+                "lock copy (locked in round %d)",
+                height,
+                kept.round,
+                kept.locked_round,
+            )
+            return kept
+        last = self.guard.last
+        if not self.lock_copy.existed and last is not None and last.height == height:
+            log.warning(
+                "height=%d signed at this height but neither the WAL nor a lock copy "
+                "remembers the lock: not voting until the next height",
+                height,
+            )
+            self._abstaining_at = height
+        return None
 
     def _start_engine(self) -> None:
         """Resume the height in progress from the WAL, or start the next height."""
         self._engine_started = True
         height = self._chain.tip.height + 1
-        record = self._read_wal_record(height)
+        record = self._resume_record(height)
         self.wal.start_height(height)
         self.wal.prune_below(height)
+        if self._abstaining_at == height:
+            self.engine = self._new_engine(None, voting=False)
         if record is not None and record.height == height:
             self.engine = self._new_engine(record.signer_state)
-            log.info("height=%d round=%d resuming from the WAL", height, record.round)
+            log.info("height=%d round=%d resuming from its record", height, record.round)
             self._carry_out(self.engine.restore(record, self.validator_set(height)))
         else:
             log.info("height=%d round=0 starting", height)
@@ -652,6 +698,9 @@ class Node:
                 self.network_height(),
             )
             return
+        if self._abstaining_at is not None and height > self._abstaining_at:
+            self._abstaining_at = None
+            self.engine = self._new_engine(None)  # votes again (the guard guards)
         self.ticker.clear()
         self.wal.start_height(height)
         self.wal.prune_below(height)
@@ -685,7 +734,10 @@ class Node:
 
     def _carry_out_one(self, action: Action) -> None:
         if isinstance(action, Persist):
-            self.wal.append(encode_record(action.record), sync=True)
+            record = encode_record(action.record)
+            self.wal.append(record, sync=True)
+            if action.lock_changed and self.lock_copy is not None:
+                self.lock_copy.save(record)  # the lock outlives the WAL
         elif isinstance(action, Broadcast):
             self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
         elif isinstance(action, ScheduleTimeout):
@@ -702,6 +754,7 @@ class Node:
         """Stop the node at once (fail-stop): nothing more is carried out and
         the process exits; a restart resumes from the store and the WAL."""
         log.critical("stopping the node: %s", reason, exc_info=True)
+        self.halt_reason = reason
         self._halted = True
         self._stopped.set()
 
@@ -854,12 +907,17 @@ class Node:
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
 
     def _apply_synced_block(self, message: BlockMessage) -> None:
-        """Verify a fetched block against its certificate, execute and commit it."""
+        """Verify a fetched block against its certificate, execute and commit it.
+        Raises PeerMisbehaved (the peer is banned) for a block that does not
+        decode, whose body does not match its header (checked first: the
+        certificate signs the header's hash only), whose certificate is not
+        +2/3 of the height's set for it, or that does not execute."""
         if message.height != self._chain.tip.height + 1:
             return  # stale or early: consensus or another answer got there first
         try:
             codec.check_limits(message.certificate, certificate_limits(self._wire_validators()))
             block = self.app.decode_checked(message.block)
+            self.app.check_body(block)
             certificate = decode_certificate(message.certificate)
             check_certificate_for(certificate, message.height, block.hash)
             verify_certificate(
@@ -961,8 +1019,9 @@ class Node:
             await loop()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("a node loop failed; stopping")
+            self.halt_reason = f"a node loop failed: {exc!r}"
             self._stopped.set()
 
     async def stop(self) -> None:
@@ -1007,7 +1066,9 @@ def open_node(home: Path) -> Node:
 
 
 def run_node(home: Path) -> None:
-    """Run a node until SIGINT or SIGTERM. Raises NodeError, ConfigError, GenesisError."""
+    """Run a node until SIGINT or SIGTERM. Raises NodeError, ConfigError,
+    GenesisError; NodeError also after a fail-stop (a failed Persist or
+    Commit), so that the process exits with status 1."""
 
     async def main() -> None:
         node = open_node(home)
@@ -1020,5 +1081,7 @@ def run_node(home: Path) -> None:
         finally:
             log.info("stopping")
             await node.stop()
+        if node.halt_reason is not None:  # fail-stop: the exit status says so
+            raise NodeError(f"the node stopped after a failure: {node.halt_reason}")
 
     asyncio.run(main())

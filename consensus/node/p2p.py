@@ -413,8 +413,7 @@ class P2PNode:
 
     def _has_room(self, peer: _Peer, frame: bytes) -> bool:
         return (
-            not peer.queue.full()
-            and peer.queued_bytes + len(frame) <= self.config.send_queue_bytes
+            not peer.queue.full() and peer.queued_bytes + len(frame) <= self.config.send_queue_bytes
         )
 
     def _put(self, peer: _Peer, frame: bytes) -> None:

@@ -137,9 +137,9 @@ def derive_session(
     except ValueError as exc:  # the all-zero shared secret of a low-order point
         raise HandshakeError(f"unusable ephemeral key: {exc}") from exc
     transcript = crypto.sha256(codec.encode((TRANSCRIPT_TAG, dialer_hello, listener_hello)))
-    keys = HKDF(
-        algorithm=hashes.SHA256(), length=64, salt=transcript, info=SESSION_INFO
-    ).derive(shared)
+    keys = HKDF(algorithm=hashes.SHA256(), length=64, salt=transcript, info=SESSION_INFO).derive(
+        shared
+    )
     return SessionKeys(transcript, keys[:32], keys[32:])
 
 

@@ -113,6 +113,23 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def replace_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably: write
+    ``<path>.tmp``, fsync it, rename it over ``path``, fsync the directory.
+    Raises OSError."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    _fsync_directory(path.parent)
+
+
 class DoubleSignGuard:
     """The last signed position, persisted; refuses anything that conflicts with it."""
 
@@ -167,18 +184,7 @@ class DoubleSignGuard:
             if position is not None
             else json.dumps({"version": GUARD_FORMAT_VERSION, "height": None})
         )
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            data = (text + "\n").encode()
-            written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self.path)
-        _fsync_directory(self.path.parent)
+        replace_durably(self.path, (text + "\n").encode())
 
     @property
     def last(self) -> SignedPosition | None:

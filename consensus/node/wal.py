@@ -49,8 +49,9 @@ RECOVERY_ADVICE: Final = (
     "which records to trust. To recover: stop the node, move the WAL directory "
     "aside (e.g. `mv {directory} {directory}.corrupt`) and start again. The node "
     "then resumes the current height without its WAL and catches up from its "
-    "peers; the double-sign guard, kept in its own file, still refuses to sign "
-    "anything that conflicts with what this validator signed before."
+    "peers; the double-sign guard and the lock copy, kept in their own files "
+    "(data/signer_guard.json, data/signer_lock.bin), still refuse to sign "
+    "anything that conflicts with what this validator signed or locked on before."
 )
 
 
@@ -294,9 +295,7 @@ class WriteAheadLog:
                 assert self._fd is not None
                 os.fsync(self._fd)
         last = segments[-1][0] if segments else None
-        return RecoveryReport(
-            len(segments), last, records_in_last, truncated, cut_at, cut_reason
-        )
+        return RecoveryReport(len(segments), last, records_in_last, truncated, cut_at, cut_reason)
 
     def _check_header(self, path: Path, height: int, data: bytes) -> None:
         try:

@@ -44,6 +44,7 @@ END_BLOCK_ORDER: Final = (
     "mint_validator_credits",
     "run_scheduled_contracts",
     "charge_rent",
+    "record_membership_changes",
     "prune_validator_schedule",
     "schedule_threshold_ceremonies",
 )

@@ -58,6 +58,7 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "mint_validator_credits",
         "run_scheduled_contracts",
         "charge_rent",
+        "record_membership_changes",
         "prune_validator_schedule",
         "schedule_threshold_ceremonies",
     ]

@@ -129,8 +129,9 @@ class Devnet:
     def _log_path(self, index: int) -> Path:
         return Path(self.nodes[index]["home"]) / "node.log"
 
-    def _launch(self, index: int) -> int:
-        """Start node ``index``'s process; the log offset its output starts at."""
+    def _launch(self, index: int, env: dict[str, str] | None = None) -> int:
+        """Start node ``index``'s process (``env``: extra environment
+        variables); the log offset its output starts at."""
         assert self.processes[index] is None or self.processes[index].poll() is not None
         path = self._log_path(index)
         offset = path.stat().st_size if path.exists() else 0
@@ -140,7 +141,7 @@ class Devnet:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         )
         log.close()
         return offset
@@ -173,11 +174,12 @@ class Devnet:
         (path.parent / f"node.log.clash-{clashes}").write_bytes(data[offset:])
         return False
 
-    def start(self, index: int) -> None:
-        """Start node ``index`` (again) and wait until it listens; on a port
-        clash, give it other ports (it dials its peers; they accept it)."""
+    def start(self, index: int, env: dict[str, str] | None = None) -> None:
+        """Start node ``index`` (again; ``env``: extra environment variables)
+        and wait until it listens; on a port clash, give it other ports (it
+        dials its peers; they accept it)."""
         for _ in range(START_ATTEMPTS):
-            if self._await_listening(index, self._launch(index)):
+            if self._await_listening(index, self._launch(index, env)):
                 return
             self._assign_ports([index])
         raise AssertionError(f"node {index}: {START_ATTEMPTS} port clashes in a row")

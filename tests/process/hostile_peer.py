@@ -46,6 +46,18 @@ class HostilePeer:
     async def send(self, channel: int, payload: codec.Value) -> None:
         await self.send_frame(codec.encode((channel, payload)))
 
+    async def receive(self, timeout: float) -> tuple[int, object] | None:
+        """The next frame the node sends, opened and decoded as
+        ``(channel, payload)``; None once the connection is closed. Raises
+        TimeoutError after ``timeout`` seconds without one."""
+        async with asyncio.timeout(timeout):
+            message = await self.ws.receive()
+        if message.type is not aiohttp.WSMsgType.BINARY:
+            return None
+        channel, payload = codec.decode(self.session.receiver.open(message.data))
+        assert isinstance(channel, int)
+        return channel, payload
+
     async def cut_off(self, timeout: float) -> int | None:
         """Read (answering pings) until the node closes the connection; its
         close code, or None if it is still open after ``timeout`` seconds."""

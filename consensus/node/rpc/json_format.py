@@ -221,5 +221,3 @@ def parse_limit(value: object, name: str = "limit") -> int:
     if type(value) is not int or not 1 <= value <= MAX_PAGE:
         raise InvalidParams(f"{name}: expected an integer in [1, {MAX_PAGE}]", {"param": name})
     return value
-
-

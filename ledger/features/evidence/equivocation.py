@@ -3,11 +3,12 @@
 A validator that signs two different prevotes, precommits or proposals for
 one height and round has equivocated. The consensus engine detects it and
 the node that saw it submits the two signed messages in a transaction; the
-chain checks both signatures against the accused validator's key and
-records the fact once, under state key ``e || address || height (8) ||
-round (4) || step (1)``, with an ``evidence`` event. What to do about it
-(remove the validator, seize a bond) is governance's decision; the record
-is the proof.
+chain checks both signatures against the key of the accused, who must have
+been in the validator set of the evidence's height (even if it has left
+since), at most MAX_EVIDENCE_AGE blocks back, and records the fact once,
+under state key ``e || address || height (8) || round (4) || step (1)``,
+with an ``evidence`` event. What to do about it (remove the validator,
+seize a bond) is governance's decision; the record is the proof.
 
 The evidence bytes are consensus's canonical encoding (docs/spec/consensus.md):
 
@@ -27,10 +28,11 @@ from typing import Any, Final
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
 from ledger.context import BlockContext, Outcome
-from ledger.exceptions import AlreadyExists, InvalidOperation, UnknownRecord
+from ledger.exceptions import AlreadyExists, Expired, InvalidOperation, UnknownRecord
 from ledger.features.evidence.bodies import MAX_EVIDENCE_SIZE, RecordEvidence
+from ledger.features.validators.interface import MEMBERSHIP_HISTORY_BLOCKS, member_key_at
 from ledger.fields import DecodeError, check_bytes, ensure
-from ledger.state import VALIDATORS_KEY, State
+from ledger.state import State
 from ledger.types import Event, Transaction
 
 EVIDENCE_PREFIX: Final = b"e"
@@ -39,6 +41,10 @@ VOTE_TAGS: Final = {PREVOTE: "ledger/prevote/v1", PRECOMMIT: "ledger/precommit/v
 PROPOSAL_TAG: Final = "ledger/proposal/v1"
 TAG_DUPLICATE_VOTE: Final = 1
 TAG_DUPLICATE_PROPOSAL: Final = 2
+# Evidence older than this many blocks is refused (CometBFT's MaxAgeNumBlocks;
+# blocks only: the ledger reads no clock). The validators feature keeps who
+# was a member that far back.
+MAX_EVIDENCE_AGE: Final = MEMBERSHIP_HISTORY_BLOCKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +148,26 @@ def evidence_key(equivocation: Equivocation) -> bytes:
     )
 
 
-def validator_public_key(state: State, address: bytes) -> bytes | None:
-    """The key of a validator in the newest validator set (the ``v`` record)."""
-    raw = state.get_raw(VALIDATORS_KEY)
-    if raw is None:
-        return None
-    for public_key, _power, _name in codec.decode(raw):
-        if crypto.sha256(public_key)[:ADDRESS_SIZE] == address:
-            return bytes(public_key)
-    return None
+class EvidenceTooOld(Expired):
+    """The evidence is from a height more than MAX_EVIDENCE_AGE blocks back."""
+
+
+def accused_key(state: State, equivocation: Equivocation, ctx: BlockContext) -> bytes:
+    """The accused's public key, if it was a validator at the evidence's
+    height. Raises EvidenceTooOld, UnknownRecord, InvalidOperation."""
+    if equivocation.height > ctx.height:
+        raise InvalidOperation("evidence from a height that has not happened")
+    if ctx.height - equivocation.height > MAX_EVIDENCE_AGE:
+        raise EvidenceTooOld(
+            f"evidence from height {equivocation.height} is more than {MAX_EVIDENCE_AGE} "
+            f"blocks old at height {ctx.height}"
+        )
+    public_key = member_key_at(state, equivocation.validator, equivocation.height, ctx.height)
+    if public_key is None:
+        raise UnknownRecord(
+            f"the accused was not in the validator set of height {equivocation.height}"
+        )
+    return public_key
 
 
 def execute_record_evidence(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
@@ -161,11 +178,7 @@ def execute_record_evidence(state: State, tx: Transaction, ctx: BlockContext) ->
         equivocation = parse_evidence(body.evidence, ctx.chain_id)
     except DecodeError as exc:
         raise InvalidOperation(f"malformed evidence: {exc}") from exc
-    if equivocation.height > ctx.height:
-        raise InvalidOperation("evidence from a height that has not happened")
-    public_key = validator_public_key(state, equivocation.validator)
-    if public_key is None:
-        raise UnknownRecord("the accused is not in the current validator set")
+    public_key = accused_key(state, equivocation, ctx)
     for digest, signature in equivocation.signed:
         if not crypto.verify_digest(public_key, digest, signature):
             raise InvalidOperation("an evidence signature does not verify")

@@ -1,5 +1,6 @@
 """The validators' entry in the registry: validator changes (a governance
-action), the schedule's pruning, the genesis validator set."""
+action), the membership history and the schedule's pruning, the genesis
+validator set."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from ledger.features.validators.bodies import UpdateValidator
 from ledger.features.validators.rpc_json import validator_update_json
 from ledger.features.validators.schedule import (
     prune_validator_schedule,
+    record_membership_changes,
     update_validator,
     write_genesis_validators,
 )
@@ -22,6 +24,9 @@ FEATURE = Feature(
             json=validator_update_json,
         ),
     ),
-    end_block_steps=(("prune_validator_schedule", prune_validator_schedule),),
+    end_block_steps=(
+        ("record_membership_changes", record_membership_changes),
+        ("prune_validator_schedule", prune_validator_schedule),
+    ),
     genesis_steps=(("genesis_validators", write_genesis_validators),),
 )

@@ -31,8 +31,10 @@ from ledger.state import VALIDATORS_KEY, State, StateReader
 from ledger.types import Event
 
 SCHEDULE_KEY: Final = b"V"
+MEMBERSHIP_PREFIX: Final = b"m"
 ACTIVATION_DELAY: Final = 2  # a change executed at H is in force from H+2
 MAX_VALIDATORS: Final = 100
+MEMBERSHIP_HISTORY_BLOCKS: Final = 10_000  # how far back membership is known (evidence's max age)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,81 @@ def prune_validator_schedule(state: State, ctx: BlockContext) -> tuple[Event, ..
     if in_force and in_force[-1] > 0:
         set_validator_schedule(state, schedule[in_force[-1] :])
     return ()
+
+
+# -- membership history (who was a validator at a past height) --------------
+#
+# ``m || address -> [public_key, [[from, until | nil], ...]]``: the heights
+# (from inclusive, until exclusive, nil while still a member) at which the
+# validator was in the set, ascending. Written at the end of a block H whose
+# next set (H+1) adds or removes a validator, for those validators only; a
+# validator with no record was in every set from genesis to now if it is in
+# the set in force, and in none otherwise (so genesis writes nothing).
+# Intervals that ended MEMBERSHIP_HISTORY_BLOCKS before H+1 are dropped when
+# the record is next written, and an emptied record is deleted.
+
+
+def membership_key(address: bytes) -> bytes:
+    return MEMBERSHIP_PREFIX + address
+
+
+Intervals = tuple[tuple[int, int | None], ...]
+
+
+def _load_membership(state: State, address: bytes) -> tuple[bytes, Intervals] | None:
+    raw = state.get_raw(membership_key(address))
+    if raw is None:
+        return None
+    public_key, intervals = codec.decode(raw)
+    return bytes(public_key), tuple((start, until) for start, until in intervals)
+
+
+def record_membership_changes(state: State, ctx: BlockContext) -> tuple[Event, ...]:
+    """End-of-block step (before the schedule is pruned): note who joins or
+    leaves the set between heights ctx.height and ctx.height + 1."""
+    boundary = ctx.height + 1
+    schedule = get_validator_schedule(state)
+    if all(activation != boundary for activation, _ in schedule):
+        return ()  # the same set goes on
+    before = {v.address: v for v in validator_set_at(state, ctx.height)}
+    after = {v.address: v for v in validator_set_at(state, boundary)}
+    oldest_kept = boundary - MEMBERSHIP_HISTORY_BLOCKS
+    for address in sorted(before.keys() ^ after.keys()):
+        joining = address in after
+        validator = after[address] if joining else before[address]
+        loaded = _load_membership(state, address)
+        if loaded is None:
+            intervals: Intervals = () if joining else ((1, None),)
+        else:
+            intervals = loaded[1]
+        if joining:
+            intervals = (*intervals, (boundary, None))
+        else:
+            assert intervals and intervals[-1][1] is None, "a leaving validator was a member"
+            intervals = (*intervals[:-1], (intervals[-1][0], boundary))
+        kept = tuple(i for i in intervals if i[1] is None or i[1] > oldest_kept)
+        if kept:
+            state.set_raw(membership_key(address), codec.encode((validator.public_key, kept)))
+        else:
+            state.set_raw(membership_key(address), None)
+    return ()
+
+
+def member_key_at(state: State, address: bytes, height: int, now: int) -> bytes | None:
+    """The public key of ``address`` if it was in the validator set of
+    ``height`` (known back to ``now - MEMBERSHIP_HISTORY_BLOCKS``; ``now`` is
+    the height being executed, whose set is in force), else None."""
+    loaded = _load_membership(state, address)
+    if loaded is not None:
+        public_key, intervals = loaded
+        for start, until in intervals:
+            if start <= height and (until is None or height < until):
+                return public_key
+        return None
+    for validator in validator_set_at(state, now):
+        if validator.address == address:
+            return validator.public_key  # a member since genesis
+    return None
 
 
 def write_genesis_validators(state: State, genesis: Genesis) -> None:

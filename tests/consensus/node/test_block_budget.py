@@ -86,9 +86,7 @@ def test_a_block_at_the_budget_fits_every_frame_that_carries_it(
     budget = block_bytes_budget(max_frame, params, validators)
     assert 0 < budget < max_frame
     txs = _transactions(budget, tx_size)
-    header = BlockHeader(
-        CHAIN, (1 << 63) - 1, (1 << 63) - 1, *(b"\xee" * 32,) * 5, b"\xdd" * 20
-    )
+    header = BlockHeader(CHAIN, (1 << 63) - 1, (1 << 63) - 1, *(b"\xee" * 32,) * 5, b"\xdd" * 20)
     last_commit = encode_certificate(_certificate(validators, (1 << 63) - 2))
     block = Block(header, tuple(txs), last_commit)
     for frame in _frames_carrying(block, validators):
