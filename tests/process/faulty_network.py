@@ -467,20 +467,20 @@ class FaultyNetwork:
 
     def cut(self, pairs: Iterable[tuple[int, int]]) -> int:
         """Reset the live connections of these links now; how many were reset."""
-        answer = self._command({"op": "cut", "links": [[a, b] for a, b in pairs]})
+        answer = self.command({"op": "cut", "links": [[a, b] for a, b in pairs]})
         return int(answer["cut"])
 
     def stats(self) -> dict[str, Any]:
-        links: dict[str, Any] = self._command({"op": "stats"})["links"]
+        links: dict[str, Any] = self.command({"op": "stats"})["links"]
         return links
 
     def _send_faults(self, changes: dict[tuple[int, int], LinkFaults]) -> None:
         links = [[a, b, faults.to_json()] for (a, b), faults in sorted(changes.items())]
-        self._command({"op": "set", "links": links})
+        self.command({"op": "set", "links": links})
         self.faults.update(changes)
 
     # -- the pipe to the process ---------------------------------------------
-    def _command(self, request: dict[str, Any]) -> dict[str, Any]:
+    def command(self, request: dict[str, Any]) -> dict[str, Any]:
         process = self._process
         if process is None or process.stdin is None:
             raise FaultyNetworkError("the faulty network is not running")
