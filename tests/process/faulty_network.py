@@ -118,6 +118,7 @@ class Link:
             "in_flight_bytes": sum(c.in_flight() for c in self.connections),
             "connecting": sum(1 for c in self.connections if not c.pipes),
             "resets": self.resets,
+            "retransmitted_chunks": sum(s.retransmitted_chunks for s in self.shapers.values()),
         }
 
 

@@ -141,6 +141,7 @@ class DirectionShaper:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.free_at = 0.0  # when the serializer has sent everything queued so far
+        self.retransmitted_chunks = 0  # chunks held back by a lost segment
 
     def departure(self, now: float, size: int, faults: LinkFaults) -> float:
         """When the last byte of a chunk of ``size`` bytes read at ``now`` has left."""
@@ -155,7 +156,10 @@ class DirectionShaper:
         latency = faults.delay_s
         if faults.jitter_s > 0:
             latency = max(0.0, latency + self.rng.uniform(-faults.jitter_s, faults.jitter_s))
-        return latency + retransmission_penalty(self.rng, size, faults.loss, faults.rto_s)
+        penalty = retransmission_penalty(self.rng, size, faults.loss, faults.rto_s)
+        if penalty > 0:
+            self.retransmitted_chunks += 1
+        return latency + penalty
 
 
 class StreamOrder:

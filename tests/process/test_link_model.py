@@ -78,6 +78,17 @@ def test_loss_delays_about_that_share_of_segments_by_retransmission_timeouts() -
     assert round(rto, 9) in {round(p, 9) for p in delayed}
 
 
+@given(st.lists(st.integers(1, 20_000), min_size=1, max_size=60), st.integers(0, 2**32))
+def test_a_shaper_counts_the_chunks_that_a_lost_segment_held_back(
+    chunk_sizes: list[int], seed: int
+) -> None:
+    faults = LinkFaults(delay_s=0.05, loss=0.2)
+    shaper = DirectionShaper(random.Random(seed))
+    held_back = sum(1 for size in chunk_sizes if shaper.transit(size, faults) > faults.delay_s)
+    assert shaper.retransmitted_chunks == held_back
+    assert DirectionShaper(random.Random(seed)).retransmitted_chunks == 0
+
+
 @given(st.integers(1, 1_000_000), st.integers(0, 2**32))
 def test_no_loss_means_no_penalty_and_a_chunk_waits_for_its_worst_segment(
     size: int, seed: int

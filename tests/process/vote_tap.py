@@ -25,7 +25,7 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import aiohttp
@@ -61,7 +61,10 @@ class VoteTap:
         self.key = SigningKey(os.urandom(32))
         self._lock = threading.Lock()
         self._signed: dict[Position, set[bytes]] = defaultdict(set)  # digests seen there
-        self._seen_messages: set[bytes] = set()  # one entry per distinct message: a test's run
+        # One entry per distinct message heard (a test's run): its position, if
+        # it is a vote or a proposal, and how often it was heard (re-broadcasts).
+        self._seen_messages: dict[bytes, Position | None] = {}
+        self._heard: Counter[Position] = Counter()
         self.messages = 0
         self.rejected = 0  # messages whose signature did not verify (never expected)
         self.connections = [0] * len(ports)
@@ -95,45 +98,69 @@ class VoteTap:
         with self._lock:
             return {height for (signer, height, _, _) in self._signed if signer == address}
 
+    def latest_of(self, address: bytes) -> tuple[Position | None, int]:
+        """The latest position (height, round, step) at which ``address`` was
+        heard signing, and how many times that message was heard. A validator
+        re-broadcasts its latest messages every gossip interval, so a count
+        that keeps growing at one position shows a validator stuck there (no
+        quorum to move on), in the nodes' own time."""
+        with self._lock:
+            mine = [position for position in self._heard if position[0] == address]
+            if not mine:
+                return None, 0
+            latest = max(mine, key=lambda position: position[1:])
+            return latest, self._heard[latest]
+
     # -- collecting -----------------------------------------------------------
-    def _record(self, position: Position, digest: bytes, signature: bytes) -> None:
+    def _record(self, position: Position, digest: bytes, signature: bytes) -> Position | None:
+        """Keep a signed message at its position; None if its signature fails."""
         key = self.keys.get(position[0])
         if key is None or not verify_digest(key, digest, signature):
             self.rejected += 1
-            return
+            return None
         with self._lock:
             self._signed[position].add(digest)
+        return position
 
-    def _vote(self, vote: Vote) -> None:
+    def _vote(self, vote: Vote) -> Position | None:
         position = (vote.validator, vote.height, vote.round, int(vote.step))
-        self._record(position, vote.signing_digest(self.chain_id), vote.signature)
+        return self._record(position, vote.signing_digest(self.chain_id), vote.signature)
 
     def add_certificate(self, certificate: CommitCertificate) -> None:
         """Count the precommits of a certificate read elsewhere (the chain)."""
         for vote in certificate.precommits():
             self._vote(vote)
 
-    def _proposal(self, proposal: Proposal) -> None:
+    def _proposal(self, proposal: Proposal) -> Position | None:
         position = (proposal.proposer, proposal.height, proposal.round, PROPOSAL_STEP)
-        self._record(position, proposal.signing_digest(self.chain_id), proposal.signature)
+        return self._record(position, proposal.signing_digest(self.chain_id), proposal.signature)
 
     def _on_consensus(self, payload: bytes) -> None:
         digest = message_id(payload)
         if digest in self._seen_messages:
-            return  # a re-broadcast
-        self._seen_messages.add(digest)
+            position = self._seen_messages[digest]  # a re-broadcast
+            if position is not None:
+                with self._lock:
+                    self._heard[position] += 1
+            return
+        self._seen_messages[digest] = None
         self.messages += 1
         try:
             message = decode_message(payload)
         except MessageError:
             self.rejected += 1
             return
+        position = None
         if isinstance(message, Vote):
-            self._vote(message)
+            position = self._vote(message)
         elif isinstance(message, ProposalMessage):
-            self._proposal(message.proposal)
+            position = self._proposal(message.proposal)
         elif isinstance(message, CommitMessage):
             self.add_certificate(message.certificate)
+        if position is not None:
+            self._seen_messages[digest] = position
+            with self._lock:
+                self._heard[position] += 1
 
     # -- the connections --------------------------------------------------------
     def _run(self) -> None:
