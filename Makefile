@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install devnet run test clean
+.PHONY: install devnet run test test-netfault clean
 
 $(STAMP): pyproject.toml
 	@echo "==> creating the virtualenv $(VENV) with $(PYTHON)"
@@ -28,6 +28,11 @@ test: $(STAMP)
 	$(PY) -m ruff check ledger consensus vm cli bench tests
 	$(PY) -m mypy
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -n 2 -q
+
+# The slow testnet over a faulty network (docs/guide/testing.md): about 90 s
+# on an idle machine; .ci/run runs it after `make test`.
+test-netfault: $(STAMP)
+	LEDGER_NETFAULT=1 $(PY) -m pytest -p no:xdist -m slow -q -s tests/process/test_faulty_devnet.py
 
 
 clean:

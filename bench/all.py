@@ -24,6 +24,7 @@ BENCHMARKS = (
     "node_parts",
     "threshold",
     "devnet_throughput",
+    "devnet_wan",
     "attack_throughput",
     "block_sync",
 )

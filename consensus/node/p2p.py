@@ -179,6 +179,7 @@ class P2PConfig:
     send_queue_bytes: int = 64 * 1024 * 1024  # bytes per peer
     stall_timeout: float = 10.0  # seconds a peer's queue may stay full
     handshake_timeout: float = 5.0
+    dial_timeout: float = 5.0  # TCP connect and WebSocket upgrade of an outbound dial
     max_peers: int = 64  # peers beyond the reserved ones (persistent peers, validators)
     max_peers_per_ip: int = 8  # of those, from one address
     max_handshakes: int = 32  # inbound handshakes in progress
@@ -203,6 +204,8 @@ class P2PConfig:
             raise ValueError("max_handshakes, max_handshakes_per_ip and max_banned must be >= 1")
         if not 0 < self.backoff_initial <= self.backoff_max:
             raise ValueError("backoff needs 0 < backoff_initial <= backoff_max")
+        if self.dial_timeout <= 0:
+            raise ValueError("dial_timeout must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -624,14 +627,20 @@ class P2PNode:
             stopper.cancel()
 
     async def _dial(self, address: PeerAddress) -> _Outcome:
-        """One connection to ``address``, served until it ends."""
+        """One connection to ``address``, served until it ends. The TCP
+        connection and the WebSocket upgrade must finish within
+        ``dial_timeout`` (else TimeoutError): a dial into a partition would
+        otherwise wait on the kernel's SYN retries (1, 3, 7, ... 63 s) long
+        after the network healed."""
         assert self._session is not None
-        async with self._session.ws_connect(
-            address.url,
-            max_msg_size=self.config.max_frame_size + TAG_SIZE,
-            heartbeat=self.config.heartbeat,
-            timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
-        ) as ws:
+        async with asyncio.timeout(self.config.dial_timeout):
+            ws = await self._session.ws_connect(
+                address.url,
+                max_msg_size=self.config.max_frame_size + TAG_SIZE,
+                heartbeat=self.config.heartbeat,
+                timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+            )
+        async with ws:
             remote = f"{address.host}:{address.port}"
             handshake = await self._handshake_or_close(ws, outbound=True, remote=remote)
             if handshake is None:
