@@ -16,6 +16,7 @@ Codes (docs/spec/rpc.md, "Errors"):
     -32001           block not found (a height or hash the node does not have)
     -32002           state not available at that height
     -32003           subscription limit reached (WebSocket)
+    -32004           height pruned (this node no longer keeps that state or block)
     -32040 - c       transaction rejected with TxRejected code c (1 <= c <= 59):
                      -32041 malformed, -32042 wrong chain id, -32043 bad signature,
                      -32044 bad nonce, -32045 fee too low, -32046 cannot pay fee,
@@ -30,6 +31,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final
 
 from ledger.exceptions import TxRejected
+from ledger.pruning import HeightPruned
 
 PARSE_ERROR: Final = -32700
 INVALID_REQUEST: Final = -32600
@@ -39,6 +41,7 @@ INTERNAL_ERROR: Final = -32603
 BLOCK_NOT_FOUND: Final = -32001
 STATE_NOT_AVAILABLE: Final = -32002
 SUBSCRIPTION_LIMIT: Final = -32003
+HEIGHT_PRUNED: Final = -32004
 TX_REJECTED_BASE: Final = -32040
 MAX_TX_CODE: Final = 59
 
@@ -102,6 +105,16 @@ class StateNotAvailable(RpcError):
 class SubscriptionLimit(RpcError):
     code = SUBSCRIPTION_LIMIT
     default_message = "Subscription limit reached"
+
+
+class HeightPrunedError(RpcError):
+    """The node pruned the state or block of that height (its pruning
+    settings, docs/adr/0024-pruning.md); ``data`` says what and the first
+    height it still keeps: ``{"height": h, "what": "state"|"block",
+    "earliest": e}``. An archive node (or a state snapshot) can answer."""
+
+    code = HEIGHT_PRUNED
+    default_message = "Height pruned"
 
 
 class TransactionRejected(RpcError):
@@ -194,6 +207,7 @@ _BY_CODE: Final[dict[int, type[RpcError]]] = {
         BlockNotFound,
         StateNotAvailable,
         SubscriptionLimit,
+        HeightPrunedError,
         MalformedTransactionError,
         WrongChainIdError,
         BadSignatureError,
@@ -214,6 +228,12 @@ def rpc_error_for_rejection(rejected: TxRejected) -> RpcError:
         return cls(rejected.message)
     data = {"txCode": tx_code, "reason": "rejected"}
     return TransactionRejected(rejected.message, data, code=TX_REJECTED_BASE - tx_code)
+
+
+def height_pruned_error(pruned: HeightPruned) -> HeightPrunedError:
+    """The RPC error for a query at a height this node pruned."""
+    data = {"height": pruned.height, "what": pruned.what, "earliest": pruned.earliest}
+    return HeightPrunedError(str(pruned), data)
 
 
 def error_from_response(error: object) -> RpcError:

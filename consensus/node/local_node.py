@@ -131,9 +131,7 @@ class LocalNode:
         if not 1 <= height <= tip:
             raise LookupError(f"no block at height {height} (the tip is {tip})")
         # The set that signs block h is the one in the state after block h - 1.
-        return read_validator_set(
-            self._chain, state_root_at(self._chain, self._genesis, height - 1)
-        )
+        return read_validator_set(self._chain, state_root_at(self._chain, height - 1))
 
     # -- producing blocks -----------------------------------------------------
     def produce_block(self) -> CommittedBlock | None:

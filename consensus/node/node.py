@@ -85,7 +85,13 @@ from consensus.node.blocksync import (
     decode_sync_message,
     encode_sync_message,
 )
-from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.config import (
+    ConfigError,
+    ConsensusConfig,
+    NodeConfig,
+    load_config,
+    load_key_file,
+)
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import Mempool, MempoolConfig
 from consensus.node.p2p import (
@@ -246,8 +252,8 @@ class Node:
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)
         try:
-            self._chain = Chain.open(data / "chain", genesis)
-        except StoreError as exc:
+            self._chain = Chain.open(data / "chain", genesis, config.pruning.policy())
+        except (StoreError, ConfigError) as exc:
             raise NodeError(str(exc)) from exc
         try:
             self.wal = WriteAheadLog(data / "wal")
@@ -396,19 +402,14 @@ class Node:
         if wanted >= tip + 1:
             reader = self._chain.store
         else:
-            # The set of h is final in the state committed at h - 1.
-            block = self._chain.store.load_block(wanted - 1) if wanted > 1 else None
-            root = block.header.state_root if block else self._genesis_root()
+            # The set of h is final in the state committed at h - 1 (HeightPruned
+            # if this node pruned that state).
+            root = self._chain.state_root_at(wanted - 1)
             reader = TreeReader(StateTree(self._chain.store, root, cache_size=0))
         return [
             ValidatorInfo(v.address, v.public_key, v.power, v.name)
             for v in validator_set_for_height(reader, wanted)
         ]
-
-    def _genesis_root(self) -> bytes:
-        from consensus.node.rpc.node_view import genesis_state_root
-
-        return genesis_state_root(self._genesis)
 
     # -- validator sets -----------------------------------------------------
     def validator_set(self, height: int) -> ValidatorSet:
