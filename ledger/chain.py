@@ -56,13 +56,23 @@ class Chain:
     """One chain's committed state in a Store, and the operations on it.
 
     With a ``pruning`` policy (ledger.pruning) every commit is followed by a
-    pruning pass; ``state_floor`` (set by the node while it serves a state
-    snapshot) keeps the states from that height on whatever the policy says."""
+    pruning pass, unless ``prune_on_commit`` is off: then the owner calls
+    ``prune`` when it suits it (the node does, in the pause after a commit,
+    so that pruning stays off the path of applying blocks; ADR 0024).
+    ``state_floor`` (set by the node while it serves a state snapshot) keeps
+    the states from that height on whatever the policy says."""
 
-    def __init__(self, store: Store, chain_id: str, pruning: PruningPolicy | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        chain_id: str,
+        pruning: PruningPolicy | None = None,
+        prune_on_commit: bool = True,
+    ) -> None:
         self.store = store
         self.chain_id = chain_id
         self.pruning = pruning or PruningPolicy()
+        self.prune_on_commit = prune_on_commit
         self.state_floor: int | None = None
         store.keep_stale_lists = self.pruning.prunes_states
         self.tip = store.load_tip()
@@ -74,7 +84,11 @@ class Chain:
 
     @classmethod
     def open(
-        cls, path: str | Path, genesis: Genesis, pruning: PruningPolicy | None = None
+        cls,
+        path: str | Path,
+        genesis: Genesis,
+        pruning: PruningPolicy | None = None,
+        prune_on_commit: bool = True,
     ) -> Chain:
         """Open the store at ``path``, writing the genesis state if it is new.
         Raises StoreError if the store belongs to another chain."""
@@ -85,7 +99,7 @@ class Chain:
                 store.save_genesis(genesis.hash, changes, tip, nodes)
             elif store.load_genesis_hash() != genesis.hash:
                 raise StoreError(f"the database at {path} holds another chain's genesis")
-            return cls(store, genesis.chain_id, pruning)
+            return cls(store, genesis.chain_id, pruning, prune_on_commit)
         except StoreError:
             store.close()
             raise
@@ -140,10 +154,11 @@ class Chain:
         self.store.save_block(block, result, certificate, node_records)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self._tree = self._tree.at_root(result.state_root)
-        self.prune()
+        if self.prune_on_commit:
+            self.prune()
 
     def prune(self) -> tuple[PruneReport, PruneReport]:
-        """One pruning pass after a commit (a no-op for an archive node): the
+        """One pruning pass (a no-op for an archive node): the
         states and the blocks the policy no longer keeps, a few heights at a
         time (ledger.pruning). Returns what was done to states and to blocks."""
         policy = self.pruning

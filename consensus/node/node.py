@@ -252,7 +252,10 @@ class Node:
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)
         try:
-            self._chain = Chain.open(data / "chain", genesis, config.pruning.policy())
+            # Pruning passes run in the pause after each commit (_schedule_pruning).
+            self._chain = Chain.open(
+                data / "chain", genesis, config.pruning.policy(), prune_on_commit=False
+            )
         except (StoreError, ConfigError) as exc:
             raise NodeError(str(exc)) from exc
         try:
@@ -275,6 +278,7 @@ class Node:
             MempoolConfig(max_txs=config.mempool.max_txs, max_bytes=config.mempool.max_bytes),
         )
         self._events = EventHub()
+        self._pruning_scheduled = False
         self._sets: dict[int, ValidatorSet] = {}
         self._load_validator_sets()
         self._check_frame_limit()
@@ -721,6 +725,33 @@ class Node:
             result.state_root.hex()[:16],
         )
         self._announce_status()
+        self._schedule_pruning()
+
+    def _schedule_pruning(self) -> None:
+        """Run one pruning pass (ledger.pruning) once the event loop is done
+        with what the commit queued: after the block is announced, in the
+        pause before the next height (``block_interval_ms``), so that it
+        delays neither the commit nor the next round (ADR 0024)."""
+        if self._pruning_scheduled or not (
+            self._chain.pruning.prunes_states or self._chain.pruning.prunes_blocks
+        ):
+            return
+        self._pruning_scheduled = True
+        asyncio.get_running_loop().call_soon(self._prune)
+
+    def _prune(self) -> None:
+        self._pruning_scheduled = False
+        states, blocks = self._chain.prune()
+        if states.heights or blocks.heights:
+            log.debug(
+                "height=%d pruned %d states (%d nodes deleted, %d kept) and %d blocks (%d records)",
+                self._chain.tip.height,
+                states.heights,
+                states.deleted,
+                states.kept,
+                blocks.heights,
+                blocks.deleted,
+            )
 
     # -- p2p ----------------------------------------------------------------
     async def _on_p2p_message(self, peer: bytes, channel: int, payload: object) -> None:

@@ -132,8 +132,9 @@ def _check_store(path: Path) -> None:
     store = Store(path)
     try:
         tip = store.load_tip().height
-        assert store.state_from() == policy.state_horizon(tip)
-        assert store.blocks_from() == policy.retain_height(tip)
+        # The pass after the last commit may not have run before the node stopped.
+        assert policy.state_horizon(tip - 1) <= store.state_from() <= policy.state_horizon(tip)
+        assert policy.retain_height(tip - 1) <= store.blocks_from() <= policy.retain_height(tip)
         kept = [h for h in range(tip + 1) if store.load_state_root(h) is not None]
         expected = [h for h in range(tip + 1) if h >= store.state_from() or policy.kept_for_good(h)]
         assert kept == expected
