@@ -26,6 +26,7 @@ BENCHMARKS = (
     "devnet_throughput",
     "attack_throughput",
     "block_sync",
+    "store_growth",
 )
 
 
