@@ -5,10 +5,10 @@ of accounts (the state does not grow: every transfer changes balances of
 existing accounts) on an archive store; a second chain replays the same
 blocks on a store that prunes (``POLICY``: the states of the last 8
 heights, the blocks of the last 16). Every ``WINDOW`` blocks both stores
-are compacted twice (LevelDB drops deleted records only when it compacts,
-which it does in the background on its own schedule; one manual compaction
-can leave two overlapping tables side by side, a second merges them) and
-their size on disk is recorded.
+are compacted until their size stops shrinking (``settled_bytes``:
+LevelDB drops deleted records only when it compacts, which it does in the
+background on its own schedule, and one manual compaction can leave
+overlapping tables side by side) and their size on disk is recorded.
 
 The headline is the pruned store's growth in bytes per block from the
 checkpoint at twice the retain window (the window full and turned over
@@ -66,6 +66,18 @@ def transfers(
     return txs
 
 
+def settled_bytes(chain: Chain, rounds: int = 4) -> int:
+    """The store's size on disk once compacting no longer shrinks it (at most ``rounds``)."""
+    size = chain.store.disk_bytes()
+    for _ in range(rounds):
+        chain.store.compact()
+        compacted = chain.store.disk_bytes()
+        if compacted >= size:
+            return compacted
+        size = compacted
+    return size
+
+
 @dataclass(frozen=True)
 class Growth:
     """Sizes on disk: (height, archive bytes, pruned bytes) at each compacted
@@ -91,9 +103,7 @@ def run(accounts: int, blocks: int, per_block: int, seed: int, workdir: Path) ->
     uncompacted: list[tuple[int, int]] = []
     pruned_seconds = 0.0
     try:
-        for chain in (archive, pruned):
-            chain.store.compact()
-        checkpoints.append((0, archive.store.disk_bytes(), pruned.store.disk_bytes()))
+        checkpoints.append((0, settled_bytes(archive), settled_bytes(pruned)))
         for _ in range(blocks):
             txs = transfers(senders, nonces, recipients, per_block, rng)
             block, result, skipped = archive.build_block(txs, proposer, archive.tip.time_ms + 1)
@@ -106,10 +116,7 @@ def run(accounts: int, blocks: int, per_block: int, seed: int, workdir: Path) ->
             height = block.height
             uncompacted.append((archive.store.disk_bytes(), pruned.store.disk_bytes()))
             if height % WINDOW == 0:
-                for chain in (archive, pruned):
-                    chain.store.compact()
-                    chain.store.compact()
-                checkpoints.append((height, archive.store.disk_bytes(), pruned.store.disk_bytes()))
+                checkpoints.append((height, settled_bytes(archive), settled_bytes(pruned)))
                 log(
                     f"    block {height}: archive {checkpoints[-1][1] / MIB:,.1f} MiB, "
                     f"pruned {checkpoints[-1][2] / MIB:,.1f} MiB (compacted)"
