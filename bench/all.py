@@ -27,6 +27,7 @@ BENCHMARKS = (
     "devnet_wan",
     "attack_throughput",
     "block_sync",
+    "store_growth",
 )
 
 

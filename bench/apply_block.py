@@ -12,7 +12,23 @@ The per-transaction cost is also measured at 1,000 and at 1,000,000 (quick:
 them, one among 1,000,000 changes about 8,000, so a third case runs the
 large state with only its first 1,000 accounts active: the same keys
 changed per block as the small case, separating the cost of a larger state
-from the cost of changing more of it (docs/adr/0014-apply-block-targets.md).
+from the cost of changing more of it.
+
+The targets (docs/adr/0014-apply-block-targets.md, as restated by issue 18):
+at least 8,000 tx/s at 100,000 accounts in the full run, a regression guard
+(``meets_tx_per_s_guard``); ``large_over_small_same_active`` at most 1.5;
+the ratio to raw verifications is reported, not targeted.
+
+The main case's blocks are applied to two stores, block by block in
+alternating order: an archive one and one that prunes after every commit
+(``PRUNING``: each block's pass forgets the state before it, the most
+pruning work a block can get). As in the node, the pruning pass runs after
+the commit, outside apply_block (docs/adr/0024-pruning.md), so it is timed
+apart: ``pruned_over_archive`` compares apply_block itself (target: at most
+1.1; the store also writes each block's list of retired nodes),
+``prune_pass_us_per_tx`` is the pass's own cost per transaction and
+``pruned_with_passes_over_archive`` the sum, what a node replaying blocks
+back to back would see.
 
     python -m bench.apply_block [--quick]
 """
@@ -25,6 +41,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Final
 
 from bench.report import emit, log, rss_mb, secp256k1_verify_per_core
 from ledger import crypto
@@ -33,10 +50,17 @@ from ledger.chain import Chain
 from ledger.features.bank.bodies import Transfer
 from ledger.genesis import Genesis, GenesisAccount, GenesisValidator
 from ledger.params import Params
+from ledger.pruning import PruningPolicy
 from ledger.types import NATIVE_ASSET, Block, Transaction, decode_block
 
 CHAIN_ID = "bench-chain"
 FEE = 1
+MIN_TX_PER_S: Final = 8_000  # at 100,000 accounts, full run (ADR 0014)
+MAX_LARGE_OVER_SMALL_SAME_ACTIVE: Final = 1.5  # ADR 0014
+MAX_PRUNED_OVER_ARCHIVE: Final = 1.1  # ADR 0024
+# Keep one state and two blocks: every commit prunes the state it replaced and,
+# from the third block on, a block, so every timed block pays a full pass.
+PRUNING: Final = PruningPolicy(keep_recent=1, retain_blocks=2)
 
 
 def make_genesis(accounts: int, senders: list[crypto.SigningKey]) -> Genesis:
@@ -94,10 +118,16 @@ def run_case(
     workdir: Path,
     seed: int,
     active: int | None = None,
+    pruned_too: bool = False,
 ) -> dict[str, float]:
     """Time applying pre-signed blocks on a fresh store holding ``accounts``
     accounts. Senders are the first min(active, 5,000) accounts and
-    recipients any of the first ``active`` (default: all accounts)."""
+    recipients any of the first ``active`` (default: all accounts).
+
+    With ``pruned_too`` a second store under ``PRUNING`` applies the same
+    blocks, block by block in alternating order with the archive one, so
+    that both see the same machine (this one is shared and noisy); its
+    figures are ``pruned_tx_per_s`` and ``pruned_us_per_tx``."""
     rng = random.Random(seed)
     active = accounts if active is None else active
     senders = [
@@ -108,9 +138,14 @@ def run_case(
     log(f"  {accounts:,} accounts ({active:,} active): writing genesis ...")
     start = time.perf_counter()
     builder = Chain.open(workdir / f"builder-{accounts}-{active}", genesis)
-    timed = Chain.open(workdir / f"timed-{accounts}-{active}", genesis)
+    timed = {"archive": Chain.open(workdir / f"timed-{accounts}-{active}", genesis)}
+    if pruned_too:
+        # As in the node: the pruning pass runs after the commit, not inside it.
+        timed["pruned"] = Chain.open(
+            workdir / f"pruned-{accounts}-{active}", genesis, PRUNING, prune_on_commit=False
+        )
     log(
-        f"  genesis written twice in {time.perf_counter() - start:.1f} s; "
+        f"  genesis written {1 + len(timed)} times in {time.perf_counter() - start:.1f} s; "
         f"signing {blocks} x {per_block} transfers ..."
     )
     encoded = signed_blocks(builder, senders, recipients, blocks, per_block, rng)
@@ -120,20 +155,38 @@ def run_case(
     # run for a while has none of it, so settle the store first; the
     # compaction the timed blocks' own writes cause is still measured.
     start = time.perf_counter()
-    timed.store.compact()
+    for chain in timed.values():
+        chain.store.compact()
     log(f"  store compacted in {time.perf_counter() - start:.1f} s")
-    crypto.forget_parsed_keys()  # signing parsed every sender's key: start cold
-    durations = []
-    for raw in encoded:
-        start = time.perf_counter()
-        block: Block = decode_block(raw)
-        result = timed.execute_block(block)  # verifies every signature: no cache given
-        timed.commit_block(block, result)
-        durations.append(time.perf_counter() - start)
-        log(f"    block {block.height}: {per_block / durations[-1]:,.0f} tx/s")
-    timed.close()
-    total = sum(durations)
-    return {"tx_per_s": blocks * per_block / total, "us_per_tx": total / (blocks * per_block) * 1e6}
+    durations: dict[str, list[float]] = {label: [] for label in timed}
+    pruning: list[float] = []  # the pruning passes, timed apart
+    labels = list(timed)
+    for number, raw in enumerate(encoded):
+        for label in labels if number % 2 == 0 else labels[::-1]:
+            chain = timed[label]
+            if number == 0:
+                crypto.forget_parsed_keys()  # each store's first block starts cold
+            start = time.perf_counter()
+            block: Block = decode_block(raw)
+            result = chain.execute_block(block)  # verifies every signature: no cache given
+            chain.commit_block(block, result)
+            durations[label].append(time.perf_counter() - start)
+            log(f"    block {block.height} ({label}): {per_block / durations[label][-1]:,.0f} tx/s")
+            if chain.pruning.prunes_states:
+                start = time.perf_counter()
+                chain.prune()
+                pruning.append(time.perf_counter() - start)
+    for chain in timed.values():
+        chain.close()
+    figures = {}
+    for label, spent in durations.items():
+        prefix = "" if label == "archive" else f"{label}_"
+        total = sum(spent)
+        figures[f"{prefix}tx_per_s"] = blocks * per_block / total
+        figures[f"{prefix}us_per_tx"] = total / (blocks * per_block) * 1e6
+    if pruning:
+        figures["prune_us_per_tx"] = sum(pruning) / (blocks * per_block) * 1e6
+    return figures
 
 
 def main() -> None:
@@ -152,7 +205,7 @@ def main() -> None:
     log(f"reference: {reference:,.0f} secp256k1 verifications/s on one core")
     workdir = Path(tempfile.mkdtemp(prefix="bench-apply-block-"))
     try:
-        main_case = run_case(main_accounts, blocks, per_block, workdir, args.seed)
+        main_case = run_case(main_accounts, blocks, per_block, workdir, args.seed, pruned_too=True)
         small = run_case(small_accounts, 2, per_block, workdir, args.seed)
         large = run_case(large_accounts, 2, per_block, workdir, args.seed)
         large_same_active = run_case(
@@ -162,12 +215,18 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     spread = large["us_per_tx"] / small["us_per_tx"]
     spread_same_active = large_same_active["us_per_tx"] / small["us_per_tx"]
+    pruned_over_archive = main_case["pruned_us_per_tx"] / main_case["us_per_tx"]
+    with_passes = (main_case["pruned_us_per_tx"] + main_case["prune_us_per_tx"]) / main_case[
+        "us_per_tx"
+    ]
     log(
         f"result: {main_case['tx_per_s']:,.0f} tx/s at {main_accounts:,} accounts "
         f"(ratio {main_case['tx_per_s'] / reference:.3f}); per tx {small['us_per_tx']:.0f} us at "
         f"{small_accounts:,} accounts, {large['us_per_tx']:.0f} us at {large_accounts:,} "
         f"(x{spread:.2f}); {large_same_active['us_per_tx']:.0f} us at {large_accounts:,} "
-        f"with {small_accounts:,} active (x{spread_same_active:.2f})"
+        f"with {small_accounts:,} active (x{spread_same_active:.2f}); pruning after every "
+        f"commit: {main_case['pruned_tx_per_s']:,.0f} tx/s (x{pruned_over_archive:.3f} per tx; "
+        f"x{with_passes:.3f} with the passes, {main_case['prune_us_per_tx']:.1f} us per tx)"
     )
     emit(
         "apply_block",
@@ -190,6 +249,23 @@ def main() -> None:
                 large_same_active["us_per_tx"], 1
             ),
             "large_over_small_same_active": round(spread_same_active, 3),
+            "tx_per_s_main_pruned": round(main_case["pruned_tx_per_s"], 1),
+            "us_per_tx_main_pruned": round(main_case["pruned_us_per_tx"], 1),
+            "pruned_over_archive": round(pruned_over_archive, 3),
+            "prune_pass_us_per_tx": round(main_case["prune_us_per_tx"], 1),
+            "pruned_with_passes_over_archive": round(with_passes, 3),
+            "targets": {
+                "tx_per_s_min": MIN_TX_PER_S,
+                "large_over_small_same_active_max": MAX_LARGE_OVER_SMALL_SAME_ACTIVE,
+                "pruned_over_archive_max": MAX_PRUNED_OVER_ARCHIVE,
+                "ratio_to_verify": "reported, not targeted",
+            },
+            "meets_tx_per_s_guard": None if args.quick else main_case["tx_per_s"] >= MIN_TX_PER_S,
+            # The quick run's large state (50,000 accounts) is not the target's 1,000,000.
+            "meets_same_active_ratio": None
+            if args.quick
+            else spread_same_active <= MAX_LARGE_OVER_SMALL_SAME_ACTIVE,
+            "meets_pruning_cost": pruned_over_archive <= MAX_PRUNED_OVER_ARCHIVE,
             "rss_mb_max": round(rss_mb(), 1),
         },
     )

@@ -14,7 +14,8 @@ Exit codes (docs/guide/cli.md): 0 success; 1 bad input or local failure
 (unknown key, wrong passphrase, invalid address); 2 command-line usage
 (unknown option, missing argument); 3 node unreachable or RPC error; 4
 transaction rejected by the node; 5 transaction included but failed
-(receipt status != 0); 6 timed out waiting for inclusion; 130 interrupted.
+(receipt status != 0); 6 timed out waiting for inclusion; 7 the node pruned
+the height asked for (ask an archive node); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import typer
 from ledger.address import AddressError, decode_address
 from ledger.client import (
     ClientError,
+    HeightPrunedError,
     LedgerClient,
     ReceiptTimeout,
     RpcError,
@@ -58,6 +60,7 @@ class ExitCode(IntEnum):
     REJECTED = 4
     FAILED = 5
     TIMEOUT = 6
+    PRUNED = 7
     INTERRUPTED = 130
 
 
@@ -193,6 +196,8 @@ def classify(exc: BaseException) -> tuple[ExitCode | None, str]:
         return ExitCode.TIMEOUT, str(exc)
     if isinstance(exc, TransactionRejected):
         return ExitCode.REJECTED, f"transaction rejected: {exc.message}"
+    if isinstance(exc, HeightPrunedError):
+        return ExitCode.PRUNED, f"height pruned: {exc.message}"
     if isinstance(exc, RpcError):
         return ExitCode.NODE, f"node error {exc.code}: {exc.message}"
     if isinstance(exc, ClientError):

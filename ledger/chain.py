@@ -16,9 +16,10 @@ from pathlib import Path
 from ledger.exceptions import TxRejected
 from ledger.genesis import Genesis, genesis_state
 from ledger.params import Params
+from ledger.pruning import HeightPruned, PruningPolicy
 from ledger.state import State, account_key, decode_account, tree_key
 from ledger.state_tree import Proof, StateTree, StateTreeError
-from ledger.store import Store, StoreError
+from ledger.store import PruneReport, Store, StoreError
 from ledger.transition import (
     BlockResult,
     ChainTip,
@@ -52,11 +53,28 @@ def paused_gc() -> Iterator[None]:
 
 
 class Chain:
-    """One chain's committed state in a Store, and the operations on it."""
+    """One chain's committed state in a Store, and the operations on it.
 
-    def __init__(self, store: Store, chain_id: str) -> None:
+    With a ``pruning`` policy (ledger.pruning) every commit is followed by a
+    pruning pass, unless ``prune_on_commit`` is off: then the owner calls
+    ``prune`` when it suits it (the node does, in the pause after a commit,
+    so that pruning stays off the path of applying blocks; ADR 0024).
+    ``state_floor`` (set by the node while it serves a state snapshot) keeps
+    the states from that height on whatever the policy says."""
+
+    def __init__(
+        self,
+        store: Store,
+        chain_id: str,
+        pruning: PruningPolicy | None = None,
+        prune_on_commit: bool = True,
+    ) -> None:
         self.store = store
         self.chain_id = chain_id
+        self.pruning = pruning or PruningPolicy()
+        self.prune_on_commit = prune_on_commit
+        self.state_floor: int | None = None
+        store.keep_stale_lists = self.pruning.prunes_states
         self.tip = store.load_tip()
         self._tree = StateTree(store, self.tip.state_root)
         try:
@@ -65,14 +83,23 @@ class Chain:
             raise StoreError(f"the state tree in {store.path} is damaged: {exc}") from exc
 
     @classmethod
-    def open(cls, path: str | Path, genesis: Genesis) -> Chain:
+    def open(
+        cls,
+        path: str | Path,
+        genesis: Genesis,
+        pruning: PruningPolicy | None = None,
+        prune_on_commit: bool = True,
+    ) -> Chain:
         """Open the store at ``path``, writing the genesis state if it is new.
         Raises StoreError if the store belongs to another chain."""
         store = Store(path)
         try:
-            changes, tip, nodes = genesis_state(genesis)
-            store.save_genesis(genesis.hash, changes, tip, nodes)
-            return cls(store, genesis.chain_id)
+            if not store.is_initialized():
+                changes, tip, nodes = genesis_state(genesis)
+                store.save_genesis(genesis.hash, changes, tip, nodes)
+            elif store.load_genesis_hash() != genesis.hash:
+                raise StoreError(f"the database at {path} holds another chain's genesis")
+            return cls(store, genesis.chain_id, pruning, prune_on_commit)
         except StoreError:
             store.close()
             raise
@@ -127,6 +154,25 @@ class Chain:
         self.store.save_block(block, result, certificate, node_records)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self._tree = self._tree.at_root(result.state_root)
+        if self.prune_on_commit:
+            self.prune()
+
+    def prune(self) -> tuple[PruneReport, PruneReport]:
+        """One pruning pass (a no-op for an archive node): the
+        states and the blocks the policy no longer keeps, a few heights at a
+        time (ledger.pruning). Returns what was done to states and to blocks."""
+        policy = self.pruning
+        states = blocks = PruneReport()
+        if policy.prunes_states:
+            horizon = policy.state_horizon(self.tip.height, self.state_floor)
+            states = self.store.prune_states(
+                horizon, policy.kept_for_good, policy.max_heights_per_pass
+            )
+        if policy.prunes_blocks:
+            blocks = self.store.prune_blocks(
+                policy.retain_height(self.tip.height), policy.max_heights_per_pass
+            )
+        return states, blocks
 
     def params(self) -> Params:
         """The chain parameters in the committed state."""
@@ -138,6 +184,31 @@ class Chain:
         check_transaction(state, tx, self.chain_id, read_params(state), signature_checked)
 
     # -- queries -----------------------------------------------------------
+    def state_root_at(self, height: int) -> bytes:
+        """The state root after block ``height`` (0: the genesis state).
+        Raises HeightPruned if this node no longer keeps that state, and
+        LookupError for a height above the tip."""
+        if height == self.tip.height:
+            return self.tip.state_root
+        if height > self.tip.height or height < 0:
+            raise LookupError(f"no block at height {height} (the tip is {self.tip.height})")
+        root = self.store.load_state_root(height)
+        if root is None:
+            raise HeightPruned("state", height, self.earliest_state())
+        return root
+
+    def earliest_state(self) -> int:
+        """The first height of the window of states this node keeps (below
+        it, only the states kept for good by ``keep_every`` remain)."""
+        return self.store.state_from()
+
+    def check_block_kept(self, height: int) -> None:
+        """Raises HeightPruned if block ``height`` (1..tip) is below the
+        first block this node keeps."""
+        first = self.store.blocks_from()
+        if 1 <= height < first:
+            raise HeightPruned("block", height, first)
+
     def balance(self, address: bytes, asset: str) -> int:
         raw = self.store.get_state(account_key(address))
         return decode_account(raw).balance(asset) if raw is not None else 0

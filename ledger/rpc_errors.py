@@ -18,6 +18,7 @@ Codes (docs/spec/rpc.md, "Errors"):
     -32003           subscription limit reached (WebSocket)
     -32004           reply too large (the result, or a batch's results, exceed the limit)
     -32005           forbidden: the request's Host or Origin is not allowed
+    -32006           height pruned (this node no longer keeps that state or block)
     -32040 - c       transaction rejected with TxRejected code c (1 <= c <= 59):
                      -32041 malformed, -32042 wrong chain id, -32043 bad signature,
                      -32044 bad nonce, -32045 fee too low, -32046 cannot pay fee,
@@ -33,6 +34,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final
 
 from ledger.exceptions import TxRejected
+from ledger.pruning import HeightPruned
 
 PARSE_ERROR: Final = -32700
 INVALID_REQUEST: Final = -32600
@@ -44,6 +46,7 @@ STATE_NOT_AVAILABLE: Final = -32002
 SUBSCRIPTION_LIMIT: Final = -32003
 REPLY_TOO_LARGE: Final = -32004
 FORBIDDEN: Final = -32005
+HEIGHT_PRUNED: Final = -32006
 TX_REJECTED_BASE: Final = -32040
 MAX_TX_CODE: Final = 59
 
@@ -121,6 +124,16 @@ class Forbidden(RpcError):
 
     code = FORBIDDEN
     default_message = "Forbidden"
+
+
+class HeightPrunedError(RpcError):
+    """The node pruned the state or block of that height (its pruning
+    settings, docs/adr/0024-pruning.md); ``data`` says what and the first
+    height it still keeps: ``{"height": h, "what": "state"|"block",
+    "earliest": e}``. An archive node (or a state snapshot) can answer."""
+
+    code = HEIGHT_PRUNED
+    default_message = "Height pruned"
 
 
 class TransactionRejected(RpcError):
@@ -232,6 +245,7 @@ _BY_CODE: Final[dict[int, type[RpcError]]] = {
         SubscriptionLimit,
         ReplyTooLarge,
         Forbidden,
+        HeightPrunedError,
         MalformedTransactionError,
         WrongChainIdError,
         BadSignatureError,
@@ -254,6 +268,12 @@ def rpc_error_for_rejection(rejected: TxRejected) -> RpcError:
         return cls(rejected.message)
     data = {"txCode": tx_code, "reason": "rejected"}
     return TransactionRejected(rejected.message, data, code=TX_REJECTED_BASE - tx_code)
+
+
+def height_pruned_error(pruned: HeightPruned) -> HeightPrunedError:
+    """The RPC error for a query at a height this node pruned."""
+    data = {"height": pruned.height, "what": pruned.what, "earliest": pruned.earliest}
+    return HeightPrunedError(str(pruned), data)
 
 
 def error_from_response(error: object) -> RpcError:

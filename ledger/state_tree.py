@@ -23,9 +23,11 @@ batching of the updates that built it.
 Nodes are stored content-addressed under their hash, as *records*: an
 internal node's record is its hash preimage ``0x01 || c0 || ... || c15``
 (513 bytes), a leaf's is ``0x00 || key || value``. ``StateTree.update``
-returns the new records for the caller to write in its block's atomic batch;
-old records are never deleted, so proofs against older roots keep working
-(no pruning yet).
+returns the new records for the caller to write in its block's atomic batch,
+and the *stale* ones: the nodes of the old tree that the new one no longer
+holds. The tree itself never deletes anything; the store prunes stale
+records once no kept version needs them (docs/adr/0024-pruning.md), and
+until then proofs against older roots keep working.
 
 Sixteen children per node (rather than two) keep a path short: about 5
 nodes at a million keys instead of about 21, so an update creates, hashes,
@@ -314,12 +316,16 @@ def _common_prefix_nibbles(a: bytes, b: bytes) -> int:
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """The outcome of StateTree.update: the new root and the records to
-    write (``hash -> record``). Writing a record that is already stored is
-    harmless: it is the same bytes under the same hash."""
+    """The outcome of StateTree.update: the new root, the records to write
+    (``hash -> record``: exactly the nodes of the new tree that the old one
+    did not hold) and ``stale_nodes``, the hashes of the nodes of the old
+    tree that the new one does not hold (sorted). A node hash occurs at most
+    once in a tree (its subtree fixes its place), so the two sets are the
+    difference between the trees, both ways."""
 
     root: bytes
     new_nodes: dict[bytes, bytes]
+    stale_nodes: tuple[bytes, ...] = ()
 
 
 class _NodeCache:
@@ -444,7 +450,13 @@ class StateTree:
         batch = _BatchUpdate(self, keys, [changes[key] for key in keys], hints)
         root = batch.update_range(self.root, 0, 0, len(keys))
         self.root = root
-        return UpdateResult(root, batch.new_nodes)
+        new_nodes = batch.new_nodes
+        # A node both replaced and re-created (a leaf rebuilt with its old
+        # value) is in both trees: neither new nor stale.
+        for node in set(batch.removed).intersection(new_nodes):
+            del new_nodes[node]
+            batch.removed.remove(node)
+        return UpdateResult(root, new_nodes, tuple(sorted(batch.removed)))
 
     def _walk(self, key: bytes) -> tuple[bytes | None, list[bytes]]:
         """Follow ``key``'s path: the leaf record it ends in (None for an
@@ -571,6 +583,7 @@ class _BatchUpdate:
         self.keys = keys
         self.hints = hints
         self.new_nodes: dict[bytes, bytes] = {}
+        self.removed: list[bytes] = []  # nodes of the old tree replaced (may repeat new ones)
         self.new_leaves: set[bytes] = set()
         self.leaves: list[bytes | None] = []
         for key, value in zip(keys, values, strict=True):
@@ -606,6 +619,7 @@ class _BatchUpdate:
                 changed = True
         if not changed:
             return node_hash
+        self.removed.append(node_hash)
         self.forget(node_hash, depth)
         return self.join(children, depth)
 
@@ -638,7 +652,9 @@ class _BatchUpdate:
             subtree, subtree_is_leaf = new_leaf, True
         elif terminal_key == key:
             if new_leaf == node_hash:
-                return start_hash  # same value again
+                del self.new_nodes[new_leaf]  # same value again: not a new node
+                return start_hash
+            self.removed.append(node_hash)
             self.forget(node_hash, depth)
             subtree, subtree_is_leaf = (_EMPTY, False) if new_leaf is None else (new_leaf, True)
         else:
@@ -653,6 +669,7 @@ class _BatchUpdate:
         while path:
             node_hash, record, start = path.pop()
             depth -= 1
+            self.removed.append(node_hash)
             self.forget(node_hash, depth)
             if (subtree_is_leaf or subtree == _EMPTY) and (
                 record[1:start] + record[start + HASH_SIZE :] == _NO_OTHER_CHILDREN
@@ -675,6 +692,7 @@ class _BatchUpdate:
         keys = self.keys[lo:hi]
         leaves = self.leaves[lo:hi]
         if leaf_key in keys:
+            self.removed.append(leaf_hash)
             self.forget(leaf_hash, depth)
         else:
             at = bisect_left(keys, leaf_key)

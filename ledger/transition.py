@@ -22,7 +22,7 @@ store in one atomic batch.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ledger import crypto
@@ -87,6 +87,10 @@ class BlockResult:
     changes: dict[bytes, bytes | None]
     tree_nodes: dict[bytes, bytes]
     block_events: tuple[Event, ...] = ()
+    # What the store keeps for pruning and state sync (docs/adr/0024-pruning.md):
+    # the tree nodes this block retired, and the state key of every tree key changed.
+    stale_nodes: tuple[bytes, ...] = ()
+    preimages: dict[bytes, bytes] = field(default_factory=dict)
 
 
 def read_params(state: State) -> Params:
@@ -266,6 +270,8 @@ def finish_block(
         changes,
         update.new_nodes,
         block_events,
+        update.stale_nodes,
+        {tree: key for key, tree in tree_keys.items()},
     )
 
 

@@ -25,6 +25,7 @@ from consensus.node.rpc.config import RpcConfig
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import DEVNET_CHAIN_ID
 from ledger.crypto import CryptoError, SigningKey
+from ledger.pruning import DEFAULT_HEIGHTS_PER_PASS, PruningError, PruningPolicy
 
 
 class ConfigError(ValueError):
@@ -106,6 +107,30 @@ class ConsensusConfig:
 
 
 @dataclass(frozen=True)
+class PruningConfig:
+    """What the node keeps of its history (ledger.pruning, docs/adr/0024-pruning.md).
+
+    The defaults suit a devnet and a validator: the states of the last
+    100,000 heights (about 14 hours at two blocks a second) answer queries
+    and proofs, and every block is kept, so any peer can still block-sync
+    from genesis. ``keep_recent = 0`` keeps every state (an archive node)."""
+
+    keep_recent: int = 100_000  # states of the last N heights (0: all)
+    keep_every: int = 0  # also the state of every M-th height, for good (0: none)
+    retain_blocks: int = 0  # blocks, receipts and indexes of the last R heights (0: all)
+    heights_per_pass: int = DEFAULT_HEIGHTS_PER_PASS  # heights forgotten per commit, at most
+
+    def policy(self) -> PruningPolicy:
+        """The ledger's policy for these settings. Raises ConfigError."""
+        try:
+            return PruningPolicy(
+                self.keep_recent, self.keep_every, self.retain_blocks, self.heights_per_pass
+            )
+        except PruningError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     format: str = "text"  # or "json"
@@ -118,6 +143,7 @@ class NodeConfig:
     rpc: RPCConfig = field(default_factory=RPCConfig)
     mempool: MempoolConfig = field(default_factory=MempoolConfig)
     consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
+    pruning: PruningConfig = field(default_factory=PruningConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 
@@ -126,6 +152,7 @@ _SECTIONS: dict[str, type] = {
     "rpc": RPCConfig,
     "mempool": MempoolConfig,
     "consensus": ConsensusConfig,
+    "pruning": PruningConfig,
     "log": LogConfig,
 }
 
@@ -159,6 +186,7 @@ def parse_config(document: dict[str, Any]) -> NodeConfig:
     if not loopback and not config.rpc.allow_external:
         raise ConfigError("rpc.listen_host is not loopback: set rpc.allow_external = true")
     config.rpc.server_config()  # the limits make sense together
+    config.pruning.policy()  # settings that contradict each other are refused here
     return config
 
 

@@ -145,7 +145,7 @@ class LocalNode:
             raise LookupError(f"no validator set known for height {wanted} (the tip is {tip})")
         reader: StateReader = self._chain.store
         if wanted <= tip:
-            root = state_root_at(self._chain, self._genesis, wanted - 1)
+            root = state_root_at(self._chain, wanted - 1)
             reader = TreeStateReader(self._chain, root)
         return [
             ValidatorInfo(v.address, v.public_key, v.power, v.name)

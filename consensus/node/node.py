@@ -89,6 +89,7 @@ from consensus.node.blocksync import (
     encode_sync_message,
 )
 from consensus.node.config import (
+    ConfigError,
     ConsensusConfig,
     NodeConfig,
     insecure_key_warnings,
@@ -271,8 +272,11 @@ class Node:
         data = home / "data"
         data.mkdir(parents=True, exist_ok=True)
         try:
-            self._chain = Chain.open(data / "chain", genesis)
-        except StoreError as exc:
+            # Pruning passes run in the pause after each commit (_schedule_pruning).
+            self._chain = Chain.open(
+                data / "chain", genesis, config.pruning.policy(), prune_on_commit=False
+            )
+        except (StoreError, ConfigError) as exc:
             raise NodeError(str(exc)) from exc
         try:
             self.wal = WriteAheadLog(data / "wal")
@@ -310,6 +314,7 @@ class Node:
             lambda peer, reason: self.p2p.punish(peer, reason),
         )
         self._events = EventHub()
+        self._pruning_scheduled = False
         self._sets: dict[int, ValidatorSet] = {}
         self._load_validator_sets()
         self._check_frame_limit()
@@ -477,19 +482,14 @@ class Node:
         if wanted >= tip + 1:
             reader = self._chain.store
         else:
-            # The set of h is final in the state committed at h - 1.
-            block = self._chain.store.load_block(wanted - 1) if wanted > 1 else None
-            root = block.header.state_root if block else self._genesis_root()
+            # The set of h is final in the state committed at h - 1 (HeightPruned
+            # if this node pruned that state).
+            root = self._chain.state_root_at(wanted - 1)
             reader = TreeReader(StateTree(self._chain.store, root, cache_size=0))
         return [
             ValidatorInfo(v.address, v.public_key, v.power, v.name)
             for v in validator_set_for_height(reader, wanted)
         ]
-
-    def _genesis_root(self) -> bytes:
-        from consensus.node.rpc.node_view import genesis_state_root
-
-        return genesis_state_root(self._genesis)
 
     # -- validator sets -----------------------------------------------------
     def validator_set(self, height: int) -> ValidatorSet:
@@ -846,6 +846,33 @@ class Node:
             result.state_root.hex()[:16],
         )
         self._announce_status()
+        self._schedule_pruning()
+
+    def _schedule_pruning(self) -> None:
+        """Run one pruning pass (ledger.pruning) once the event loop is done
+        with what the commit queued: after the block is announced, in the
+        pause before the next height (``block_interval_ms``), so that it
+        delays neither the commit nor the next round (ADR 0024)."""
+        if self._pruning_scheduled or not (
+            self._chain.pruning.prunes_states or self._chain.pruning.prunes_blocks
+        ):
+            return
+        self._pruning_scheduled = True
+        asyncio.get_running_loop().call_soon(self._prune)
+
+    def _prune(self) -> None:
+        self._pruning_scheduled = False
+        states, blocks = self._chain.prune()
+        if states.heights or blocks.heights:
+            log.debug(
+                "height=%d pruned %d states (%d nodes deleted, %d kept) and %d blocks (%d records)",
+                self._chain.tip.height,
+                states.heights,
+                states.deleted,
+                states.kept,
+                blocks.heights,
+                blocks.deleted,
+            )
 
     # -- p2p ----------------------------------------------------------------
     async def _on_p2p_message(self, peer: bytes, channel: int, payload: object) -> None:

@@ -222,7 +222,7 @@ class VectorNode(LocalNode):
 
     def validators(self, height: int | None) -> list[ValidatorInfo]:
         assert height is not None and 1 <= height <= self.chain.tip.height
-        root = state_root_at(self.chain, self.genesis, height - 1)
+        root = state_root_at(self.chain, height - 1)
         return [
             ValidatorInfo(v.address, v.public_key, v.power, v.name)
             for v in validator_set_for_height(TreeStateReader(self.chain, root), height)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ledger.exceptions import TxRejected
+from ledger.pruning import HeightPruned
 from ledger.rpc_errors import (
     InternalError,
     InvalidParams,
@@ -46,6 +47,7 @@ from ledger.rpc_errors import (
     ReplyTooLarge,
     RpcError,
     StateNotAvailable,
+    height_pruned_error,
     rpc_error_for_rejection,
 )
 from ledger.state_tree import StateTreeError
@@ -72,7 +74,7 @@ class Param:
 class Method:
     """A callable RPC method: ``handler(*bound_params)`` returns a JSON-ready
     value (or an awaitable of one) or raises RpcError / TxRejected /
-    StateTreeError (-> state not available)."""
+    StateTreeError (-> state not available) / HeightPruned (-> height pruned)."""
 
     name: str
     params: tuple[Param, ...]
@@ -251,6 +253,8 @@ class Dispatcher:
             response = _error(request_id, rpc_error_for_rejection(exc))
         except StateTreeError as exc:
             response = _error(request_id, StateNotAvailable(str(exc)))
+        except HeightPruned as exc:
+            response = _error(request_id, height_pruned_error(exc))
         except Exception:
             log.exception("method %s failed", name)
             response = _error(request_id, InternalError())

@@ -29,6 +29,7 @@ from ledger.features.threshold.ceremonies import (
     threshold_enabled,
     threshold_group,
 )
+from ledger.pruning import HeightPruned
 from ledger.rpc_errors import BlockNotFound, InternalError
 from ledger.state import Account, State, StateReader, account_key, decode_account, tree_key
 from ledger.state_tree import encode_proof
@@ -39,7 +40,7 @@ from . import json_format as jf
 from .asset_queries import AssetQueries
 from .dispatch import Method, Param
 from .listing_queries import ListingQueries
-from .node_view import NodeView, TreeStateReader, genesis_state_root
+from .node_view import NodeView, TreeStateReader
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[3] / "docs" / "rpc" / "openrpc.json"
 BLOCK_CACHE_SIZE: Final = 128
@@ -151,7 +152,9 @@ class LedgerMethods:
 
     # -- helpers -----------------------------------------------------------
     def block(self, height: int) -> Block | None:
-        """A committed block by height, through a small cache (blocks never change)."""
+        """A committed block by height, through a small cache (blocks never change).
+        Raises HeightPruned (-> -32006) for a block this node pruned."""
+        self.node.chain.check_block_kept(height)
         cached = self._blocks.get(height)
         if cached is not None:
             self._blocks.move_to_end(height)
@@ -164,19 +167,18 @@ class LedgerMethods:
         return block
 
     def state_root(self, height: int) -> bytes:
-        """The state root after block ``height``. Raises BlockNotFound."""
-        tip = self.node.chain.tip
-        if height == tip.height:
-            return tip.state_root
-        if height == 0:
-            return genesis_state_root(self.node.genesis)
-        block = self.block(height) if height < tip.height else None
-        if block is None:
+        """The state root after block ``height``. Raises BlockNotFound above
+        the tip and HeightPruned (-> -32006) for a state this node pruned."""
+        chain = self.node.chain
+        try:
+            return chain.state_root_at(height)
+        except HeightPruned:
+            raise
+        except LookupError:
+            tip = chain.tip.height
             raise BlockNotFound(
-                f"no block at height {height} (the tip is {tip.height})",
-                {"height": height, "tip": tip.height},
-            )
-        return block.header.state_root
+                f"no block at height {height} (the tip is {tip})", {"height": height, "tip": tip}
+            ) from None
 
     def account(self, address: bytes, height: int | str | None) -> Account:
         """The account after block ``height`` (None: the latest; "pending":
@@ -282,6 +284,8 @@ class LedgerMethods:
         tip = self.node.chain.tip.height
         try:
             members = self.node.validators(height)
+        except HeightPruned:
+            raise
         except LookupError as exc:
             raise BlockNotFound(str(exc), {"height": height, "tip": tip}) from None
         return {
@@ -304,11 +308,12 @@ class LedgerMethods:
             height = chain.tip.height
         root = self.state_root(height)
         value, proof = chain.prove_account(address, root)
-        block = self.block(height) if height >= 1 else None
+        # The block itself may be pruned while its state is kept (keep_every).
+        block_hash = chain.store.load_kept_block_hash(height) if height >= 1 else None
         return {
             "address": encode_address(address),
             "height": height,
-            "blockHash": block.hash.hex() if block is not None else None,
+            "blockHash": block_hash.hex() if block_hash is not None else None,
             "stateRoot": root.hex(),
             "key": tree_key(account_key(address)).hex(),
             "value": value.hex() if value is not None else None,

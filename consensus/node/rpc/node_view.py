@@ -11,11 +11,10 @@ thread too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
 
 from ledger.chain import Chain
-from ledger.genesis import Genesis, genesis_state
+from ledger.genesis import Genesis
 from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.types import Transaction
@@ -132,21 +131,8 @@ class TreeStateReader:
         return self._tree.get(tree_key(key))
 
 
-@lru_cache(maxsize=8)
-def genesis_state_root(genesis: Genesis) -> bytes:
-    """The state root before block 1 (computed from the genesis document)."""
-    return genesis_state(genesis)[1].state_root
-
-
-def state_root_at(chain: Chain, genesis: Genesis, height: int) -> bytes:
+def state_root_at(chain: Chain, height: int) -> bytes:
     """The state root after block ``height`` (0: the genesis state).
-    Raises LookupError for a height above the tip."""
-    tip = chain.tip
-    if height == tip.height:
-        return tip.state_root
-    if height == 0:
-        return genesis_state_root(genesis)
-    block = chain.store.load_block(height) if height < tip.height else None
-    if block is None:
-        raise LookupError(f"no block at height {height} (the tip is {tip.height})")
-    return block.header.state_root
+    Raises LookupError for a height above the tip, and its subclass
+    HeightPruned for a state this node pruned."""
+    return chain.state_root_at(height)

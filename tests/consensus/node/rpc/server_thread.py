@@ -18,6 +18,7 @@ from consensus.node.rpc.server import RpcServer
 from ledger.chain import Chain
 from ledger.client.devnet import devnet_genesis_document
 from ledger.genesis import Genesis, parse_genesis
+from ledger.pruning import PruningPolicy
 
 T = TypeVar("T")
 TIMEOUT = 30.0
@@ -36,13 +37,14 @@ class ServerThread:
         path: Path,
         config: RpcConfig | None = None,
         block_interval: float | None = None,
+        pruning: PruningPolicy | None = None,
         **node_options: Any,
     ) -> None:
         self.genesis = devnet_genesis()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self.chain = Chain.open(path / "chain", self.genesis)
+        self.chain = Chain.open(path / "chain", self.genesis, pruning)
         self.config = config if config is not None else RpcConfig(port=0)
 
         async def setup() -> tuple[LocalNode, RpcServer]:
