@@ -1,0 +1,1 @@
+"""Chain features, one folder each (see docs/spec and DESIGN: ledger/features/<name>/)."""

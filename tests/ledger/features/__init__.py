@@ -1,0 +1,1 @@
+"""Tests for the chain features, one folder each."""
