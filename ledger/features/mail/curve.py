@@ -8,21 +8,33 @@ both and require the same answers, as FROST's arithmetic is cross-checked.
 
 The hot spot of every verifier is a multi-scalar multiplication: the sum of
 k_i * P_i over hundreds of terms. libsecp256k1 exposes no multi-scalar
-multiplication, so ``multi_mul`` multiplies each term (constant-time
-ecmult_const, about 35 us) and adds all products in one call
-(secp256k1_ec_pubkey_combine, under 1 us a term). Terms with G use the
-precomputed-table base multiplication instead (about 19 us), terms with
-scalar 1 need no multiplication, and parsed points are cached because the
-same points (the mail key, the generators) come back in every batch.
+multiplication, so ``multi_mul`` multiplies each term (coincurve's
+``multiply``, i.e. secp256k1_ec_pubkey_tweak_mul, which runs the
+variable-time wNAF ecmult: about 40 us for a random scalar, less for a
+short one) and adds all products in one call (secp256k1_ec_pubkey_combine,
+under 1 us a term). Terms with G use the precomputed-table base
+multiplication instead (about 20 us), terms with scalar 1 need no
+multiplication, and parsed points are cached because the same points (the
+mail key, the generators) come back in every batch.
+
+Variable time is right for verifiers, whose scalars are public, and wrong
+for provers, whose scalars are secrets (encryption randomness, the
+permuted challenges u'_i, proof nonces, key shares): its timing depends on
+the scalar. Provers call ``secret_mul`` instead, which runs libsecp256k1's
+constant-time ecmult_const through secp256k1_ecdh with a hash callback that
+returns the point itself, and base multiplications, which use the
+constant-time ecmult_gen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from coincurve import PublicKey
+from coincurve._libsecp256k1 import ffi, lib
+from coincurve.context import GLOBAL_CONTEXT
 
 from ledger.threshold.group import GENERATOR, IDENTITY, ORDER, Point
 
@@ -47,6 +59,10 @@ class GroupBackend(Protocol):
         """The sum of the points (the identity for none)."""
         ...
 
+    def secret_mul(self, p: Point, k: int) -> Point:
+        """k * p for a secret k: in constant time where the backend can."""
+        ...
+
 
 @lru_cache(maxsize=8192)
 def _parse(sec: bytes) -> PublicKey:
@@ -54,6 +70,19 @@ def _parse(sec: bytes) -> PublicKey:
 
 
 _G_SEC = GENERATOR.sec
+
+
+def _copy_point_function(output: Any, x32: Any, y32: Any, data: Any) -> int:
+    """An ECDH 'hash' that returns the shared point itself: x (32) || y (32)."""
+    ffi.memmove(output, x32, 32)
+    ffi.memmove(output + 32, y32, 32)
+    return 1
+
+
+_copy_point: Any = ffi.callback(
+    "int(unsigned char *, const unsigned char *, const unsigned char *, void *)",
+    _copy_point_function,
+)
 
 
 class Libsecp256k1Backend:
@@ -84,6 +113,22 @@ class Libsecp256k1Backend:
         """See GroupBackend.point_sum."""
         return _combine([_parse(p.sec) for p in points if not p.is_identity()])
 
+    def secret_mul(self, p: Point, k: int) -> Point:
+        """See GroupBackend.secret_mul: ecmult_gen for G, ecmult_const otherwise."""
+        k %= ORDER
+        if k == 0 or p.is_identity():
+            return IDENTITY
+        scalar = k.to_bytes(32, "big")
+        if p.sec == _G_SEC:
+            return Point(PublicKey.from_valid_secret(scalar).format(compressed=True))
+        output = ffi.new("unsigned char[64]")
+        done = lib.secp256k1_ecdh(
+            GLOBAL_CONTEXT.ctx, output, _parse(p.sec).public_key, scalar, _copy_point, ffi.NULL
+        )
+        assert done == 1, "secp256k1_ecdh refused a valid point and scalar"
+        raw = bytes(output)
+        return Point(bytes([2 | (raw[63] & 1)]) + raw[:32])
+
 
 def _combine(keys: list[PublicKey]) -> Point:
     if not keys:
@@ -102,13 +147,18 @@ LIBSECP256K1: GroupBackend = Libsecp256k1Backend()
 
 
 def base_mul(k: int, backend: GroupBackend = LIBSECP256K1) -> Point:
-    """k * G."""
-    return backend.multi_mul(((GENERATOR, k),))
+    """k * G (constant-time ecmult_gen on libsecp256k1)."""
+    return backend.secret_mul(GENERATOR, k)
 
 
 def point_mul(p: Point, k: int, backend: GroupBackend = LIBSECP256K1) -> Point:
-    """k * p."""
+    """k * p for a public k (variable time)."""
     return backend.multi_mul(((p, k),))
+
+
+def secret_multi_mul(terms: Iterable[Term], backend: GroupBackend = LIBSECP256K1) -> Point:
+    """The sum of k * P for secret scalars, each product in constant time."""
+    return backend.point_sum([backend.secret_mul(p, k) for p, k in terms])
 
 
 def point_add(a: Point, b: Point, backend: GroupBackend = LIBSECP256K1) -> Point:

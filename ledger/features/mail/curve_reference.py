@@ -4,7 +4,8 @@ independent implementation the verifiers are cross-checked on.
 Points are converted to python-ecdsa's Jacobian points by lifting x with
 integer field arithmetic written out here (not through libsecp256k1), then
 multiplied and added by python-ecdsa. Slow (a multiplication costs about a
-millisecond); used only by tests, never on a node's path.
+millisecond) and not constant-time; used only by tests, never on a node's
+path or with real secrets.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class PythonEcdsaBackend:
         for point in points:
             total = total + _to_jacobian(point)
         return _from_jacobian(total)
+
+    def secret_mul(self, p: Point, k: int) -> Point:
+        """k * p; python-ecdsa is not constant-time: tests only."""
+        return self.multi_mul(((p, k),))
 
 
 PYTHON_ECDSA: GroupBackend = PythonEcdsaBackend()

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger import codec
-from ledger.features.mail.curve import LIBSECP256K1, GroupBackend, point_mul
+from ledger.features.mail.curve import LIBSECP256K1, GroupBackend
 from ledger.features.mail.elgamal import EncryptedCell, encode_cell
 from ledger.features.mail.errors import InvalidDecryptionShare, InvalidParameters
 from ledger.features.mail.params import check_batch_size, check_width
@@ -142,15 +142,16 @@ def make_decryption_share(
     _cells_shape(cells)
     secret = key.secret_share
     public_share = key.public.verification_share(key.identifier)
+    # The key share and the nonce are secret: constant-time products only.
     factors = tuple(
-        tuple(point_mul(c.a, secret, backend) for c in cell.components) for cell in cells
+        tuple(backend.secret_mul(c.a, secret) for c in cell.components) for cell in cells
     )
     statement = _statement(cells, key.identifier, public_share, factors, context)
     a_sum = _weighted_sum(_a_points(cells), statement, backend)
-    d_sum = point_mul(a_sum, secret, backend)  # = sum rho_m D_m, one multiplication
+    d_sum = backend.secret_mul(a_sum, secret)  # = sum rho_m D_m, one multiplication
     nonce = NonceSource(rng, [secret.to_bytes(32, "big")], statement).scalar(b"k")
-    r1 = backend.multi_mul(((GENERATOR, nonce),))
-    r2 = point_mul(a_sum, nonce, backend)
+    r1 = backend.secret_mul(GENERATOR, nonce)
+    r2 = backend.secret_mul(a_sum, nonce)
     challenge = _challenge(statement, a_sum, d_sum, r1, r2)
     return DecryptionShare(key.identifier, factors, challenge, (nonce + challenge * secret) % ORDER)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledger.features.mail.curve import LIBSECP256K1, GroupBackend, point_mul, point_neg
+from ledger.features.mail.curve import LIBSECP256K1, GroupBackend, point_neg
 from ledger.features.mail.errors import InvalidEncoding, InvalidParameters
 from ledger.features.mail.params import check_width
 from ledger.features.mail.transcript import random_scalar
@@ -88,11 +88,12 @@ def reencrypt(
     """
     if len(randomness) != cell.width:
         raise InvalidParameters("one re-encryption scalar per component")
+    # The scalars are secret (they link input and output): constant-time products.
     return EncryptedCell(
         tuple(
             Ciphertext(
-                backend.multi_mul(((c.a, 1), (GENERATOR, s))),
-                backend.multi_mul(((c.b, 1), (public_key, s))),
+                backend.point_sum((c.a, backend.secret_mul(GENERATOR, s))),
+                backend.point_sum((c.b, backend.secret_mul(public_key, s))),
             )
             for c, s in zip(cell.components, randomness, strict=True)
         )
@@ -106,7 +107,8 @@ def decrypt_with_secret(secret: int, cell: EncryptedCell) -> tuple[Point, ...]:
     decrypts with threshold shares (``decryption``).
     """
     return tuple(
-        LIBSECP256K1.point_sum((c.b, point_neg(point_mul(c.a, secret)))) for c in cell.components
+        LIBSECP256K1.point_sum((c.b, point_neg(LIBSECP256K1.secret_mul(c.a, secret))))
+        for c in cell.components
     )
 
 

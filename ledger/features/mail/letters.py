@@ -12,8 +12,9 @@ Layout of a cell of width W (31 * W bytes; docs/spec/mail.md):
     ephemeral public key (33, compressed)                         sealed ...
     AES-256-GCM(length (2) || message || zero padding) || tag (16)
 
-The seal: e = a fresh ephemeral secret, E = e*G, S = x-coordinate of
-e * recipient key; key (32) || nonce (12) = HKDF-SHA256(S, salt = empty,
+The seal: e = a fresh ephemeral secret, E = e*G, S = libsecp256k1's ECDH of
+e and the recipient key (SHA-256 of the compressed point e * key, computed
+in constant time); key (32) || nonce (12) = HKDF-SHA256(S, salt = empty,
 info = "ledger/mail/letter/v1" || E || recipient key, 44 bytes); the header
 is the associated data. A fresh ephemeral key per letter means a key and
 nonce are never reused; the header as associated data means a letter opens
@@ -72,15 +73,17 @@ def _header(recipient: bytes) -> bytes:
     return bytes([LETTER_VERSION]) + recipient
 
 
-def _seal_key(shared_x: bytes, ephemeral: bytes, recipient_key: bytes) -> tuple[bytes, bytes]:
+def _seal_key(shared: bytes, ephemeral: bytes, recipient_key: bytes) -> tuple[bytes, bytes]:
     okm = HKDF(
         algorithm=hashes.SHA256(), length=44, salt=None, info=_SEAL_INFO + ephemeral + recipient_key
-    ).derive(shared_x)
+    ).derive(shared)
     return okm[:32], okm[32:]
 
 
-def _shared_x(public: bytes, secret: int) -> bytes:
-    return PublicKey(public).multiply(secret.to_bytes(32, "big")).format(compressed=True)[1:]
+def _shared_secret(public: bytes, secret: bytes) -> bytes:
+    """libsecp256k1's ECDH (constant time): SHA-256 of the compressed shared point."""
+    shared: bytes = PrivateKey(secret).ecdh(public)
+    return shared
 
 
 def _check_public_key(public_key: bytes) -> bytes:
@@ -109,7 +112,8 @@ def seal_letter(recipient_key: bytes, message: bytes, width: int, rng: RandomByt
         )
     secret = random_scalar(rng)
     ephemeral = PublicKey.from_valid_secret(secret.to_bytes(32, "big")).format(compressed=True)
-    key, nonce = _seal_key(_shared_x(recipient_key, secret), ephemeral, recipient_key)
+    shared = _shared_secret(recipient_key, secret.to_bytes(32, "big"))
+    key, nonce = _seal_key(shared, ephemeral, recipient_key)
     recipient = address_of(recipient_key)
     padding = bytes(message_capacity(width) - len(message))
     body = len(message).to_bytes(LENGTH_PREFIX_SIZE, "big") + message + padding
@@ -133,7 +137,7 @@ def open_letter(letter: Letter, recipient_secret: bytes) -> bytes:
         raise UnreadableLetter("the letter is addressed to someone else")
     ephemeral = letter.sealed[:EPHEMERAL_KEY_SIZE]
     try:
-        shared = _shared_x(ephemeral, int.from_bytes(own.secret, "big"))
+        shared = _shared_secret(ephemeral, own.secret)
     except ValueError:
         raise UnreadableLetter("the letter's ephemeral key is not a point") from None
     key, nonce = _seal_key(shared, ephemeral, own_key)

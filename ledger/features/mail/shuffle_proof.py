@@ -58,7 +58,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger import codec
-from ledger.features.mail.curve import LIBSECP256K1, GroupBackend, point_neg
+from ledger.features.mail.curve import (
+    LIBSECP256K1,
+    GroupBackend,
+    point_neg,
+    secret_multi_mul,
+)
 from ledger.features.mail.elgamal import EncryptedCell, encode_cell
 from ledger.features.mail.errors import InvalidParameters, InvalidProof
 from ledger.features.mail.hash_to_curve import commitment_base, independent_generators
@@ -231,7 +236,8 @@ def prove_shuffle(
     r = [source.scalar(b"r", j) for j in range(count)]
     position_of = {j: i for i, j in enumerate(psi)}
     commitment = tuple(
-        backend.multi_mul(((GENERATOR, r[j]), (hs[position_of[j]], 1))) for j in range(count)
+        backend.point_sum((backend.secret_mul(GENERATOR, r[j]), hs[position_of[j]]))
+        for j in range(count)
     )
     # 2. Challenges u_j and their permutation u'_i = u_{psi(i)}.
     statement = _statement_digest(mail_key, inputs, outputs, context, commitment)
@@ -242,35 +248,39 @@ def prove_shuffle(
     chain: list[Point] = []
     previous = h
     for i in range(count):
-        previous = backend.multi_mul(((GENERATOR, r_hat[i]), (previous, u_prime[i])))
+        previous = secret_multi_mul(((GENERATOR, r_hat[i]), (previous, u_prime[i])), backend)
         chain.append(previous)
     # 4. Commitments.
     w1, w2, w3 = (source.scalar(label) for label in (b"w1", b"w2", b"w3"))
     w4 = [source.scalar(b"w4", k) for k in range(width)]
     w_hat = [source.scalar(b"what", i) for i in range(count)]
     w_prime = [source.scalar(b"wprime", i) for i in range(count)]
-    t1 = backend.multi_mul(((GENERATOR, w1),))
-    t2 = backend.multi_mul(((GENERATOR, w2),))
-    t3 = backend.multi_mul(((GENERATOR, w3), *zip(hs, w_prime, strict=True)))
+    # Every scalar here is secret (nonces, and u'_i reveals the permutation):
+    # constant-time products only.
+    t1 = backend.secret_mul(GENERATOR, w1)
+    t2 = backend.secret_mul(GENERATOR, w2)
+    t3 = secret_multi_mul(((GENERATOR, w3), *zip(hs, w_prime, strict=True)), backend)
     t4 = [
         (
-            backend.multi_mul(
+            secret_multi_mul(
                 (
                     (GENERATOR, -w4[k]),
                     *((e.components[k].a, w) for e, w in zip(outputs, w_prime, strict=True)),
-                )
+                ),
+                backend,
             ),
-            backend.multi_mul(
+            secret_multi_mul(
                 (
                     (mail_key, -w4[k]),
                     *((e.components[k].b, w) for e, w in zip(outputs, w_prime, strict=True)),
-                )
+                ),
+                backend,
             ),
         )
         for k in range(width)
     ]
     t_hat = [
-        backend.multi_mul(((GENERATOR, w_hat[i]), (prior, w_prime[i])))
+        secret_multi_mul(((GENERATOR, w_hat[i]), (prior, w_prime[i])), backend)
         for i, prior in enumerate([h, *chain[:-1]])
     ]
     # 5. Challenge.

@@ -101,6 +101,9 @@ class CountingBackend:
     def point_sum(self, points: Iterable[Point]) -> Point:
         return self.inner.point_sum(points)
 
+    def secret_mul(self, p: Point, k: int) -> Point:
+        return self.inner.secret_mul(p, k)
+
 
 @pytest.fixture
 def rng() -> RandomBytes:

@@ -49,6 +49,21 @@ def test_sums_that_cancel_are_the_identity(secret: int, k: int) -> None:
         assert backend.multi_mul([(GENERATOR, k), (GENERATOR, -k), (p, 1)]) == p
 
 
+@settings(max_examples=40, deadline=None)
+@given(secret=st.integers(min_value=1, max_value=ORDER - 1), k=st.one_of(scalars, special))
+def test_constant_time_products_agree(secret: int, k: int) -> None:
+    # secret_mul goes through secp256k1_ecdh (ecmult_const) with a callback
+    # returning the point: the same answers as the variable-time path.
+    p = group.base_mul(secret)
+    expected = PYTHON_ECDSA.multi_mul([(p, k)])
+    assert LIBSECP256K1.secret_mul(p, k) == expected == PYTHON_ECDSA.secret_mul(p, k)
+    assert LIBSECP256K1.secret_mul(GENERATOR, k) == group.base_mul(k)
+    assert LIBSECP256K1.secret_mul(IDENTITY, k) == IDENTITY
+    assert curve.secret_multi_mul([(p, k), (GENERATOR, k)]) == group.multi_mul(
+        [(p, k), (GENERATOR, k)]
+    )
+
+
 def test_empty_and_trivial_inputs() -> None:
     p = group.base_mul(5)
     for backend in (LIBSECP256K1, PYTHON_ECDSA):

@@ -131,7 +131,7 @@ def test_invalid_padding_is_refused(rng: RandomBytes) -> None:
     width = MIN_WIDTH
     ephemeral_secret = 7
     ephemeral = coincurve.PrivateKey.from_int(ephemeral_secret).public_key.format()
-    shared = letters._shared_x(BOB.public_key, ephemeral_secret)
+    shared = letters._shared_secret(BOB.public_key, ephemeral_secret.to_bytes(32, "big"))
     key, nonce = letters._seal_key(shared, ephemeral, BOB.public_key)
     header = bytes([1]) + BOB.address
     body = (50).to_bytes(2, "big") + bytes(message_capacity(width))
