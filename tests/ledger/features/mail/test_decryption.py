@@ -154,6 +154,15 @@ def test_backends_agree(mail_key: MailKey, forgery: str) -> None:
     assert fast == is_valid(mail_key, cells, forged, backend=PYTHON_ECDSA) == (forgery == "honest")
 
 
+def test_share_makers_agree_across_backends(mail_key: MailKey) -> None:
+    cells = batch(mail_key)
+    made = [
+        make_decryption_share(mail_key.keys[1], cells, CONTEXT, seeded_rng(50), backend)
+        for backend in (LIBSECP256K1, PYTHON_ECDSA)
+    ]
+    assert made[0] == made[1] and is_valid(mail_key, cells, made[0])
+
+
 def test_decrypt_batch_drops_and_names_bad_shares(mail_key: MailKey) -> None:
     cells = batch(mail_key)
     shares = shares_of(mail_key, cells)

@@ -76,6 +76,20 @@ def test_invalid_changed_letters_do_not_open(rng: RandomBytes) -> None:
             letters.open_letter(Letter(letter.recipient, bytes(sealed)), BOB.secret)
 
 
+def test_invalid_malformed_sealed_payloads(rng: RandomBytes) -> None:
+    letter = letters.seal_letter(BOB.public_key, b"for bob", DEFAULT_WIDTH, rng)
+    ephemeral = letter.sealed[:33]
+    for sealed in (
+        b"",
+        ephemeral[:20],
+        ephemeral,
+        ephemeral + b"short",
+        b"\x05" + letter.sealed[1:],
+    ):
+        with pytest.raises(UnreadableLetter):
+            letters.open_letter(Letter(BOB.address, sealed), BOB.secret)
+
+
 def test_sealing_is_randomized(rng: RandomBytes) -> None:
     a = letters.seal_letter(BOB.public_key, b"same", DEFAULT_WIDTH, rng)
     b = letters.seal_letter(BOB.public_key, b"same", DEFAULT_WIDTH, rng)
