@@ -8,8 +8,12 @@ from python-ecdsa's RFC 6979 signer and are checked with libsecp256k1
 receipts are rebuilt from their JSON with the event table of
 transactions.md, parsed from the page itself. The vectors
 (tests/vectors/*.json) are generated from the code and checked against it
-by tests/ledger/test_{tx,contract,chain}_vectors.py; if this module passes
-too, the pages say enough to write a client.
+by tests/ledger/test_{tx,chain}_vectors.py and
+tests/ledger/features/contracts/test_contract_vectors.py; if this module
+passes too, the pages say enough to write a client.
+
+Over 600 lines for a reason: it is an independent client written from the
+pages alone, kept in one file so that nothing of the node's code can leak in.
 """
 
 from __future__ import annotations

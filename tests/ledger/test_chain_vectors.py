@@ -37,68 +37,68 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from consensus.certificate import (
+from consensus.engine.certificate import (
     CommitCertificate,
     check_certificate_for,
     decode_certificate,
     encode_certificate,
     verify_certificate,
 )
-from consensus.evidence import duplicate_vote, encode_evidence
-from consensus.local_node import LocalNode
-from consensus.messages import Step, sign_vote
-from consensus.validators import Validator, ValidatorSet
+from consensus.engine.evidence import duplicate_vote, encode_evidence
+from consensus.engine.messages import Step, sign_vote
+from consensus.engine.validators import Validator, ValidatorSet
+from consensus.node.local_node import LocalNode
+from consensus.node.rpc.methods import LedgerMethods
+from consensus.node.rpc.node_view import TreeStateReader, ValidatorInfo, state_root_at
 from ledger import codec, crypto
 from ledger.address import address_of, encode_address
-from ledger.asset_bodies import (
-    ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
-    CreatePolicy,
-    IssueAsset,
-    MintAsset,
-    ProposeAction,
-    Swap,
-    TakeOffer,
-    UpdatePolicy,
-    UpdateValidator,
-    swap_digest,
-    swap_terms,
-)
 from ledger.chain import Chain
-from ledger.contract_bodies import Call, Deploy, Fund, Schedule, contract_address
-from ledger.devnet import (
+from ledger.client.devnet import (
     DEVNET_ACCOUNT_NAMES,
     account_key,
     devnet_genesis_document,
     insecure_key,
     validator_key,
 )
-from ledger.evidence_body import RecordEvidence
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset, Transfer
+from ledger.features.barter.bodies import (
+    CancelOffer,
+    CreateOffer,
+    Swap,
+    TakeOffer,
+    swap_digest,
+    swap_terms,
+)
+from ledger.features.contracts.bodies import Call, Deploy, Fund, Schedule, contract_address
+from ledger.features.evidence.bodies import RecordEvidence
+from ledger.features.policy.bodies import (
+    ApproveProposal,
+    CreatePolicy,
+    ProposeAction,
+    UpdatePolicy,
+    encode_action,
+    policy_address,
+)
+from ledger.features.threshold.bodies import ThresholdResult, ThresholdSignMessage
+from ledger.features.threshold.ceremonies import encode_keygen_result, threshold_ceremonies
+from ledger.features.validators.bodies import UpdateValidator
+from ledger.features.validators.schedule import validator_set_for_height
 from ledger.genesis import Genesis, parse_genesis
-from ledger.policy import encode_action, policy_address
-from ledger.rpc.methods import LedgerMethods
-from ledger.rpc.node_view import TreeStateReader, ValidatorInfo, state_root_at
 from ledger.state import account_key as state_account_key
 from ledger.state import decode_account, tree_key
 from ledger.state_tree import decode_proof, verify_proof
 from ledger.threshold import dkg
 from ledger.threshold.transport import encode_public_key_package
-from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
-from ledger.threshold_chain import encode_keygen_result, threshold_ceremonies
 from ledger.types import (
     Block,
     Body,
     Event,
     Transaction,
-    Transfer,
     block_receipts_root,
     block_txs_root,
     decode_block,
     decode_receipt,
 )
-from ledger.validators import validator_set_for_height
 from tests.ledger.threshold.inprocess import run_dkg, seeded_rng
 from vm.assembler import assemble
 from vm.module import encode_module
@@ -216,7 +216,7 @@ class ScenarioChain:
 
 class VectorNode(LocalNode):
     """The node the RPC methods read. ``validators(h)`` answers as a consensus
-    node does (consensus/node.py): the set scheduled for ``h`` in the state
+    node does (consensus/node/node.py): the set scheduled for ``h`` in the state
     after block ``h - 1``. (LocalNode reads the newest scheduled set instead,
     which differs for the two heights after a validator_update.)"""
 
@@ -460,7 +460,7 @@ def chain_cases() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def devnet_key_cases() -> list[dict[str, str]]:
-    """The devnet's INSECURE keys by label (ledger/devnet.py)."""
+    """The devnet's INSECURE keys by label (ledger/client/devnet.py)."""
     labels = [f"account/{name}" for name in DEVNET_ACCOUNT_NAMES]
     labels += [f"validator/{i}" for i in range(4)]
     out = []

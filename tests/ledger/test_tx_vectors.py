@@ -13,7 +13,8 @@ from typing import Any
 
 from ledger import crypto
 from ledger.address import address_of, decode_address, encode_address
-from ledger.types import Transaction, Transfer, decode_transaction
+from ledger.features.bank.bodies import Transfer
+from ledger.types import Transaction, decode_transaction
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "transactions.json"
 

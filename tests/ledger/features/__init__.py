@@ -1,1 +1,1 @@
-"""Tests for the chain features, one folder each."""
+"""Tests of the chain's features, one folder per feature."""
