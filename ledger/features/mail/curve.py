@@ -24,6 +24,21 @@ the scalar. Provers call ``secret_mul`` instead, which runs libsecp256k1's
 constant-time ecmult_const through secp256k1_ecdh with a hash callback that
 returns the point itself, and base multiplications, which use the
 constant-time ecmult_gen.
+
+What is the threshold library's and what is only here. Points, scalars,
+encodings, negation and plain sums are ``ledger.threshold.group``'s and are
+used from there. This module adds only what that library lacks: (1) a
+backend parameter, so every verifier of the mix runs unchanged on the
+python-ecdsa reference (the threshold library instead has a second module
+with the same functions, ``group_reference``, which ``curve_reference``
+reuses); (2) a multi-scalar multiplication that batches the G terms into
+one ecmult_gen and caches parsed points (``group.multi_mul`` parses and
+multiplies every term: 19 ms against 11 ms here for 192 terms of which a
+third have G, measured on this machine); (3) a constant-time
+multiplication of an arbitrary point by a secret (``group.point_mul`` is
+variable-time and documented as for public scalars only). RFC 9380
+hash-to-curve, which the threshold library does not need, is
+``hash_to_curve``.
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ from coincurve._libsecp256k1 import ffi, lib
 from coincurve.context import GLOBAL_CONTEXT
 
 from ledger.threshold.group import GENERATOR, IDENTITY, ORDER, Point
+from ledger.threshold.group import point_sum as _threshold_point_sum
 
 Term = tuple[Point, int]
 """One term k * P of a multi-scalar multiplication: (P, k), k any integer."""
@@ -110,8 +126,8 @@ class Libsecp256k1Backend:
         return _combine(products)
 
     def point_sum(self, points: Iterable[Point]) -> Point:
-        """See GroupBackend.point_sum."""
-        return _combine([_parse(p.sec) for p in points if not p.is_identity()])
+        """See GroupBackend.point_sum (the threshold library's sum)."""
+        return _threshold_point_sum(points)
 
     def secret_mul(self, p: Point, k: int) -> Point:
         """See GroupBackend.secret_mul: ecmult_gen for G, ecmult_const otherwise."""
@@ -159,15 +175,3 @@ def point_mul(p: Point, k: int, backend: GroupBackend = LIBSECP256K1) -> Point:
 def secret_multi_mul(terms: Iterable[Term], backend: GroupBackend = LIBSECP256K1) -> Point:
     """The sum of k * P for secret scalars, each product in constant time."""
     return backend.point_sum([backend.secret_mul(p, k) for p, k in terms])
-
-
-def point_add(a: Point, b: Point, backend: GroupBackend = LIBSECP256K1) -> Point:
-    """a + b."""
-    return backend.point_sum((a, b))
-
-
-def point_neg(p: Point) -> Point:
-    """-p (flip the parity byte; the identity stays)."""
-    if p.is_identity():
-        return IDENTITY
-    return Point(bytes([p.sec[0] ^ 1]) + p.sec[1:])

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledger.features.mail.curve import LIBSECP256K1, GroupBackend, point_neg
+from ledger.features.mail.curve import LIBSECP256K1, GroupBackend
 from ledger.features.mail.errors import InvalidEncoding, InvalidParameters
 from ledger.features.mail.params import check_width
 from ledger.features.mail.transcript import random_scalar
@@ -29,6 +29,7 @@ from ledger.threshold.group import (
     Point,
     RandomBytes,
     decode_element,
+    point_neg,
 )
 
 

@@ -58,12 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger import codec
-from ledger.features.mail.curve import (
-    LIBSECP256K1,
-    GroupBackend,
-    point_neg,
-    secret_multi_mul,
-)
+from ledger.features.mail.curve import LIBSECP256K1, GroupBackend, secret_multi_mul
 from ledger.features.mail.elgamal import EncryptedCell, encode_cell
 from ledger.features.mail.errors import InvalidParameters, InvalidProof
 from ledger.features.mail.hash_to_curve import commitment_base, independent_generators
@@ -75,7 +70,7 @@ from ledger.features.mail.transcript import (
     transcript_digest,
     transcript_scalar,
 )
-from ledger.threshold.group import GENERATOR, ORDER, Point, RandomBytes
+from ledger.threshold.group import GENERATOR, ORDER, Point, RandomBytes, point_neg
 
 _DOMAIN = "ledger/mail/shuffle/v1"
 MAX_SHUFFLER_ID_SIZE = 64

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from typing import Final
 
 from ledger.features.mail.errors import InvalidRandomness
-from ledger.threshold.group import ORDER, RandomBytes
+from ledger.threshold.errors import InvalidRandomness as ThresholdInvalidRandomness
+from ledger.threshold.group import RandomBytes
+from ledger.threshold.group import random_scalar as threshold_random_scalar
 from ledger.threshold.hashing import hash_to_scalar
 
 MAIL_CONTEXT: Final = b"LEDGER-mail-secp256k1-v1"
@@ -67,14 +69,12 @@ class NonceSource:
 
 
 def random_scalar(rng: RandomBytes) -> int:
-    """A uniformly random nonzero scalar from 48 random bytes (bias below 2^-128).
+    """A uniformly random nonzero scalar: the threshold library's ``random_scalar``
+    (48 bytes reduced, bias below 2^-128), with the mix's error type.
 
     Raises InvalidRandomness if rng returns the wrong length or the result is zero.
     """
-    data = rng(48)
-    if len(data) != 48:
-        raise InvalidRandomness("random source returned the wrong number of bytes")
-    k = int.from_bytes(data, "big") % ORDER
-    if k == 0:
-        raise InvalidRandomness("random source produced a zero scalar")
-    return k
+    try:
+        return threshold_random_scalar(rng)
+    except ThresholdInvalidRandomness as exc:
+        raise InvalidRandomness(str(exc)) from None
