@@ -103,7 +103,7 @@ def letter_cells(
     recipient = PublicKey.from_valid_secret(b"\x01" * 32).format()
     cells = []
     submission = None
-    context = SubmissionContext(CHAIN_ID, 1, b"\x07" * 20)
+    context = SubmissionContext(CHAIN_ID, b"\x07" * 20, 1)
     for n in range(count):
         letter = seal_letter(recipient, b"bench letter %d" % n, DEFAULT_WIDTH, rng.randbytes)
         submission = submit_letter(mail_key, letter, context, rng.randbytes).submission

@@ -8,8 +8,9 @@ classic replay attack on mixes (Pfitzmann; Wikström's attack on Jakobsson's
 mix). With it, a cell is accepted only from someone who knows every r_k
 (hence the plaintext, M_k = b_k - r_k*Y): a copy fails because the copier
 does not know r_k, a re-encryption because it does not know r_k + s_k, and
-a copied proof because the proof is bound to the sender's address, the chain
-and the batch (Schnorr-signed ElGamal, as in Helios and Verificatum).
+a copied proof because the proof is bound to the chain and to the
+transaction that carries the cell: its signer's address and nonce
+(Schnorr-signed ElGamal, as in Helios and Verificatum).
 
 The proof (compact form): nonces n_k, R_k = n_k*G,
 c = H(context, Y, cell, R_1..R_W), z_k = n_k + c*r_k. The verifier
@@ -36,25 +37,33 @@ _DOMAIN = "ledger/mail/submission/v1"
 
 @dataclass(frozen=True)
 class SubmissionContext:
-    """What a submission is bound to: the chain, the batch it enters and the
-    address of the account that signed the transaction carrying it (the
-    letter's sender, not a remailer it passes through).
+    """What a submission is bound to: the chain, and the transaction that
+    carries it, by its signer's address and nonce (the letter's sender, not a
+    remailer it passes through).
 
-    Raises InvalidParameters for an empty chain id, a negative batch or a
-    sender that is not 20 bytes.
+    The nonce, not the batch, names the submission: the sender knows it when
+    it signs, and no other transaction ever has it, so nobody else can submit
+    the cell (another signer) and the sender cannot submit it twice (a used
+    nonce); and the submission enters whichever batch is open when its
+    transaction runs, so it never fails because a batch closed meanwhile.
+
+    Raises InvalidParameters for an empty chain id, a sender that is not 20
+    bytes or a nonce outside [0, 2^64).
     """
 
     chain_id: str
-    batch: int
     sender: bytes
+    nonce: int
 
     def __post_init__(self) -> None:
-        if not self.chain_id or self.batch < 0 or len(self.sender) != ADDRESS_SIZE:
-            raise InvalidParameters("a submission context needs a chain id, a batch and a sender")
+        if not self.chain_id or len(self.sender) != ADDRESS_SIZE or not 0 <= self.nonce < 1 << 64:
+            raise InvalidParameters(
+                "a submission context needs a chain id, a 20-byte sender and a nonce"
+            )
 
     def encode(self) -> bytes:
         """The canonical bytes the proof is bound to."""
-        return codec.encode([_DOMAIN, self.chain_id, self.batch, self.sender])
+        return codec.encode([_DOMAIN, self.chain_id, self.sender, self.nonce])
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,6 @@ def submission_verification_cost(width: int) -> int:
 
 def cell_fingerprint(cell: EncryptedCell) -> bytes:
     """The first component's a, which no two honestly made cells share: the
-    chain may refuse a second submission with the same fingerprint in a
-    batch (a sender resubmitting its own cell) at no cost."""
+    chain refuses a second submission with the same fingerprint in a batch
+    (a remailer that passes one transaction's cell on twice) at no cost."""
     return cell.components[0].a.sec

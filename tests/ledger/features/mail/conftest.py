@@ -80,7 +80,7 @@ def letter_batch(
     cells = []
     for n, (sender, recipient) in enumerate(zip(senders, recipients, strict=True)):
         letter = seal_letter(recipient.public_key, b"letter %d" % n, width, rng)
-        context = SubmissionContext(CHAIN_ID, batch, sender.address)
+        context = SubmissionContext(CHAIN_ID, sender.address, batch)
         cells.append(submit_letter(mail_key, letter, context, rng).submission.cell)
     return tuple(cells)
 

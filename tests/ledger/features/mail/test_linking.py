@@ -125,7 +125,7 @@ def run_batch(
     submissions, cells = [], []
     for n, sender in enumerate(senders):
         letter = seal_letter(recipients[order[n]].public_key, b"hello %d" % n, WIDTH, rng)
-        context = SubmissionContext(CHAIN_ID, batch, sender.address)
+        context = SubmissionContext(CHAIN_ID, sender.address, batch)
         submission = submit_letter(mail_key.public_key, letter, context, rng).submission
         submissions.append(wire.encode_submission(submission))
         cells.append(submission.cell)

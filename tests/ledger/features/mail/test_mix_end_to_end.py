@@ -38,7 +38,7 @@ def test_sixteen_letters_through_two_shuffles_and_threshold_decryption(mail_key:
     cells = []
     for sender, recipient, message in zip(senders, recipients, messages, strict=True):
         letter = seal_letter(recipient.public_key, message, DEFAULT_WIDTH, rng)
-        context = SubmissionContext(CHAIN_ID, BATCH, sender.address)
+        context = SubmissionContext(CHAIN_ID, sender.address, BATCH)
         data = wire.encode_submission(
             submit_letter(mail_key.public_key, letter, context, rng).submission
         )

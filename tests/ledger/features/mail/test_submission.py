@@ -1,6 +1,6 @@
 """ElGamal cells and the submission proof: an honest sender's cell is
 accepted; a copied, re-encrypted or altered cell of someone else is not
-(the replay attack on mixes), nor a proof moved to another batch or chain."""
+(the replay attack on mixes), nor a proof moved to another transaction (nonce) or chain."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ from .conftest import CHAIN_ID, CountingBackend, MailKey, make_people, seeded_rn
 
 WIDTH = 4
 ALICE, EVE, BOB = make_people(3, seeded_rng(2))
-ALICE_CONTEXT = SubmissionContext(CHAIN_ID, 7, ALICE.address)
-EVE_CONTEXT = SubmissionContext(CHAIN_ID, 7, EVE.address)
+ALICE_CONTEXT = SubmissionContext(CHAIN_ID, ALICE.address, 7)
+EVE_CONTEXT = SubmissionContext(CHAIN_ID, EVE.address, 7)
 
 
 def _alice_submits(mail_key: MailKey, rng: RandomBytes) -> tuple[Submission, tuple[int, ...]]:
@@ -105,10 +105,10 @@ def test_invalid_altered_cell(mail_key: MailKey, rng: RandomBytes) -> None:
     _rejected_on_both_backends(mail_key, Submission(swapped, submission.proof), ALICE_CONTEXT)
 
 
-def test_invalid_proof_moved_to_another_batch_or_chain(mail_key: MailKey, rng: RandomBytes) -> None:
+def test_invalid_proof_moved_to_another_nonce_or_chain(mail_key: MailKey, rng: RandomBytes) -> None:
     submission, _ = _alice_submits(mail_key, rng)
     for context in (
-        replace(ALICE_CONTEXT, batch=8),
+        replace(ALICE_CONTEXT, nonce=8),
         replace(ALICE_CONTEXT, chain_id="other-chain"),
     ):
         _rejected_on_both_backends(mail_key, submission, context)
@@ -152,11 +152,13 @@ def test_proof_needs_one_scalar_per_component(mail_key: MailKey, rng: RandomByte
 
 def test_invalid_contexts() -> None:
     with pytest.raises(InvalidParameters):
-        SubmissionContext("", 1, ALICE.address)
+        SubmissionContext("", ALICE.address, 1)
     with pytest.raises(InvalidParameters):
-        SubmissionContext(CHAIN_ID, -1, ALICE.address)
+        SubmissionContext(CHAIN_ID, ALICE.address, -1)
     with pytest.raises(InvalidParameters):
-        SubmissionContext(CHAIN_ID, 1, ALICE.address[:19])
+        SubmissionContext(CHAIN_ID, ALICE.address, 1 << 64)
+    with pytest.raises(InvalidParameters):
+        SubmissionContext(CHAIN_ID, ALICE.address[:19], 1)
 
 
 def test_cost_is_what_the_verifier_runs(mail_key: MailKey, rng: RandomBytes) -> None:

@@ -78,7 +78,7 @@ def test_cells(mail_key: MailKey) -> None:
 def test_submissions(mail_key: MailKey) -> None:
     rng = seeded_rng(2)
     letter = seal_letter(PEOPLE[1].public_key, b"x", WIDTH, rng)
-    context = SubmissionContext(CHAIN_ID, 1, PEOPLE[0].address)
+    context = SubmissionContext(CHAIN_ID, PEOPLE[0].address, 1)
     submission = submit_letter(mail_key.public_key, letter, context, rng).submission
     data = wire.encode_submission(submission)
     assert wire.decode_submission(data, WIDTH) == submission
