@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ledger.context import BlockContext, Outcome
+from ledger.context import BlockContext, Delivery, Outcome
 from ledger.registry import RULES, BodyKind, Feature, RegistryError, Rules, sender_kind
 from ledger.state import State
 from ledger.types import Event
@@ -20,6 +20,7 @@ KINDS = {
     10: "deploy",
     11: "call",
     12: "fund",
+    13: "pay_call",
     20: "asset_issue",
     21: "asset_mint",
     22: "asset_burn",
@@ -106,6 +107,18 @@ def test_a_feature_installs_its_kinds_and_steps() -> None:
     assert rules.actions[200] is pong
     assert 200 in rules.executors and not rules.governance_actions
     assert rules.end_block_steps == (("tick", tick),)
+
+
+def test_invalid_a_system_address_registered_twice() -> None:
+    def handler(state: State, ctx: BlockContext, delivery: Delivery) -> Outcome:
+        return Outcome()
+
+    address = b"\x01" * 20
+    with pytest.raises(RegistryError, match="system address"):
+        install(
+            Feature("a", system_addresses=((address, handler),)),
+            Feature("b", system_addresses=((address, handler),)),
+        )
 
 
 def test_invalid_a_tag_registered_twice() -> None:

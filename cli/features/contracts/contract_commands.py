@@ -48,6 +48,7 @@ from ledger.features.contracts.bodies import (
     Call,
     Deploy,
     Fund,
+    PayCall,
     Schedule,
     check_entry,
     contract_address,
@@ -351,6 +352,12 @@ def call(
         max=MAX_CALL_GAS,
         help="Gas limit (paid in cpu; unused comes back).",
     ),
+    pay: str | None = typer.Option(
+        None,
+        "--pay",
+        help="Coin paid to the contract with the call (a pay_call; the contract reads it "
+        "with CALLVALUE; a failed call gives it back).",
+    ),
     fee: str | None = FEE,
     nonce: int | None = NONCE,
     wait: bool = WAIT,
@@ -370,13 +377,19 @@ def call(
         raise CliError(
             f"{address} has no entry point {entry!r} (it has {', '.join(info.entry_points)})"
         )
-    body = Call(decode_address(address), entry, values, gas)
+    amount = 0 if pay is None else parse_amount(pay, "--pay")
+    if pay is not None and amount == 0:
+        raise CliError("--pay must be at least 1 (leave it out for a call without payment)")
+    body: Call | PayCall = Call(decode_address(address), entry, values, gas)
+    if amount:
+        body = PayCall(body.contract, entry, values, gas, amount)
     shown = ", ".join(format_value(v) for v in values)
+    paying = f", paying {amount} coin" if amount else ""
 
     def describe(sender_address: str, fee_value: int, nonce_value: int, chain: str) -> str:
         return (
-            f"Call {entry}({shown}) on {address} from {sender} ({sender_address}) with up to "
-            f"{gas} gas (cpu), fee {fee_value} coin, nonce {nonce_value}, on chain {chain}?"
+            f"Call {entry}({shown}) on {address} from {sender} ({sender_address}){paying} with "
+            f"up to {gas} gas (cpu), fee {fee_value} coin, nonce {nonce_value}, on chain {chain}?"
         )
 
     def summary(receipt: ReceiptInfo | None) -> list[tuple[str, Any]]:

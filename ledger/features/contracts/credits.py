@@ -102,4 +102,3 @@ def count_burned(state: State, asset: str, amount: int) -> None:
 
 def can_pay(state: State, address: bytes, asset: str, amount: int) -> bool:
     return state.get_account(address).balance(asset) >= amount
-

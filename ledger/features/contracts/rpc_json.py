@@ -1,6 +1,6 @@
 """Contracts' JSON in the RPC API (docs/spec/rpc.md): a contract, a mailbox
-message, a contract value, and the JSON forms of the deploy, call and fund
-bodies. Conventions: ledger.json_forms."""
+message, a contract value, and the JSON forms of the deploy, call, fund and
+pay_call bodies. Conventions: ledger.json_forms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.address import encode_address
 from ledger.crypto import sha256
-from ledger.features.contracts.bodies import Call, Deploy, Fund
+from ledger.features.contracts.bodies import Call, Deploy, Fund, PayCall
 from ledger.json_forms import amount_text
 from vm.values import Value
 
@@ -47,6 +47,10 @@ def call_json(body: Call) -> dict[str, Any]:
         "args": [vm_value_json(a) for a in body.args],
         "gasLimit": amount_text(body.gas_limit),
     }
+
+
+def pay_call_json(body: PayCall) -> dict[str, Any]:
+    return {**call_json(body.as_call()), "amount": amount_text(body.amount)}
 
 
 def fund_json(body: Fund) -> dict[str, Any]:
