@@ -20,6 +20,7 @@ from ledger.features.bank.feature import FEATURE as BANK
 from ledger.features.barter.feature import FEATURE as BARTER
 from ledger.features.contracts.feature import FEATURE as CONTRACTS
 from ledger.features.evidence.feature import FEATURE as EVIDENCE
+from ledger.features.mail.feature import FEATURE as MAIL
 from ledger.features.policy.feature import FEATURE as POLICY
 from ledger.features.threshold.feature import FEATURE as THRESHOLD
 from ledger.features.validators.feature import FEATURE as VALIDATORS
@@ -33,6 +34,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     CONTRACTS,
     EVIDENCE,
     THRESHOLD,
+    MAIL,
 )
 
 # The end-of-block steps run after the block's fees are paid, in this order.
@@ -45,6 +47,8 @@ END_BLOCK_ORDER: Final = (
     "run_scheduled_contracts",
     "charge_rent",
     "prune_validator_schedule",
+    "advance_mail_batches",
+    "expire_mail",
     "schedule_threshold_ceremonies",
 )
 

@@ -38,6 +38,8 @@ KINDS = {
     41: "threshold_sign_transaction",
     42: "threshold_reshare",
     43: "threshold_result",
+    70: "mail_shuffle",
+    71: "mail_decrypt",
 }
 
 
@@ -60,6 +62,8 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "run_scheduled_contracts",
         "charge_rent",
         "prune_validator_schedule",
+        "advance_mail_batches",
+        "expire_mail",
         "schedule_threshold_ceremonies",
     ]
     assert [name for name, _ in RULES.genesis_steps] == [

@@ -91,7 +91,7 @@ def contract_json(info: dict[str, Any]) -> dict[str, Any]:
 def mail_json(mail: dict[str, Any]) -> dict[str, Any]:
     """A mailbox message as ledger.features.contracts.execution.mailbox describes it. ``payload``
     is the hex of the single byte-string argument of a ``deliver(payload)``
-    message (what a remailer sends), else null."""
+    message (what a relay sends), else null."""
     args = mail["args"]
     payload = args[0].hex() if len(args) == 1 and isinstance(args[0], bytes) else None
     return {
