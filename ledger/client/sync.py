@@ -16,7 +16,7 @@ from ledger.rpc_errors import AlreadyKnownError
 from ledger.types import NATIVE_ASSET, Body, Transaction
 from vm.values import Value
 
-from . import asset_calls, calls
+from . import asset_calls, calls, mail_calls
 from .asset_results import (
     AssetInfo,
     GovernanceInfo,
@@ -27,6 +27,7 @@ from .asset_results import (
 )
 from .asset_transactions import sign_body
 from .calls import DEFAULT_URL, Address, Call, Height
+from .mail_results import MailBatchInfo, MailLetters, MailStatusInfo
 from .results import (
     AccountInfo,
     AccountProof,
@@ -220,6 +221,24 @@ class LedgerClient:
     def get_ceremonies(self, height: Height = None) -> Ceremonies:
         """Pending and recently finished threshold ceremonies."""
         return self._call(calls.get_ceremonies(height))
+
+    def get_mail_status(self, height: Height = None) -> MailStatusInfo | None:
+        """The anonymous mail mix (None on a chain without mail)."""
+        return self._call(mail_calls.get_mail_status(height))
+
+    def get_mail_batch(self, batch_id: int, height: Height = None) -> MailBatchInfo | None:
+        """One batch of the mix, or None."""
+        return self._call(mail_calls.get_mail_batch(batch_id, height))
+
+    def get_mail_letters(
+        self, address: Address, start: int = 0, limit: int = 100, height: Height = None
+    ) -> MailLetters:
+        """A page of the sealed letters delivered to ``address``."""
+        return self._call(mail_calls.get_mail_letters(address, start, limit, height))
+
+    def find_public_key(self, address: Address) -> bytes | None:
+        """The public key of ``address`` from the transactions it sent, if any."""
+        return self._call(mail_calls.find_public_key(address))
 
     def wait_for_receipt(
         self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2

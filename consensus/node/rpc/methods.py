@@ -39,6 +39,7 @@ from . import json_format as jf
 from .asset_queries import AssetQueries
 from .dispatch import Method, Param
 from .listing_queries import ListingQueries
+from .mail_queries import MailQueries
 from .node_view import NodeView, TreeStateReader, genesis_state_root
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[3] / "docs" / "rpc" / "openrpc.json"
@@ -139,6 +140,7 @@ class LedgerMethods:
             Method.of("ledger_getThresholdKey", self.get_threshold_key, height),
             Method.of("ledger_getCeremonies", self.get_ceremonies, height),
             *ListingQueries(self.node, self.block).methods(),
+            *MailQueries(self.state_at, lambda: self.node.chain.tip.height).methods(),
             Method.of("rpc.discover", self.discover),
         ]
         return {m.name: m for m in methods}
