@@ -12,6 +12,7 @@ from cli.features.bank.tx_commands import tx_app
 from cli.features.barter.barter_commands import barter_app
 from cli.features.barter.swap_commands import swap_app
 from cli.features.contracts.contract_commands import contract_app
+from cli.features.mail.mail_commands import mail_app
 from cli.features.policy.policy_commands import policy_app
 from cli.features.threshold.threshold_commands import threshold_app
 from cli.keys_commands import keys_app
@@ -35,6 +36,7 @@ app.command("start")(start)
 app.command("devnet")(devnet)
 app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
+app.add_typer(mail_app, name="mail")
 app.add_typer(query_app, name="query")
 app.add_typer(threshold_app, name="threshold")
 app.add_typer(tx_app, name="tx")

@@ -30,6 +30,8 @@ from ledger.threshold.group import decode_element
 
 from .mail_results import MailLetters
 
+BUNDLED_REMAILER_PRICE = 1000
+"""Coin per letter at the bundled remailer (vm/contracts/remailer.asm, PRICE)."""
 SEND_GAS = 2_000_000
 """Gas a send call may use: the remailer's own work is far below it (and
 the unused part comes back); the mix's postage is the remailer's to pay."""
