@@ -1,0 +1,92 @@
+"""The node's mail service (validators only): after every commit, run this
+validator's duties in the mix (consensus.node.mail.duties) on the committed
+state and submit the resulting ``mail_shuffle`` and ``mail_decrypt``
+transactions, signed with the validator key, through the node's own
+mempool.
+
+Its share of the mail key comes from ``share_of`` (the threshold service's
+shares of the key set ``mail``, in the epoch the chain holds). It keeps
+nothing secret of its own: a shuffle's witness lives only while the shuffle
+is proved, and nothing is written to disk. After a restart it simply looks
+at the chain again: a turn it had already taken is over (the chain moved
+on), and a turn it had not is still its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from consensus.node.mail.duties import Body, MailDuties
+from ledger.address import address_of
+from ledger.chain import Chain
+from ledger.crypto import SigningKey
+from ledger.exceptions import ExecutionFailure, TxRejected
+from ledger.features.mail.key import MailKey, mail_key
+from ledger.state import State
+from ledger.threshold.group import RandomBytes
+from ledger.threshold.keys import KeyPackage
+from ledger.types import Transaction
+
+log = logging.getLogger("consensus.mail")
+
+ShareOf = Callable[[MailKey], KeyPackage | None]
+
+
+class MailService:
+    """One validator's side of the mix (see the module docstring)."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        submit: Callable[[Transaction], None],
+        pending_nonce: Callable[[bytes], int],
+        validator_key: SigningKey,
+        share_of: ShareOf,
+        catching_up: Callable[[], bool] = lambda: False,
+        rng: RandomBytes = os.urandom,
+    ) -> None:
+        self.chain = chain
+        self._submit = submit
+        self._pending_nonce = pending_nonce
+        self.key = validator_key
+        self._share_of = share_of
+        self._catching_up = catching_up
+        self.duties = MailDuties(chain.chain_id, validator_key.public_key, rng)
+        self.submitted = 0
+
+    def on_committed(self, committed: Any) -> None:
+        """EventHub listener: a block was committed. Never raises."""
+        try:
+            self.on_height(committed.block.height)
+        except Exception:
+            log.exception("mail: handling height %d failed", committed.block.height)
+
+    def on_height(self, height: int) -> None:
+        """Do this validator's duties for the state committed at ``height``."""
+        if self._catching_up():
+            return
+        state = State(self.chain.store)
+        key = mail_key(state)
+        if key is None:
+            return
+        share = self._share_of(key)
+        for body in self.duties.work(state, share):
+            self._send(body)
+
+    def _send(self, body: Body) -> None:
+        tx = Transaction(
+            self.chain.chain_id,
+            self.key.public_key,
+            self._pending_nonce(address_of(self.key.public_key)),
+            self.chain.params().min_fee,
+            body,
+        ).signed(self.key)
+        try:
+            self._submit(tx)
+            self.submitted += 1
+            log.info("mail: submitted %s for batch %d", body.NAME, body.batch_id)
+        except (TxRejected, ExecutionFailure) as rejected:
+            log.warning("mail: %s refused: %s", body.NAME, rejected)
