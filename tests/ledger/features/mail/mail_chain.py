@@ -95,6 +95,7 @@ class MailChain(MemoryChain):
         self.next_nonce: dict[bytes, int] = {}
         self.events: list[Event] = []
         self.receipts: list[Receipt] = []
+        self.included: list[tuple[Transaction, Receipt]] = []  # every transaction, in order
         self.remailer = b""
 
     def _genesis(self) -> Any:
@@ -137,6 +138,7 @@ class MailChain(MemoryChain):
         _, result = self.apply(block)
         assert isinstance(result, BlockResult)
         self.receipts.extend(result.receipts)
+        self.included.extend(zip(txs, result.receipts, strict=True))
         self.events.extend(e for r in result.receipts for e in r.events)
         self.events.extend(result.block_events)
         return result.receipts
