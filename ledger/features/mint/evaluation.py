@@ -29,6 +29,7 @@ from ledger.threshold.group import (
     ORDER,
     Point,
     RandomBytes,
+    base_mul,
     encode_element,
     encode_scalar,
     point_mul,
@@ -80,7 +81,25 @@ def prove_equal_logs(
     """
     if base.is_identity() or not 0 < secret < ORDER:
         raise InvalidParameters("equal-log proofs need a nonzero secret and a non-identity base")
-    public_g, public_b = point_mul(GENERATOR, secret), point_mul(base, secret)
+    publics = (base_mul(secret), point_mul(base, secret))
+    return prove_equal_logs_of(secret, base, publics, tag, context, rng)
+
+
+def prove_equal_logs_of(
+    secret: int,
+    base: Point,
+    publics: tuple[Point, Point],
+    tag: bytes,
+    context: bytes,
+    rng: RandomBytes,
+) -> EqualLogProof:
+    """prove_equal_logs for a caller that already holds secret*G and
+    secret*base (``publics``, in that order), saving two multiplications.
+    Wrong publics give a proof that fails verification, nothing worse.
+
+    Raises InvalidRandomness if rng misbehaves.
+    """
+    public_g, public_b = publics
     statement = _statement_digest(tag, context, base, public_g, public_b)
     randomness = rng(32)
     if len(randomness) != 32:
@@ -88,7 +107,7 @@ def prove_equal_logs(
     nonce = ceremony_scalar(tag + b"-nonce", randomness + encode_scalar(secret) + statement)
     if nonce == 0:
         raise InvalidRandomness("proof nonce is zero")
-    challenge = _challenge(tag, statement, point_mul(GENERATOR, nonce), point_mul(base, nonce))
+    challenge = _challenge(tag, statement, base_mul(nonce), point_mul(base, nonce))
     return EqualLogProof(challenge, (nonce + challenge * secret) % ORDER)
 
 
@@ -142,8 +161,11 @@ def evaluate(key: KeyPackage, point: Point, context: bytes, rng: RandomBytes) ->
     """
     if point.is_identity():
         raise InvalidParameters("cannot evaluate at the identity")
-    proof = prove_equal_logs(key.secret_share, point, EVALUATION_TAG, context, rng)
-    return EvaluationShare(key.identifier, point_mul(point, key.secret_share), proof)
+    value = point_mul(point, key.secret_share)
+    # KeyPackage guarantees that the verification share is secret_share*G.
+    publics = (key.public.verification_share(key.identifier), value)
+    proof = prove_equal_logs_of(key.secret_share, point, publics, EVALUATION_TAG, context, rng)
+    return EvaluationShare(key.identifier, value, proof)
 
 
 def verify_evaluation_share(

@@ -45,10 +45,10 @@ from ledger.threshold.errors import (
     InvalidShare,
 )
 from ledger.threshold.group import (
-    GENERATOR,
     ORDER,
     Point,
     RandomBytes,
+    base_mul,
     encode_scalar,
     point_mul,
     point_sum,
@@ -64,7 +64,7 @@ from .evaluation import (
     EvaluationShare,
     evaluate,
     lagrange_coefficients,
-    prove_equal_logs,
+    prove_equal_logs_of,
     verify_equal_logs,
     verify_evaluation_share,
 )
@@ -160,10 +160,9 @@ def issuance_commit(
     )
     if nonce == 0:
         raise InvalidRandomness("issuance nonce is zero")
-    nonce_proof = prove_equal_logs(nonce, blinded_message, NONCE_TAG, context, rng)
-    commitment = IssuanceCommitment(
-        share, point_mul(GENERATOR, nonce), point_mul(blinded_message, nonce), nonce_proof
-    )
+    nonce_points = (base_mul(nonce), point_mul(blinded_message, nonce))
+    nonce_proof = prove_equal_logs_of(nonce, blinded_message, nonce_points, NONCE_TAG, context, rng)
+    commitment = IssuanceCommitment(share, *nonce_points, nonce_proof)
     return IssuanceNonce(blinded_message, context, commitment, nonce), commitment
 
 
@@ -272,6 +271,33 @@ def verify_issuance_response(
     return expected_b == commitment.nonce_b
 
 
+def _culprits(
+    public: PublicKeyPackage,
+    blinded_message: Point,
+    commitments: Sequence[IssuanceCommitment],
+    challenge: IssuanceChallenge | None,
+    by_member: dict[int, list[IssuanceResponse]],
+    context: bytes,
+) -> tuple[int, ...]:
+    """Every listed signer whose commitment fails, whose response is
+    missing or repeated, or (given the challenge) wrong."""
+    culprits = []
+    for commitment in commitments:
+        answers = by_member.get(commitment.identifier, [])
+        if not (
+            len(answers) == 1
+            and verify_issuance_commitment(public, blinded_message, commitment, context)
+            and (
+                challenge is None
+                or verify_issuance_response(
+                    public, blinded_message, challenge, commitment, answers[0]
+                )
+            )
+        ):
+            culprits.append(commitment.identifier)
+    return tuple(culprits)
+
+
 def aggregate_issuance(
     public: PublicKeyPackage,
     blinded_message: Point,
@@ -279,33 +305,42 @@ def aggregate_issuance(
     responses: Sequence[IssuanceResponse],
     context: bytes,
 ) -> BlindSignature:
-    """Check every commitment and response of the chosen list and combine
-    them into C_ with its NUT-12 proof (e, s).
+    """Combine the chosen list's responses into C_ with its NUT-12 proof
+    (e, s), or name every signer at fault.
 
-    Raises InvalidShare naming every signer whose commitment fails, whose
-    response is missing, repeated or wrong; the caller restarts round 1
-    without them (fresh nonces: a new list means a new challenge). Raises
-    what issuance_challenge raises for a malformed list.
+    Optimistic: if each listed signer sent one response and the combined
+    proof verifies (one NUT-12 check), that is the result: a proof that
+    verifies shows C_ = k*B_ however it was made. Otherwise every commitment
+    and response is checked and InvalidShare names every signer whose
+    commitment fails or whose response is missing, repeated or wrong; the
+    caller restarts round 1 without them (a new list means a new challenge,
+    so fresh nonces). Raises what issuance_challenge raises for a malformed
+    list, and InvalidParameters if every share checks but the combination
+    does not (the public key package is inconsistent: its verification
+    shares do not interpolate to its group key).
     """
-    challenge = issuance_challenge(public, commitments)
     by_member: dict[int, list[IssuanceResponse]] = {}
     for response in responses:
         by_member.setdefault(response.identifier, []).append(response)
-    culprits = []
-    for commitment in commitments:
-        answers = by_member.get(commitment.identifier, [])
-        if not (
-            len(answers) == 1
-            and verify_issuance_commitment(public, blinded_message, commitment, context)
-            and verify_issuance_response(public, blinded_message, challenge, commitment, answers[0])
+    try:
+        challenge = issuance_challenge(public, commitments)
+    except InvalidCommitment:
+        # Verified commitments sum to the identity only with negligible
+        # probability: someone chose its nonce points without knowing their log.
+        culprits = _culprits(public, blinded_message, commitments, None, by_member, context)
+        if culprits:
+            raise InvalidShare("invalid issuance commitment", culprits) from None
+        raise
+    listed = [c.identifier for c in commitments]
+    if all(len(by_member.get(i, [])) == 1 for i in listed):
+        # Responses from members outside the list play no part (and are ignored).
+        s = sum(by_member[i][0].response for i in listed) % ORDER
+        proof = DleqProof(challenge.challenge, s)
+        if verify_blind_signature_proof(
+            public.group_public_key, blinded_message, challenge.blind_signature, proof
         ):
-            culprits.append(commitment.identifier)
+            return BlindSignature(challenge.blind_signature, proof)
+    culprits = _culprits(public, blinded_message, commitments, challenge, by_member, context)
     if culprits:
-        raise InvalidShare("invalid issuance commitment or response", tuple(culprits))
-    # Responses from members outside the list play no part (and are ignored).
-    s = sum(by_member[c.identifier][0].response for c in commitments) % ORDER
-    proof = DleqProof(challenge.challenge, s)
-    assert verify_blind_signature_proof(
-        public.group_public_key, blinded_message, challenge.blind_signature, proof
-    ), "every response checked, yet the combined proof fails"
-    return BlindSignature(challenge.blind_signature, proof)
+        raise InvalidShare("invalid issuance commitment or response", culprits)
+    raise InvalidParameters("every share checks but the combination does not: inconsistent keys")

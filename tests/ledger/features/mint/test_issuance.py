@@ -221,3 +221,40 @@ def test_responses_from_outside_the_list_are_ignored(
     assert dleq.verify_blind_signature_proof(
         public.group_public_key, blinded, result.blind_signature, result.proof
     )
+
+
+def test_offsetting_responses_still_give_a_valid_note(
+    group: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
+    # Aggregation is optimistic: two signers who shift their responses by +d
+    # and -d go unnamed, but the result is a correct signature with a valid
+    # proof (soundness does not care how a proof was made), so nobody loses.
+    keys, public = group
+    blinded = bdhke.blind_message(b"note", 11)
+    rounds = [issuance.issuance_commit(k, blinded, CONTEXT, rng) for k in keys[:3]]
+    chosen = [c for _, c in rounds]
+    responses = [
+        issuance.issuance_respond(k, n, blinded, chosen, CONTEXT)
+        for k, (n, _) in zip(keys[:3], rounds, strict=True)
+    ]
+    shifted = [
+        replace(responses[0], response=(responses[0].response + 99) % ORDER),
+        replace(responses[1], response=(responses[1].response - 99) % ORDER),
+        responses[2],
+    ]
+    result = issuance.aggregate_issuance(public, blinded, chosen, shifted, CONTEXT)
+    assert result.blind_signature == bdhke.sign_blinded_message(MINT_SECRET, blinded)
+    assert not issuance.verify_issuance_response(
+        public, blinded, issuance.issuance_challenge(public, chosen), chosen[0], shifted[0]
+    )
+
+
+def test_an_inconsistent_public_key_package_is_reported_not_blamed(
+    group: tuple[list[KeyPackage], PublicKeyPackage], rng: RandomBytes
+) -> None:
+    keys, public = group
+    wrong = PublicKeyPackage(base_mul(42), public.threshold, public.verification_shares)
+    rekeyed = [KeyPackage(k.identifier, k.secret_share, wrong) for k in keys[:3]]
+    blinded = bdhke.blind_message(b"note", 12)
+    with pytest.raises(InvalidParameters, match="inconsistent"):
+        run_issuance(rekeyed, wrong, blinded, CONTEXT, rng)
