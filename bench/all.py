@@ -23,6 +23,7 @@ BENCHMARKS = (
     "rpc_query",
     "node_parts",
     "threshold",
+    "mint_crypto",
     "devnet_throughput",
     "block_sync",
 )

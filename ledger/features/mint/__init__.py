@@ -27,6 +27,7 @@ Modules, bottom up:
 - ``issuance``: the two-round threshold blind signature with its jointly
   produced NUT-12 proof;
 - ``redemption``: the threshold check of a note (secret, C);
+- ``wire``: fixed-size binary encodings of the ceremony messages;
 - ``cbor``: the strict, bounded subset of CBOR that V4 tokens use;
 - ``tokens``: notes and tokens, encoded and decoded.
 """
