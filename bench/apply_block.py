@@ -30,9 +30,10 @@ from bench.report import emit, log, rss_mb, secp256k1_verify_per_core
 from ledger import crypto
 from ledger.address import address_of
 from ledger.chain import Chain
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import Genesis, GenesisAccount, GenesisValidator
 from ledger.params import Params
-from ledger.types import NATIVE_ASSET, Block, Transaction, Transfer, decode_block
+from ledger.types import NATIVE_ASSET, Block, Transaction, decode_block
 
 CHAIN_ID = "bench-chain"
 FEE = 1

@@ -31,8 +31,8 @@ import aiohttp
 from bench.apply_block import run_case
 from bench.devnet_throughput import bench_genesis, drive, node_rss_mb, rpc, sign_phase, wait_ready
 from bench.report import emit, log
-from cli.node_commands import free_local_ports, launch_devnet, prepare_devnet, stop_devnet
-from consensus.config import NodeConfig, P2PConfig, RPCConfig, encode_config, save_key_file
+from cli.node.node_commands import free_local_ports, launch_devnet, prepare_devnet, stop_devnet
+from consensus.node.config import NodeConfig, P2PConfig, RPCConfig, encode_config, save_key_file
 from ledger.crypto import SigningKey
 
 

@@ -19,7 +19,7 @@ import time
 from bench.report import emit, log, rss_mb
 from ledger import crypto
 from ledger.address import address_of
-from ledger.contract_bodies import Call, Deploy, contract_address
+from ledger.features.contracts.bodies import Call, Deploy, contract_address
 from ledger.genesis import Genesis, GenesisAccount, GenesisValidator, genesis_state
 from ledger.params import Params
 from ledger.state import MemoryStateReader, State

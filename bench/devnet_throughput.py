@@ -37,11 +37,12 @@ from typing import Any
 import aiohttp
 
 from bench.report import emit, log, secp256k1_verify_per_core
-from cli.node_commands import free_local_ports, launch_devnet, prepare_devnet, stop_devnet
+from cli.node.node_commands import free_local_ports, launch_devnet, prepare_devnet, stop_devnet
 from ledger.address import address_of, encode_address
+from ledger.client.devnet import devnet_genesis_document, insecure_key
 from ledger.crypto import SigningKey
-from ledger.devnet import devnet_genesis_document, insecure_key
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.features.bank.bodies import Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 BATCH = 100
 TICK_S = 0.05

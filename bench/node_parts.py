@@ -21,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import emit, log, rss_mb, secp256k1_verify_per_core
-from consensus.mempool import Mempool, MempoolConfig
-from consensus.p2p import CONSENSUS_CHANNEL, P2PConfig, P2PNode
-from consensus.privval import DoubleSignGuard, Step
-from consensus.wal import WriteAheadLog
+from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.p2p import CONSENSUS_CHANNEL, P2PConfig, P2PNode
+from consensus.node.privval import DoubleSignGuard, Step
+from consensus.node.wal import WriteAheadLog
 from ledger import crypto
 from ledger.address import address_of
 from ledger.chain import Chain
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import Genesis, GenesisAccount, GenesisValidator
 from ledger.params import Params
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 CHAIN_ID = "bench-chain"
 FEE = 1

@@ -36,7 +36,7 @@ from typing import Any
 from bench.report import emit, log, rss_mb
 from ledger.address import address_of, encode_address
 from ledger.client import AsyncLedgerClient, ClientError, RpcError
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key
+from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key
 
 HOST = "127.0.0.1"
 BLOCK_INTERVAL = 0.2
@@ -48,12 +48,12 @@ MAX_REQUESTS_PER_PHASE = 2_000_000
 
 def serve(directory: Path, port_file: Path) -> None:
     """Run the node and its RPC server until stdin closes (the parent exits)."""
-    from consensus.local_node import LocalNode
+    from consensus.node.local_node import LocalNode
+    from consensus.node.rpc.config import RpcConfig
+    from consensus.node.rpc.server import RpcServer
     from ledger.chain import Chain
-    from ledger.devnet import devnet_genesis_document
+    from ledger.client.devnet import devnet_genesis_document
     from ledger.genesis import parse_genesis
-    from ledger.rpc.config import RpcConfig
-    from ledger.rpc.server import RpcServer
 
     genesis = parse_genesis(devnet_genesis_document())
     chain = Chain.open(directory, genesis)

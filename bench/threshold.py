@@ -46,17 +46,17 @@ from typing import Any
 
 from coincurve import PrivateKey
 
-from cli.node_commands import launch_devnet, prepare_devnet
-from consensus.config import ConsensusConfig, encode_config, load_config
+from cli.node.node_commands import launch_devnet, prepare_devnet
+from consensus.node.config import ConsensusConfig, encode_config, load_config
 from ledger.address import address_of
 from ledger.client import LedgerClient, TransportError
+from ledger.client.devnet import account_key
 from ledger.crypto import SigningKey
-from ledger.devnet import account_key
+from ledger.features.threshold.bodies import ThresholdSignMessage
 from ledger.threshold import ceremony, dkg, frost, reshare
 from ledger.threshold.ceremony import CeremonyResult, SecretShare
 from ledger.threshold.group import encode_element
 from ledger.threshold.keys import KeyPackage
-from ledger.threshold_bodies import ThresholdSignMessage
 from ledger.types import Transaction
 
 MEMBERS = 10

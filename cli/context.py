@@ -33,7 +33,7 @@ from ledger.client import (
     RpcError,
     TransactionRejected,
 )
-from ledger.keystore import Keystore, KeystoreError
+from ledger.client.keystore import Keystore, KeystoreError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -12,9 +12,9 @@ from typing import Any
 
 import typer
 
+from ledger.client.devnet import DEVNET_ACCOUNT_NAMES
+from ledger.client.keystore import DEVNET_PREFIX, KeyEntry
 from ledger.crypto import CryptoError, SigningKey
-from ledger.devnet import DEVNET_ACCOUNT_NAMES
-from ledger.keystore import DEVNET_PREFIX, KeyEntry
 
 from .context import CliError, emit, get_context, handles_errors, passphrase, read_secret_file
 

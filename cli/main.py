@@ -6,20 +6,20 @@ from pathlib import Path
 
 import typer
 
-from cli.asset_commands import asset_app
-from cli.barter_commands import barter_app
 from cli.context import CliContext, OutputFormat, default_home
-from cli.contract_commands import contract_app
+from cli.features.bank.asset_commands import asset_app
+from cli.features.bank.tx_commands import tx_app
+from cli.features.barter.barter_commands import barter_app
+from cli.features.barter.swap_commands import swap_app
+from cli.features.contracts.contract_commands import contract_app
+from cli.features.policy.policy_commands import policy_app
+from cli.features.threshold.threshold_commands import threshold_app
 from cli.keys_commands import keys_app
-from cli.local_run import run_local
-from cli.node_commands import devnet, init, start
-from cli.policy_commands import policy_app
+from cli.node.local_run import run_local
+from cli.node.node_commands import devnet, init, start
+from cli.node.single_node import run_single_node
 from cli.query_commands import query_app
 from cli.sim_commands import sim
-from cli.single_node import run_single_node
-from cli.swap_commands import swap_app
-from cli.threshold_commands import threshold_app
-from cli.tx_commands import tx_app
 from cli.vm_commands import vm_app
 from ledger.client import DEFAULT_URL
 

@@ -11,7 +11,7 @@ import time
 
 import typer
 
-from consensus.simulation import BYZANTINE_MODES, FAULTS, SimConfig, run_seed
+from consensus.engine.simulation import BYZANTINE_MODES, FAULTS, SimConfig, run_seed
 
 sim_app = typer.Typer(help="Deterministic simulation of Byzantine networks.")
 

@@ -1,4 +1,5 @@
-"""Signing and sending one transaction body from a keystore key, as `tx send` does.
+"""Signing and sending one transaction body from a keystore key, as `tx send` does,
+and the helpers every sending command shares (amounts, waiting for a receipt).
 
 The asset, barter, swap and policy commands share it: they build a body,
 describe it in one sentence, and ``submit_body`` shows what will be signed
@@ -12,6 +13,8 @@ returns. Exit codes as in cli.context.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,15 +25,63 @@ from typing import Any
 
 import typer
 
-from ledger.client import ReceiptInfo
+from ledger.client import LedgerClient, ReceiptInfo, ReceiptTimeout
 from ledger.client.asset_transactions import sign_body
+from ledger.client.keystore import DEVNET_PREFIX, KeyEntry
 from ledger.crypto import SigningKey
-from ledger.keystore import DEVNET_PREFIX, KeyEntry
-from ledger.types import Body, DecodeError, check_asset
+from ledger.types import MAX_AMOUNT, Body, DecodeError, check_asset
 
 from .context import CliContext, CliError, ExitCode, emit, passphrase
 from .query_commands import as_json, receipt_text, rows
-from .tx_commands import parse_amount, wait_with_spinner
+
+SPINNER = "|/-\\"
+
+
+def parse_amount(text: str, what: str) -> int:
+    digits = text.replace("_", "")
+    if not digits.isdigit() or int(digits) > MAX_AMOUNT:
+        raise CliError(f"{what} must be a whole number in [0, 2^128-1] (base units), got {text!r}")
+    return int(digits)
+
+
+def wait_with_spinner(client: LedgerClient, tx_hash: bytes, timeout: float) -> ReceiptInfo:
+    """Poll for the receipt; draw a spinner on stderr when it is a terminal."""
+    show = sys.stderr.isatty()
+    deadline = time.monotonic() + timeout
+    tick = 0
+    try:
+        while True:
+            receipt = client.get_receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+            if time.monotonic() >= deadline:
+                raise ReceiptTimeout(
+                    f"not included after {timeout:g} s; it may still be: "
+                    f"ledger query receipt {tx_hash.hex()}"
+                )
+            if show:
+                sys.stderr.write(f"\r{SPINNER[tick % 4]} waiting for inclusion ...")
+                sys.stderr.flush()
+                tick += 1
+            time.sleep(0.2)
+    finally:
+        if show and tick:
+            sys.stderr.write("\r" + " " * 32 + "\r")
+            sys.stderr.flush()
+
+
+def finish(cli: CliContext, tx_hash: bytes, wait: bool, timeout: float) -> None:
+    """Print the hash (and with ``wait``, the receipt); exit 5 for a failed receipt."""
+    if not wait:
+        emit(cli, {"hash": tx_hash.hex(), "receipt": None}, f"submitted {tx_hash.hex()}")
+        return
+    receipt = wait_with_spinner(cli.client(), tx_hash, timeout)
+    emit(cli, {"hash": tx_hash.hex(), "receipt": as_json(receipt)}, lambda: receipt_text(receipt))
+    if not receipt.success:
+        raise CliError(
+            f"transaction failed in block {receipt.block_height}: {receipt.error}", ExitCode.FAILED
+        )
+
 
 DEFAULT_EXPIRY_BLOCKS = 14_400  # about a day at 6 s blocks
 

@@ -1,6 +1,8 @@
-"""Consensus: the pure Tendermint BFT engine, its deterministic network
-simulation, and (later) the WAL, double-sign guard, p2p reactor, mempool,
-block sync and the Node that runs the ledger under consensus.
+"""Consensus: the pure Tendermint engine and its deterministic simulation
+(``consensus.engine``), and the node that runs the engine and the ledger on
+the network and on disk (``consensus.node``: WAL, double-sign guard, p2p,
+mempool, block sync, threshold ceremonies, the JSON-RPC server).
 
-Imports go down only: consensus may import ledger and vm, never cli.
+Imports go down only: consensus may import ledger and vm, never cli; the
+engine never imports the node.
 """

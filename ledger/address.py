@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from ledger.crypto import sha256
+from ledger.fields import check_bytes
 
 ADDRESS_SIZE: Final = 20
 HRP: Final = "lg"
@@ -28,6 +29,11 @@ class AddressError(ValueError):
 def address_of(public_key: bytes) -> bytes:
     """The 20-byte address of a 33-byte compressed public key."""
     return sha256(public_key)[:ADDRESS_SIZE]
+
+
+def check_address(value: object, name: str) -> bytes:
+    """A 20-byte address field of a decoded body, or DecodeError."""
+    return check_bytes(value, name, ADDRESS_SIZE)
 
 
 def derive_address(domain: str, preimage: bytes) -> bytes:

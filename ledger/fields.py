@@ -33,6 +33,13 @@ def check_amount(value: object, name: str) -> int:
     return value  # type: ignore[return-value]
 
 
+def check_positive(value: object, name: str) -> int:
+    """An amount in [1, 2**128 - 1] or DecodeError."""
+    amount = check_amount(value, name)
+    ensure(amount > 0, f"{name} must be positive")
+    return amount
+
+
 def check_uint(value: object, name: str, maximum: int = MAX_NONCE) -> int:
     """An integer in [0, maximum] or DecodeError."""
     ensure(type(value) is int and 0 <= value <= maximum, f"{name} must be in [0, {maximum}]")

@@ -28,10 +28,8 @@ from typing import Any
 
 from ledger import codec, crypto
 from ledger.address import AddressError, address_of, decode_address
-from ledger.asset_bodies import MAX_POLICY_MEMBERS
-from ledger.assets import RESOURCE_CREDITS, register_protocol_asset
 from ledger.params import Params
-from ledger.policy import GENESIS_CREATOR, create_genesis_policy, policy_address
+from ledger.registry import RULES
 from ledger.state import (
     PARAMS_KEY,
     MemoryStateReader,
@@ -39,10 +37,8 @@ from ledger.state import (
     tree_changes,
 )
 from ledger.state_tree import MemoryNodeStore, StateTree
-from ledger.threshold_chain import enable_threshold_key
 from ledger.transition import ChainTip
-from ledger.types import MAX_AMOUNT, NATIVE_ASSET, DecodeError, check_asset, check_chain_id
-from ledger.validators import Validator, set_validator_schedule, sorted_validator_set
+from ledger.types import MAX_AMOUNT, DecodeError, check_asset, check_chain_id
 
 MAX_VOTING_POWER = 1 << 60
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -74,7 +70,8 @@ class GenesisAccount:
 class GenesisPolicy:
     """A k-of-n policy account created at genesis (the bank, governance).
     Its address is derived from its members, threshold and its index in the
-    document (ledger.policy.policy_address with the genesis creator)."""
+    document (ledger.features.policy.bodies.policy_address with the genesis
+    creator); the policy feature parses this section of the document."""
 
     name: str
     address: bytes
@@ -92,7 +89,7 @@ class Genesis:
     validators: tuple[GenesisValidator, ...]
     accounts: tuple[GenesisAccount, ...]
     policies: tuple[GenesisPolicy, ...] = ()
-    threshold_key: bool = False  # the validators run a DKG at block 1 (ledger.threshold_chain)
+    threshold_key: bool = False  # the validators run a DKG at block 1 (features.threshold)
 
     def to_value(self) -> tuple[Any, ...]:
         # threshold_key is appended only when set, so older genesis hashes stay valid.
@@ -136,8 +133,8 @@ def load_genesis(path: str | Path) -> Genesis:
 
 def parse_genesis(document: object) -> Genesis:
     """Validate a parsed genesis document. Raises GenesisError."""
-    doc = _object(document, "genesis")
-    _only_keys(
+    doc = parse_object(document, "genesis")
+    check_only_keys(
         doc,
         "genesis",
         {
@@ -155,7 +152,7 @@ def parse_genesis(document: object) -> Genesis:
     except DecodeError as exc:
         raise GenesisError("chain_id: 1-64 characters of a-z, 0-9, '.', '-'") from exc
     validators = tuple(
-        _validator(v, f"validators[{i}]") for i, v in enumerate(_list(doc, "validators"))
+        _validator(v, f"validators[{i}]") for i, v in enumerate(parse_list(doc, "validators"))
     )
     if not validators:
         raise GenesisError("validators: at least one validator is required")
@@ -163,14 +160,12 @@ def parse_genesis(document: object) -> Genesis:
         raise GenesisError("validators: duplicate public key")
     if len({v.name for v in validators}) != len(validators):
         raise GenesisError("validators: duplicate name")
-    accounts = tuple(_account(a, f"accounts[{i}]") for i, a in enumerate(_list(doc, "accounts")))
+    accounts = tuple(
+        _account(a, f"accounts[{i}]") for i, a in enumerate(parse_list(doc, "accounts"))
+    )
     if len({a.address for a in accounts}) != len(accounts):
         raise GenesisError("accounts: duplicate address")
-    policies = tuple(_policy(p, i, f"policies[{i}]") for i, p in enumerate(_list(doc, "policies")))
-    if len({p.name for p in policies}) != len(policies):
-        raise GenesisError("policies: duplicate name")
-    if sum(p.governance for p in policies) > 1:
-        raise GenesisError("policies: at most one governance policy")
+    policies: tuple[GenesisPolicy, ...] = RULES.genesis_sections["policies"](doc)
     if {p.address for p in policies} & {a.address for a in accounts}:
         raise GenesisError("policies: a policy address is also listed in accounts")
     threshold_key = doc.get("threshold_key", False)
@@ -190,27 +185,14 @@ def parse_genesis(document: object) -> Genesis:
 def genesis_state(
     genesis: Genesis,
 ) -> tuple[dict[bytes, bytes | None], ChainTip, dict[bytes, bytes]]:
-    """The genesis state changes, the chain tip before block 1, and the state tree nodes."""
+    """The genesis state changes, the chain tip before block 1, and the state tree nodes.
+    The parameters are the core's; every other record is written by the
+    features' genesis steps, in the registry's order."""
     reader = MemoryStateReader()
     state = State(reader)
     state.set_raw(PARAMS_KEY, genesis.params.encode())
-    validators = [Validator(v.public_key, v.power, v.name) for v in genesis.validators]
-    set_validator_schedule(state, ((1, sorted_validator_set(validators)),))
-    holdings = [(a.address, a.balances) for a in genesis.accounts]
-    for index, policy in enumerate(genesis.policies):
-        create_genesis_policy(state, index, policy.members, policy.threshold, policy.governance)
-        holdings.append((policy.address, policy.balances))
-    supplies = dict.fromkeys((NATIVE_ASSET, *RESOURCE_CREDITS), 0)
-    for address, balances in holdings:
-        current = state.get_account(address)
-        for asset, amount in balances:
-            current = current.with_balance(asset, amount)
-            supplies[asset] = supplies.get(asset, 0) + amount
-        state.set_account(address, current)
-    for asset in sorted(supplies):
-        register_protocol_asset(state, asset, supplies[asset])
-    if genesis.threshold_key:
-        enable_threshold_key(state)
+    for _name, step in RULES.genesis_steps:
+        step(state, genesis)
     changes = state.changes()
     tree = StateTree(MemoryNodeStore())
     update = tree.update(tree_changes(changes))
@@ -226,26 +208,26 @@ def encode_validators(validators: tuple[GenesisValidator, ...]) -> bytes:
     return codec.encode(tuple((v.public_key, v.power, v.name) for v in ordered))
 
 
-def _object(value: object, where: str) -> dict[str, Any]:
+def parse_object(value: object, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise GenesisError(f"{where}: expected an object")
     return value
 
 
-def _only_keys(value: dict[str, Any], where: str, allowed: set[str]) -> None:
+def check_only_keys(value: dict[str, Any], where: str, allowed: set[str]) -> None:
     unknown = sorted(set(value) - allowed)
     if unknown:
         raise GenesisError(f"{where}: unknown field(s) {', '.join(unknown)}")
 
 
-def _list(doc: dict[str, Any], key: str) -> list[Any]:
+def parse_list(doc: dict[str, Any], key: str) -> list[Any]:
     value = doc.get(key, [])
     if not isinstance(value, list):
         raise GenesisError(f"{key}: expected a list")
     return value
 
 
-def _name(value: object, where: str) -> str:
+def parse_name(value: object, where: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 64:
         raise GenesisError(f"{where}.name: a string of 1-64 characters")
     return value
@@ -261,8 +243,8 @@ def _amount(value: object, where: str) -> int:
 
 
 def _validator(value: object, where: str) -> GenesisValidator:
-    doc = _object(value, where)
-    _only_keys(doc, where, {"name", "public_key", "power"})
+    doc = parse_object(value, where)
+    check_only_keys(doc, where, {"name", "public_key", "power"})
     try:
         public_key = bytes.fromhex(str(doc.get("public_key", "")))
         crypto.validate_public_key(public_key)
@@ -273,63 +255,22 @@ def _validator(value: object, where: str) -> GenesisValidator:
     power = doc.get("power")
     if type(power) is not int or not 0 < power <= MAX_VOTING_POWER:
         raise GenesisError(f"{where}.power: an integer in [1, 2^60]")
-    return GenesisValidator(_name(doc.get("name"), where), public_key, power)
+    return GenesisValidator(parse_name(doc.get("name"), where), public_key, power)
 
 
 def _account(value: object, where: str) -> GenesisAccount:
-    doc = _object(value, where)
-    _only_keys(doc, where, {"name", "address", "balances"})
+    doc = parse_object(value, where)
+    check_only_keys(doc, where, {"name", "address", "balances"})
     try:
         address = decode_address(str(doc.get("address", "")))
     except AddressError as exc:
         raise GenesisError(f"{where}.address: {exc}") from exc
-    name = _name(doc.get("name", "account"), where)
-    return GenesisAccount(name, address, _balances(doc.get("balances", {}), where))
+    name = parse_name(doc.get("name", "account"), where)
+    return GenesisAccount(name, address, parse_balances(doc.get("balances", {}), where))
 
 
-def _policy(value: object, index: int, where: str) -> GenesisPolicy:
-    doc = _object(value, where)
-    _only_keys(doc, where, {"name", "members", "threshold", "balances", "governance"})
-    members_doc = doc.get("members")
-    if not isinstance(members_doc, list) or not 1 <= len(members_doc) <= MAX_POLICY_MEMBERS:
-        raise GenesisError(f"{where}.members: a list of 1-{MAX_POLICY_MEMBERS} members")
-    members = tuple(sorted(_member(m, f"{where}.members[{i}]") for i, m in enumerate(members_doc)))
-    if len(set(members)) != len(members):
-        raise GenesisError(f"{where}.members: duplicate member")
-    threshold = doc.get("threshold")
-    if type(threshold) is not int or not 1 <= threshold <= len(members):
-        raise GenesisError(f"{where}.threshold: an integer in [1, number of members]")
-    governance = doc.get("governance", False)
-    if not isinstance(governance, bool):
-        raise GenesisError(f"{where}.governance: true or false")
-    return GenesisPolicy(
-        name=_name(doc.get("name"), where),
-        address=policy_address(members, threshold, (), GENESIS_CREATOR, index),
-        members=members,
-        threshold=threshold,
-        balances=_balances(doc.get("balances", {}), where),
-        governance=governance,
-    )
-
-
-def _member(value: object, where: str) -> bytes:
-    """A member given as an ``lg1...`` address or a 33-byte public key in hex."""
-    text = str(value)
-    if text.startswith("lg1"):
-        try:
-            return decode_address(text)
-        except AddressError as exc:
-            raise GenesisError(f"{where}: {exc}") from exc
-    try:
-        public_key = bytes.fromhex(text)
-        crypto.validate_public_key(public_key)
-    except (ValueError, crypto.CryptoError) as exc:
-        raise GenesisError(f"{where}: an lg1 address or a compressed public key in hex") from exc
-    return address_of(public_key)
-
-
-def _balances(value: object, where: str) -> tuple[tuple[str, int], ...]:
-    balances_doc = _object(value, f"{where}.balances")
+def parse_balances(value: object, where: str) -> tuple[tuple[str, int], ...]:
+    balances_doc = parse_object(value, f"{where}.balances")
     balances: list[tuple[str, int]] = []
     for asset, amount in sorted(balances_doc.items()):
         try:
@@ -358,8 +299,8 @@ _CREDIT_PARAMS = ("cpu_credits_per_block", "disk_credits_per_block", "net_credit
 
 
 def _params(value: object) -> Params:
-    doc = _object(value, "params")
-    _only_keys(doc, "params", {"min_fee", "max_block_txs", "max_block_bytes", *_CREDIT_PARAMS})
+    doc = parse_object(value, "params")
+    check_only_keys(doc, "params", {"min_fee", "max_block_txs", "max_block_bytes", *_CREDIT_PARAMS})
     defaults = Params()
     min_fee = _amount(doc["min_fee"], "params.min_fee") if "min_fee" in doc else defaults.min_fee
     cpu, disk, net = (_amount(doc.get(key, "0"), f"params.{key}") for key in _CREDIT_PARAMS)

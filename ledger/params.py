@@ -17,7 +17,7 @@ class Params:
     max_block_txs: int = 10_000
     max_block_bytes: int = 8 * 1024 * 1024
     # Resource credits minted to the block's validators at the end of every
-    # block, split by voting power (ledger.assets.mint_validator_credits).
+    # block, split by voting power (ledger.features.bank.assets.mint_validator_credits).
     cpu_credits_per_block: int = 0
     disk_credits_per_block: int = 0
     net_credits_per_block: int = 0

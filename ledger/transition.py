@@ -8,6 +8,10 @@ then it is included with a failure receipt, its nonce is consumed and its
 fee charged, and every other effect is reverted. Fees go to the block's
 proposer, so the supply of every asset is conserved.
 
+The body kinds and the end-of-block steps are the features' (ledger/features/):
+this module runs them through the registry (ledger.registry.RULES) and knows
+none of them.
+
 No I/O: committed state arrives through the State's reader and the tree's
 node reader; the results (changes and tree nodes) go back to the caller to
 store in one atomic batch.
@@ -15,51 +19,12 @@ store in one atomic batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from ledger import crypto
-from ledger.actions import by_sender
-from ledger.asset_bodies import (
-    ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
-    CreatePolicy,
-    IssueAsset,
-    MintAsset,
-    ProposeAction,
-    Swap,
-    TakeBest,
-    TakeOffer,
-)
-from ledger.assets import (
-    burn_asset,
-    issue_asset,
-    mint_asset,
-    mint_validator_credits,
-    transfer_asset,
-)
-from ledger.barter import (
-    cancel_offer,
-    create_offer,
-    expire_offers,
-    swap,
-    take_best,
-    take_offer,
-)
-from ledger.context import BlockContext, Outcome
-from ledger.contract_bodies import Call, Deploy, Fund
-from ledger.contracts import (
-    charge_rent,
-    execute_call,
-    execute_deploy,
-    execute_fund,
-    run_scheduled_contracts,
-)
-from ledger.evidence import execute_record_evidence
-from ledger.evidence_body import RecordEvidence
+from ledger.context import BlockContext
 from ledger.exceptions import (
     BadNonce,
     BadSignature,
@@ -73,7 +38,7 @@ from ledger.exceptions import (
     WrongChainId,
 )
 from ledger.params import Params, decode_params
-from ledger.policy import approve_proposal, execute_create_policy, expire_proposals, propose_action
+from ledger.registry import RULES
 from ledger.state import (
     PARAMS_KEY,
     Account,
@@ -83,12 +48,6 @@ from ledger.state import (
     tree_key,
 )
 from ledger.state_tree import StateTree
-from ledger.threshold_bodies import ThresholdResult, ThresholdSignMessage
-from ledger.threshold_chain import (
-    request_sign_message,
-    schedule_threshold_ceremonies,
-    submit_result,
-)
 from ledger.types import (
     NATIVE_ASSET,
     Block,
@@ -96,11 +55,9 @@ from ledger.types import (
     Event,
     Receipt,
     Transaction,
-    Transfer,
     block_receipts_root,
     block_txs_root,
 )
-from ledger.validators import prune_validator_schedule
 
 STATUS_OK: Final = 0
 
@@ -128,44 +85,6 @@ class BlockResult:
     block_events: tuple[Event, ...] = ()
 
 
-BodyExecutor = Callable[[State, Transaction, BlockContext], Outcome]
-EndBlockStep = Callable[[State, BlockContext], tuple[Event, ...]]
-
-
-# How each body kind executes, by tag (the decoders are in ledger.types.BODY_KINDS).
-BODY_EXECUTORS: dict[int, BodyExecutor] = {
-    Transfer.KIND: by_sender(transfer_asset),
-    RecordEvidence.KIND: execute_record_evidence,
-    IssueAsset.KIND: by_sender(issue_asset),
-    MintAsset.KIND: by_sender(mint_asset),
-    BurnAsset.KIND: by_sender(burn_asset),
-    CreateOffer.KIND: by_sender(create_offer),
-    TakeOffer.KIND: by_sender(take_offer),
-    TakeBest.KIND: by_sender(take_best),
-    CancelOffer.KIND: by_sender(cancel_offer),
-    Swap.KIND: by_sender(swap),
-    CreatePolicy.KIND: execute_create_policy,
-    ProposeAction.KIND: by_sender(propose_action),
-    ApproveProposal.KIND: by_sender(approve_proposal),
-    Deploy.KIND: execute_deploy,
-    Call.KIND: execute_call,
-    Fund.KIND: execute_fund,
-    ThresholdSignMessage.KIND: by_sender(request_sign_message),
-    ThresholdResult.KIND: by_sender(submit_result),
-}
-
-# Steps run at the end of every block, after fees are paid, in this order.
-# Each returns block-level events (stored with the block, not in any root:
-# they are a deterministic function of the block and the state).
-END_BLOCK_STEPS: tuple[tuple[str, EndBlockStep], ...] = (
-    ("expire_offers", expire_offers),
-    ("expire_proposals", expire_proposals),
-    ("mint_validator_credits", mint_validator_credits),
-    ("run_scheduled_contracts", run_scheduled_contracts),
-    ("charge_rent", charge_rent),
-    ("prune_validator_schedule", prune_validator_schedule),
-    ("schedule_threshold_ceremonies", schedule_threshold_ceremonies),
-)
 
 
 def read_params(state: State) -> Params:
@@ -195,7 +114,7 @@ def check_transaction(
         raise FeeTooLow(f"fee {tx.fee} is below the minimum {params.min_fee}")
     if account.balance(NATIVE_ASSET) < tx.fee:
         raise CannotPayFee(f"balance of {NATIVE_ASSET} cannot pay the fee {tx.fee}")
-    if tx.body.KIND not in BODY_EXECUTORS:
+    if tx.body.KIND not in RULES.executors:
         raise TxRejected(f"transaction kind {tx.body.KIND} is not executable")
     return account
 
@@ -216,7 +135,7 @@ def execute_body(state: State, tx: Transaction, ctx: BlockContext) -> Receipt:
     """Run the body in its own journal scope; revert it on failure."""
     state.begin()
     try:
-        outcome = BODY_EXECUTORS[tx.body.KIND](state, tx, ctx)
+        outcome = RULES.executors[tx.body.KIND](state, tx, ctx)
     except ExecutionFailure as failure:
         state.revert()
         if failure.kept_charges is not None:
@@ -265,9 +184,10 @@ def pay_fees_to_proposer(state: State, proposer: bytes, receipts: Iterable[Recei
 
 
 def run_end_block_steps(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """Every end-of-block step, in the order of END_BLOCK_STEPS."""
+    """Every end-of-block step the features registered, in the registry's order
+    (ledger/features/__init__.py)."""
     events: list[Event] = []
-    for _name, step in END_BLOCK_STEPS:
+    for _name, step in RULES.end_block_steps:
         events.extend(step(state, ctx))
     return tuple(events)
 

@@ -4,9 +4,11 @@ A thing's hash is SHA-256 of its canonical encoding (ledger.codec). Field
 order, types and signing payloads are specified in docs/spec/transactions.md.
 
 Transaction bodies are versioned kinds: each kind has a small integer tag
-and a fixed field order, listed in ``BODY_KINDS``. New kinds get new tags,
-so old encodings never change meaning. Tag ranges: 1-9 bank, 10-19
-contracts, 20-39 assets, barter and policy accounts, 40-49 threshold keys.
+and a fixed field order. The features define them (ledger/features/) and
+register them with ledger.registry, which this module reads to decode a
+body. New kinds get new tags, so old encodings never change meaning. Tag
+ranges: 1-9 bank and evidence, 10-19 contracts, 20-39 assets, barter and
+policy accounts, 40-49 threshold keys.
 """
 
 from __future__ import annotations
@@ -18,23 +20,6 @@ from typing import Any, ClassVar, Final, Protocol
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE
-from ledger.asset_bodies import (
-    ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
-    CreatePolicy,
-    IssueAsset,
-    MintAsset,
-    ProposeAction,
-    Swap,
-    TakeBest,
-    TakeOffer,
-    UpdatePolicy,
-    UpdateValidator,
-)
-from ledger.contract_bodies import Call, Deploy, Fund
-from ledger.evidence_body import RecordEvidence
 from ledger.fields import (
     MAX_AMOUNT,
     MAX_NONCE,
@@ -46,16 +31,10 @@ from ledger.fields import (
     check_chain_id,
     check_uint,
     ensure,
-    valid_asset,
     valid_chain_id,
 )
+from ledger.registry import RULES
 from ledger.threshold import frost
-from ledger.threshold_bodies import (
-    ThresholdReshare,
-    ThresholdResult,
-    ThresholdSignMessage,
-    ThresholdSignTransaction,
-)
 
 __all__ = [
     "MAX_AMOUNT",
@@ -87,62 +66,6 @@ class Body(Protocol):
     def to_fields(self) -> tuple[Any, ...]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """Move ``amount`` of ``asset`` from the sender to ``recipient`` (20-byte address)."""
-
-    KIND: ClassVar[int] = 1
-    NAME: ClassVar[str] = "transfer"
-    asset: str
-    amount: int
-    recipient: bytes
-
-    def to_fields(self) -> tuple[Any, ...]:
-        return (self.asset, self.amount, self.recipient)
-
-    @classmethod
-    def from_fields(cls, fields: tuple[Any, ...]) -> Transfer:
-        ensure(len(fields) == 3, "transfer has 3 fields")
-        asset, amount, recipient = fields
-        return cls(
-            check_asset(asset),
-            check_amount(amount, "amount"),
-            check_bytes(recipient, "recipient", ADDRESS_SIZE),
-        )
-
-
-class BodyDecoder(Protocol):
-    def __call__(self, fields: tuple[Any, ...]) -> Body: ...
-
-
-# Every body kind the chain knows, by tag. A new kind adds a line here and one
-# in ledger.transition.BODY_EXECUTORS.
-BODY_KINDS: dict[int, BodyDecoder] = {
-    Transfer.KIND: Transfer.from_fields,
-    RecordEvidence.KIND: RecordEvidence.from_fields,
-    IssueAsset.KIND: IssueAsset.from_fields,
-    MintAsset.KIND: MintAsset.from_fields,
-    BurnAsset.KIND: BurnAsset.from_fields,
-    CreateOffer.KIND: CreateOffer.from_fields,
-    TakeOffer.KIND: TakeOffer.from_fields,
-    TakeBest.KIND: TakeBest.from_fields,
-    CancelOffer.KIND: CancelOffer.from_fields,
-    Swap.KIND: Swap.from_fields,
-    CreatePolicy.KIND: CreatePolicy.from_fields,
-    ProposeAction.KIND: ProposeAction.from_fields,
-    ApproveProposal.KIND: ApproveProposal.from_fields,
-    UpdatePolicy.KIND: UpdatePolicy.from_fields,  # policy action only
-    UpdateValidator.KIND: UpdateValidator.from_fields,  # governance only
-    Deploy.KIND: Deploy.from_fields,
-    Call.KIND: Call.from_fields,
-    Fund.KIND: Fund.from_fields,
-    ThresholdSignMessage.KIND: ThresholdSignMessage.from_fields,
-    ThresholdSignTransaction.KIND: ThresholdSignTransaction.from_fields,  # governance only
-    ThresholdReshare.KIND: ThresholdReshare.from_fields,  # governance only
-    ThresholdResult.KIND: ThresholdResult.from_fields,
-}
-
-
 def encode_body(body: Body) -> tuple[Any, ...]:
     """A body as the array ``[kind, field...]``."""
     return (body.KIND, *body.to_fields())
@@ -153,8 +76,10 @@ def decode_body(value: object) -> Body:
     ensure(isinstance(value, tuple) and len(value) >= 1, "body must be [kind, fields...]")
     assert isinstance(value, tuple)
     kind = value[0]
-    ensure(type(kind) is int and kind in BODY_KINDS, f"unknown transaction kind {kind!r}")
-    return BODY_KINDS[kind](value[1:])
+    decoders = RULES.decoders
+    ensure(type(kind) is int and kind in decoders, f"unknown transaction kind {kind!r}")
+    body: Body = decoders[kind](value[1:])
+    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,26 +201,28 @@ def decode_transaction(data: bytes) -> Transaction:
 
     Checks structure, sizes and ranges; does not check the signature, the
     nonce or balances (that is the state transition's job). A well-formed
-    transfer takes a fast path (``decode_transfer_fast``); everything else,
-    and every rejection, goes through ``decode_transaction_strict``.
+    transaction of a kind with a fast body decoder (a transfer) takes a fast
+    path (``decode_transaction_fast``); everything else, and every
+    rejection, goes through ``decode_transaction_strict``.
     """
     if isinstance(data, bytes) and len(data) <= MAX_TX_SIZE:
-        tx = decode_transfer_fast(data)
+        tx = decode_transaction_fast(data)
         if tx is not None:
             return tx
     return decode_transaction_strict(data)
 
 
-def decode_transfer_fast(data: bytes) -> Transaction | None:
-    """``decode_transaction_strict(data)`` for a valid transfer, or None.
+def decode_transaction_fast(data: bytes) -> Transaction | None:
+    """``decode_transaction_strict(data)`` for a valid transaction whose body
+    kind registered a fast decoder (ledger.registry.BodyKind.decode_fast), or None.
 
-    Accepts only the exact shape ``[1, chain_id, sender, nonce, fee,
-    [1, asset, amount, recipient], signature]`` with every field valid and
-    ``data`` its canonical packing: scalars in two levels of arrays, so the
-    codec's tree walk (floats, maps, depth) has nothing to object to. Returns
-    None for anything else (the caller then runs the strict path, which
-    gives the same result or the error). ``data`` must be bytes of at most
-    MAX_TX_SIZE.
+    Accepts only the shape ``[1, chain_id, sender, nonce, fee, [kind,
+    field...], signature]`` with every field valid, the body's fields all
+    scalars (the fast decoder's promise) and ``data`` its canonical packing:
+    scalars in two levels of arrays, so the codec's tree walk (floats, maps,
+    depth) has nothing to object to. Returns None for anything else (the
+    caller then runs the strict path, which gives the same result or the
+    error). ``data`` must be bytes of at most MAX_TX_SIZE.
     """
     value = codec.unpack_unchecked(data)
     if type(value) is not tuple or len(value) != 7:
@@ -313,25 +240,19 @@ def decode_transfer_fast(data: bytes) -> Transaction | None:
         and type(signature) is bytes
         and len(signature) in _SIGNATURE_SIZES
         and type(body) is tuple
-        and len(body) == 4
+        and len(body) >= 1
+        and type(body[0]) is int
         and type(chain_id) is str
         and valid_chain_id(chain_id)
     ):
         return None
-    kind, asset, amount, recipient = body
-    if not (
-        type(kind) is int
-        and kind == Transfer.KIND
-        and type(asset) is str
-        and valid_asset(asset)
-        and type(amount) is int
-        and 0 <= amount <= MAX_AMOUNT
-        and type(recipient) is bytes
-        and len(recipient) == ADDRESS_SIZE
-        and codec.is_canonical(value, data)
-    ):
+    decode_fast = RULES.fast_decoders.get(body[0])
+    if decode_fast is None:
         return None
-    tx = Transaction(chain_id, sender, nonce, fee, Transfer(asset, amount, recipient), signature)
+    decoded = decode_fast(body)
+    if decoded is None or not codec.is_canonical(value, data):
+        return None
+    tx = Transaction(chain_id, sender, nonce, fee, decoded, signature)
     tx._cache["bytes"] = data
     return tx
 

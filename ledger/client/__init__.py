@@ -1,7 +1,7 @@
 """The Python client of the ledger's JSON-RPC API, blocking and asyncio.
 
     from ledger.client import LedgerClient
-    from ledger.devnet import account_key
+    from ledger.client.devnet import account_key
 
     client = LedgerClient("http://127.0.0.1:8545")
     alice = account_key("alice")                  # a devnet key: INSECURE
@@ -13,12 +13,12 @@
     print(called.receipt.return_values, client.get_contract(deployed.address))
 
 Every call raises an ``RpcError`` subclass when the node answers with an
-error (``BadNonceError``, ``BlockNotFound``, ...; see ledger.rpc.errors)
+error (``BadNonceError``, ``BlockNotFound``, ...; see ledger.rpc_errors)
 and a ``ClientError`` (``TransportError``, ``ProtocolError``,
 ``ReceiptTimeout``) when there is no usable answer.
 """
 
-from ledger.rpc.errors import (
+from ledger.rpc_errors import (
     AlreadyKnownError,
     BadNonceError,
     BadSignatureError,

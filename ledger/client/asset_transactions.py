@@ -23,25 +23,20 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from ledger.address import decode_address
-from ledger.asset_bodies import (
+from ledger.crypto import SigningKey
+from ledger.features.bank.bodies import BurnAsset, IssueAsset, MintAsset, Transfer
+from ledger.features.barter.bodies import CancelOffer, CreateOffer, TakeBest, TakeOffer
+from ledger.features.policy.bodies import (
     ApproveProposal,
-    BurnAsset,
-    CancelOffer,
-    CreateOffer,
     CreatePolicy,
-    IssueAsset,
-    MintAsset,
     ProposeAction,
     SpendingLimit,
-    TakeBest,
-    TakeOffer,
     UpdatePolicy,
-    UpdateValidator,
+    encode_action,
 )
-from ledger.crypto import SigningKey
+from ledger.features.validators.bodies import UpdateValidator
 from ledger.fields import ensure
-from ledger.policy import encode_action
-from ledger.types import BODY_KINDS, Body, Transaction, Transfer
+from ledger.types import Body, Transaction, decode_body, encode_body
 
 from .calls import Address
 
@@ -55,7 +50,7 @@ def address_bytes(address: Address) -> bytes:
 
 def checked(body: B) -> B:
     """``body`` if it passes the node's decoding rules. Raises DecodeError."""
-    decoded = BODY_KINDS[body.KIND](body.to_fields())
+    decoded = decode_body(encode_body(body))
     ensure(decoded == body, f"{body.NAME} does not round-trip")  # a builder bug if it fires
     return body
 

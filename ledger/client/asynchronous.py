@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from ledger.contract_bodies import Schedule
 from ledger.crypto import SigningKey
-from ledger.rpc.errors import AlreadyKnownError
+from ledger.features.contracts.bodies import Schedule
+from ledger.rpc_errors import AlreadyKnownError
 from ledger.types import NATIVE_ASSET, Body, Transaction
 from vm.values import Value
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from ledger.address import address_of, decode_address, encode_address
-from ledger.contract_bodies import Call as CallBody
-from ledger.contract_bodies import Deploy, Fund, Schedule, contract_address
 from ledger.crypto import SigningKey
-from ledger.rpc.errors import error_from_response
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.features.bank.bodies import Transfer
+from ledger.features.contracts.bodies import Call as CallBody
+from ledger.features.contracts.bodies import Deploy, Fund, Schedule, contract_address
+from ledger.rpc_errors import error_from_response
+from ledger.types import NATIVE_ASSET, Transaction
 from vm.values import Value
 
 from .results import (

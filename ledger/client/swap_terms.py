@@ -14,7 +14,7 @@ counterparty revokes it by sending any transaction of its own first):
 The hex blob is the canonical encoding of
 ``["ledger/swap-terms/v1", chain_id, counterparty_public_key, terms, signature]``
 with ``terms`` exactly what the counterparty signed
-(``ledger.asset_bodies.swap_terms``).
+(``ledger.features.bank.bodies.swap_terms``).
 """
 
 from __future__ import annotations
@@ -24,11 +24,24 @@ from typing import Final
 
 from ledger import codec, crypto
 from ledger.address import ADDRESS_SIZE, address_of
-from ledger.asset_bodies import SIGNATURE_SIZES, Swap, check_positive, swap_digest, swap_terms
-from ledger.barter import signature_valid
 from ledger.codec import CodecError
 from ledger.crypto import SigningKey
-from ledger.fields import DecodeError, check_asset, check_bytes, check_chain_id, check_uint, ensure
+from ledger.features.barter.bodies import (
+    SIGNATURE_SIZES,
+    Swap,
+    signature_valid,
+    swap_digest,
+    swap_terms,
+)
+from ledger.fields import (
+    DecodeError,
+    check_asset,
+    check_bytes,
+    check_chain_id,
+    check_positive,
+    check_uint,
+    ensure,
+)
 
 from .asset_transactions import checked
 

@@ -10,9 +10,9 @@ import urllib.parse
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ledger.contract_bodies import Schedule
 from ledger.crypto import SigningKey
-from ledger.rpc.errors import AlreadyKnownError
+from ledger.features.contracts.bodies import Schedule
+from ledger.rpc_errors import AlreadyKnownError
 from ledger.types import NATIVE_ASSET, Body, Transaction
 from vm.values import Value
 
@@ -56,7 +56,7 @@ _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 class LedgerClient:
     """A blocking JSON-RPC client. Thread-safe (calls are serialized).
 
-    Raises, from every call: an ``ledger.rpc.errors.RpcError`` subclass when
+    Raises, from every call: an ``ledger.rpc_errors.RpcError`` subclass when
     the node answers with an error (e.g. ``BadNonceError``), ``TransportError``
     when it cannot be reached, ``ProtocolError`` for a malformed answer.
     """

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import keystore
 from ledger.address import address_of, encode_address
-from ledger.devnet import DEVNET_BALANCE, account_key
-from tests.ledger.rpc.server_thread import ServerThread
+from ledger.client import keystore
+from ledger.client.devnet import DEVNET_BALANCE, account_key
+from tests.consensus.node.rpc.server_thread import ServerThread
 
 BOB = encode_address(address_of(account_key("bob").public_key))
 
@@ -243,7 +243,7 @@ def test_status_waits_for_a_height(ledger: Ledger) -> None:
 
 
 def test_init_keeps_rpc_on_loopback_unless_asked(tmp_path: Path) -> None:
-    from consensus.config import load_config
+    from consensus.node.config import load_config
 
     runner = CliRunner()
     refused = runner.invoke(app, ["init", "--home", str(tmp_path / "a"), "--rpc-host", "0.0.0.0"])

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from cli import sim_commands
 from cli.sim_commands import sim
-from consensus.simulation import SimResult, Violation
+from consensus.engine.simulation import SimResult, Violation
 
 runner = CliRunner()
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from consensus.messages import Step, Vote, sign_vote
-from consensus.validators import Validator, ValidatorSet
+from consensus.engine.messages import Step, Vote, sign_vote
+from consensus.engine.validators import Validator, ValidatorSet
 from ledger import crypto
 from ledger.address import address_of
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.node_commands import stop_devnet_manifest
+from cli.node.node_commands import stop_devnet_manifest
 
 pytestmark = pytest.mark.timeout(420)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from ledger import codec, crypto
 from ledger.address import address_of, encode_address
-from ledger.assets import ASSET_PREFIX, decode_asset_info
-from ledger.barter import OFFER_PREFIX, get_offer
+from ledger.features.bank.assets import ASSET_PREFIX, decode_asset_info
+from ledger.features.barter.offers import OFFER_PREFIX, get_offer
 from ledger.genesis import Genesis, genesis_state, parse_genesis
 from ledger.state import ACCOUNT_PREFIX, MemoryStateReader, State, account_key, decode_account
 from ledger.state_tree import MemoryNodeStore, StateTree

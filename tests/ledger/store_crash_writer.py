@@ -10,9 +10,15 @@ import sys
 
 from ledger.address import address_of
 from ledger.chain import Chain
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document, validator_key
+from ledger.client.devnet import (
+    DEVNET_ACCOUNT_NAMES,
+    account_key,
+    devnet_genesis_document,
+    validator_key,
+)
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import parse_genesis
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 
 def main(home: str) -> None:

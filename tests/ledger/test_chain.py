@@ -9,14 +9,20 @@ import pytest
 
 from ledger.address import address_of
 from ledger.chain import Chain
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document, validator_key
+from ledger.client.devnet import (
+    DEVNET_ACCOUNT_NAMES,
+    account_key,
+    devnet_genesis_document,
+    validator_key,
+)
 from ledger.exceptions import BadNonce, InvalidBlock
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import parse_genesis
 from ledger.state import account_key as state_key
 from ledger.state import decode_account, encode_account, tree_key
 from ledger.state_tree import verify_proof
 from ledger.store import StoreError
-from ledger.types import NATIVE_ASSET, Transaction, Transfer
+from ledger.types import NATIVE_ASSET, Transaction
 
 GENESIS = parse_genesis(devnet_genesis_document())
 ALICE, BOB = (account_key(name) for name in DEVNET_ACCOUNT_NAMES[:2])

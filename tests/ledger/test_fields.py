@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.contract_bodies import check_entry
+from ledger.features.contracts.bodies import check_entry
 from ledger.fields import check_asset, check_chain_id
 from ledger.types import DecodeError
 

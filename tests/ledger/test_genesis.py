@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ledger.devnet import devnet_genesis_document
+from ledger.client.devnet import devnet_genesis_document
 from ledger.genesis import GenesisError, genesis_state, load_genesis, parse_genesis
 
 DEVNET = Path(__file__).resolve().parents[2] / "genesis" / "devnet.json"

@@ -11,14 +11,16 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.asset_bodies import CreateOffer, TakeOffer
-from ledger.contract_bodies import Call, Deploy, Fund, contract_address
-from ledger.types import Transaction, Transfer
+from ledger.features.bank.bodies import Transfer
+from ledger.features.barter.bodies import CreateOffer, TakeOffer
+from ledger.features.contracts.bodies import Call, Deploy, Fund, contract_address
+from ledger.types import Transaction
 from tests.ledger.memory_chain import ADDRS, MemoryChain, make_genesis
 from vm.assembler import assemble
 from vm.module import encode_module
 
-KITCHEN = encode_module(assemble((Path(__file__).parent / "contracts" / "kitchen.asm").read_text()))
+KITCHEN_ASM = Path(__file__).parent / "features" / "contracts" / "kitchen.asm"
+KITCHEN = encode_module(assemble(KITCHEN_ASM.read_text()))
 ASSETS = ("coin", "cpu", "disk", "net")
 FUNDS = 10**9
 

@@ -19,11 +19,12 @@ from ledger.exceptions import (
     TxRejected,
     WrongChainId,
 )
+from ledger.features.bank.bodies import Transfer
 from ledger.genesis import Genesis, genesis_state, parse_genesis
 from ledger.state import MemoryStateReader, State, account_key, decode_account
 from ledger.state_tree import MemoryNodeStore, StateTree
 from ledger.transition import ChainTip, apply_block, build_block, check_transaction, read_params
-from ledger.types import MAX_AMOUNT, NATIVE_ASSET, Block, Transaction, Transfer
+from ledger.types import MAX_AMOUNT, NATIVE_ASSET, Block, Transaction
 
 CHAIN = "test-chain"
 KEYS = [crypto.SigningKey(crypto.sha256(b"test key %d" % i)) for i in range(5)]

@@ -7,13 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import codec, crypto
+from ledger.features.bank.bodies import Transfer
 from ledger.types import (
     MAX_AMOUNT,
     Block,
     BlockHeader,
     DecodeError,
     Transaction,
-    Transfer,
     decode_block,
     decode_transaction,
     merkle_root,

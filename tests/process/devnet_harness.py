@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.node_commands import free_local_ports, prepare_devnet
-from consensus.config import ConsensusConfig
-from consensus.validators import Validator, ValidatorSet
+from cli.node.node_commands import free_local_ports, prepare_devnet
+from consensus.engine.validators import Validator, ValidatorSet
+from consensus.node.config import ConsensusConfig
 from ledger.client import LedgerClient, TransportError
-from ledger.devnet import devnet_genesis_document
+from ledger.client.devnet import devnet_genesis_document
 from ledger.genesis import parse_genesis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ class Devnet:
     def _patch_ports(self, p2p: list[int], rpc: list[int]) -> None:
         from dataclasses import replace
 
-        from consensus.config import encode_config, load_config
+        from consensus.node.config import encode_config, load_config
 
         for index, node in enumerate(self.nodes):
             path = Path(node["home"]) / "config.toml"

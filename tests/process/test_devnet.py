@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from ledger.address import address_of
-from ledger.devnet import DEVNET_ACCOUNT_NAMES, account_key
+from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key
 
 from .devnet_harness import Devnet, wait_until
 

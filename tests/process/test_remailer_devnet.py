@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from ledger.address import address_of, encode_address
-from ledger.devnet import account_key
+from ledger.client.devnet import account_key
+from tests.cli.features.contracts.test_contract_commands import REMAILER_ASM, packet
 from tests.cli.test_cli import Ledger
-from tests.cli.test_contract_commands import REMAILER_ASM, packet
 
 from .devnet_harness import Devnet
 

@@ -16,15 +16,19 @@ from pathlib import Path
 import pytest
 
 from ledger.address import address_of, decode_address, encode_address
-from ledger.asset_bodies import ApproveProposal, ProposeAction
 from ledger.client import CeremonyInfo, LedgerClient, ThresholdKey
+from ledger.client.devnet import account_key, validator_key
 from ledger.crypto import SigningKey
-from ledger.devnet import account_key, validator_key
-from ledger.policy import encode_action
+from ledger.features.bank.bodies import Transfer
+from ledger.features.policy.bodies import ApproveProposal, ProposeAction, encode_action
+from ledger.features.threshold.bodies import (
+    ThresholdReshare,
+    ThresholdSignMessage,
+    ThresholdSignTransaction,
+)
+from ledger.features.threshold.ceremonies import encode_unsigned_transaction, message_to_sign
 from ledger.threshold import frost
-from ledger.threshold_bodies import ThresholdReshare, ThresholdSignMessage, ThresholdSignTransaction
-from ledger.threshold_chain import encode_unsigned_transaction, message_to_sign
-from ledger.types import Body, Transaction, Transfer
+from ledger.types import Body, Transaction
 
 from .devnet_harness import Devnet, wait_until
 

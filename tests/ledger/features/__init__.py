@@ -1,0 +1,1 @@
+"""Tests of the chain's features, one folder per feature."""

@@ -1,0 +1,1 @@
+"""`ledger asset ...` and `ledger tx send`: assets and transfers."""

@@ -1,0 +1,1 @@
+"""`ledger barter ...` and `ledger swap ...`: offers and two-party swaps."""

@@ -1,0 +1,1 @@
+"""`ledger contract ...`: deploy, call, fund and inspect contracts."""

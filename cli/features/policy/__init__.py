@@ -1,0 +1,1 @@
+"""`ledger policy ...`: k-of-n policy accounts and governance."""

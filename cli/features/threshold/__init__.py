@@ -1,0 +1,1 @@
+"""`ledger threshold ...`: the validators' threshold key."""

@@ -1,0 +1,1 @@
+"""Running nodes: `ledger init`, `start`, `devnet`, `single` and `run`."""

@@ -1,0 +1,766 @@
+"""The validator node: the ledger under Tendermint consensus, on the network.
+
+``Node`` wires the parts together and is the only place where they meet
+time and I/O:
+
+- the **engine** (consensus.engine.engine) decides blocks; its actions are carried
+  out in order: ``Persist`` goes to the WAL with fsync before anything
+  after it, ``Broadcast`` to peers, ``ScheduleTimeout`` to the ticker,
+  ``RequestProposal`` builds a block from the mempool, ``Commit`` stores the
+  block atomically and starts the next height after ``block_interval_ms``;
+- the **signer** is behind two guards: the engine's own (its state is in
+  the WAL record) and the double-sign guard file (consensus.node.privval), which
+  refuses any conflicting signature whatever the WAL says;
+- **p2p** (consensus.node.p2p) carries four channels: consensus messages,
+  mempool gossip (batches of raw transactions), block sync
+  (consensus.node.blocksync) and threshold-key ceremonies;
+- the **threshold service** (consensus.node.threshold.service, validators only)
+  hears of every commit through the event hub and runs the ceremonies the
+  chain asks for on the THRESHOLD channel;
+- the **mempool** (consensus.node.mempool) admits transactions from RPC and peers
+  and hands its verified hashes to block execution, so no signature is
+  verified twice on one node;
+- the **RPC server** (consensus.node.rpc) serves the NodeView this class implements.
+
+Validator sets: the set of height h+1 is the set of h after one proposer
+step and the membership changes that the ledger schedules for h+1
+(ledger.features.validators.schedule: a change executed at H is in force at H+2). It is saved
+with block h, so a restarted node knows its proposer priorities.
+
+Over 600 lines for a reason: this is the one place where the parts meet
+time and I/O, by design (see above). Each part lives in its own module;
+what is left here is their wiring, in the order an operator reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+from consensus.engine.actions import (
+    Action,
+    Broadcast,
+    Commit,
+    Persist,
+    ReportEvidence,
+    RequestProposal,
+    ScheduleTimeout,
+    TimeoutKind,
+)
+from consensus.engine.certificate import (
+    CommitCertificate,
+    InvalidCertificate,
+    check_certificate_for,
+    decode_certificate,
+    encode_certificate,
+    verify_certificate,
+)
+from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
+from consensus.engine.evidence import encode_evidence
+from consensus.engine.messages import MessageError, Step
+from consensus.engine.record import RecordError, decode_record, encode_record
+from consensus.engine.signer import DoubleSignError, Signer, SignerState
+from consensus.engine.validators import Validator, ValidatorSet, decode_validator_set
+from consensus.engine.wire import decode_message, encode_message
+from consensus.node.application import LedgerApplication
+from consensus.node.blocksync import (
+    BlockMessage,
+    GetBlock,
+    NoBlock,
+    StatusMessage,
+    SyncMessageError,
+    SyncTracker,
+    decode_sync_message,
+    encode_sync_message,
+)
+from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
+from consensus.node.logs import setup_logging
+from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.p2p import (
+    BLOCKSYNC_CHANNEL,
+    CONSENSUS_CHANNEL,
+    MEMPOOL_CHANNEL,
+    THRESHOLD_CHANNEL,
+    P2PConfig,
+    P2PNode,
+    PeerInfo,
+    PeerMisbehaved,
+)
+from consensus.node.privval import DoubleSignGuard, DoubleSignRefused, GuardFileError
+from consensus.node.privval import Step as GuardStep
+from consensus.node.rpc.config import RpcConfig
+from consensus.node.rpc.events import EventHub
+from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
+from consensus.node.rpc.server import RpcServer
+from consensus.node.threshold.service import ThresholdService
+from consensus.node.threshold.store import ThresholdStoreError
+from consensus.node.ticker import Ticker
+from consensus.node.wal import WalError, WriteAheadLog
+from ledger.address import address_of, encode_address
+from ledger.chain import Chain
+from ledger.crypto import SigningKey
+from ledger.exceptions import AlreadyKnown, InvalidBlock, MalformedTransaction, TxRejected
+from ledger.features.evidence.bodies import RecordEvidence
+from ledger.features.threshold.ceremonies import PHASE_BLOCKS
+from ledger.features.validators.interface import validator_set_for_height
+from ledger.genesis import Genesis, load_genesis
+from ledger.state import StateReader, tree_key
+from ledger.state_tree import StateTree
+from ledger.store import StoreError
+from ledger.transition import BlockResult
+from ledger.types import Block, DecodeError, Transaction, decode_block, decode_transaction
+
+log = logging.getLogger("consensus.node")
+
+VALIDATOR_SET_RECORD: Final = b"vset"
+SYNC_INTERVAL_S: Final = 0.2
+STATUS_INTERVAL_S: Final = 2.0
+GOSSIP_INTERVAL_S: Final = 0.1
+
+
+class NodeError(Exception):
+    """The node cannot start or must stop; the message says why and what to do."""
+
+
+class GuardedSigner(Signer):
+    """The engine's signer, which also asks the double-sign guard file before
+    every new signature (persisted before the signature exists)."""
+
+    def __init__(
+        self, key: SigningKey, chain_id: str, guard: DoubleSignGuard, state: SignerState | None
+    ) -> None:
+        super().__init__(key, chain_id, state)
+        self._guard = guard
+
+    def _check(self, height: int, round: int, step: Step, digest: bytes) -> bytes | None:
+        reused = super()._check(height, round, step, digest)
+        if reused is None:
+            try:
+                self._guard.check_and_record(height, round, GuardStep(int(step)), digest)
+            except DoubleSignRefused as refused:
+                raise DoubleSignError(str(refused)) from refused
+        return reused
+
+
+class OverlayReader:
+    """Committed state with one block's changes on top (the state after it)."""
+
+    def __init__(self, base: StateReader, changes: Mapping[bytes, bytes | None]) -> None:
+        self._base = base
+        self._changes = changes
+
+    def get_state(self, key: bytes) -> bytes | None:
+        if key in self._changes:
+            return self._changes[key]
+        return self._base.get_state(key)
+
+
+class TreeReader:
+    """The state at one root, read through the state tree (historical queries)."""
+
+    def __init__(self, tree: StateTree) -> None:
+        self._tree = tree
+
+    def get_state(self, key: bytes) -> bytes | None:
+        return self._tree.get(tree_key(key))
+
+
+def validator_record_key(height: int) -> bytes:
+    return VALIDATOR_SET_RECORD + height.to_bytes(8, "big")
+
+
+def engine_config(config: ConsensusConfig) -> EngineConfig:
+    """Engine timeouts (in ticks) from the node's consensus settings."""
+    return EngineConfig(
+        propose_timeout=config.timeout_propose_ticks,
+        propose_timeout_delta=config.timeout_delta_ticks,
+        prevote_timeout=config.timeout_vote_ticks,
+        prevote_timeout_delta=config.timeout_delta_ticks // 2 or 1,
+        precommit_timeout=config.timeout_vote_ticks,
+        precommit_timeout_delta=config.timeout_delta_ticks // 2 or 1,
+    )
+
+
+class Node:
+    """One validator (or full node) process. Implements consensus.node.rpc.NodeView."""
+
+    def __init__(
+        self,
+        home: Path,
+        config: NodeConfig,
+        genesis: Genesis,
+        node_key: SigningKey,
+        validator_key: SigningKey | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Open the node's store, WAL and guard. Raises NodeError."""
+        self.home = home
+        self.config = config
+        self._genesis = genesis
+        self._clock = clock
+        data = home / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        try:
+            self._chain = Chain.open(data / "chain", genesis)
+        except StoreError as exc:
+            raise NodeError(str(exc)) from exc
+        try:
+            self.wal = WriteAheadLog(data / "wal")
+        except WalError as exc:
+            self._chain.close()
+            raise NodeError(str(exc)) from exc
+        self.validator_key = validator_key
+        self.validator_address = address_of(validator_key.public_key) if validator_key else None
+        self.guard: DoubleSignGuard | None = None
+        if validator_key is not None:
+            try:
+                self.guard = DoubleSignGuard(data / "signer_guard.json")
+            except GuardFileError as exc:
+                self.wal.close()
+                self._chain.close()
+                raise NodeError(str(exc)) from exc
+        self.mempool = Mempool(
+            self._chain,
+            MempoolConfig(max_txs=config.mempool.max_txs, max_bytes=config.mempool.max_bytes),
+        )
+        self._events = EventHub()
+        self._sets: dict[int, ValidatorSet] = {}
+        self._load_validator_sets()
+        self.app = LedgerApplication(self._chain, self.validator_set, self.mempool.verified_hashes)
+        self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
+        self.sync = SyncTracker()
+        self.engine = self._new_engine(None)
+        self.p2p = P2PNode(
+            P2PConfig(
+                node_key=node_key,
+                chain_id=genesis.chain_id,
+                listen_host=config.p2p.listen_host,
+                listen_port=config.p2p.listen_port,
+                persistent_peers=config.p2p.persistent_peers,
+                is_voter=self._is_voter,
+                max_frame_size=config.p2p.max_frame_bytes,
+                send_queue_size=config.p2p.send_queue,
+            ),
+            self._on_p2p_message,
+            on_peer_up=self._on_peer_up,
+            on_peer_down=self.sync.forget,
+        )
+        self.rpc = RpcServer(
+            self,
+            RpcConfig(
+                host=config.rpc.listen_host,
+                port=config.rpc.listen_port,
+                allow_remote=config.rpc.allow_external,
+                max_body_bytes=config.rpc.max_body_bytes,
+                max_batch_size=config.rpc.max_batch,
+                max_connections=config.rpc.max_connections,
+            ),
+        )
+        self.threshold: ThresholdService | None = None
+        if validator_key is not None:
+            self.threshold = self._open_threshold(data / "threshold", validator_key)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._next_height_handle: asyncio.TimerHandle | None = None
+        self._gossip_cursor = 0
+        self._stopped = asyncio.Event()
+
+    def _open_threshold(self, directory: Path, key: SigningKey) -> ThresholdService:
+        try:
+            service = ThresholdService(
+                directory,
+                self._chain,
+                self.mempool.add,
+                self.mempool.pending_nonce,
+                key,
+                lambda payload: self.p2p.broadcast(THRESHOLD_CHANNEL, payload),
+                # Behind by more than a phase: replaying, not joining ceremonies.
+                lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+            )
+        except ThresholdStoreError as exc:
+            if self.guard is not None:
+                self.guard.close()
+            self.wal.close()
+            self._chain.close()
+            raise NodeError(str(exc)) from exc
+        self._events.add_listener(service.on_committed)
+        return service
+
+    # -- NodeView -----------------------------------------------------------
+    @property
+    def chain(self) -> Chain:
+        return self._chain
+
+    @property
+    def genesis(self) -> Genesis:
+        return self._genesis
+
+    @property
+    def events(self) -> EventHub:
+        return self._events
+
+    async def submit_transaction(self, raw: bytes) -> bytes:
+        """Decode, CheckTx and keep ``raw`` (gossip follows). Raises TxRejected."""
+        try:
+            tx = decode_transaction(raw)
+        except DecodeError as exc:
+            raise MalformedTransaction(str(exc)) from exc
+        if self._chain.store.load_tx_location(tx.hash) is not None:
+            raise AlreadyKnown(f"transaction {tx.hash.hex()} is already committed")
+        self.mempool.add(tx)
+        return tx.hash
+
+    def pending_transaction(self, tx_hash: bytes) -> Transaction | None:
+        return self.mempool.get(tx_hash)
+
+    def pending_nonce(self, address: bytes) -> int:
+        return self.mempool.pending_nonce(address)
+
+    def mempool_info(self) -> MempoolInfo:
+        info = self.mempool.info()
+        return MempoolInfo(info.size, info.bytes, info.max_txs, info.max_bytes)
+
+    def status(self) -> NodeStatus:
+        next_set = self.validator_set(self._chain.tip.height + 1)
+        member = next_set.get(self.validator_address) if self.validator_address else None
+        return NodeStatus(
+            moniker=self.config.moniker,
+            mode="validator" if member is not None else "full",
+            catching_up=self.sync.is_behind(self._chain.tip.height),
+            peers=len(self.p2p.peers()),
+            validator_address=self.validator_address if member is not None else None,
+            voting_power=member.power if member is not None else 0,
+        )
+
+    def validators(self, height: int | None) -> list[ValidatorInfo]:
+        """The membership that signs block ``height`` (None: the next block)."""
+        tip = self._chain.tip.height
+        wanted = tip + 1 if height is None else height
+        if not 1 <= wanted <= tip + 2:
+            raise LookupError(f"no validator set known for height {wanted} (the tip is {tip})")
+        reader: StateReader
+        if wanted >= tip + 1:
+            reader = self._chain.store
+        else:
+            # The set of h is final in the state committed at h - 1.
+            block = self._chain.store.load_block(wanted - 1) if wanted > 1 else None
+            root = block.header.state_root if block else self._genesis_root()
+            reader = TreeReader(StateTree(self._chain.store, root, cache_size=0))
+        return [
+            ValidatorInfo(v.address, v.public_key, v.power, v.name)
+            for v in validator_set_for_height(reader, wanted)
+        ]
+
+    def _genesis_root(self) -> bytes:
+        from consensus.node.rpc.node_view import genesis_state_root
+
+        return genesis_state_root(self._genesis)
+
+    # -- validator sets -----------------------------------------------------
+    def validator_set(self, height: int) -> ValidatorSet:
+        """The consensus validator set (with proposer priorities) of ``height``;
+        known for the tip's height and the next."""
+        return self._sets[height]
+
+    def _load_validator_sets(self) -> None:
+        tip = self._chain.tip.height
+        for height in (tip, tip + 1):
+            if height == 0:
+                continue
+            if height == 1:
+                self._sets[1] = ValidatorSet.create(
+                    Validator.from_public_key(v.public_key, v.power)
+                    for v in self._genesis.validators
+                )
+                continue
+            raw = self._chain.store.load_node_record(validator_record_key(height))
+            if raw is None:
+                raise NodeError(
+                    f"the store has no validator set for height {height}: the data "
+                    "directory is not from this version; resync from an empty data directory"
+                )
+            self._sets[height] = decode_validator_set(raw)
+
+    def _next_validator_set(self, block: Block, result: BlockResult) -> ValidatorSet:
+        """The set of block.height + 1 from the set of block.height and the
+        membership the ledger schedules for it (read from the post-block state)."""
+        height = block.height
+        current = self._sets[height]
+        reader = OverlayReader(self._chain.store, result.changes)
+        scheduled = {v.address: v for v in validator_set_for_height(reader, height + 1)}
+        changes: list[Validator] = []
+        for validator in current.validators:
+            new = scheduled.get(validator.address)
+            if new is None:
+                changes.append(Validator(validator.address, validator.public_key, 0))
+            elif new.power != validator.power:
+                changes.append(Validator(validator.address, validator.public_key, new.power))
+        for address, new in sorted(scheduled.items()):
+            if current.get(address) is None:
+                changes.append(Validator.from_public_key(new.public_key, new.power))
+        return current.next_height(changes)
+
+    def _is_voter(self, public_key: bytes) -> bool:
+        next_set = self._sets.get(self._chain.tip.height + 1)
+        return next_set is not None and next_set.get(address_of(public_key)) is not None
+
+    # -- the engine ---------------------------------------------------------
+    def _new_engine(self, signer_state: SignerState | None) -> Engine:
+        signer = None
+        if self.validator_key is not None and self.guard is not None:
+            signer = GuardedSigner(
+                self.validator_key, self._genesis.chain_id, self.guard, signer_state
+            )
+        return Engine(
+            engine_config(self.config.consensus), self._genesis.chain_id, signer, self.app
+        )
+
+    def _start_engine(self) -> None:
+        """Resume the height in progress from the WAL, or start the next height."""
+        height = self._chain.tip.height + 1
+        record = None
+        for entry in self.wal.replay(from_height=height):
+            if entry.height == height:
+                try:
+                    record = decode_record(entry.record)
+                except RecordError as exc:
+                    raise NodeError(
+                        f"the WAL record for height {height} is unreadable ({exc}); move "
+                        f"{self.wal.directory} aside and restart (the guard file still "
+                        "prevents double signing)"
+                    ) from exc
+        self.wal.start_height(height)
+        self.wal.prune_below(height)
+        if record is not None and record.height == height:
+            self.engine = self._new_engine(record.signer_state)
+            log.info("height=%d round=%d resuming from the WAL", height, record.round)
+            self._carry_out(self.engine.restore(record, self.validator_set(height)))
+        else:
+            log.info("height=%d round=0 starting", height)
+            self._carry_out(self.engine.start_height(height, self.validator_set(height)))
+
+    def _advance_engine(self, height: int) -> None:
+        """Start consensus at ``height`` (the tip + 1) unless already there."""
+        if self._next_height_handle is not None:
+            self._next_height_handle.cancel()
+            self._next_height_handle = None
+        if height != self._chain.tip.height + 1 or height <= self.engine.height:
+            return
+        self.ticker.clear()
+        self.wal.start_height(height)
+        self.wal.prune_below(height)
+        log.info("height=%d round=0 starting", height)
+        self._carry_out(self.engine.start_height(height, self.validator_set(height)))
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        """Carry out the engine's actions, in order (persist before send)."""
+        for action in actions:
+            if isinstance(action, Persist):
+                self.wal.append(encode_record(action.record), sync=True)
+            elif isinstance(action, Broadcast):
+                self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
+            elif isinstance(action, ScheduleTimeout):
+                item = (action.kind, action.height, action.round)
+                self.ticker.schedule(action.duration, item)
+            elif isinstance(action, RequestProposal):
+                self._propose(action.height, action.round)
+            elif isinstance(action, Commit):
+                self._on_decided(action)
+            elif isinstance(action, ReportEvidence):
+                self._report_evidence(action)
+
+    def _report_evidence(self, action: ReportEvidence) -> None:
+        """Log an equivocation and, as a validator, submit it to be recorded on chain."""
+        evidence = action.evidence
+        log.warning(
+            "height=%d evidence of equivocation by %s (%s)",
+            evidence.height,
+            encode_address(evidence.validator),
+            type(evidence).__name__,
+        )
+        if self.validator_key is None or self.validator_address is None:
+            return
+        key = self.validator_key
+        tx = Transaction(
+            self._genesis.chain_id,
+            key.public_key,
+            self.mempool.pending_nonce(self.validator_address),
+            self._chain.params().min_fee,
+            RecordEvidence(encode_evidence(evidence)),
+        ).signed(key)
+        try:
+            self.mempool.add(tx)
+        except TxRejected as rejected:
+            log.warning("height=%d cannot submit the evidence: %s", evidence.height, rejected)
+
+    def _propose(self, height: int, round: int) -> None:
+        tip = self._chain.tip
+        if height != tip.height + 1:
+            return
+        params = self._chain.params()
+        limit = min(params.max_block_txs, self.config.consensus.max_block_txs)
+        candidates = self.mempool.reap(limit, params.max_block_bytes)
+        last_commit = b""
+        if tip.height > 0:
+            last_commit = self._chain.store.load_certificate(tip.height) or b""
+        time_ms = max(int(self._clock() * 1000), tip.time_ms)
+        assert self.validator_address is not None
+        block = self.app.build(candidates, self.validator_address, time_ms, last_commit)
+        log.info("height=%d round=%d proposing a block of %d txs", height, round, len(candidates))
+        self._carry_out(self.engine.on_proposal_ready(height, round, block))
+
+    def _on_decided(self, action: Commit) -> None:
+        block = self.app.decode(action.block)
+        assert block is not None and block.hash == action.block_hash
+        try:
+            executed = self.app.execute(block)
+        except InvalidBlock as exc:  # the engine only decides valid blocks
+            raise AssertionError(f"decided an invalid block: {exc}") from exc
+        self._commit(block, executed.result, action.certificate)
+        delay = self.config.consensus.block_interval_ms / 1000
+        loop = asyncio.get_running_loop()
+        self._next_height_handle = loop.call_later(delay, self._advance_engine, block.height + 1)
+
+    def _commit(self, block: Block, result: BlockResult, certificate: CommitCertificate) -> None:
+        """Store ``block`` atomically with its certificate and the next
+        validator set, then tell the mempool, subscribers and peers."""
+        next_set = self._next_validator_set(block, result)
+        self._chain.commit_block(
+            block,
+            result,
+            encode_certificate(certificate),
+            {validator_record_key(block.height + 1): next_set.encode()},
+        )
+        self._sets[block.height + 1] = next_set
+        for height in [h for h in self._sets if h < block.height]:
+            del self._sets[height]
+        self.app.committed()
+        self.mempool.update(block.transactions)
+        self._events.publish_block(block, result.receipts, rounds=certificate.round + 1)
+        log.info(
+            "height=%d round=%d committed %s with %d txs, state root %s",
+            block.height,
+            certificate.round,
+            block.hash.hex()[:16],
+            len(block.transactions),
+            result.state_root.hex()[:16],
+        )
+        self._announce_status()
+
+    # -- p2p ----------------------------------------------------------------
+    async def _on_p2p_message(self, peer: bytes, channel: int, payload: object) -> None:
+        if channel == CONSENSUS_CHANNEL:
+            self._on_consensus_message(payload)
+        elif channel == MEMPOOL_CHANNEL:
+            self._on_mempool_batch(payload)
+        elif channel == BLOCKSYNC_CHANNEL:
+            self._on_sync_message(peer, payload)
+        elif channel == THRESHOLD_CHANNEL and self.threshold is not None:
+            self.threshold.on_message(payload)
+
+    def _on_consensus_message(self, payload: object) -> None:
+        if not isinstance(payload, bytes):
+            raise PeerMisbehaved("a consensus payload is message bytes")
+        try:
+            message = decode_message(payload)
+        except (MessageError, InvalidCertificate, ValueError) as exc:
+            raise PeerMisbehaved(f"undecodable consensus message: {exc}") from exc
+        try:
+            actions = self.engine.on_message(message)
+        except InvalidMessage as exc:
+            raise PeerMisbehaved(f"invalid consensus message: {exc}") from exc
+        self._carry_out(actions)
+
+    def _on_mempool_batch(self, payload: object) -> None:
+        if not isinstance(payload, tuple) or not all(isinstance(t, bytes) for t in payload):
+            raise PeerMisbehaved("a mempool payload is a list of transaction bytes")
+        for raw in payload:
+            try:
+                tx = decode_transaction(raw)
+            except DecodeError as exc:
+                raise PeerMisbehaved(f"undecodable transaction: {exc}") from exc
+            with contextlib.suppress(TxRejected):
+                # Rejections are normal here (already known, raced with a block).
+                self.mempool.add(tx)
+
+    def _on_sync_message(self, peer: bytes, payload: object) -> None:
+        try:
+            message = decode_sync_message(payload)
+        except SyncMessageError as exc:
+            raise PeerMisbehaved(str(exc)) from exc
+        if isinstance(message, StatusMessage):
+            self.sync.on_status(peer, message.height)
+        elif isinstance(message, GetBlock):
+            self._serve_block(peer, message.height)
+        elif isinstance(message, BlockMessage):
+            self.sync.answered(message.height)
+            self._apply_synced_block(message)
+        elif isinstance(message, NoBlock):
+            self.sync.answered(message.height)
+
+    def _serve_block(self, peer: bytes, height: int) -> None:
+        raw = self._chain.store.load_block_bytes(height)
+        certificate = self._chain.store.load_certificate(height)
+        if raw is None or certificate is None:
+            self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
+            return
+        reply = BlockMessage(height, raw, certificate)
+        self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(reply))
+
+    def _apply_synced_block(self, message: BlockMessage) -> None:
+        """Verify a fetched block against its certificate, execute and commit it."""
+        if message.height != self._chain.tip.height + 1:
+            return  # stale or early: consensus or another answer got there first
+        try:
+            block = decode_block(message.block)
+            certificate = decode_certificate(message.certificate)
+            check_certificate_for(certificate, message.height, block.hash)
+            verify_certificate(
+                certificate, self.validator_set(message.height), self._genesis.chain_id
+            )
+            executed = self.app.execute(block)
+        except (DecodeError, InvalidCertificate, InvalidBlock) as exc:
+            raise PeerMisbehaved(f"bad synced block {message.height}: {exc}") from exc
+        self._commit(block, executed.result, certificate)
+        log.info("height=%d synced from a peer", block.height)
+        self._advance_engine(block.height + 1)
+        self._request_next_block()  # keep the pipe full while behind
+
+    def _request_next_block(self) -> None:
+        request = self.sync.next_request(self._chain.tip.height, asyncio.get_running_loop().time())
+        if request is not None:
+            height, peer = request
+            self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(GetBlock(height)))
+
+    def _announce_status(self) -> None:
+        status = encode_sync_message(StatusMessage(self._chain.tip.height))
+        self.p2p.broadcast(BLOCKSYNC_CHANNEL, status)
+
+    def _on_peer_up(self, peer: PeerInfo) -> None:
+        status = encode_sync_message(StatusMessage(self._chain.tip.height))
+        self.p2p.send(peer.peer_id, BLOCKSYNC_CHANNEL, status)
+
+    # -- loops ----------------------------------------------------------------
+    async def _tick_loop(self) -> None:
+        tick = self.config.consensus.tick_ms / 1000
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += tick
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if loop.time() - next_at > 10 * tick:
+                next_at = loop.time()  # the loop stalled (slow disk): do not burst
+            for kind, height, round in self.ticker.advance(1):
+                self._carry_out(self.engine.on_timeout(kind, height, round))
+
+    async def _gossip_loop(self) -> None:
+        while True:
+            await asyncio.sleep(GOSSIP_INTERVAL_S)
+            batch = self.mempool.batch_for_gossip(
+                self._gossip_cursor, self.config.mempool.gossip_batch
+            )
+            if batch.transactions:
+                payload = tuple(tx.encode() for tx in batch.transactions)
+                self.p2p.broadcast(MEMPOOL_CHANNEL, payload)
+            self._gossip_cursor = batch.cursor
+
+    async def _sync_loop(self) -> None:
+        last_status = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SYNC_INTERVAL_S)
+            now = loop.time()
+            if now - last_status >= STATUS_INTERVAL_S:
+                self._announce_status()
+                last_status = now
+            self._request_next_block()
+
+    # -- lifecycle ------------------------------------------------------------
+    async def start(self) -> None:
+        """Start RPC, p2p, consensus and the background loops."""
+        await self.rpc.start()
+        await self.p2p.start()
+        self._start_engine()
+        loops = [self._tick_loop, self._gossip_loop, self._sync_loop]
+        if self.threshold is not None:
+            loops.append(self.threshold.resend_loop)
+        for loop in loops:
+            self._tasks.append(asyncio.get_running_loop().create_task(self._guarded(loop)))
+        log.info(
+            "node %s started: p2p %s, rpc http://%s:%d, height %d",
+            self.config.moniker,
+            self.p2p.listen_address,
+            self.config.rpc.listen_host,
+            self.rpc.port,
+            self._chain.tip.height,
+        )
+
+    async def _guarded(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run a background loop; a crash in one stops the node loudly."""
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("a node loop failed; stopping")
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop everything and close the store, WAL and guard."""
+        if self._next_height_handle is not None:
+            self._next_height_handle.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.p2p.stop()
+        await self.rpc.stop()
+        self.wal.close()
+        if self.guard is not None:
+            self.guard.close()
+        if self.threshold is not None:
+            self.threshold.close()
+        self._chain.close()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    def request_stop(self) -> None:
+        self._stopped.set()
+
+
+def open_node(home: Path) -> Node:
+    """A Node from a home directory (see consensus.node.config). Raises NodeError,
+    ConfigError or GenesisError."""
+    config = load_config(home / "config.toml")
+    genesis = load_genesis(home / "genesis.json")
+    node_key = load_key_file(home / "node_key.json")
+    validator_path = home / "validator_key.json"
+    validator_key = load_key_file(validator_path) if validator_path.exists() else None
+    setup_logging(config.log.level, config.log.format, config.moniker)
+    return Node(home, config, genesis, node_key, validator_key)
+
+
+def run_node(home: Path) -> None:
+    """Run a node until SIGINT or SIGTERM. Raises NodeError, ConfigError, GenesisError."""
+
+    async def main() -> None:
+        node = open_node(home)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, node.request_stop)
+        try:
+            await node.start()
+            await node.wait_stopped()
+        finally:
+            log.info("stopping")
+            await node.stop()
+
+    asyncio.run(main())

@@ -1,0 +1,2 @@
+"""Contracts in the ledger: deploy, call and fund, the VM's host over the
+state, messages and mailboxes, resource credits, rent and eviction."""

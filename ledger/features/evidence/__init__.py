@@ -1,0 +1,1 @@
+"""Evidence: proofs of validator equivocation, checked and recorded on chain."""

@@ -1,0 +1,1 @@
+"""Tests of the feature commands, one folder per feature."""

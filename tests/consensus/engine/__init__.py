@@ -1,0 +1,1 @@
+"""Tests of the pure consensus engine and its simulation."""

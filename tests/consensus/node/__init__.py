@@ -1,0 +1,1 @@
+"""Tests of the node: mempool, p2p, WAL, double-sign guard."""

@@ -1,0 +1,1 @@
+"""Tests of the threshold ceremonies as a node runs them."""

@@ -1,0 +1,1 @@
+"""Tests of the bank feature: assets and validator credits."""

@@ -1,0 +1,1 @@
+"""Tests of contracts in the ledger."""

@@ -1,0 +1,1 @@
+"""Tests of policy accounts and governance."""
