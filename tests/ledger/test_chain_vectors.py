@@ -250,7 +250,7 @@ def run_scenario(chain: ScenarioChain) -> list[tuple[str, bytes, int]]:
     results = run_dkg(session, seeded_rng(19))
     reports = {
         identifier: encode_keygen_result(
-            result.transcript_hash, encode_public_key_package(result.key_package.public)
+            result.transcript_hash, [encode_public_key_package(result.key_package.public)]
         )
         for identifier, result in results.items()
     }

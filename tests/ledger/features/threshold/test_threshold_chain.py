@@ -78,7 +78,7 @@ def _report(chain: MemoryChain, ceremony: Ceremony, identifier: int, result: byt
 
 def _payload(result: CeremonyResult, public: PublicKeyPackage | None = None) -> bytes:
     package = encode_public_key_package(public or result.key_package.public)
-    return encode_keygen_result(result.transcript_hash, package)
+    return encode_keygen_result(result.transcript_hash, [package])
 
 
 def chain_with_group(seed: int = 1) -> tuple[MemoryChain, dict[int, KeyPackage]]:
