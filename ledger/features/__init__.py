@@ -20,6 +20,7 @@ from ledger.features.bank.feature import FEATURE as BANK
 from ledger.features.barter.feature import FEATURE as BARTER
 from ledger.features.contracts.feature import FEATURE as CONTRACTS
 from ledger.features.evidence.feature import FEATURE as EVIDENCE
+from ledger.features.mint.feature import FEATURE as MINT
 from ledger.features.policy.feature import FEATURE as POLICY
 from ledger.features.threshold.feature import FEATURE as THRESHOLD
 from ledger.features.validators.feature import FEATURE as VALIDATORS
@@ -33,6 +34,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     CONTRACTS,
     EVIDENCE,
     THRESHOLD,
+    MINT,
 )
 
 # The end-of-block steps run after the block's fees are paid, in this order.
@@ -45,6 +47,9 @@ END_BLOCK_ORDER: Final = (
     "run_scheduled_contracts",
     "charge_rent",
     "prune_validator_schedule",
+    "update_mint_keysets",
+    "advance_mint_issues",
+    "settle_mint_redemptions",
     "schedule_threshold_ceremonies",
 )
 
@@ -54,4 +59,5 @@ GENESIS_ORDER: Final = (
     "genesis_policies",
     "genesis_balances",
     "genesis_threshold_key",
+    "genesis_mint",
 )
