@@ -91,6 +91,7 @@ class MintNet:
         self.tamper: Tamper | None = None
         self.duties: dict[bytes, MintDuties] = {}
         self.last_receipts: list[Receipt] = []
+        self.history: list[tuple[int, list[Transaction], list[Receipt]]] = []
         for index, key in enumerate(self.validators):
             self.duties[key] = MintDuties(
                 self.chain.genesis.chain_id, key, seeded_rng(seed * 100 + index), 1
@@ -196,9 +197,31 @@ class MintNet:
 
     def block(self, *user_txs: Transaction) -> list[Receipt]:
         """One block: the users' transactions, then every key holder's duties."""
-        result = self.chain.run([*user_txs, *self.duty_txs()])
+        txs = [*user_txs, *self.duty_txs()]
+        result = self.chain.run(txs)
         self.last_receipts = list(result.receipts)
+        self.history.append((self.chain.height, txs, list(result.receipts)))
         return list(result.receipts[: len(user_txs)])
+
+    def chain_bodies(self) -> list[tuple[int, object]]:
+        """(height, body fields and receipt events) of every block run by ``block``."""
+        found: list[tuple[int, object]] = []
+        for height, txs, receipts in self.history:
+            for tx, receipt in zip(txs, receipts, strict=False):
+                events = tuple(e.to_value() for e in receipt.events)
+                found.append((height, (tx.body.to_fields(), events)))
+        return found
+
+    def keyset_public_keys(self) -> list[bytes]:
+        return [k for ks in mint_keysets(self.chain.reader)[1] for k in ks.public_keys]
+
+    def validator_data(self) -> set[bytes]:
+        """Validator keys and addresses (they sign both kinds of transactions)."""
+        found = set()
+        for key in self.validators:
+            for value in (key, address_of(key)):
+                found.update(value[i : i + 16] for i in range(len(value) - 15))
+        return found
 
     def blocks(self, count: int) -> None:
         for _ in range(count):
