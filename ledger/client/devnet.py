@@ -41,6 +41,18 @@ def account_key(name: str) -> SigningKey:
     return insecure_key(f"account/{name}")
 
 
+DEVNET_MINT: dict[str, Any] = {
+    "asset": "coin",
+    "unit": "coin",
+    "max_exponent": 20,
+    "issue_timeout_blocks": 40,
+    "round_blocks": 4,
+    "lock_window_blocks": 1,
+    "reveal_blocks": 20,
+    "keyset_grace_blocks": 100000,
+}
+
+
 def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID) -> dict[str, Any]:
     """The devnet genesis as a JSON-ready dict (what genesis/devnet.json holds for 4 validators).
 
@@ -50,7 +62,10 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
     grace), whose proposals change the validator set. The validators' own
     accounts hold some coin to pay for the threshold-ceremony results they
     submit, and the threshold key is enabled (a DKG among the validators at
-    block 1, ledger.features.threshold.ceremonies).
+    block 1, ledger.features.threshold.ceremonies). The bank of the user
+    guide is the mint (``mint``: e-cash notes under the validators' threshold
+    keys, denominations 1 to 2^20 coin, ledger.features.mint); the bank
+    policy stays as an example of a k-of-n shared account.
     """
     credits = str(DEVNET_CREDITS_PER_BLOCK)
     return {
@@ -108,6 +123,7 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
             },
         ],
         "threshold_key": True,
+        "mint": dict(DEVNET_MINT),
     }
 
 

@@ -352,9 +352,27 @@ def genesis_hash(document: dict[str, Any]) -> bytes:
             for p in document.get("policies", [])
         ],
     ]
-    if document.get("threshold_key", False):
+    sections = [[name, mint_section(document[name])] for name in ("mint",) if name in document]
+    if sections:
+        value += [document.get("threshold_key", False), sections]
+    elif document.get("threshold_key", False):
         value.append(True)
     return sha256(encode(value))
+
+
+def mint_section(mint: dict[str, Any]) -> list[Any]:
+    """genesis.md's mint section as its value (defaults filled in)."""
+    defaults = {
+        "asset": "coin",
+        "unit": "coin",
+        "max_exponent": 20,
+        "issue_timeout_blocks": 40,
+        "round_blocks": 4,
+        "lock_window_blocks": 1,
+        "reveal_blocks": 20,
+        "keyset_grace_blocks": 100000,
+    }
+    return [mint.get(name, default) for name, default in defaults.items()]
 
 
 def test_genesis_hash_of_the_devnet() -> None:

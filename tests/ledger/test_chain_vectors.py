@@ -488,7 +488,7 @@ def generate() -> dict[Path, str]:
 
 # -- tests ----------------------------------------------------------------------------
 
-EVENT_KIND_IN_CODE: Final = re.compile(r'\bEvent\(\s*"([a-z_]+)"')
+EVENT_KIND_IN_CODE: Final = re.compile(r'\b(?:Event|mint_event)\(\s*"([a-z_]+)"')
 PROJECT: Final = Path(__file__).resolve().parents[2]
 
 

@@ -62,6 +62,7 @@ from .records import (
     get_meta,
     get_pending,
     get_request,
+    mint_event,
     next_id,
     record_fault,
     set_books,
@@ -151,7 +152,7 @@ def deposit(state: State, actor: bytes, body: MintDeposit, ctx: BlockContext) ->
         ("outputs", len(body.outputs)),
         ("keyset_epoch", keyset.epoch),
     )
-    return Outcome(events=(Event("mint_deposit", attributes),))
+    return Outcome(events=(mint_event("mint_deposit", attributes),))
 
 
 def _holders(state: State, request: IssueRequest) -> KeySet | None:
@@ -190,7 +191,7 @@ def submit_commitments(state: State, actor: bytes, body: MintCommit, ctx: BlockC
             continue  # the wrong size for this request: not a commitment to it
         set_request(state, replace(request, commitments=(*request.commitments, (me, data))))
         accepted += 1
-    return Outcome(events=(Event("mint_commitments", (("accepted", accepted),)),))
+    return Outcome(events=(mint_event("mint_commitments", (("accepted", accepted),)),))
 
 
 def submit_responses(state: State, actor: bytes, body: MintRespond, ctx: BlockContext) -> Outcome:
@@ -220,7 +221,7 @@ def submit_responses(state: State, actor: bytes, body: MintRespond, ctx: BlockCo
             set_request(state, request)
             continue
         events.extend(_aggregate(state, request, holders, ctx))
-    return Outcome(events=(Event("mint_responses", (("accepted", accepted),)), *events))
+    return Outcome(events=(mint_event("mint_responses", (("accepted", accepted),)), *events))
 
 
 def _aggregate_output(
@@ -286,7 +287,7 @@ def _aggregate(
         signatures.append(encode_blind_signature(signature))
     if len(signatures) == len(request.outputs) and not culprits:
         return [_complete(state, request, tuple(signatures), ctx)]
-    events = [_blame(state, holders, request, sorted(culprits), bad=True)]
+    events = _blame(state, holders, request, sorted(culprits), bad=True)
     set_request(state, _next_round(request, holders, ctx, excluded=sorted(culprits)))
     return events
 
@@ -312,24 +313,29 @@ def _complete(
         ),
     )
     attributes = (("request_id", request.request_id), ("outputs", len(signatures)))
-    return Event("mint_issued", attributes)
+    return mint_event("mint_issued", attributes)
 
 
 def _blame(
     state: State, holders: KeySet, request: IssueRequest, culprits: list[int], bad: bool
-) -> Event:
+) -> list[Event]:
+    """Record a fault against each culprit: a bad share, or a missed round."""
     keys = {identifier: key for identifier, key, _ in holders.members}
+    events = []
     for identifier in culprits:
-        if identifier in keys:
-            validator = address_of(keys[identifier])
-            record_fault(state, validator, bad=1 if bad else 0, missed=0 if bad else 1)
-    kind = "mint_shares_rejected" if bad else "mint_holders_silent"
-    attributes = (
-        ("request_id", request.request_id),
-        ("round", request.round),
-        ("validators", tuple(address_of(keys[i]) for i in culprits if i in keys)),
-    )
-    return Event(kind, attributes)
+        if identifier not in keys:
+            continue
+        validator = address_of(keys[identifier])
+        record_fault(state, validator, bad=1 if bad else 0, missed=0 if bad else 1)
+        attributes = (
+            ("request_id", request.request_id),
+            ("round", request.round),
+            ("validator", validator),
+        )
+        events.append(
+            mint_event("mint_share_rejected" if bad else "mint_holder_silent", attributes)
+        )
+    return events
 
 
 def _next_round(
@@ -363,7 +369,7 @@ def refund(state: State, config: MintConfig, request: IssueRequest, ctx: BlockCo
     books = get_books(state)
     set_books(state, replace(books, in_flight=books.in_flight - request.value))
     attributes = (("request_id", request.request_id), ("value", request.value))
-    return Event("mint_refunded", attributes)
+    return mint_event("mint_refunded", attributes)
 
 
 def advance_mint_issues(state: State, ctx: BlockContext) -> tuple[Event, ...]:
@@ -390,6 +396,6 @@ def advance_mint_issues(state: State, ctx: BlockContext) -> tuple[Event, ...]:
         listed = len(chosen) >= holders.threshold
         if listed and request.round_started + mint_config.round_blocks <= ctx.height:
             silent = sorted(chosen - {i for i, _ in request.responses})
-            events.append(_blame(state, holders, request, silent, bad=False))
+            events.extend(_blame(state, holders, request, silent, bad=False))
             set_request(state, _next_round(request, holders, ctx, excluded=silent))
     return tuple(events)

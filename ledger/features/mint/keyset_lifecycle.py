@@ -32,6 +32,7 @@ from .records import (
     ChainKeyset,
     all_keysets,
     get_meta,
+    mint_event,
     set_keyset,
     set_meta,
 )
@@ -77,7 +78,7 @@ def rotate_keyset(state: State, actor: bytes, body: MintRotateKeyset, ctx: Block
         raise AlreadyExists("a keyset is already being made")
     members = len(validator_set_at(state, ctx.height + 1))
     keyset = _open_keyset(state, config, ctx.height, members)
-    return Outcome(events=(Event("mint_keyset_requested", (("epoch", keyset.epoch),)),))
+    return Outcome(events=(mint_event("mint_keyset_requested", (("epoch", keyset.epoch),)),))
 
 
 def keyset_of(config: MintConfig, public_keys: tuple[bytes, ...]) -> Keyset:
@@ -112,9 +113,9 @@ def update_mint_keysets(state: State, ctx: BlockContext) -> tuple[Event, ...]:
             )
             set_meta(state, keyset.epoch, newest)
             attributes = (("epoch", keyset.epoch), ("keyset_id", keyset_id))
-            events.append(Event("mint_keyset_activated", attributes))
+            events.append(mint_event("mint_keyset_activated", attributes))
         elif keyset.status == KEYSET_RETIRING and keyset.expires_at <= ctx.height:
             set_keyset(state, replace(keyset, status=KEYSET_EXPIRED))
             retire_key_set(state, keyset.key_set)
-            events.append(Event("mint_keyset_expired", (("epoch", keyset.epoch),)))
+            events.append(mint_event("mint_keyset_expired", (("epoch", keyset.epoch),)))
     return tuple(events)

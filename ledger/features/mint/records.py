@@ -29,6 +29,7 @@ from ledger import codec
 from ledger.address import derive_address
 from ledger.fields import ensure
 from ledger.state import State
+from ledger.types import Event
 
 from .bodies import NoteInput, RedeemTarget
 
@@ -74,6 +75,11 @@ LOCKED: Final = 0
 SPENT: Final = 1  # redeemed by a commitment
 BURNED: Final = 2  # evaluated, and no claim presented the right C
 LOCK_STATUS: Final = {0: "locked", 1: "spent", 2: "burned"}
+
+
+def mint_event(kind: str, attributes: tuple[tuple[str, Any], ...]) -> Event:
+    """An event with its attributes in key order, as every event lists them."""
+    return Event(kind, tuple(sorted(attributes, key=lambda pair: pair[0].encode())))
 
 
 def _id_key(prefix: bytes, number: int) -> bytes:

@@ -94,6 +94,7 @@ from .records import (
     get_lock,
     get_meta,
     get_pending,
+    mint_event,
     next_id,
     record_fault,
     set_books,
@@ -172,7 +173,7 @@ def commit_redemption(
         ("value", body.value),
         ("reveal_until", expires_at),
     )
-    return Outcome(events=(Event("mint_redeem_committed", attributes),))
+    return Outcome(events=(mint_event("mint_redeem_committed", attributes),))
 
 
 # -- evaluate -------------------------------------------------------------------------
@@ -215,8 +216,8 @@ def submit_evaluations(
             continue
         if not _share_is_valid(ctx, holders, index, y, me, data):
             record_fault(state, actor, bad=1)
-            attributes = (("validator", actor), ("note", y))
-            events.append(Event("mint_share_rejected", attributes))
+            attributes = (("note", y), ("validator", actor))
+            events.append(mint_event("mint_evaluation_rejected", attributes))
             continue
         share_value = data[32:65]
         lock = replace(lock, shares=(*lock.shares, (me, share_value)))
@@ -225,9 +226,9 @@ def submit_evaluations(
             values = {i: decode_element(v) for i, v in lock.shares}
             combined = interpolate_values(values)
             lock = replace(lock, value=encode_element(combined), shares=())
-            events.append(Event("mint_note_evaluated", (("note", y),)))
+            events.append(mint_event("mint_note_evaluated", (("note", y),)))
         set_lock(state, lock)
-    return Outcome(events=(Event("mint_evaluations", (("accepted", accepted),)), *events))
+    return Outcome(events=(mint_event("mint_evaluations", (("accepted", accepted),)), *events))
 
 
 def _share_is_valid(
@@ -276,7 +277,7 @@ def reveal_redemption(
     _check_target(state, config, commitment, body.target)
     set_commitment(state, replace(commitment, status=REVEALED, target=body.target))
     attributes = (("commitment_id", commitment.commitment_id), ("target", body.target.kind))
-    return Outcome(events=(Event("mint_redeem_revealed", attributes),))
+    return Outcome(events=(mint_event("mint_redeem_revealed", attributes),))
 
 
 def _check_target(
@@ -351,7 +352,7 @@ def _settle(
             request = open_request(
                 state, ctx, config, commitment.sender, ORIGIN_SWAP, keyset, target.outputs
             )
-            events.append(Event("mint_swap_opened", (("request_id", request.request_id),)))
+            events.append(mint_event("mint_swap_opened", (("request_id", request.request_id),)))
             paid_to = b""
     elif target.kind != TARGET_SWAP:
         paid_to = target.address
@@ -364,7 +365,7 @@ def _settle(
         ("won", won),
         ("lost", commitment.value - won),
     )
-    return [Event("mint_redeem_settled", attributes), *events]
+    return [mint_event("mint_redeem_settled", attributes), *events]
 
 
 def _drop_locks(state: State, ys: list[bytes]) -> None:
@@ -390,11 +391,11 @@ def _close_locks(state: State) -> list[Event]:
         if not right:
             set_lock(state, replace(lock, status=BURNED))
             closed.append(y)
-            events.append(Event("mint_note_burned", (("note", y),)))
+            events.append(mint_event("mint_note_burned", (("note", y),)))
         elif all(c.status == EXPIRED for c in right):
             delete_lock(state, y)
             closed.append(y)
-            events.append(Event("mint_note_released", (("note", y),)))
+            events.append(mint_event("mint_note_released", (("note", y),)))
     _drop_locks(state, closed)
     return events
 
@@ -412,7 +413,7 @@ def settle_mint_redemptions(state: State, ctx: BlockContext) -> tuple[Event, ...
         assert commitment is not None, "a pending commitment is missing"
         if commitment.status == COMMITTED and ctx.height > commitment.expires_at:
             set_commitment(state, replace(commitment, status=EXPIRED, settled_at=ctx.height))
-            events.append(Event("mint_redeem_expired", (("commitment_id", commitment_id),)))
+            events.append(mint_event("mint_redeem_expired", (("commitment_id", commitment_id),)))
             continue
         if commitment.status == REVEALED:
             settled = _settle(state, config, commitment, ctx)

@@ -338,14 +338,14 @@ def open_ceremony(
     )
     set_ceremony(state, ceremony)
     set_lists(state, (*pending, ceremony_id), recent)
-    attributes: tuple[tuple[str, object], ...] = (
+    attributes = (
         ("ceremony_id", ceremony_id),
+        ("key_set", key_set),
+        ("keys", key_count),
         ("kind", ceremony.kind_name),
         ("participants", len(participants)),
         ("threshold", threshold),
     )
-    if key_set:
-        attributes += (("key_set", key_set), ("keys", key_count))
     return ceremony, Event("threshold_ceremony_requested", attributes)
 
 
