@@ -20,6 +20,12 @@ Key layout (one-byte prefixes; heights are 8-byte big-endian):
     N node hash      -> state-tree node record (docs/spec/state-proofs.md; kept for
                         proofs at old roots)
     X key            -> the node's own records saved with a block (validator sets)
+    I address height index4 -> b"" : the account's history, an index of the
+                        transactions an address sent or is named in (by a
+                        20-byte value of a receipt event), for
+                        ledger_getAccountHistory
+    M history from   -> the first height the history index covers (a store
+                        written before the index existed starts it later)
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ _GENESIS: Final = b"Mgenesis"
 # The layout of the records below; a store of another format is refused on open.
 # 2: the hexary state tree (docs/adr/0012-hexary-state-tree.md). 1 (unmarked): binary.
 _FORMAT: Final = b"Mformat"
+_HISTORY_FROM: Final = b"Mhistory from"
+ADDRESS_SIZE: Final = 20
 STORE_FORMAT: Final = b"2"
 
 
@@ -168,6 +176,7 @@ class Store:
             self._put_state(batch, changes, nodes)
             batch.put(_GENESIS, genesis_hash)
             batch.put(_FORMAT, STORE_FORMAT)
+            batch.put(_HISTORY_FROM, (1).to_bytes(8, "big"))
             batch.put(_TIP, _encode_tip(tip))
 
     def save_block(
@@ -195,6 +204,11 @@ class Store:
             ):
                 batch.put(b"T" + tx.hash, encode_location((height, index)))
                 batch.put(receipts_prefix + index.to_bytes(4, "big"), receipt.encode())
+                position = height.to_bytes(8, "big") + index.to_bytes(4, "big")
+                for address in _addresses_named(tx.sender_address, receipt):
+                    batch.put(b"I" + address + position, b"")
+            if self._db.get(_HISTORY_FROM) is None:
+                batch.put(_HISTORY_FROM, height.to_bytes(8, "big"))
             if certificate:
                 batch.put(_height_key(b"C", height), certificate)
             if result.block_events:
@@ -261,6 +275,31 @@ class Store:
         value: bytes | None = self._db.get(_height_key(b"C", height))
         return value
 
+    def load_history_start(self) -> int:
+        """The first height whose transactions the history index holds."""
+        raw = self._db.get(_HISTORY_FROM)
+        return int.from_bytes(raw, "big") if raw is not None else self.load_tip().height + 1
+
+    def load_account_history(
+        self, address: bytes, before: tuple[int, int] | None, limit: int
+    ) -> list[tuple[int, int]]:
+        """Up to ``limit`` (height, index) positions of transactions that
+        ``address`` sent or is named in, newest first, strictly before the
+        position ``before`` (None: from the newest)."""
+        prefix = b"I" + address
+        stop = prefix + (
+            before[0].to_bytes(8, "big") + before[1].to_bytes(4, "big")
+            if before is not None
+            else b"\xff" * 12
+        )
+        out = []
+        with self._db.iterator(start=prefix, stop=stop, reverse=True, include_value=False) as keys:
+            for key in keys:
+                out.append((int.from_bytes(key[21:29], "big"), int.from_bytes(key[29:33], "big")))
+                if len(out) >= limit:
+                    break
+        return out
+
     def load_node_record(self, key: bytes) -> bytes | None:
         """A node record saved with a block (see save_block)."""
         value: bytes | None = self._db.get(b"X" + key)
@@ -275,6 +314,17 @@ class Store:
                 if not key.startswith(b"S" + prefix):
                     break
                 yield key[1:], value
+
+
+def _addresses_named(sender: bytes, receipt: Receipt) -> set[bytes]:
+    """The sender and every 20-byte value in the receipt's events: whom a
+    transaction concerns (the rule of the WebSocket receipts subscription)."""
+    named = {sender}
+    for event in receipt.events:
+        for _, value in event.attributes:
+            if type(value) is bytes and len(value) == ADDRESS_SIZE:
+                named.add(value)
+    return named
 
 
 def _encode_tip(tip: ChainTip) -> bytes:

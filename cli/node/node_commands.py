@@ -29,6 +29,7 @@ from consensus.node.config import (
     load_config,
     save_key_file,
 )
+from consensus.node.rpc.explorer import explorer_url
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import (
     DEVNET_ACCOUNT_NAMES,
@@ -230,6 +231,7 @@ def devnet(
     write_devnet_manifest(home, nodes, processes)
     typer.echo(f"devnet of {validators} validators started; manifest {home / 'devnet.json'}")
     typer.echo("test account keys (INSECURE, for the devnet only): " + str(home / "accounts"))
+    typer.echo(f"block explorer: {explorer_url(nodes[0]['rpc_url'])}")
     if detach:
         try:
             wait_for_first_block(nodes, processes, timeout)

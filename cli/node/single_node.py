@@ -19,6 +19,7 @@ import typer
 from cli.context import CliError, get_context, handles_errors
 from consensus.node.local_node import LocalNode
 from consensus.node.rpc.config import DEFAULT_PORT, RpcConfig
+from consensus.node.rpc.explorer import explorer_url
 from consensus.node.rpc.server import RpcServer
 from ledger.chain import Chain
 from ledger.genesis import GenesisError, load_genesis
@@ -34,6 +35,7 @@ async def serve(node: LocalNode, config: RpcConfig) -> None:
     node.start()
     typer.echo(f"single node ({node.chain.chain_id}) at height {node.chain.tip.height}", err=True)
     typer.echo(f"JSON-RPC on {server.url}  (Ctrl-C to stop)", err=True)
+    typer.echo(f"block explorer: {explorer_url(server.url)}", err=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

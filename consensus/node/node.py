@@ -100,6 +100,7 @@ from consensus.node.privval import DoubleSignGuard, DoubleSignRefused, GuardFile
 from consensus.node.privval import Step as GuardStep
 from consensus.node.rpc.config import RpcConfig
 from consensus.node.rpc.events import EventHub
+from consensus.node.rpc.explorer import explorer_url
 from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, ValidatorInfo
 from consensus.node.rpc.server import RpcServer
 from consensus.node.threshold.service import ThresholdService
@@ -722,6 +723,7 @@ class Node:
             self.rpc.port,
             self._chain.tip.height,
         )
+        log.info("block explorer: %s", explorer_url(self.rpc.url))
 
     async def _guarded(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run a background loop; a crash in one stops the node loudly."""

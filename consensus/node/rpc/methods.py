@@ -39,6 +39,7 @@ from ledger.types import NATIVE_ASSET, Block
 from . import json_format as jf
 from .asset_queries import AssetQueries
 from .dispatch import Method, Param
+from .listing_queries import ListingQueries
 from .node_view import NodeView, TreeStateReader, genesis_state_root
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[3] / "docs" / "rpc" / "openrpc.json"
@@ -138,6 +139,7 @@ class LedgerMethods:
             Method.of("ledger_getBlockEvents", self.get_block_events, height),
             Method.of("ledger_getThresholdKey", self.get_threshold_key, height),
             Method.of("ledger_getCeremonies", self.get_ceremonies, height),
+            *ListingQueries(self.node, self.block).methods(),
             *MintQueries(self.state_at).methods(),
             Method.of("rpc.discover", self.discover),
         ]

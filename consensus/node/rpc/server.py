@@ -9,7 +9,8 @@ Routes:
 - ``GET /ws``      WebSocket: JSON-RPC and subscriptions (consensus.node.rpc.websocket);
 - ``GET /health``  200 ``{"status": "ok", ...}`` while the node answers;
 - ``GET /status``  the same object as ``ledger_status``;
-- ``GET /metrics`` Prometheus exposition.
+- ``GET /metrics`` Prometheus exposition;
+- ``GET /``, ``GET /explorer/...`` the block explorer page (consensus.node.rpc.explorer).
 
 The server binds 127.0.0.1 unless the config says otherwise *and* allows
 remote listening. Connections beyond ``max_connections`` get a 503 and are
@@ -30,6 +31,7 @@ from ledger.rpc_errors import InvalidRequest, RpcError
 
 from .config import RpcConfig
 from .dispatch import Dispatcher
+from .explorer import add_explorer_routes
 from .methods import LedgerMethods, status_json
 from .metrics import CONTENT_TYPE, RpcMetrics
 from .node_view import NodeView
@@ -78,6 +80,7 @@ class RpcServer:
         self.app.router.add_get("/health", self.handle_health)
         self.app.router.add_get("/status", self.handle_status)
         self.app.router.add_get("/metrics", self.handle_metrics)
+        add_explorer_routes(self.app)
         self._runner: web.AppRunner | None = None
         self._listening: asyncio.Server | None = None
         self._port: int | None = None
