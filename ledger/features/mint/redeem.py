@@ -377,7 +377,8 @@ def _drop_locks(state: State, ys: list[bytes]) -> None:
 
 def _close_locks(state: State) -> list[Event]:
     """Burn evaluated notes no claim presented the right C for; release those
-    whose right claims all expired unrevealed."""
+    whose right claims all expired unrevealed, and those whose keyset expired
+    before they were evaluated (nothing was published: nobody learned k*Y)."""
     events = []
     closed = []
     for y in get_pending(state, PENDING_LOCKS_KEY):
@@ -386,6 +387,11 @@ def _close_locks(state: State) -> list[Event]:
             closed.append(y)
             continue
         if not lock.value:
+            keyset = get_keyset(state, lock.keyset_epoch)
+            if keyset is None or not keyset.redeemable:
+                delete_lock(state, y)
+                closed.append(y)
+                events.append(mint_event("mint_note_released", (("note", y),)))
             continue
         right = [c for c in (_valid_claim(state, i, lock) for i in lock.claims) if c is not None]
         if not right:

@@ -2,13 +2,16 @@
 resharings done in process, their key holder duties
 (consensus.node.mint.duties) run after every block, and wallets
 (ledger.client.mint_wallet) that deposit, swap and redeem. A test may keep a
-validator silent, or rewrite what one sends."""
+validator silent, or rewrite what one sends.
+
+The chain is a ``MemoryChain`` unless another ``BlockRunner`` is given (the
+chain vectors run the same scenarios on a real store, with certificates)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from consensus.node.mint.duties import Body, MintDuties
 from ledger import crypto
@@ -28,6 +31,7 @@ from ledger.crypto import SigningKey
 from ledger.features.mint.queries import mint_books, mint_keysets, pending_work
 from ledger.features.mint.records import ISSUED, get_keyset, get_request
 from ledger.features.mint.tokens import Note
+from ledger.features.policy.bodies import ApproveProposal, ProposeAction, encode_action
 from ledger.features.threshold.bodies import ThresholdResult
 from ledger.features.threshold.ceremonies import (
     KIND_DKG,
@@ -37,11 +41,13 @@ from ledger.features.threshold.ceremonies import (
     threshold_ceremonies,
 )
 from ledger.features.threshold.key_sets import KeySet
-from ledger.genesis import parse_genesis
-from ledger.state import State
+from ledger.genesis import Genesis, parse_genesis
+from ledger.state import State, StateReader
 from ledger.threshold import dkg, reshare
 from ledger.threshold.keys import KeyPackage
 from ledger.threshold.transport import encode_public_key_package
+from ledger.transition import BlockResult
+from ledger.types import Body as AnyBody
 from ledger.types import Receipt, Transaction
 from tests.ledger.memory_chain import MemoryChain
 from tests.ledger.threshold.inprocess import run_dkg, run_reshare, seeded_rng
@@ -55,6 +61,29 @@ MINT_SECTION = {
     "keyset_grace_blocks": 50,
 }
 Tamper = Callable[[bytes, Body], Body]
+
+
+class BlockRunner(Protocol):
+    """What MintNet needs of a chain: MemoryChain's interface."""
+
+    genesis: Genesis
+    reader: StateReader
+    block_events: list[Any]
+
+    @property
+    def height(self) -> int: ...
+
+    def state(self) -> State: ...
+
+    def sign(
+        self, signer: Any, body: AnyBody, nonce: int | None = None, fee: int | None = None
+    ) -> Transaction: ...
+
+    def run(self, txs: list[Transaction]) -> BlockResult: ...
+
+    def nonce(self, address: bytes) -> int: ...
+
+    def balance(self, who: Any, asset: str = "coin") -> int: ...
 
 
 def mint_genesis_document(**mint: Any) -> dict[str, Any]:
@@ -82,8 +111,10 @@ class Wallet:
 class MintNet:
     """The chain, its key holders and their shares (see the module docstring)."""
 
-    def __init__(self, seed: int = 1, **mint: Any) -> None:
-        self.chain = MemoryChain(parse_genesis(mint_genesis_document(**mint)))
+    def __init__(self, seed: int = 1, chain: BlockRunner | None = None, **mint: Any) -> None:
+        self.chain: BlockRunner = (
+            chain if chain is not None else MemoryChain(parse_genesis(mint_genesis_document(**mint)))
+        )
         self.validators = {validator_key(i).public_key: validator_key(i) for i in range(4)}
         self.rng = seeded_rng(seed)
         self.shares: dict[bytes, dict[str, tuple[int, tuple[KeyPackage, ...]]]] = {}
@@ -226,6 +257,21 @@ class MintNet:
     def blocks(self, count: int) -> None:
         for _ in range(count):
             self.block()
+
+    def govern(self, action: AnyBody) -> Receipt:
+        """A governance action: dave proposes it, erin and frank approve it
+        (the last approval executes it); the executing receipt."""
+        governance = self.chain.genesis.policy("governance").address
+        expires = self.chain.height + 50
+        proposal = ProposeAction(governance, encode_action(action), expires)
+        (proposed,) = self.block(self.chain.sign(account_key("dave"), proposal))
+        assert proposed.status == 0, proposed.error
+        proposal_id = dict(proposed.events[0].attributes)["proposal_id"]
+        approve = ApproveProposal(governance, proposal_id)
+        erin, frank = account_key("erin"), account_key("frank")
+        receipts = self.block(self.chain.sign(erin, approve), self.chain.sign(frank, approve))
+        assert all(r.status == 0 for r in receipts), [r.error for r in receipts]
+        return receipts[-1]
 
     # -- wallets -----------------------------------------------------------------------
     def wallet(self, name: str) -> Wallet:
