@@ -112,9 +112,9 @@ class MintNet:
     """The chain, its key holders and their shares (see the module docstring)."""
 
     def __init__(self, seed: int = 1, chain: BlockRunner | None = None, **mint: Any) -> None:
-        self.chain: BlockRunner = (
-            chain if chain is not None else MemoryChain(parse_genesis(mint_genesis_document(**mint)))
-        )
+        if chain is None:
+            chain = MemoryChain(parse_genesis(mint_genesis_document(**mint)))
+        self.chain: BlockRunner = chain
         self.validators = {validator_key(i).public_key: validator_key(i) for i in range(4)}
         self.rng = seeded_rng(seed)
         self.shares: dict[bytes, dict[str, tuple[int, tuple[KeyPackage, ...]]]] = {}
