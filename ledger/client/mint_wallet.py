@@ -65,6 +65,20 @@ def make_outputs(
         amounts = split_amount(amount, max_exponent, MAX_NOTES_PER_REQUEST)
     except ThresholdError as exc:
         raise WalletError(str(exc)) from exc
+    return outputs_for(amounts, max_exponent, rng)
+
+
+def outputs_for(
+    amounts: Sequence[int], max_exponent: int, rng: RandomBytes
+) -> tuple[tuple[tuple[int, bytes], ...], tuple[PendingOutput, ...]]:
+    """Fresh secrets and blinded messages for notes of exactly ``amounts``
+    (powers of two up to 2^max_exponent, at most MAX_NOTES_PER_REQUEST).
+    Raises WalletError."""
+    if not 1 <= len(amounts) <= MAX_NOTES_PER_REQUEST:
+        raise WalletError(f"1 to {MAX_NOTES_PER_REQUEST} notes per request")
+    for amount in amounts:
+        if amount <= 0 or amount & (amount - 1) or amount > 1 << max_exponent:
+            raise WalletError(f"{amount} is not a denomination (1..2^{max_exponent})")
     pending = []
     for note_amount in amounts:
         secret = rng(32).hex()
@@ -72,6 +86,18 @@ def make_outputs(
         blinded = blind_message(secret.encode("utf-8"), r).sec
         pending.append(PendingOutput(note_amount, secret, r, blinded))
     return tuple((p.amount, p.blinded) for p in pending), tuple(pending)
+
+
+def swap_outputs(
+    value: int, amounts: Sequence[int] | None, max_exponent: int, rng: RandomBytes
+) -> tuple[tuple[tuple[int, bytes], ...], tuple[PendingOutput, ...]]:
+    """Outputs of a swap worth ``value``: of ``amounts`` (which must add up to
+    it), else the fewest notes. Raises WalletError."""
+    if amounts is None:
+        return make_outputs(value, max_exponent, rng)
+    if sum(amounts) != value:
+        raise WalletError(f"the new notes must add up to {value}")
+    return outputs_for(amounts, max_exponent, rng)
 
 
 def deposit_body(

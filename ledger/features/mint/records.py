@@ -297,7 +297,8 @@ def set_request(state: State, request: IssueRequest) -> None:
 @dataclass(frozen=True, slots=True)
 class Commitment:
     """A redemption commitment: its notes, its digest, and once revealed its
-    target; ``won`` is the value it was paid once settled."""
+    target; ``won`` is the value it was paid once settled, and
+    ``issue_request`` the issuance request a settled swap opened (0: none)."""
 
     commitment_id: int
     sender: bytes
@@ -309,6 +310,7 @@ class Commitment:
     target: RedeemTarget | None = None
     won: int = 0
     settled_at: int = 0
+    issue_request: int = 0
 
     @property
     def value(self) -> int:
@@ -331,6 +333,7 @@ class Commitment:
             self.target.to_value() if self.target is not None else None,
             self.won,
             self.settled_at,
+            self.issue_request,
         )
 
 
@@ -338,7 +341,8 @@ def get_commitment(state: State, commitment_id: int) -> Commitment | None:
     value = _get(state, _id_key(COMMITMENT_PREFIX, commitment_id))
     if value is None:
         return None
-    sender, inputs, digest, height, status, expires, target, won, settled = value
+    ensure(len(value) == 10, "redemption commitment has 10 fields")
+    sender, inputs, digest, height, status, expires, target, won, settled, request = value
     return Commitment(
         commitment_id,
         sender,
@@ -350,6 +354,7 @@ def get_commitment(state: State, commitment_id: int) -> Commitment | None:
         RedeemTarget.from_value(target) if target is not None else None,
         won,
         settled,
+        request,
     )
 
 

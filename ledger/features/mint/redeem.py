@@ -345,6 +345,7 @@ def _settle(
     assert target is not None
     events = []
     paid_to = commitment.sender
+    issue_request = 0
     if target.kind == TARGET_SWAP and won == commitment.value and won > 0:
         keyset = get_keyset(state, target.keyset_epoch)
         issues = get_pending(state, PENDING_ISSUES_KEY)
@@ -352,14 +353,22 @@ def _settle(
             request = open_request(
                 state, ctx, config, commitment.sender, ORIGIN_SWAP, keyset, target.outputs
             )
-            events.append(mint_event("mint_swap_opened", (("request_id", request.request_id),)))
+            issue_request = request.request_id
+            opened = (
+                ("commitment_id", commitment.commitment_id),
+                ("request_id", request.request_id),
+            )
+            events.append(mint_event("mint_swap_opened", opened))
             paid_to = b""
     elif target.kind != TARGET_SWAP:
         paid_to = target.address
     if paid_to and won:
         state.sub_balance(RESERVE_ADDRESS, config.asset, won)
         state.add_balance(paid_to, config.asset, won)
-    set_commitment(state, replace(commitment, status=SETTLED, won=won, settled_at=ctx.height))
+    settled = replace(
+        commitment, status=SETTLED, won=won, settled_at=ctx.height, issue_request=issue_request
+    )
+    set_commitment(state, settled)
     attributes = (
         ("commitment_id", commitment.commitment_id),
         ("won", won),

@@ -62,8 +62,8 @@ def issue_request_json(request: IssueRequest) -> dict[str, Any]:
         "createdAt": request.created_at,
         "expiresAt": request.expires_at,
         "round": request.round,
-        "commitments": len(request.commitments),
-        "responses": len(request.responses),
+        "committed": sorted(i for i, _ in request.commitments),
+        "responded": sorted(i for i, _ in request.responses),
         "excluded": list(request.excluded),
         "signatures": [
             {"C_": sig[:33].hex(), "dleq": {"e": sig[33:65].hex(), "s": sig[65:97].hex()}}
@@ -98,6 +98,7 @@ def commitment_json(commitment: Commitment) -> dict[str, Any]:
         "target": target_json(commitment.target) if commitment.target else None,
         "won": str(commitment.won),
         "settledAt": commitment.settled_at or None,
+        "issueRequestId": commitment.issue_request or None,
     }
 
 
