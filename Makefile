@@ -12,7 +12,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Nutshell, for the mint's cross-checks, in a venv of its own (see pyproject.toml).
+NUTSHELL_VENV := .venv-nutshell
+NUTSHELL_STAMP := $(NUTSHELL_VENV)/.installed
+
+$(NUTSHELL_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(NUTSHELL_VENV)
+	$(NUTSHELL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NUTSHELL_VENV)/bin/python -m pip install --quiet -e '.[nutshell]'
+	touch $(NUTSHELL_STAMP)
+
+install: $(STAMP) $(NUTSHELL_STAMP)
 
 devnet: $(STAMP)
 	$(VENV)/bin/ledger devnet --validators 4 --home .devnet
@@ -20,11 +30,11 @@ devnet: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/ledger run --home .devnet/local
 
-test: $(STAMP)
+test: $(STAMP) $(NUTSHELL_STAMP)
 	$(PY) -m ruff check ledger consensus vm cli bench tests
 	$(PY) -m mypy
 	$(PY) -m pytest -n 2 -q
 
 
 clean:
-	rm -rf $(VENV) .devnet .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NUTSHELL_VENV) .devnet .pytest_cache .mypy_cache .ruff_cache

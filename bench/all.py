@@ -24,6 +24,7 @@ BENCHMARKS = (
     "node_parts",
     "threshold",
     "mix",
+    "mint_crypto",
     "devnet_throughput",
     "block_sync",
 )

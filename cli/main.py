@@ -8,6 +8,7 @@ import typer
 
 from cli.context import CliContext, OutputFormat, default_home
 from cli.features.bank.asset_commands import asset_app
+from cli.features.bank.mint_commands import bank_app
 from cli.features.bank.tx_commands import tx_app
 from cli.features.barter.barter_commands import barter_app
 from cli.features.barter.swap_commands import swap_app
@@ -44,6 +45,7 @@ app.add_typer(vm_app, name="vm")
 app.command("single")(run_single_node)
 app.command("sim")(sim)
 app.add_typer(asset_app, name="asset")
+app.add_typer(bank_app, name="bank")
 app.add_typer(barter_app, name="barter")
 app.add_typer(swap_app, name="swap")
 app.add_typer(policy_app, name="policy")

@@ -17,6 +17,9 @@ time and I/O:
 - the **threshold service** (consensus.node.threshold.service, validators only)
   hears of every commit through the event hub and runs the ceremonies the
   chain asks for on the THRESHOLD channel;
+- the **mint service** (consensus.node.mint.service, validators only) runs
+  the validator's key holder duties for the mint after every commit and
+  submits them as transactions;
 - the **mempool** (consensus.node.mempool) admits transactions from RPC and peers
   and hands its verified hashes to block execution, so no signature is
   verified twice on one node;
@@ -82,6 +85,7 @@ from consensus.node.blocksync import (
 from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
 from consensus.node.logs import setup_logging
 from consensus.node.mempool import Mempool, MempoolConfig
+from consensus.node.mint.service import MintService
 from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
@@ -264,8 +268,10 @@ class Node:
             ),
         )
         self.threshold: ThresholdService | None = None
+        self.mint: MintService | None = None
         if validator_key is not None:
             self.threshold = self._open_threshold(data / "threshold", validator_key)
+            self.mint = self._open_mint(data / "mint", validator_key, self.threshold)
         self._tasks: list[asyncio.Task[None]] = []
         self._next_height_handle: asyncio.TimerHandle | None = None
         self._gossip_cursor = 0
@@ -289,6 +295,23 @@ class Node:
             self.wal.close()
             self._chain.close()
             raise NodeError(str(exc)) from exc
+        self._events.add_listener(service.on_committed)
+        return service
+
+    def _open_mint(
+        self, directory: Path, key: SigningKey, threshold: ThresholdService
+    ) -> MintService:
+        """The validator's mint duties, run after the threshold service has
+        adopted the block's keys (listeners run in the order they were added)."""
+        service = MintService(
+            directory,
+            self._chain,
+            self.mempool.add,
+            self.mempool.pending_nonce,
+            key,
+            threshold,
+            lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+        )
         self._events.add_listener(service.on_committed)
         return service
 

@@ -21,6 +21,7 @@ from ledger.features.barter.feature import FEATURE as BARTER
 from ledger.features.contracts.feature import FEATURE as CONTRACTS
 from ledger.features.evidence.feature import FEATURE as EVIDENCE
 from ledger.features.mail.feature import FEATURE as MAIL
+from ledger.features.mint.feature import FEATURE as MINT
 from ledger.features.policy.feature import FEATURE as POLICY
 from ledger.features.threshold.feature import FEATURE as THRESHOLD
 from ledger.features.validators.feature import FEATURE as VALIDATORS
@@ -34,6 +35,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     CONTRACTS,
     EVIDENCE,
     THRESHOLD,
+    MINT,
     MAIL,
 )
 
@@ -47,6 +49,9 @@ END_BLOCK_ORDER: Final = (
     "run_scheduled_contracts",
     "charge_rent",
     "prune_validator_schedule",
+    "update_mint_keysets",
+    "advance_mint_issues",
+    "settle_mint_redemptions",
     "advance_mail_batches",
     "expire_mail",
     "schedule_threshold_ceremonies",
@@ -58,4 +63,5 @@ GENESIS_ORDER: Final = (
     "genesis_policies",
     "genesis_balances",
     "genesis_threshold_key",
+    "genesis_mint",
 )

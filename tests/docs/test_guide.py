@@ -160,7 +160,14 @@ def free_port_block(count: int, rng: random.Random) -> int:
 class GuideShell:
     """Runs guide commands one by one, carrying variables between them."""
 
-    def __init__(self, work: Path, environment: dict[str, str], overrides: dict[str, str]):
+    def __init__(
+        self,
+        work: Path,
+        environment: dict[str, str],
+        overrides: dict[str, str],
+        page: str = "docs/guide.md",
+    ):
+        self.page = page
         self.work = work
         self.environment = environment
         self.overrides = overrides
@@ -191,7 +198,7 @@ class GuideShell:
         )
         self.transcript.append(f"$ {command.text}\n{result.stdout}{result.stderr}")
         assert result.returncode == 0, (
-            f"docs/guide.md line {command.line}: exit {result.returncode}\n"
+            f"{self.page} line {command.line}: exit {result.returncode}\n"
             f"$ {command.text}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
         )
         if name is not None:
@@ -202,6 +209,34 @@ class GuideShell:
 def _wrapper(path: Path, command: str) -> None:
     path.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
     path.chmod(0o755)
+
+
+def shell_environment(tmp_path: Path) -> tuple[dict[str, str], int, int]:
+    """The environment guide commands run in (see the module docstring):
+    ``ledger`` and ``python`` of this checkout on PATH, a fresh HOME, no
+    LEDGER_ variables but the devnet's port bases (six free ports each).
+    Returns it with the two bases."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _wrapper(bin_dir / "ledger", f"{sys.executable} -m cli.main")
+    _wrapper(bin_dir / "python", sys.executable)
+    rng = random.Random()
+    p2p_base = free_port_block(6, rng)
+    rpc_base = free_port_block(6, rng)
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("LEDGER_") and key not in ("PYTHONPATH", "HOME")
+    }
+    environment |= {
+        "PATH": f"{bin_dir}:{environment.get('PATH', '/usr/bin:/bin')}",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path / "user"),
+        "LEDGER_DEVNET_P2P_BASE": str(p2p_base),
+        "LEDGER_DEVNET_RPC_BASE": str(rpc_base),
+    }
+    (tmp_path / "user").mkdir()
+    return environment, p2p_base, rpc_base
 
 
 @pytest.fixture
@@ -273,26 +308,7 @@ def test_every_command_of_the_guide_runs(tmp_path: Path, work: Path) -> None:
     runnable = [c for b in blocks if b.skip_reason is None for c in b.commands]
     assert len(runnable) > 30
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    _wrapper(bin_dir / "ledger", f"{sys.executable} -m cli.main")
-    _wrapper(bin_dir / "python", sys.executable)
-    rng = random.Random()
-    p2p_base = free_port_block(6, rng)
-    rpc_base = free_port_block(6, rng)
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("LEDGER_") and key not in ("PYTHONPATH", "HOME")
-    }
-    environment |= {
-        "PATH": f"{bin_dir}:{environment.get('PATH', '/usr/bin:/bin')}",
-        "PYTHONPATH": str(ROOT),
-        "HOME": str(tmp_path / "user"),
-        "LEDGER_DEVNET_P2P_BASE": str(p2p_base),
-        "LEDGER_DEVNET_RPC_BASE": str(rpc_base),
-    }
-    (tmp_path / "user").mkdir()
+    environment, p2p_base, rpc_base = shell_environment(tmp_path)
     overrides = {"P2P_PORT": str(p2p_base + 5), "RPC_PORT": str(rpc_base + 5)}
     shell = GuideShell(work, environment, overrides)
 

@@ -38,6 +38,13 @@ KINDS = {
     41: "threshold_sign_transaction",
     42: "threshold_reshare",
     43: "threshold_result",
+    60: "mint_deposit",
+    61: "mint_redeem_commit",
+    62: "mint_redeem_reveal",
+    63: "mint_rotate_keyset",
+    64: "mint_commit",
+    65: "mint_respond",
+    66: "mint_evaluate",
     70: "mail_shuffle",
     71: "mail_decrypt",
 }
@@ -47,10 +54,10 @@ def test_the_installed_kinds_are_the_chains() -> None:
     assert {tag: kind.body.NAME for tag, kind in RULES.kinds.items()} == KINDS
     assert all(tag == kind.body.KIND for tag, kind in RULES.kinds.items())
     assert sorted(RULES.decoders) == sorted(KINDS)
-    not_transactions = {31, 32, 41, 42}  # only ever a policy's action
+    not_transactions = {31, 32, 41, 42, 63}  # only ever a policy's action
     assert sorted(RULES.executors) == sorted(set(KINDS) - not_transactions)
-    assert sorted(RULES.actions) == [1, 20, 21, 22, 23, 24, 25, 26, 27, 31, 32, 41, 42]
-    assert sorted(RULES.governance_actions) == [32, 41, 42]
+    assert sorted(RULES.actions) == [1, 20, 21, 22, 23, 24, 25, 26, 27, 31, 32, 41, 42, 63]
+    assert sorted(RULES.governance_actions) == [32, 41, 42, 63]
     assert sorted(RULES.fast_decoders) == [1]
 
 
@@ -62,6 +69,9 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "run_scheduled_contracts",
         "charge_rent",
         "prune_validator_schedule",
+        "update_mint_keysets",
+        "advance_mint_issues",
+        "settle_mint_redemptions",
         "advance_mail_batches",
         "expire_mail",
         "schedule_threshold_ceremonies",
@@ -71,8 +81,9 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "genesis_policies",
         "genesis_balances",
         "genesis_threshold_key",
+        "genesis_mint",
     ]
-    assert sorted(RULES.genesis_sections) == ["policies"]
+    assert sorted(RULES.genesis_sections) == ["mint", "policies"]
 
 
 @dataclass(frozen=True, slots=True)

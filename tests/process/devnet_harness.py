@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.node.node_commands import free_local_ports, prepare_devnet
+from cli.node.node_commands import free_local_ports, prepare_devnet, write_home
 from consensus.engine.validators import Validator, ValidatorSet
-from consensus.node.config import ConsensusConfig
+from consensus.node.config import ConsensusConfig, NodeConfig
 from ledger.client import LedgerClient, TransportError
-from ledger.client.devnet import devnet_genesis_document
+from ledger.client.devnet import devnet_genesis_document, validator_key
 from ledger.genesis import parse_genesis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,21 +48,36 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, step: f
 
 
 class Devnet:
-    """N validator processes; node i is `val-i` with the devnet's insecure keys."""
+    """N validator processes; node i is `val-i` with the devnet's insecure keys.
 
-    def __init__(self, home: Path, validators: int = 4) -> None:
+    ``spares`` more nodes (`val-N`, ...) share the genesis of the N but are not
+    in its validator set: they follow the chain until governance adds their
+    key (``validator_key(N)``, ...). ``start_all`` starts the N validators only."""
+
+    def __init__(self, home: Path, validators: int = 4, spares: int = 0) -> None:
         self.home = home
-        self.count = validators
-        ports = free_local_ports(2 * validators)
+        self.validators = validators
+        self.count = validators + spares
+        count = self.count
+        ports = free_local_ports(2 * count)
         # prepare_devnet numbers ports from a base; write each node's config from
         # consecutive free ports by preparing one node at a time is overkill:
         # instead prepare with the first base and patch every config below.
-        self.nodes = prepare_devnet(home, validators, ports[0], ports[validators], FAST)
-        self._patch_ports(ports[:validators], ports[validators:])
-        self.processes: list[subprocess.Popen[bytes] | None] = [None] * validators
+        self.nodes = prepare_devnet(home, validators, ports[0], ports[count], FAST)
+        self.nodes += [self._prepare_spare(home, index) for index in range(validators, count)]
+        self._patch_ports(ports[:count], ports[count:])
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * count
         self.clients = [LedgerClient(node["rpc_url"], timeout=5.0) for node in self.nodes]
         genesis = parse_genesis(devnet_genesis_document(validators))
         self.genesis = genesis
+
+    def _prepare_spare(self, home: Path, index: int) -> dict[str, Any]:
+        """A node with the validators' genesis and the key of validator ``index``."""
+        name = f"val-{index}"
+        key = validator_key(index)
+        document = devnet_genesis_document(self.validators)
+        write_home(home / name, NodeConfig(moniker=name, consensus=FAST), document, key, key, True)
+        return {"name": name, "home": str(home / name)}
 
     def _patch_ports(self, p2p: list[int], rpc: list[int]) -> None:
         from dataclasses import replace
@@ -98,7 +113,7 @@ class Devnet:
         log.close()
 
     def start_all(self) -> None:
-        for index in range(self.count):
+        for index in range(self.validators):
             self.start(index)
 
     def kill(self, index: int) -> None:
