@@ -14,7 +14,12 @@ Measures, in this process on one core, with cells of the default width
   proof costs, in raw multiplications);
 - a submission proof's verification, a decryption share's making and
   verification, and combining 3 shares, for 64 cells;
-- the first computation of the generators H_1..H_256 (cached afterwards).
+- the first computation of the generators H_1..H_256 (cached afterwards);
+- end to end on a devnet of 4 node processes (bench.mix_devnet, unless
+  ``--no-devnet``): blocks from a full batch's closing to its delivery
+  (issue 17's target: at most 10 blocks), over 3 batches (1 with
+  ``--quick``, which then takes longer than 60 s: the devnet's DKG alone
+  takes tens of seconds).
 
 The reference, measured in the same run, is raw libsecp256k1 point
 multiplications per second (coincurve ``PublicKey.multiply``), the
@@ -36,6 +41,7 @@ from collections.abc import Callable
 
 from coincurve import PublicKey
 
+from bench.mix_devnet import measure_delivery
 from bench.report import emit, log, rss_mb
 from ledger.features.mail.decryption import (
     DecryptionContext,
@@ -149,7 +155,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="a short run (under 60 s)")
+    parser.add_argument("--quick", action="store_true", help="a short run")
+    parser.add_argument(
+        "--no-devnet", action="store_true", help="skip the end-to-end devnet figure"
+    )
     args = parser.parse_args()
     repeats = {16: 2, 64: 2, 256: 1} if args.quick else {16: 5, 64: 5, 256: 3}
     rng = random.Random(SEED)
@@ -212,6 +221,9 @@ def main() -> None:
             "rss_mb_max": round(rss_mb(), 1),
         }
     )
+    if not args.no_devnet:
+        log("end to end on a 4-node devnet ...")
+        extra.update(measure_delivery(1 if args.quick else 3))
     log(
         f"verify {HEADLINE_SIZE} cells: {verify_headline:.3f} s "
         f"(target <= {TARGET_VERIFY_64_S} s); "
@@ -229,6 +241,7 @@ def main() -> None:
             "mail_key": "3-of-4",
             "repeats": {str(size): n for size, n in repeats.items()},
             "quick": args.quick,
+            "devnet": not args.no_devnet,
             "max_batch": MAX_BATCH,
         },
         extra,

@@ -20,6 +20,9 @@ time and I/O:
 - the **mint service** (consensus.node.mint.service, validators only) runs
   the validator's key holder duties for the mint after every commit and
   submits them as transactions;
+- the **mail service** (consensus.node.mail.service, validators only) does
+  the validator's part in the anonymous mail mix after every commit
+  (shuffles in its turn, decryption shares) and submits it as transactions;
 - the **mempool** (consensus.node.mempool) admits transactions from RPC and peers
   and hands its verified hashes to block execution, so no signature is
   verified twice on one node;
@@ -84,6 +87,7 @@ from consensus.node.blocksync import (
 )
 from consensus.node.config import ConsensusConfig, NodeConfig, load_config, load_key_file
 from consensus.node.logs import setup_logging
+from consensus.node.mail.service import MailService, shares_from
 from consensus.node.mempool import Mempool, MempoolConfig
 from consensus.node.mint.service import MintService
 from consensus.node.p2p import (
@@ -269,9 +273,11 @@ class Node:
         )
         self.threshold: ThresholdService | None = None
         self.mint: MintService | None = None
+        self.mail: MailService | None = None
         if validator_key is not None:
             self.threshold = self._open_threshold(data / "threshold", validator_key)
             self.mint = self._open_mint(data / "mint", validator_key, self.threshold)
+            self.mail = self._open_mail(validator_key, self.threshold)
         self._tasks: list[asyncio.Task[None]] = []
         self._next_height_handle: asyncio.TimerHandle | None = None
         self._gossip_cursor = 0
@@ -310,6 +316,20 @@ class Node:
             self.mempool.pending_nonce,
             key,
             threshold,
+            lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+        )
+        self._events.add_listener(service.on_committed)
+        return service
+
+    def _open_mail(self, key: SigningKey, threshold: ThresholdService) -> MailService:
+        """The validator's duties in the mix, run after the threshold service
+        has adopted the block's keys (listeners run in the order they were added)."""
+        service = MailService(
+            self._chain,
+            self.mempool.add,
+            self.mempool.pending_nonce,
+            key,
+            shares_from(threshold),
             lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
         )
         self._events.add_listener(service.on_committed)

@@ -56,6 +56,19 @@ DEVNET_MINT: dict[str, Any] = {
 }
 
 
+DEVNET_MAIL: dict[str, Any] = {
+    "cell_width": 8,
+    "batch_cells": 16,
+    "batch_blocks": 10,
+    "shuffle_timeout_blocks": 4,
+    "decryption_timeout_blocks": 100,
+    "retention_blocks": 1000,
+    "gas_per_term": 1000,
+    "max_batches_in_flight": 4,
+    "mailbox_capacity": 256,
+}
+
+
 def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID) -> dict[str, Any]:
     """The devnet genesis as a JSON-ready dict (what genesis/devnet.json holds for 4 validators).
 
@@ -70,6 +83,9 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
     validators' own accounts hold some coin to pay for the threshold-ceremony
     results and mint duties they submit, and the threshold key is enabled (a
     DKG among the validators at block 1, ledger.features.threshold.ceremonies).
+    Anonymous mail is on (``mail``, ledger.features.mail): batches of 16
+    letters of 176 bytes, closing after 10 blocks at the latest, kept 1000
+    blocks after delivery; its key is made by the validators' DKG too.
     """
     credits = str(DEVNET_CREDITS_PER_BLOCK)
     return {
@@ -128,6 +144,7 @@ def devnet_genesis_document(validators: int = 4, chain_id: str = DEVNET_CHAIN_ID
         ],
         "threshold_key": True,
         "mint": dict(DEVNET_MINT),
+        "mail": dict(DEVNET_MAIL),
     }
 
 

@@ -64,4 +64,5 @@ GENESIS_ORDER: Final = (
     "genesis_balances",
     "genesis_threshold_key",
     "genesis_mint",
+    "genesis_mail",
 )

@@ -82,8 +82,9 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "genesis_balances",
         "genesis_threshold_key",
         "genesis_mint",
+        "genesis_mail",
     ]
-    assert sorted(RULES.genesis_sections) == ["mint", "policies"]
+    assert sorted(RULES.genesis_sections) == ["mail", "mint", "policies"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ state and submit the resulting ``mail_shuffle`` and ``mail_decrypt``
 transactions, signed with the validator key, through the node's own
 mempool.
 
-Its share of the mail key comes from ``share_of`` (the threshold service's
-shares of the key set ``mail``, in the epoch the chain holds). It keeps
+Its share of the mail key comes from ``share_of`` (``shares_from``: the
+threshold service's shares of the key set ``mail``, in the epoch the chain
+holds; the threshold service saves them, and erases them when the chain
+adopts a newer epoch, as for the group key). It keeps
 nothing secret of its own: a shuffle's witness lives only while the shuffle
 is proved, and nothing is written to disk. After a restart it simply looks
 at the chain again: a turn it had already taken is over (the chain moved
@@ -20,11 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from consensus.node.mail.duties import Body, MailDuties
+from consensus.node.threshold.service import ThresholdService
 from ledger.address import address_of
 from ledger.chain import Chain
 from ledger.crypto import SigningKey
 from ledger.exceptions import ExecutionFailure, TxRejected
-from ledger.features.mail.key import MailKey, mail_key
+from ledger.features.mail.key import MAIL_KEY_SET, MailKey, mail_key
 from ledger.state import State
 from ledger.threshold.group import RandomBytes
 from ledger.threshold.keys import KeyPackage
@@ -33,6 +36,22 @@ from ledger.types import Transaction
 log = logging.getLogger("consensus.mail")
 
 ShareOf = Callable[[MailKey], KeyPackage | None]
+
+
+def shares_from(threshold: ThresholdService) -> ShareOf:
+    """This node's share of the mail key from the threshold service, in the
+    epoch the chain holds (None if it has none of that epoch)."""
+
+    def share_of(key: MailKey) -> KeyPackage | None:
+        found = threshold.key_set_shares(MAIL_KEY_SET)
+        if found is None:
+            return None
+        holders, packages = found
+        if holders.epoch != key.epoch or len(packages) != 1:
+            return None
+        return packages[0]
+
+    return share_of
 
 
 class MailService:

@@ -33,9 +33,10 @@ from typing import Any, Final
 
 from ledger import codec
 from ledger.features.mail.errors import MailError
+from ledger.features.mail.key import request_mail_key
 from ledger.features.mail.params import DEFAULT_WIDTH, check_width
 from ledger.fields import DecodeError, ensure
-from ledger.genesis import GenesisError, check_only_keys, parse_object
+from ledger.genesis import Genesis, GenesisError, check_only_keys, parse_object
 from ledger.state import State
 from ledger.types import MAX_TX_SIZE
 
@@ -124,6 +125,16 @@ def get_config(state: State) -> MailConfig | None:
 
 def set_config(state: State, config: MailConfig) -> None:
     state.set_raw(CONFIG_KEY, codec.encode(check_config(config).to_value()))
+
+
+def genesis_mail(state: State, genesis: Genesis) -> None:
+    """Genesis step: store the settings of the document's ``mail`` section
+    and ask the validators for the mail key; nothing without the section."""
+    section = genesis.section("mail")
+    if section is None:
+        return
+    set_config(state, config_from_value(tuple(section)))
+    request_mail_key(state, len(genesis.validators))
 
 
 def parse_genesis_mail(document: dict[str, Any]) -> tuple[int, ...]:

@@ -1,10 +1,12 @@
 """The mail feature's entry in the registry: the mix's system address
 (letters from remailers), shuffles and decryption shares from validators,
-and the end-of-block steps that move batches on and expire letters."""
+the end-of-block steps that move batches on and expire letters, and the
+genesis section that turns mail on and asks for the mail key."""
 
 from __future__ import annotations
 
 from ledger.features.mail.bodies import MIX_ADDRESS, MailDecrypt, MailShuffle
+from ledger.features.mail.config import genesis_mail, parse_genesis_mail
 from ledger.features.mail.execution import (
     accept_letter,
     advance_batches,
@@ -25,5 +27,7 @@ FEATURE = Feature(
         ("advance_mail_batches", advance_batches),
         ("expire_mail", expire_mail),
     ),
+    genesis_steps=(("genesis_mail", genesis_mail),),
+    genesis_sections=(("mail", parse_genesis_mail),),
     system_addresses=((MIX_ADDRESS, accept_letter),),
 )

@@ -2,25 +2,26 @@
 validators hold t-of-n, with its own epochs (a resharing keeps the public
 key and changes the shares), surviving validator-set changes.
 
+It is the threshold key set ``mail`` with one key
+(ledger.features.threshold.key_sets): asked for at genesis
+(``request_mail_key``), made by the validators' DKG and reshared whenever
+the validator set changes, by the same ceremonies as the group key.
 ``mail_key(state)`` is the one place the mix reads it: the public key Y
 every cell is encrypted to, the threshold t, each holder's identifier,
 validator key and verification share Y_i, and the epoch of the shares.
-The record is ``mk`` (``[public key, threshold, [[id, validator key,
-verification share], ...], epoch]``), written by ``set_mail_key``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from ledger import codec
-from ledger.fields import check_bytes, check_uint, ensure
+from ledger.features.threshold.interface import get_key_set, request_key_set
 from ledger.state import State
 from ledger.threshold.group import Point, decode_element
 from ledger.threshold.keys import PublicKeyPackage
 
-MAIL_KEY_KEY: Final = b"mk"
+MAIL_KEY_SET: Final = "mail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,38 +45,19 @@ class MailKey:
         shares = {identifier: share for identifier, _, share in self.members}
         return PublicKeyPackage(self.public_key, self.threshold, shares)
 
-    def to_value(self) -> tuple[Any, ...]:
-        members = tuple((i, key, share.sec) for i, key, share in self.members)
-        return (self.public_key.sec, self.threshold, members, self.epoch)
-
-
-def mail_key_from_value(value: object) -> MailKey:
-    """Raises DecodeError (or the threshold library's InvalidEncoding for a point)."""
-    ensure(isinstance(value, tuple) and len(value) == 4, "mail key record has 4 fields")
-    assert isinstance(value, tuple)
-    public, threshold, members, epoch = value
-    ensure(isinstance(members, tuple), "members is an array")
-    return MailKey(
-        decode_element(check_bytes(public, "public key", 33)),
-        check_uint(threshold, "threshold"),
-        tuple(
-            (
-                check_uint(i, "identifier"),
-                check_bytes(key, "validator key", 33),
-                decode_element(check_bytes(share, "verification share", 33)),
-            )
-            for i, key, share in members
-        ),
-        check_uint(epoch, "epoch"),
-    )
-
 
 def mail_key(state: State) -> MailKey | None:
     """The mail key, or None before the validators have made it."""
-    raw = state.get_raw(MAIL_KEY_KEY)
-    return None if raw is None else mail_key_from_value(codec.decode(raw))
+    held = get_key_set(state, MAIL_KEY_SET)
+    if held is None:
+        return None
+    members = tuple(
+        (identifier, key, decode_element(shares[0])) for identifier, key, shares in held.members
+    )
+    return MailKey(decode_element(held.public_keys[0]), held.threshold, members, held.epoch)
 
 
-def set_mail_key(state: State, key: MailKey) -> None:
-    """Adopt a (new epoch of the) mail key."""
-    state.set_raw(MAIL_KEY_KEY, codec.encode(key.to_value()))
+def request_mail_key(state: State, validators: int) -> None:
+    """Ask the validators for the mail key (its DKG is requested at the end
+    of the block). Raises ExecutionFailure if it is already asked for."""
+    request_key_set(state, MAIL_KEY_SET, 1, validators)

@@ -486,8 +486,9 @@ def test_messages_beyond_the_per_block_limit_are_dropped(monkeypatch: pytest.Mon
     monkeypatch.setattr(messages, "MAX_MESSAGES_PER_BLOCK", 25)
     chain = ContractChain()
     a, sink = deployed(chain), deployed(chain, sender=1)
-    first, second = chain.call(3, a, "flood", sink, 20, gas=2_000_000), chain.call(
-        3, a, "flood", sink, 20, gas=2_000_000
+    first, second = (
+        chain.call(3, a, "flood", sink, 20, gas=2_000_000),
+        chain.call(3, a, "flood", sink, 20, gas=2_000_000),
     )
     (r1, r2), _ = chain.block(first, second)
     assert statuses(r1) == ["success"] * 20
@@ -508,7 +509,6 @@ def test_burn_counter_is_readable_per_asset() -> None:
     chain = ContractChain()
     deployed(chain, COUNTER)
     assert burned(chain.reader, "cpu") > 0 and burned(chain.reader, "coin") == 0
-
 
 
 VERIFIER = """

@@ -14,13 +14,14 @@ from ledger import crypto
 from ledger.address import address_of, encode_address
 from ledger.features.contracts.bodies import Call, Deploy, PayCall, contract_address
 from ledger.features.mail.config import MailConfig, set_config
-from ledger.features.mail.key import MailKey, set_mail_key
+from ledger.features.mail.key import MAIL_KEY_SET, MailKey, request_mail_key
 from ledger.features.mail.letters import Letter as SealedLetter
 from ledger.features.mail.letters import open_letter, seal_letter
 from ledger.features.mail.mailboxes import read_mailbox
 from ledger.features.mail.records import Batch, get_batch, get_meta
 from ledger.features.mail.submission import SubmissionContext, submit_letter
 from ledger.features.mail.wire import encode_submission
+from ledger.features.threshold.key_sets import KeySet, set_key_set, wanted_count
 from ledger.genesis import parse_genesis
 from ledger.state import State
 from ledger.threshold import dkg
@@ -65,6 +66,16 @@ def make_mail_key(seed: int) -> tuple[MailKey, dict[bytes, KeyPackage]]:
     return key, shares
 
 
+def install_mail_key(state: State, key: MailKey) -> None:
+    """Write the mail key as the threshold ceremonies would: the key set
+    ``mail`` (wanted, and held in ``key.epoch``)."""
+    if wanted_count(state, MAIL_KEY_SET) is None:
+        request_mail_key(state, len(key.members))
+    members = tuple((i, validator, (share.sec,)) for i, validator, share in key.members)
+    held = KeySet(MAIL_KEY_SET, (key.public_key.sec,), key.threshold, members, key.epoch, 0)
+    set_key_set(state, held)
+
+
 @dataclass
 class Letter:
     sender: int
@@ -85,7 +96,7 @@ class MailChain(MemoryChain):
         state = State(self.reader)
         set_config(state, self.config)
         self.key, self.shares = make_mail_key(self.seed)
-        set_mail_key(state, self.key)
+        install_mail_key(state, self.key)
         self.reader.apply(state.changes())
         self.rng: RandomBytes = seeded_rng(self.seed + 1)
         self.duties = {

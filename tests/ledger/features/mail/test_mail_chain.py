@@ -14,7 +14,7 @@ from ledger.features.contracts.bodies import Deploy, Schedule, contract_address
 from ledger.features.mail.bodies import MIX_ADDRESS, MailDecrypt, MailShuffle
 from ledger.features.mail.config import MailConfig
 from ledger.features.mail.execution import MixProofRejected, postage_terms
-from ledger.features.mail.key import MailKey, set_mail_key
+from ledger.features.mail.key import MAIL_KEY_SET, MailKey
 from ledger.features.mail.records import (
     DECRYPTING,
     DELIVERED,
@@ -25,6 +25,7 @@ from ledger.features.mail.records import (
     get_mailbox_range,
 )
 from ledger.features.mail.shuffle_proof import shuffle_verification_cost
+from ledger.features.threshold.key_sets import retire_key_set
 from ledger.state import State
 from ledger.threshold import reshare
 from ledger.types import Event
@@ -35,6 +36,7 @@ from tests.ledger.features.mail.mail_chain import (
     VALIDATOR_KEYS,
     MailChain,
     address,
+    install_mail_key,
 )
 from tests.ledger.threshold.inprocess import run_reshare, seeded_rng
 from vm.assembler import assemble
@@ -303,7 +305,7 @@ def test_invalid_postage_below_what_the_mix_needs() -> None:
 def test_invalid_a_letter_without_a_mail_key_yet() -> None:
     chain = ready()
     state = State(chain.reader)
-    state.set_raw(b"mk", None)
+    retire_key_set(state, MAIL_KEY_SET)
     chain.reader.apply(state.changes())
     letter = chain.letter(0, 9, b"too early")
     (receipt,) = chain.block(letter.tx)
@@ -386,7 +388,7 @@ def test_a_resharing_mid_decryption_keeps_the_key_and_needs_new_shares() -> None
     chain.key = MailKey(public.group_public_key, 3, members, 2)
     chain.shares = {VALIDATOR_KEYS[i - 1].public_key: results[i].key_package for i in results}
     state = State(chain.reader)
-    set_mail_key(state, chain.key)
+    install_mail_key(state, chain.key)
     chain.reader.apply(state.changes())
     (stale,) = chain.block(chain.tx(VALIDATOR_KEYS[1], replace(body, epoch=1)))
     assert stale.status == 4 and "epoch 2" in stale.error

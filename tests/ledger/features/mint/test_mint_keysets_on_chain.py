@@ -64,9 +64,7 @@ def test_a_rotation_makes_a_new_keyset_and_the_old_one_redeems_until_it_expires(
     assert expires_at == net.chain.height + GRACE  # set by the activating block
 
     # Deposits go to the new keyset only; its notes verify against its keys.
-    refused = net.block(
-        net.chain.sign(bob.key, MintDeposit(1, ((1, secret_point("x").sec),)))
-    )[0]
+    refused = net.block(net.chain.sign(bob.key, MintDeposit(1, ((1, secret_point("x").sec),))))[0]
     assert refused.status == InvalidOperation.status and "active" in refused.error
     net.issue(bob, 5)
     assert {n.keyset_id for n in bob.notes} == {new.keyset_id}
@@ -92,8 +90,7 @@ def test_a_rotation_makes_a_new_keyset_and_the_old_one_redeems_until_it_expires(
     late, _, _ = net.commit(alice, kept_notes)
     assert late.status == InvalidOperation.status and "not redeemable" in late.error
     assert all(
-        note_state(net.chain.reader, secret_point(n.secret).sec) == NOTE_UNSPENT
-        for n in kept_notes
+        note_state(net.chain.reader, secret_point(n.secret).sec) == NOTE_UNSPENT for n in kept_notes
     )
     # The new keyset's notes redeem as usual.
     receipt, redemption, _ = net.commit(bob, bob.notes)
