@@ -33,7 +33,7 @@ from vm.module import encode_module
 
 from .devnet_harness import Devnet, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 LETTERS = 16
 TAG = os.urandom(6).hex()  # makes every run's plaintexts new: no stale file can match

@@ -53,9 +53,9 @@ NEW_VALIDATOR = SigningKey(sha256(b"threshold chain test: a new validator"))
 
 
 def devnet_chain() -> MemoryChain:
-    """The devnet without its mint (whose key set would be a second ceremony)."""
+    """The devnet without its mint and mail (whose key sets would be more ceremonies)."""
     document = devnet_genesis_document()
-    del document["mint"]
+    del document["mint"], document["mail"]
     return MemoryChain(parse_genesis(document))
 
 
@@ -110,7 +110,7 @@ def test_a_dkg_is_requested_at_block_1_among_the_next_validators() -> None:
 
 def test_a_chain_without_the_threshold_key_requests_nothing() -> None:
     document = devnet_genesis_document()
-    del document["threshold_key"], document["mint"]
+    del document["threshold_key"], document["mint"], document["mail"]
     chain = MemoryChain(parse_genesis(document))
     chain.run([])
     assert threshold_ceremonies(chain.reader) == ([], [])
