@@ -25,6 +25,7 @@ BENCHMARKS = (
     "threshold",
     "mix",
     "devnet_throughput",
+    "attack_throughput",
     "block_sync",
 )
 
