@@ -26,6 +26,7 @@ BENCHMARKS = (
     "mix",
     "mint_crypto",
     "devnet_throughput",
+    "attack_throughput",
     "block_sync",
 )
 

@@ -5,7 +5,9 @@ signature verification each, on a LevelDB-backed chain), against raw
 libsecp256k1 verification on this core. Extra figures: the recheck after a
 commit, reaping, WAL appends (fsynced one by one, unsynced, and in fsynced
 batches), double-sign guard records per second (two fsyncs and a rename
-each), and p2p frames per second between two nodes on loopback.
+each), and p2p frames per second between two nodes on loopback (vote-sized
+frames, and MiB/s of block-sized ones; both encrypted and authenticated
+since the transport of docs/adr/0018).
 
     python -m bench.node_parts [--quick]
 """
@@ -116,14 +118,17 @@ def guard_figures(workdir: Path, count: int) -> dict[str, float]:
         return {"guard_records_per_s": count / (time.perf_counter() - start)}
 
 
-async def p2p_figures(frames: int) -> dict[str, float]:
+async def p2p_figures(frames: int, bulk_frames: int) -> dict[str, float]:
+    """Frames per second of vote-sized frames, and MiB/s of 256 KiB frames,
+    from one node to another on loopback."""
     received = 0
+    wanted = frames
     done = asyncio.Event()
 
     def count(peer: bytes, channel: int, payload: Any) -> None:
         nonlocal received
         received += 1
-        if received == frames:
+        if received == wanted:
             done.set()
 
     keys = [crypto.SigningKey(crypto.sha256(b"p2p bench %d" % i)) for i in range(2)]
@@ -134,14 +139,22 @@ async def p2p_figures(frames: int) -> dict[str, float]:
         count,
     )
     await b.start()
+    figures: dict[str, float] = {}
     try:
         assert await b.wait_for_peers(1, 10)
-        payload = {"vote": b"v" * 150}
-        start = time.perf_counter()
-        for _ in range(frames):
-            b.broadcast(CONSENSUS_CHANNEL, payload)
-        await asyncio.wait_for(done.wait(), 60)
-        return {"p2p_frames_per_s": frames / (time.perf_counter() - start)}
+        for name, payload, how_many in (
+            ("p2p_frames_per_s", {"vote": b"v" * 150}, frames),
+            ("p2p_bulk_mib_per_s", b"b" * (256 * 1024), bulk_frames),
+        ):
+            received, wanted = 0, how_many
+            done.clear()
+            start = time.perf_counter()
+            for _ in range(how_many):
+                await b.send_wait(a.peer_id, CONSENSUS_CHANNEL, payload, 60)
+            await asyncio.wait_for(done.wait(), 60)
+            per_s = how_many / (time.perf_counter() - start)
+            figures[name] = per_s / 4 if name == "p2p_bulk_mib_per_s" else per_s
+        return figures
     finally:
         await b.stop()
         await a.stop()
@@ -156,6 +169,7 @@ def main() -> None:
     senders, per_sender = (200, 10) if args.quick else (500, 20)
     wal_count = 300 if args.quick else 2000
     frames = 5_000 if args.quick else 20_000
+    bulk_frames = 400 if args.quick else 2_000
     reference = secp256k1_verify_per_core()
     log(f"reference: {reference:,.0f} secp256k1 verifications/s on one core")
     workdir = Path(tempfile.mkdtemp(prefix="bench-node-parts-", dir=Path.cwd()))
@@ -166,7 +180,7 @@ def main() -> None:
         extra.update(guard_figures(workdir, wal_count // 2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    extra.update(asyncio.run(p2p_figures(frames)))
+    extra.update(asyncio.run(p2p_figures(frames, bulk_frames)))
     extra["rss_mb_max"] = rss_mb()
     for name, value in extra.items():
         log(f"  {name:38} {value:>14,.1f}")
@@ -175,7 +189,13 @@ def main() -> None:
         extra["mempool_add_per_s"],
         "tx/s",
         {"name": "secp256k1_verify_per_core", "value": round(reference, 1), "unit": "verify/s"},
-        {"senders": senders, "per_sender": per_sender, "wal_records": wal_count, "frames": frames},
+        {
+            "senders": senders,
+            "per_sender": per_sender,
+            "wal_records": wal_count,
+            "frames": frames,
+            "bulk_frames": bulk_frames,
+        },
         {k: round(v, 1) for k, v in extra.items()},
     )
 

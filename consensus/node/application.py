@@ -30,10 +30,12 @@ from consensus.engine.certificate import (
     verify_certificate,
 )
 from consensus.engine.validators import ValidatorSet
+from consensus.node.wire_limits import block_limits
+from ledger import codec
 from ledger.chain import Chain
 from ledger.exceptions import InvalidBlock
 from ledger.transition import BlockResult
-from ledger.types import Block, DecodeError, Transaction, decode_block
+from ledger.types import MAX_BLOCK_SIZE, Block, DecodeError, Transaction, decode_block
 
 log = logging.getLogger("consensus.application")
 
@@ -88,14 +90,25 @@ class LedgerApplication:
     # -- blocks ----------------------------------------------------------------
     def decode(self, block: bytes) -> Block | None:
         """The decoded block (cached by the hash of its bytes), or None."""
+        try:
+            return self.decode_checked(block)
+        except DecodeError:
+            return None
+
+    def decode_checked(self, block: bytes) -> Block:
+        """The decoded block (cached by the hash of its bytes); its shape is
+        bounded by the chain's block limits before it is unpacked
+        (consensus.node.wire_limits). Raises DecodeError."""
         key = _bytes_key(block)
         cached = self._decoded.get(key)
         if cached is not None:
             return cached
+        params = self.chain.params()
         try:
-            decoded = decode_block(block)
-        except DecodeError:
-            return None
+            codec.check_limits(block, block_limits(params.max_block_txs, MAX_BLOCK_SIZE))
+        except codec.CodecError as exc:
+            raise DecodeError(f"block encoding: {exc}") from exc
+        decoded = decode_block(block)
         self._decoded[key] = decoded
         if len(self._decoded) > MAX_CACHED_BLOCKS:
             self._decoded.popitem(last=False)

@@ -34,8 +34,11 @@ class P2PConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 26656
     persistent_peers: tuple[str, ...] = ()  # "host:port" of peers to dial
-    max_frame_bytes: int = 4 * 1024 * 1024
-    send_queue: int = 1024
+    max_frame_bytes: int = 9 * 1024 * 1024  # the chain's 8 MiB blocks and their envelope
+    send_queue: int = 1024  # frames queued per peer
+    send_queue_bytes: int = 64 * 1024 * 1024  # bytes queued per peer
+    max_peers: int = 64  # peers beyond persistent peers and validators (always admitted)
+    max_peers_per_ip: int = 8  # of those, from one IP address
 
 
 @dataclass(frozen=True)

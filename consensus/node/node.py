@@ -70,11 +70,17 @@ from consensus.engine.certificate import (
 from consensus.engine.engine import Engine, EngineConfig, InvalidMessage
 from consensus.engine.evidence import encode_evidence
 from consensus.engine.messages import MessageError, Step
-from consensus.engine.record import RecordError, decode_record, encode_record
+from consensus.engine.record import ConsensusRecord, RecordError, decode_record, encode_record
 from consensus.engine.signer import DoubleSignError, Signer, SignerState
 from consensus.engine.validators import Validator, ValidatorSet, decode_validator_set
 from consensus.engine.wire import decode_message, encode_message
 from consensus.node.application import LedgerApplication
+from consensus.node.block_budget import (
+    PER_TX_ROOM,
+    FrameTooSmallForBlocks,
+    block_bytes_budget,
+    check_frame_carries_blocks,
+)
 from consensus.node.blocksync import (
     BlockMessage,
     GetBlock,
@@ -95,6 +101,7 @@ from consensus.node.p2p import (
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
     THRESHOLD_CHANNEL,
+    FrameTooLarge,
     P2PConfig,
     P2PNode,
     PeerInfo,
@@ -111,6 +118,13 @@ from consensus.node.threshold.service import ThresholdService
 from consensus.node.threshold.store import ThresholdStoreError
 from consensus.node.ticker import Ticker
 from consensus.node.wal import WalError, WriteAheadLog
+from consensus.node.wire_limits import (
+    MAX_GOSSIP_TXS,
+    certificate_limits,
+    channel_limits,
+    consensus_message_limits,
+)
+from ledger import codec
 from ledger.address import address_of, encode_address
 from ledger.chain import Chain
 from ledger.crypto import SigningKey
@@ -123,7 +137,7 @@ from ledger.state import StateReader, tree_key
 from ledger.state_tree import StateTree
 from ledger.store import StoreError
 from ledger.transition import BlockResult
-from ledger.types import Block, DecodeError, Transaction, decode_block, decode_transaction
+from ledger.types import Block, DecodeError, Transaction, decode_transaction
 
 log = logging.getLogger("consensus.node")
 
@@ -131,6 +145,8 @@ VALIDATOR_SET_RECORD: Final = b"vset"
 SYNC_INTERVAL_S: Final = 0.2
 STATUS_INTERVAL_S: Final = 2.0
 GOSSIP_INTERVAL_S: Final = 0.1
+START_GRACE_S: Final = 5.0  # consensus starts without news from peers after this
+GOSSIP_FRAME_ROOM: Final = 64  # the frame's and the array's headers
 
 
 class NodeError(Exception):
@@ -178,6 +194,28 @@ class TreeReader:
 
     def get_state(self, key: bytes) -> bytes | None:
         return self._tree.get(tree_key(key))
+
+
+def gossip_frames(
+    transactions: tuple[Transaction, ...], max_frame_bytes: int
+) -> list[tuple[bytes, ...]]:
+    """Mempool payloads (arrays of encoded transactions) that each fit a frame
+    of ``max_frame_bytes`` and the channel's limits, in order."""
+    room = max_frame_bytes - GOSSIP_FRAME_ROOM
+    frames: list[tuple[bytes, ...]] = []
+    current: list[bytes] = []
+    size = 0
+    for tx in transactions:
+        raw = tx.encode()
+        cost = len(raw) + PER_TX_ROOM
+        if current and (size + cost > room or len(current) >= MAX_GOSSIP_TXS):
+            frames.append(tuple(current))
+            current, size = [], 0
+        current.append(raw)
+        size += cost
+    if current:
+        frames.append(tuple(current))
+    return frames
 
 
 def validator_record_key(height: int) -> bytes:
@@ -241,6 +279,7 @@ class Node:
         self._events = EventHub()
         self._sets: dict[int, ValidatorSet] = {}
         self._load_validator_sets()
+        self._check_frame_limit()
         self.app = LedgerApplication(self._chain, self.validator_set, self.mempool.verified_hashes)
         self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
         self.sync = SyncTracker()
@@ -253,8 +292,13 @@ class Node:
                 listen_port=config.p2p.listen_port,
                 persistent_peers=config.p2p.persistent_peers,
                 is_voter=self._is_voter,
+                validator_key=validator_key,
+                channel_limits=channel_limits(config.p2p.max_frame_bytes),
                 max_frame_size=config.p2p.max_frame_bytes,
                 send_queue_size=config.p2p.send_queue,
+                send_queue_bytes=config.p2p.send_queue_bytes,
+                max_peers=config.p2p.max_peers,
+                max_peers_per_ip=config.p2p.max_peers_per_ip,
             ),
             self._on_p2p_message,
             on_peer_up=self._on_peer_up,
@@ -282,6 +326,9 @@ class Node:
         self._next_height_handle: asyncio.TimerHandle | None = None
         self._gossip_cursor = 0
         self._stopped = asyncio.Event()
+        self._halted = False
+        self._engine_started = False
+        self._started_at = 0.0
 
     def _open_threshold(self, directory: Path, key: SigningKey) -> ThresholdService:
         try:
@@ -293,7 +340,8 @@ class Node:
                 key,
                 lambda payload: self.p2p.broadcast(THRESHOLD_CHANNEL, payload),
                 # Behind by more than a phase: replaying, not joining ceremonies.
-                lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+                lambda: self.network_height() > self._chain.tip.height + PHASE_BLOCKS,
+                is_validator=self._is_voter,
             )
         except ThresholdStoreError as exc:
             if self.guard is not None:
@@ -375,7 +423,7 @@ class Node:
         return NodeStatus(
             moniker=self.config.moniker,
             mode="validator" if member is not None else "full",
-            catching_up=self.sync.is_behind(self._chain.tip.height),
+            catching_up=self.network_height() > self._chain.tip.height,
             peers=len(self.p2p.peers()),
             validator_address=self.validator_address if member is not None else None,
             voting_power=member.power if member is not None else 0,
@@ -430,6 +478,21 @@ class Node:
                 )
             self._sets[height] = decode_validator_set(raw)
 
+    def _check_frame_limit(self) -> None:
+        """Refuse to start with a frame limit that cannot carry the chain's
+        largest block (consensus.node.block_budget). Raises NodeError."""
+        validators = len(self.validator_set(self._chain.tip.height + 1).validators)
+        try:
+            check_frame_carries_blocks(
+                self.config.p2p.max_frame_bytes, self._chain.params(), validators
+            )
+        except FrameTooSmallForBlocks as exc:
+            if self.guard is not None:
+                self.guard.close()
+            self.wal.close()
+            self._chain.close()
+            raise NodeError(str(exc)) from exc
+
     def _next_validator_set(self, block: Block, result: BlockResult) -> ValidatorSet:
         """The set of block.height + 1 from the set of block.height and the
         membership the ledger schedules for it (read from the post-block state)."""
@@ -449,6 +512,35 @@ class Node:
                 changes.append(Validator.from_public_key(new.public_key, new.power))
         return current.next_height(changes)
 
+    def network_height(self) -> int:
+        """The highest height peers we can believe have committed (at least
+        our tip): see consensus.node.blocksync. No single peer can raise it."""
+        tip = self._chain.tip.height
+        validators = self.validator_set(tip + 1)
+
+        def voting_power(peer: bytes) -> int:
+            key = self.p2p.voter_key(peer)
+            member = validators.get(address_of(key)) if key is not None else None
+            return member.power if member is not None else 0
+
+        return self.sync.corroborated_height(
+            tip, voting_power, validators.total_power, self.p2p.is_persistent
+        )
+
+    def _trusted_peer(self, peer: bytes) -> bool:
+        """A peer the operator chose, or one that proved a validator key of
+        the next height: asked first for blocks."""
+        if self.p2p.is_persistent(peer):
+            return True
+        key = self.p2p.voter_key(peer)
+        next_set = self.validator_set(self._chain.tip.height + 1)
+        return key is not None and next_set.get(address_of(key)) is not None
+
+    def fetching(self) -> bool:
+        """Whether the network is beyond the height after our tip: this node
+        fetches blocks instead of running consensus rounds for them."""
+        return self.network_height() >= self._chain.tip.height + 2
+
     def _is_voter(self, public_key: bytes) -> bool:
         next_set = self._sets.get(self._chain.tip.height + 1)
         return next_set is not None and next_set.get(address_of(public_key)) is not None
@@ -464,9 +556,28 @@ class Node:
             engine_config(self.config.consensus), self._genesis.chain_id, signer, self.app
         )
 
-    def _start_engine(self) -> None:
-        """Resume the height in progress from the WAL, or start the next height."""
-        height = self._chain.tip.height + 1
+    def _ready_for_consensus(self, now: float) -> bool:
+        """Consensus starts once the node knows where the network is (heights
+        heard from validators with more than a third of the power, this node
+        included) and is not behind it, or after START_GRACE_S without news:
+        a node that was down fetches the blocks it missed before it runs any
+        round (issue 13 section 6)."""
+        if self.fetching():
+            return False
+        validators = self.validator_set(self._chain.tip.height + 1)
+        heard = 0
+        if self.validator_address is not None:
+            member = validators.get(self.validator_address)
+            heard += member.power if member is not None else 0
+        for peer in self.sync.peer_heights:
+            key = self.p2p.voter_key(peer)
+            member = validators.get(address_of(key)) if key is not None else None
+            heard += member.power if member is not None else 0
+        return 3 * heard > validators.total_power or now - self._started_at >= START_GRACE_S
+
+    def _read_wal_record(self, height: int) -> ConsensusRecord | None:
+        """The WAL's record of ``height``, if any. Raises NodeError for an
+        unreadable one."""
         record = None
         for entry in self.wal.replay(from_height=height):
             if entry.height == height:
@@ -478,6 +589,13 @@ class Node:
                         f"{self.wal.directory} aside and restart (the guard file still "
                         "prevents double signing)"
                     ) from exc
+        return record
+
+    def _start_engine(self) -> None:
+        """Resume the height in progress from the WAL, or start the next height."""
+        self._engine_started = True
+        height = self._chain.tip.height + 1
+        record = self._read_wal_record(height)
         self.wal.start_height(height)
         self.wal.prune_below(height)
         if record is not None and record.height == height:
@@ -489,11 +607,21 @@ class Node:
             self._carry_out(self.engine.start_height(height, self.validator_set(height)))
 
     def _advance_engine(self, height: int) -> None:
-        """Start consensus at ``height`` (the tip + 1) unless already there."""
+        """Start consensus at ``height`` (the tip + 1) unless already there, or
+        while the node is fetching blocks (the network has decided that height)."""
         if self._next_height_handle is not None:
             self._next_height_handle.cancel()
             self._next_height_handle = None
+        if not self._engine_started:
+            return  # the sync loop starts it (from the WAL) when the node is ready
         if height != self._chain.tip.height + 1 or height <= self.engine.height:
+            return
+        if self.fetching():
+            log.debug(
+                "height=%d round=0 not started: fetching blocks up to %d",
+                height,
+                self.network_height(),
+            )
             return
         self.ticker.clear()
         self.wal.start_height(height)
@@ -502,21 +630,51 @@ class Node:
         self._carry_out(self.engine.start_height(height, self.validator_set(height)))
 
     def _carry_out(self, actions: list[Action]) -> None:
-        """Carry out the engine's actions, in order (persist before send)."""
+        """Carry out the engine's actions, in order (persist before send).
+
+        One failing action never silently drops the rest (docs/adr/0017):
+        a failed ``Persist`` or ``Commit`` stops the node before anything
+        after it happens (what follows depended on it: a vote must not leave
+        unpersisted, a height must not start on a block that is not stored);
+        any other failure is logged with its traceback and the remaining
+        actions (timeouts above all) are still carried out, so the engine's
+        rounds go on."""
         for action in actions:
-            if isinstance(action, Persist):
-                self.wal.append(encode_record(action.record), sync=True)
-            elif isinstance(action, Broadcast):
-                self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
-            elif isinstance(action, ScheduleTimeout):
-                item = (action.kind, action.height, action.round)
-                self.ticker.schedule(action.duration, item)
-            elif isinstance(action, RequestProposal):
-                self._propose(action.height, action.round)
-            elif isinstance(action, Commit):
-                self._on_decided(action)
-            elif isinstance(action, ReportEvidence):
-                self._report_evidence(action)
+            if self._halted:
+                return
+            try:
+                self._carry_out_one(action)
+            except Exception as exc:
+                if isinstance(action, Persist | Commit):
+                    self._halt(f"{type(action).__name__} failed: {exc!r}")
+                    return
+                log.exception(
+                    "height=%d carrying out %s failed; carrying on with the remaining actions",
+                    self.engine.height,
+                    type(action).__name__,
+                )
+
+    def _carry_out_one(self, action: Action) -> None:
+        if isinstance(action, Persist):
+            self.wal.append(encode_record(action.record), sync=True)
+        elif isinstance(action, Broadcast):
+            self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
+        elif isinstance(action, ScheduleTimeout):
+            item = (action.kind, action.height, action.round)
+            self.ticker.schedule(action.duration, item)
+        elif isinstance(action, RequestProposal):
+            self._propose(action.height, action.round)
+        elif isinstance(action, Commit):
+            self._on_decided(action)
+        elif isinstance(action, ReportEvidence):
+            self._report_evidence(action)
+
+    def _halt(self, reason: str) -> None:
+        """Stop the node at once (fail-stop): nothing more is carried out and
+        the process exits; a restart resumes from the store and the WAL."""
+        log.critical("stopping the node: %s", reason, exc_info=True)
+        self._halted = True
+        self._stopped.set()
 
     def _report_evidence(self, action: ReportEvidence) -> None:
         """Log an equivocation and, as a validator, submit it to be recorded on chain."""
@@ -548,7 +706,17 @@ class Node:
             return
         params = self._chain.params()
         limit = min(params.max_block_txs, self.config.consensus.max_block_txs)
-        candidates = self.mempool.reap(limit, params.max_block_bytes)
+        validators = len(self.validator_set(height).validators)
+        budget = block_bytes_budget(self.config.p2p.max_frame_bytes, params, validators)
+        if budget < params.max_block_bytes:
+            log.warning(
+                "height=%d blocks limited to %d bytes of transactions by p2p.max_frame_bytes "
+                "(the chain allows %d: raise the frame limit)",
+                height,
+                budget,
+                params.max_block_bytes,
+            )
+        candidates = self.mempool.reap(limit, budget)
         last_commit = b""
         if tip.height > 0:
             last_commit = self._chain.store.load_certificate(tip.height) or b""
@@ -607,12 +775,19 @@ class Node:
         elif channel == THRESHOLD_CHANNEL and self.threshold is not None:
             self.threshold.on_message(payload)
 
+    def _wire_validators(self) -> int:
+        """How many signatures a certificate on the wire may carry: room for
+        the sets of the next heights to grow (more is refused as junk)."""
+        return max(2 * len(self.validator_set(self._chain.tip.height + 1).validators), 256)
+
     def _on_consensus_message(self, payload: object) -> None:
         if not isinstance(payload, bytes):
             raise PeerMisbehaved("a consensus payload is message bytes")
+        limits = consensus_message_limits(self.config.p2p.max_frame_bytes, self._wire_validators())
         try:
+            codec.check_limits(payload, limits)
             message = decode_message(payload)
-        except (MessageError, InvalidCertificate, ValueError) as exc:
+        except (MessageError, InvalidCertificate, ValueError) as exc:  # CodecError included
             raise PeerMisbehaved(f"undecodable consensus message: {exc}") from exc
         try:
             actions = self.engine.on_message(message)
@@ -645,7 +820,7 @@ class Node:
             self.sync.answered(message.height)
             self._apply_synced_block(message)
         elif isinstance(message, NoBlock):
-            self.sync.answered(message.height)
+            self.sync.on_no_block(peer, message.height)
 
     def _serve_block(self, peer: bytes, height: int) -> None:
         raw = self._chain.store.load_block_bytes(height)
@@ -654,21 +829,26 @@ class Node:
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
             return
         reply = BlockMessage(height, raw, certificate)
-        self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(reply))
+        try:
+            self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(reply))
+        except FrameTooLarge as exc:  # only a chain started with a larger frame limit
+            log.error("height=%d cannot serve block %d: %s", self._chain.tip.height, height, exc)
+            self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
 
     def _apply_synced_block(self, message: BlockMessage) -> None:
         """Verify a fetched block against its certificate, execute and commit it."""
         if message.height != self._chain.tip.height + 1:
             return  # stale or early: consensus or another answer got there first
         try:
-            block = decode_block(message.block)
+            codec.check_limits(message.certificate, certificate_limits(self._wire_validators()))
+            block = self.app.decode_checked(message.block)
             certificate = decode_certificate(message.certificate)
             check_certificate_for(certificate, message.height, block.hash)
             verify_certificate(
                 certificate, self.validator_set(message.height), self._genesis.chain_id
             )
             executed = self.app.execute(block)
-        except (DecodeError, InvalidCertificate, InvalidBlock) as exc:
+        except (DecodeError, InvalidCertificate, InvalidBlock, codec.CodecError) as exc:
             raise PeerMisbehaved(f"bad synced block {message.height}: {exc}") from exc
         self._commit(block, executed.result, certificate)
         log.info("height=%d synced from a peer", block.height)
@@ -676,7 +856,9 @@ class Node:
         self._request_next_block()  # keep the pipe full while behind
 
     def _request_next_block(self) -> None:
-        request = self.sync.next_request(self._chain.tip.height, asyncio.get_running_loop().time())
+        request = self.sync.next_request(
+            self._chain.tip.height, asyncio.get_running_loop().time(), self._trusted_peer
+        )
         if request is not None:
             height, peer = request
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(GetBlock(height)))
@@ -699,6 +881,8 @@ class Node:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             if loop.time() - next_at > 10 * tick:
                 next_at = loop.time()  # the loop stalled (slow disk): do not burst
+            if self.fetching():
+                continue  # no rounds for a height the network has already decided
             for kind, height, round in self.ticker.advance(1):
                 self._carry_out(self.engine.on_timeout(kind, height, round))
 
@@ -708,8 +892,7 @@ class Node:
             batch = self.mempool.batch_for_gossip(
                 self._gossip_cursor, self.config.mempool.gossip_batch
             )
-            if batch.transactions:
-                payload = tuple(tx.encode() for tx in batch.transactions)
+            for payload in gossip_frames(batch.transactions, self.config.p2p.max_frame_bytes):
                 self.p2p.broadcast(MEMPOOL_CHANNEL, payload)
             self._gossip_cursor = batch.cursor
 
@@ -723,13 +906,22 @@ class Node:
                 self._announce_status()
                 last_status = now
             self._request_next_block()
+            if not self._engine_started:
+                if self._ready_for_consensus(now):
+                    self._start_engine()
+                continue
+            tip = self._chain.tip.height
+            idle = self.engine.height <= tip and self._next_height_handle is None
+            if idle and not self.fetching():
+                self._advance_engine(tip + 1)  # done fetching: consensus resumes
 
     # -- lifecycle ------------------------------------------------------------
     async def start(self) -> None:
         """Start RPC, p2p, consensus and the background loops."""
+        self._read_wal_record(self._chain.tip.height + 1)  # refuse an unreadable one now
         await self.rpc.start()
         await self.p2p.start()
-        self._start_engine()
+        self._started_at = asyncio.get_running_loop().time()
         loops = [self._tick_loop, self._gossip_loop, self._sync_loop]
         if self.threshold is not None:
             loops.append(self.threshold.resend_loop)

@@ -1,35 +1,49 @@
-"""The p2p transport: authenticated peers over aiohttp WebSockets, carrying
-msgpack frames on numbered channels. It knows nothing of the engine.
+"""The p2p transport: authenticated, encrypted peers over aiohttp WebSockets,
+carrying msgpack frames on numbered channels. It knows nothing of the engine.
 
 - **Peers.** A node listens on ``ws://host:port/p2p`` and dials its
   persistent peers, redialing with capped exponential backoff and jitter.
-  Every connection starts with the handshake of consensus.node.p2p_handshake;
-  the peer id is the address of the peer's node key. ``PeerInfo.is_voter``
-  says whether that key is in the validator set (the config's predicate):
-  any authenticated peer may follow the chain, but only validators' votes
-  count, which the engine enforces by checking each vote's signature.
+  Every connection starts with the handshake of consensus.node.p2p_handshake
+  (X25519 key agreement, both node keys signing the transcript, an optional
+  validator attestation); every frame after it is encrypted and
+  authenticated with ChaCha20-Poly1305 under keys bound to both node ids.
+  The peer id is the address of the peer's node key. ``PeerInfo.is_voter``
+  says whether the peer's proven validator key (or its node key) is in the
+  validator set (the config's predicate).
+- **Slots.** Persistent peers and validators are always admitted (reserved
+  slots); other peers share ``max_peers`` slots, at most
+  ``max_peers_per_ip`` from one address. Inbound handshakes in progress are
+  capped in total and per address, and time out after ``handshake_timeout``.
   Two nodes that dial each other keep one connection: the one dialed by the
   node with the smaller peer id.
-- **Frames.** One WebSocket binary message = the canonical encoding
-  (ledger.codec) of ``[channel, payload]``, at most ``max_frame_size``
-  bytes. Text frames, oversized or undecodable frames, unknown channels and
-  a handler raising ``PeerMisbehaved`` disconnect the peer (one log line) and
-  ban its id for ``ban_seconds``; the node carries on.
-- **Sending.** Each peer has a bounded queue drained by its own writer task.
-  ``send``/``broadcast`` never block: if a peer's queue is full the frame is
-  dropped for that peer and counted (``PeerInfo.dropped``), and a peer whose
-  queue stays full for ``stall_timeout`` is disconnected as unhealthy. A
-  healthy peer (one that drains its queue) therefore loses nothing; what a
-  slow one misses is re-sent by the reactors' re-gossip (consensus re-sends
-  its latest messages, the mempool resumes from a cursor). ``send_wait``
-  applies backpressure instead, for callers that prefer to wait.
+- **Frames.** One WebSocket binary message = the sealed canonical encoding
+  (ledger.codec) of ``[channel, payload]``, at most ``max_frame_size`` bytes
+  before sealing. A received frame is checked against its channel's
+  ``DecodeLimits`` before it is unpacked, so one frame costs little
+  whoever sends it.
+- **Bans are for proven misbehaviour only.** A frame that decrypted under the
+  session key came from the peer: if it is undecodable, over its limits, on
+  an unknown channel, or its handler raises ``PeerMisbehaved``, the peer is
+  disconnected and its id banned for ``ban_seconds``. Anything an on-path
+  attacker or a stall could cause (a frame failing authentication, a text
+  or oversized WebSocket frame, a missed keepalive, a closed socket) only
+  disconnects; dialers redial. ``punish`` and ``add_score`` let reactors
+  ban or score a peer for what it sent.
+- **Sending.** Each peer has a queue bounded in frames and in bytes, drained
+  by its own writer task. ``send``/``broadcast`` never block: if a peer's
+  queue is full the frame is dropped for that peer and counted
+  (``PeerInfo.dropped``), and a peer whose queue stays full for
+  ``stall_timeout`` is disconnected as unhealthy. What a slow peer misses is
+  re-sent by the reactors' re-gossip. ``send_wait`` applies backpressure
+  instead, for callers that prefer to wait.
 
 Delivery calls ``on_message(peer_id, channel, payload)`` (sync or async) in
 frame order per peer. The byte-exact format is in docs/spec/p2p.md.
 
 Over 600 lines for a reason: one transport. The connection's lifecycle,
 its framing, the per-peer and total limits and the redial loop share the
-peer table; the pure handshake is already apart (consensus.node.p2p_handshake).
+peer table; the pure handshake and cipher are apart
+(consensus.node.p2p_handshake).
 """
 
 from __future__ import annotations
@@ -41,7 +55,8 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
@@ -49,19 +64,25 @@ import aiohttp
 from aiohttp import web
 
 from consensus.node.p2p_handshake import (
-    CHALLENGE_SIZE,
+    EPHEMERAL_KEY_SIZE,
     MAX_HANDSHAKE_MESSAGE,
     PROTOCOL_VERSION,
+    TAG_SIZE,
+    FrameAuthenticationError,
+    FrameCipher,
     HandshakeError,
     Hello,
     WrongChain,
     decode_hello,
+    derive_session,
     encode_hello,
+    ephemeral_public_key,
     sign_auth,
     verify_auth,
 )
 from ledger import codec
 from ledger.address import AddressError, address_of, decode_address, encode_address
+from ledger.codec import DecodeLimits
 from ledger.crypto import SigningKey
 
 log = logging.getLogger("consensus.p2p")
@@ -83,6 +104,10 @@ CLOSE_BAD_HANDSHAKE: Final = 4002
 CLOSE_DUPLICATE: Final = 4003
 CLOSE_REFUSED: Final = 4004
 CLOSE_STALLED: Final = 4005
+
+# A payload on a channel without its own limits: generous, but bounded.
+DEFAULT_PAYLOAD_LIMITS: Final = DecodeLimits(max_objects=4096, max_depth=8, max_map=256)
+FRAME_HEAD: Final = 0x92  # a canonical frame starts with a 2-element fixarray
 
 PeerId = bytes
 OnMessage = Callable[[PeerId, int, codec.Value], Awaitable[None] | None]
@@ -146,24 +171,36 @@ class P2PConfig:
     listen_port: int = 0  # 0: any free port (see P2PNode.listen_port)
     persistent_peers: tuple[str, ...] = ()
     is_voter: Callable[[bytes], bool] = never_a_voter
+    validator_key: SigningKey | None = None  # proven to peers in the handshake
     channels: frozenset[int] = DEFAULT_CHANNELS
+    channel_limits: Mapping[int, DecodeLimits] = field(default_factory=dict)
     max_frame_size: int = 10 * 1024 * 1024
     send_queue_size: int = 1024  # frames per peer
+    send_queue_bytes: int = 64 * 1024 * 1024  # bytes per peer
     stall_timeout: float = 10.0  # seconds a peer's queue may stay full
     handshake_timeout: float = 5.0
-    max_peers: int = 64
+    max_peers: int = 64  # peers beyond the reserved ones (persistent peers, validators)
+    max_peers_per_ip: int = 8  # of those, from one address
+    max_handshakes: int = 32  # inbound handshakes in progress
+    max_handshakes_per_ip: int = 8
     backoff_initial: float = 0.25
     backoff_max: float = 30.0
     heartbeat: float = 15.0  # WebSocket ping interval; a dead link closes after about this
     ban_seconds: float = 60.0
+    max_banned: int = 4096  # ids remembered as banned (the soonest to expire go first)
+    ban_score: int = 100  # add_score points that ban a peer
 
     def __post_init__(self) -> None:
         for peer in self.persistent_peers:
             PeerAddress.parse(peer)
-        if not all(0 <= channel < 256 for channel in self.channels):
-            raise ValueError("channels are integers 0-255")
+        if not all(0 <= channel < 0x80 for channel in self.channels):
+            raise ValueError("channels are integers 0-127")
         if self.max_frame_size < MAX_HANDSHAKE_MESSAGE or self.send_queue_size < 1:
             raise ValueError("max_frame_size and send_queue_size are too small")
+        if self.send_queue_bytes < self.max_frame_size:
+            raise ValueError("send_queue_bytes must hold at least one frame of max_frame_size")
+        if min(self.max_handshakes, self.max_handshakes_per_ip, self.max_banned) < 1:
+            raise ValueError("max_handshakes, max_handshakes_per_ip and max_banned must be >= 1")
         if not 0 < self.backoff_initial <= self.backoff_max:
             raise ValueError("backoff needs 0 < backoff_initial <= backoff_max")
 
@@ -179,10 +216,23 @@ class PeerInfo:
     sent: int
     received: int
     dropped: int
+    validator_key: bytes | None = None  # proven in the handshake
+    reserved: bool = False  # a persistent peer or a validator
 
     @property
     def name(self) -> str:
         return encode_address(self.peer_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Handshaken:
+    """What a completed handshake gives: the peer's HELLO, the validator key
+    it proved (or None) and the two directions of the session."""
+
+    hello: Hello
+    validator_key: bytes | None
+    sender: FrameCipher
+    receiver: FrameCipher
 
 
 @dataclass(eq=False)
@@ -192,13 +242,19 @@ class _Peer:
     ws: WebSocket
     outbound: bool
     remote: str
+    ip: str
     dialer: PeerId  # the id of the node that opened this connection
     queue: asyncio.Queue[bytes]
+    session: Handshaken
+    reserved: bool = False
+    queued_bytes: int = 0
     sent: int = 0
     received: int = 0
     dropped: int = 0
+    score: int = 0
     full_since: float | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    room: asyncio.Event = field(default_factory=asyncio.Event)  # set when a frame leaves
     writer: asyncio.Task[None] | None = None
 
     @property
@@ -245,7 +301,8 @@ class P2PNode:
         self.peer_id: PeerId = address_of(config.node_key.public_key)
         self._peers: dict[PeerId, _Peer] = {}
         self._banned: dict[PeerId, float] = {}
-        self._handshaking = 0
+        self._handshaking: Counter[str] = Counter()  # inbound handshakes in progress, by ip
+        self._persistent_ids: dict[PeerAddress, PeerId] = {}  # learned by dialing
         self._dialers: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -285,8 +342,11 @@ class P2PNode:
             self.add_persistent_peer(text)
 
     def add_persistent_peer(self, text: str) -> None:
-        """Dial ``host:port`` (or ``id@host:port``) and keep redialing it until stop."""
+        """Dial ``host:port`` (or ``id@host:port``) and keep redialing it until
+        stop. A persistent peer always has a slot (reserved)."""
         address = PeerAddress.parse(text)
+        if address.peer_id is not None:
+            self._persistent_ids[address] = address.peer_id
         self._dialers.append(asyncio.create_task(self._dial_forever(address)))
 
     async def stop(self) -> None:
@@ -305,8 +365,9 @@ class P2PNode:
 
     # -- sending --------------------------------------------------------------
     def encode_frame(self, channel: int, payload: codec.Value) -> bytes:
-        """The bytes of one frame. Raises ValueError for an unknown channel,
-        CodecError for a payload that cannot be encoded, FrameTooLarge."""
+        """The bytes of one frame (before sealing). Raises ValueError for an
+        unknown channel, CodecError for a payload that cannot be encoded,
+        FrameTooLarge."""
         if channel not in self.config.channels:
             raise ValueError(f"unknown channel {channel}")
         frame = codec.encode((channel, payload))
@@ -334,21 +395,36 @@ class P2PNode:
         """Queue a frame for one peer, waiting up to ``timeout`` seconds for room
         (backpressure); False if the peer is gone or the time ran out."""
         frame = self.encode_frame(channel, payload)
-        peer = self._peers.get(peer_id)
-        if peer is None:
-            return False
-        try:
-            await asyncio.wait_for(peer.queue.put(frame), timeout)
-        except TimeoutError:
-            return False
-        return not peer.closed.is_set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            peer = self._peers.get(peer_id)
+            if peer is None or peer.closed.is_set():
+                return False
+            if self._has_room(peer, frame):
+                self._put(peer, frame)
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            peer.room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(peer.room.wait(), remaining)
+
+    def _has_room(self, peer: _Peer, frame: bytes) -> bool:
+        return (
+            not peer.queue.full()
+            and peer.queued_bytes + len(frame) <= self.config.send_queue_bytes
+        )
+
+    def _put(self, peer: _Peer, frame: bytes) -> None:
+        peer.queue.put_nowait(frame)
+        peer.queued_bytes += len(frame)
 
     def _enqueue(self, peer: _Peer, frame: bytes) -> bool:
-        try:
-            peer.queue.put_nowait(frame)
+        if self._has_room(peer, frame):
+            self._put(peer, frame)
             return True
-        except asyncio.QueueFull:
-            pass
         peer.dropped += 1
         now = asyncio.get_running_loop().time()
         if peer.full_since is None:
@@ -359,11 +435,14 @@ class P2PNode:
         return False
 
     async def _write_frames(self, peer: _Peer) -> None:
+        sender = peer.session.sender
         try:
             while True:
                 frame = await peer.queue.get()
+                peer.queued_bytes -= len(frame)
                 peer.full_since = None  # there is room again
-                await peer.ws.send_bytes(frame)
+                peer.room.set()
+                await peer.ws.send_bytes(sender.seal(frame))
                 peer.sent += 1
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             # The reader sees the close and cleans up.
@@ -373,20 +452,33 @@ class P2PNode:
     # -- peers ----------------------------------------------------------------
     def peers(self) -> list[PeerInfo]:
         """The connected, authenticated peers."""
-        return [
-            PeerInfo(
-                peer_id=p.peer_id,
-                public_key=p.public_key,
-                remote=p.remote,
-                outbound=p.outbound,
-                is_voter=self.config.is_voter(p.public_key),
-                queued=p.queue.qsize(),
-                sent=p.sent,
-                received=p.received,
-                dropped=p.dropped,
-            )
-            for p in sorted(self._peers.values(), key=lambda p: p.peer_id)
-        ]
+        return [self._info(p) for p in sorted(self._peers.values(), key=lambda p: p.peer_id)]
+
+    def _info(self, peer: _Peer) -> PeerInfo:
+        return PeerInfo(
+            peer_id=peer.peer_id,
+            public_key=peer.public_key,
+            remote=peer.remote,
+            outbound=peer.outbound,
+            is_voter=self.config.is_voter(_voter_key(peer.session)),
+            queued=peer.queue.qsize(),
+            sent=peer.sent,
+            received=peer.received,
+            dropped=peer.dropped,
+            validator_key=peer.session.validator_key,
+            reserved=peer.reserved,
+        )
+
+    def voter_key(self, peer_id: PeerId) -> bytes | None:
+        """The key a connected peer proved for voting: its validator key if it
+        attested one, else its node key; None if it is not connected."""
+        peer = self._peers.get(peer_id)
+        return _voter_key(peer.session) if peer is not None else None
+
+    def is_persistent(self, peer_id: PeerId) -> bool:
+        """Whether ``peer_id`` is one of the configured persistent peers (by
+        its pinned id, or the id it proved when dialed)."""
+        return peer_id in self._persistent_ids.values()
 
     def disconnect(self, peer_id: PeerId, reason: str, ban: bool = False) -> None:
         """Close the connection to a peer (and with ``ban``, refuse it for ban_seconds)."""
@@ -395,6 +487,28 @@ class P2PNode:
             self._ban(peer_id)
         if peer is not None:
             self._drop(peer, CLOSE_REFUSED, reason)
+
+    def punish(self, peer_id: PeerId, reason: str) -> None:
+        """The peer sent something provably bad (it came through the peer's
+        authenticated session, so nobody else could have): disconnect it and
+        ban its id for ban_seconds. For reactors that find the fault after
+        their handler returned; a handler can raise PeerMisbehaved instead."""
+        log.warning("p2p: punishing %s: %s", encode_address(peer_id), reason)
+        self.disconnect(peer_id, f"misbehaved: {reason}", ban=True)
+
+    def add_score(self, peer_id: PeerId, points: int, reason: str) -> bool:
+        """Count ``points`` of misbehaviour against a connected peer (for faults
+        that are costly but not proof of malice one by one, such as relayed
+        transactions that fail their checks); at ``ban_score`` points in one
+        connection the peer is punished. True if that happened."""
+        peer = self._peers.get(peer_id)
+        if peer is None or points <= 0:
+            return False
+        peer.score += points
+        if peer.score < self.config.ban_score:
+            return False
+        self.punish(peer_id, f"misbehaviour score {peer.score} ({reason})")
+        return True
 
     def _drop(self, peer: _Peer, code: int, reason: str) -> None:
         log.warning("p2p: disconnecting %s: %s", peer.name, reason)
@@ -416,8 +530,19 @@ class P2PNode:
                 return len(self._peers) >= count
         return True
 
+    def banned(self) -> list[PeerId]:
+        """The ids banned right now."""
+        return [peer_id for peer_id in list(self._banned) if self._ban_remaining(peer_id)]
+
     def _ban(self, peer_id: PeerId) -> None:
-        self._banned[peer_id] = asyncio.get_running_loop().time() + self.config.ban_seconds
+        log.warning("p2p: banned %s for %.0f s", encode_address(peer_id), self.config.ban_seconds)
+        now = asyncio.get_running_loop().time()
+        if peer_id not in self._banned and len(self._banned) >= self.config.max_banned:
+            for expired in [p for p, until in self._banned.items() if until <= now]:
+                del self._banned[expired]
+            if len(self._banned) >= self.config.max_banned:
+                del self._banned[min(self._banned, key=self._banned.__getitem__)]
+        self._banned[peer_id] = now + self.config.ban_seconds
 
     def _ban_remaining(self, peer_id: PeerId | None) -> float:
         if peer_id is None or peer_id not in self._banned:
@@ -430,29 +555,41 @@ class P2PNode:
 
     # -- connections ----------------------------------------------------------
     async def _accept(self, request: web.Request) -> web.StreamResponse:
-        if len(self._peers) + self._handshaking >= self.config.max_peers:
-            return web.Response(status=503, text="too many peers")
-        ws = web.WebSocketResponse(
-            max_msg_size=self.config.max_frame_size,
-            compress=False,
-            heartbeat=self.config.heartbeat,
-        )
+        ip = request.remote or ""
+        if (
+            self._handshaking.total() >= self.config.max_handshakes
+            or self._handshaking[ip] >= self.config.max_handshakes_per_ip
+        ):
+            return web.Response(status=503, text="too many handshakes in progress")
+        self._handshaking[ip] += 1
         try:
-            await ws.prepare(request)
-        except ConnectionResetError:
-            # The dialer hung up before our upgrade reply (a peer stopping, or a
-            # probe): nothing was exchanged, so there is nothing to serve.
-            # An unprepared WebSocketResponse would make aiohttp log a traceback
-            # when it finishes the request; a plain response is dropped quietly.
-            log.debug("p2p: %s left before the upgrade", request.remote)
-            return web.Response()
-        await self._serve(ws, outbound=False, remote=str(request.remote), expected=None)
+            ws = web.WebSocketResponse(
+                max_msg_size=self.config.max_frame_size + TAG_SIZE,
+                compress=False,
+                heartbeat=self.config.heartbeat,
+            )
+            try:
+                await ws.prepare(request)
+            except ConnectionResetError:
+                # The dialer hung up before our upgrade reply (a peer stopping, or a
+                # probe): nothing was exchanged, so there is nothing to serve.
+                # An unprepared WebSocketResponse would make aiohttp log a traceback
+                # when it finishes the request; a plain response is dropped quietly.
+                log.debug("p2p: %s left before the upgrade", ip)
+                return web.Response()
+            handshake = await self._handshake_or_close(ws, outbound=False, remote=ip)
+        finally:
+            self._handshaking[ip] -= 1
+            if self._handshaking[ip] <= 0:
+                del self._handshaking[ip]
+        if handshake is not None:
+            await self._serve(ws, handshake, outbound=False, remote=ip, ip=ip, expected=None)
         return ws
 
     async def _dial_forever(self, address: PeerAddress) -> None:
         attempt = 0
-        known_id = address.peer_id
         while not self._stopping.is_set():
+            known_id = self._persistent_ids.get(address)
             if known_id is not None and known_id in self._peers:
                 await self._wait_or_stop(self._peers[known_id].closed.wait())
                 continue
@@ -469,7 +606,9 @@ class P2PNode:
                 log.warning("p2p: %s is this node itself; not dialing it again", address)
                 return
             if outcome.admitted or outcome.duplicate:
-                known_id = outcome.peer_id  # authenticated, and the expected id if one was given
+                # Authenticated, and the expected id if one was given.
+                assert outcome.peer_id is not None
+                self._persistent_ids[address] = outcome.peer_id
             if outcome.admitted:
                 attempt = 0
             delay = min(self.config.backoff_max, self.config.backoff_initial * 2.0**attempt)
@@ -490,30 +629,55 @@ class P2PNode:
         assert self._session is not None
         async with self._session.ws_connect(
             address.url,
-            max_msg_size=self.config.max_frame_size,
+            max_msg_size=self.config.max_frame_size + TAG_SIZE,
             heartbeat=self.config.heartbeat,
             timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
         ) as ws:
-            return await self._serve(ws, True, f"{address.host}:{address.port}", address.peer_id)
+            remote = f"{address.host}:{address.port}"
+            handshake = await self._handshake_or_close(ws, outbound=True, remote=remote)
+            if handshake is None:
+                return _Outcome(None, False, False)
+            return await self._serve(
+                ws, handshake, outbound=True, remote=remote, ip=address.host, expected=address
+            )
 
-    async def _serve(
-        self, ws: WebSocket, outbound: bool, remote: str, expected: PeerId | None
-    ) -> _Outcome:
-        """Handshake, register, read frames until the connection ends."""
-        self._handshaking += 1
+    async def _handshake_or_close(
+        self, ws: WebSocket, outbound: bool, remote: str
+    ) -> Handshaken | None:
+        """The handshake within handshake_timeout, or None (connection closed;
+        a failed handshake bans nobody: the id is unproven)."""
         try:
-            hello = await asyncio.wait_for(self._handshake(ws), self.config.handshake_timeout)
-        except (_Disconnect, TimeoutError) as exc:
-            reason = exc.reason if isinstance(exc, _Disconnect) else "handshake timed out"
-            code = exc.code if isinstance(exc, _Disconnect) else CLOSE_BAD_HANDSHAKE
+            return await asyncio.wait_for(
+                run_handshake(
+                    ws,
+                    self.config.node_key,
+                    self.config.chain_id,
+                    outbound,
+                    self.config.validator_key,
+                    os.urandom(EPHEMERAL_KEY_SIZE),  # the I/O edge: fresh per connection
+                ),
+                self.config.handshake_timeout,
+            )
+        except (HandshakeError, TimeoutError) as exc:
+            code = CLOSE_WRONG_CHAIN if isinstance(exc, WrongChain) else CLOSE_BAD_HANDSHAKE
+            reason = str(exc) if isinstance(exc, HandshakeError) else "handshake timed out"
             log.warning("p2p: handshake with %s failed: %s", remote, reason)
             await self._close(ws, code, reason)
-            return _Outcome(None, False, False)
         except (aiohttp.ClientError, ConnectionError) as exc:
             log.info("p2p: connection to %s lost during the handshake: %s", remote, exc)
-            return _Outcome(None, False, False)
-        finally:
-            self._handshaking -= 1
+        return None
+
+    async def _serve(
+        self,
+        ws: WebSocket,
+        handshake: Handshaken,
+        outbound: bool,
+        remote: str,
+        ip: str,
+        expected: PeerAddress | None,
+    ) -> _Outcome:
+        """Register an authenticated peer and read its frames until the connection ends."""
+        hello = handshake.hello
         peer_id = address_of(hello.public_key)
         if peer_id == self.peer_id:
             await self._close(ws, CLOSE_REFUSED, "connected to itself")
@@ -524,8 +688,10 @@ class P2PNode:
             ws=ws,
             outbound=outbound,
             remote=remote,
+            ip=ip,
             dialer=self.peer_id if outbound else peer_id,
             queue=asyncio.Queue(self.config.send_queue_size),
+            session=handshake,
         )
         refusal = self._admit(peer, expected)
         if refusal is not None:
@@ -536,48 +702,24 @@ class P2PNode:
         await self._run_peer(peer)
         return _Outcome(peer_id, True, False)
 
-    async def _handshake(self, ws: WebSocket) -> Hello:
-        key = self.config.node_key
-        challenge = os.urandom(CHALLENGE_SIZE)  # the I/O edge: fresh per connection
-        mine = Hello(PROTOCOL_VERSION, self.config.chain_id, key.public_key, challenge)
-        await ws.send_bytes(encode_hello(mine))
-        try:
-            peer = decode_hello(await self._receive_handshake(ws), self.config.chain_id)
-        except WrongChain as exc:
-            raise _Disconnect(CLOSE_WRONG_CHAIN, str(exc)) from exc
-        except HandshakeError as exc:
-            raise _Disconnect(CLOSE_BAD_HANDSHAKE, str(exc)) from exc
-        await ws.send_bytes(sign_auth(key, self.config.chain_id, challenge, peer.challenge))
-        try:
-            verify_auth(await self._receive_handshake(ws), peer, self.config.chain_id, challenge)
-        except HandshakeError as exc:
-            raise _Disconnect(CLOSE_BAD_HANDSHAKE, str(exc)) from exc
-        return peer
-
-    async def _receive_handshake(self, ws: WebSocket) -> bytes:
-        message = await ws.receive()
-        if message.type == aiohttp.WSMsgType.BINARY:
-            data: bytes = message.data
-            return data
-        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
-            raise _Disconnect(CLOSE_BAD_HANDSHAKE, "peer closed during the handshake")
-        raise _Disconnect(
-            CLOSE_BAD_HANDSHAKE, f"expected a binary handshake frame, got {message.type.name}"
-        )
-
-    def _admit(self, peer: _Peer, expected: PeerId | None) -> tuple[int, str] | None:
-        """None to accept the peer, else the close code and reason. Resolves
-        duplicate connections."""
-        if expected is not None and peer.peer_id != expected:
-            return CLOSE_REFUSED, f"expected peer {encode_address(expected)}"
+    def _admit(self, peer: _Peer, expected: PeerAddress | None) -> tuple[int, str] | None:
+        """None to accept the peer, else the close code and reason. Gives
+        persistent peers and validators a slot always; resolves duplicates."""
+        if expected is not None and expected.peer_id not in (None, peer.peer_id):
+            return CLOSE_REFUSED, f"expected peer {encode_address(expected.peer_id or b'')}"
         if self._stopping.is_set():
             return CLOSE_GOING_AWAY, "node stopping"
         if self._ban_remaining(peer.peer_id):
             return CLOSE_REFUSED, "banned for misbehaving"
+        peer.reserved = (
+            expected is not None
+            or peer.peer_id in self._persistent_ids.values()
+            or self.config.is_voter(_voter_key(peer.session))
+        )
         existing = self._peers.get(peer.peer_id)
         if existing is None:
-            if len(self._peers) >= self.config.max_peers:
-                return CLOSE_REFUSED, "too many peers"
+            if not peer.reserved:
+                return self._unreserved_slot_refusal(peer.ip)
             return None
         # Both ends apply the same rule, so they keep the same connection:
         # the newer one from the same dialer, else the one the smaller id dialed.
@@ -589,13 +731,26 @@ class P2PNode:
             return None
         return CLOSE_DUPLICATE, "duplicate connection"
 
+    def _unreserved_slot_refusal(self, ip: str) -> tuple[int, str] | None:
+        others = [p for p in self._peers.values() if not p.reserved]
+        if len(others) >= self.config.max_peers:
+            return CLOSE_REFUSED, "too many peers"
+        if sum(p.ip == ip for p in others) >= self.config.max_peers_per_ip:
+            return CLOSE_REFUSED, "too many peers from this address"
+        return None
+
     async def _run_peer(self, peer: _Peer) -> None:
         self._peers[peer.peer_id] = peer
         self._peer_change.set()
         peer.writer = asyncio.create_task(self._write_frames(peer))
-        log.info("p2p: connected to %s (%s)", peer.name, "out" if peer.outbound else "in")
+        log.info(
+            "p2p: connected to %s (%s%s)",
+            peer.name,
+            "out" if peer.outbound else "in",
+            ", reserved" if peer.reserved else "",
+        )
         if self._on_peer_up is not None:
-            self._on_peer_up(next(p for p in self.peers() if p.peer_id == peer.peer_id))
+            self._on_peer_up(self._info(peer))
         reason, code, ban = "", CLOSE_GOING_AWAY, False
         try:
             await self._read_frames(peer)
@@ -628,11 +783,18 @@ class P2PNode:
             peer.writer.cancel()
 
     async def _read_frames(self, peer: _Peer) -> None:
+        """Open, check and deliver the peer's frames in order. What could come
+        from the path (not the peer) disconnects without a ban."""
         ws = peer.ws
+        receiver = peer.session.receiver
         while not peer.closed.is_set():
             message = await ws.receive()
             if message.type == aiohttp.WSMsgType.BINARY:
-                channel, payload = self._decode_frame(message.data)
+                try:
+                    frame = receiver.open(message.data)
+                except FrameAuthenticationError as exc:
+                    raise _Disconnect(CLOSE_PROTOCOL, f"{exc} (altered on the way?)") from exc
+                channel, payload = self._decode_frame(frame)
                 peer.received += 1
                 await self._deliver(peer, channel, payload)
             elif message.type in (
@@ -642,21 +804,29 @@ class P2PNode:
             ):
                 return
             elif message.type == aiohttp.WSMsgType.ERROR:
-                raise _Disconnect(CLOSE_PROTOCOL, f"bad frame: {message.data}", ban=True)
+                # A missed keepalive (a paused or overloaded peer), an oversized
+                # or malformed WebSocket frame: nothing proves the peer sent it.
+                raise _Disconnect(CLOSE_PROTOCOL, f"connection failed: {message.data}")
             else:
-                raise _Disconnect(CLOSE_PROTOCOL, f"unexpected {message.type.name} frame", ban=True)
+                raise _Disconnect(CLOSE_PROTOCOL, f"unexpected {message.type.name} frame")
 
     def _decode_frame(self, data: bytes) -> tuple[int, codec.Value]:
+        """A decrypted frame: ``[channel, payload]`` within the channel's limits,
+        checked before unpacking. Raises _Disconnect with a ban (only the peer
+        could have sealed it)."""
+        if len(data) < 2 or data[0] != FRAME_HEAD:
+            raise _Disconnect(CLOSE_PROTOCOL, "a frame must be [channel, payload]", ban=True)
+        channel = data[1]
+        if channel not in self.config.channels:
+            raise _Disconnect(CLOSE_PROTOCOL, f"unknown channel {channel:#x}", ban=True)
+        limits = self.config.channel_limits.get(channel, DEFAULT_PAYLOAD_LIMITS)
         try:
+            codec.check_limits(memoryview(data)[2:], limits)
             value = codec.decode(data, max_size=self.config.max_frame_size)
         except codec.CodecError as exc:
-            raise _Disconnect(CLOSE_PROTOCOL, f"undecodable frame: {exc}", ban=True) from exc
-        if not (isinstance(value, tuple) and len(value) == 2):
-            raise _Disconnect(CLOSE_PROTOCOL, "a frame must be [channel, payload]", ban=True)
-        channel, payload = value
-        if type(channel) is not int or channel not in self.config.channels:
-            raise _Disconnect(CLOSE_PROTOCOL, f"unknown channel {channel!r}", ban=True)
-        return channel, payload
+            reason = f"bad frame on channel {channel:#x}: {exc}"
+            raise _Disconnect(CLOSE_PROTOCOL, reason, ban=True) from exc
+        return channel, value[1]
 
     async def _deliver(self, peer: _Peer, channel: int, payload: codec.Value) -> None:
         try:
@@ -673,3 +843,50 @@ class P2PNode:
         if not ws.closed:
             with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
                 await asyncio.wait_for(ws.close(code=code, message=reason[:120].encode()), 2.0)
+
+
+def _voter_key(session: Handshaken) -> bytes:
+    return session.validator_key or session.hello.public_key
+
+
+async def run_handshake(
+    ws: WebSocket,
+    node_key: SigningKey,
+    chain_id: str,
+    outbound: bool,
+    validator_key: SigningKey | None,
+    secret: bytes,
+) -> Handshaken:
+    """The handshake of consensus.node.p2p_handshake over an open WebSocket,
+    with ``secret`` (32 fresh random bytes) for this connection's ephemeral
+    key. Raises WrongChain or HandshakeError (also for a text frame or a
+    close during the handshake)."""
+    mine = encode_hello(
+        Hello(PROTOCOL_VERSION, chain_id, node_key.public_key, ephemeral_public_key(secret))
+    )
+    await ws.send_bytes(mine)
+    theirs = await _receive_handshake(ws)
+    peer = decode_hello(theirs, chain_id)
+    dialer, listener = (mine, theirs) if outbound else (theirs, mine)
+    keys = derive_session(secret, peer.ephemeral, dialer, listener)
+    sender = FrameCipher(keys.dialer_key if outbound else keys.listener_key)
+    receiver = FrameCipher(keys.listener_key if outbound else keys.dialer_key)
+    await ws.send_bytes(sender.seal(sign_auth(node_key, chain_id, keys.transcript, validator_key)))
+    try:
+        auth = receiver.open(await _receive_handshake(ws, MAX_HANDSHAKE_MESSAGE + TAG_SIZE))
+    except FrameAuthenticationError as exc:
+        raise HandshakeError("the peer's auth does not decrypt (altered on the way?)") from exc
+    proven = verify_auth(auth, peer, chain_id, keys.transcript)
+    return Handshaken(peer, proven, sender, receiver)
+
+
+async def _receive_handshake(ws: WebSocket, limit: int = MAX_HANDSHAKE_MESSAGE) -> bytes:
+    message = await ws.receive()
+    if message.type == aiohttp.WSMsgType.BINARY:
+        data: bytes = message.data
+        if len(data) > limit:
+            raise HandshakeError(f"a handshake message over {limit} bytes")
+        return data
+    if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+        raise HandshakeError("peer closed during the handshake")
+    raise HandshakeError(f"expected a binary handshake frame, got {message.type.name}")

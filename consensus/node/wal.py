@@ -25,12 +25,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Final, NamedTuple
+
+log = logging.getLogger("consensus.wal")
 
 SEGMENT_MAGIC: Final = b"LGWALSEG"
 SEGMENT_VERSION: Final = 1
@@ -84,6 +87,8 @@ class RecoveryReport:
     last_height: int | None
     records_in_last_segment: int
     truncated_bytes: int
+    truncated_at: int = 0  # offset in the last segment where the cut tail began
+    truncated_reason: str = ""  # what made the tail unreadable
 
 
 # -- byte format ---------------------------------------------------------------
@@ -259,6 +264,7 @@ class WriteAheadLog:
     def _recover(self) -> RecoveryReport:
         segments = self._segment_paths()
         truncated = 0
+        cut_at, cut_reason = 0, ""
         records_in_last = 0
         for index, (height, path) in enumerate(segments):
             data = path.read_bytes()
@@ -270,6 +276,16 @@ class WriteAheadLog:
                     raise WalCorrupted(self.directory, path, scan.valid_end, scan.problem)
                 truncated = len(data) - scan.valid_end
                 self._truncate(path, scan.valid_end)
+                cut_at, cut_reason = scan.valid_end, scan.problem
+                log.warning(
+                    "WAL: cut a torn tail of %d bytes from %s at offset %d (%s); %d "
+                    "records before it are kept: a crash interrupted the last write",
+                    truncated,
+                    path,
+                    scan.valid_end,
+                    scan.problem,
+                    len(scan.records),
+                )
             if is_last:
                 records_in_last = len(scan.records)
                 self._open_segment(height, path, scan.valid_end)
@@ -278,7 +294,9 @@ class WriteAheadLog:
                 assert self._fd is not None
                 os.fsync(self._fd)
         last = segments[-1][0] if segments else None
-        return RecoveryReport(len(segments), last, records_in_last, truncated)
+        return RecoveryReport(
+            len(segments), last, records_in_last, truncated, cut_at, cut_reason
+        )
 
     def _check_header(self, path: Path, height: int, data: bytes) -> None:
         try:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import socket
 import time
 from pathlib import Path
@@ -138,6 +139,10 @@ def test_a_node_down_for_many_blocks_catches_up_by_sync(devnet: Devnet) -> None:
     devnet.wait_height(target, indexes=[3], timeout=120)
     log = (Path(devnet.nodes[3]["home"]) / "node.log").read_text()
     assert "synced from a peer" in log
+    # While fetching, it ran no rounds for the heights it fetched (issue 13 section 6).
+    synced = {int(h) for h in re.findall(r"height=(\d+) synced from a peer", log)}
+    proposed = {int(h) for h in re.findall(r"height=(\d+) round=\d+ proposing", log)}
+    assert not synced & proposed, f"proposed at heights it was fetching: {synced & proposed}"
     _assert_all_committed(devnet, hashes)
     devnet.assert_same_chain()
 

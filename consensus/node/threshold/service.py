@@ -14,9 +14,12 @@ transactions.
   attempt, kind, sender, body])``, so p2p node keys are never trusted for
   it. A p2p payload is an array of envelopes. A node resends its own
   messages of an attempt every RESEND_INTERVAL_S until the attempt's window
-  closes (lost frames, late connections); messages for attempts not started
-  here yet are buffered (bounded), since nodes commit at slightly
-  different moments.
+  closes (lost frames, late connections). Messages for attempts not started
+  here yet are buffered, since nodes commit at slightly different moments,
+  but only from the ceremony's members (for a ceremony not committed here
+  yet: from validators, for the next UNKNOWN_ID_WINDOW ids), checked before
+  their signature, and within the caps and expiry of
+  consensus.node.threshold.buffer; anything else is dropped unread.
 - **Persistence.** Outputs are carried out in order, and every write is
   durable before the next output: an attempt is recorded as joined before
   its first message; nonces are saved before the commitment goes out and
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from consensus.node.p2p import PeerMisbehaved
+from consensus.node.threshold.buffer import EnvelopeBuffer
 from consensus.node.threshold.runs import (
     MESSAGE_KINDS,
     CeremonyRun,
@@ -56,6 +60,7 @@ from consensus.node.threshold.runs import (
     takes_part,
 )
 from consensus.node.threshold.store import SavedKeys, ThresholdStore
+from consensus.node.wire_limits import ENVELOPE_LIMITS
 from ledger import codec, crypto
 from ledger.address import address_of
 from ledger.chain import Chain
@@ -65,11 +70,13 @@ from ledger.features.threshold.bodies import ThresholdResult
 from ledger.features.threshold.ceremonies import (
     COMPLETED,
     KIND_SIGN,
+    PENDING,
     PHASE_BLOCKS,
     Ceremony,
     Group,
     decode_keygen_result,
     decode_unsigned_transaction,
+    next_ceremony_id,
     threshold_ceremonies,
     threshold_ceremony,
     threshold_group,
@@ -86,8 +93,9 @@ log = logging.getLogger("consensus.threshold")
 
 ENVELOPE_DOMAIN: Final = "ledger/threshold/p2p/v1"
 RESEND_INTERVAL_S: Final = 0.5
-MAX_BUFFERED: Final = 4096
 MAX_ENVELOPES_PER_PAYLOAD: Final = 64
+UNKNOWN_ID_WINDOW: Final = 8  # ceremony ids not committed here yet that may be buffered
+MAX_SEEN: Final = 16_384  # digests remembered to skip duplicates
 
 
 class EnvelopeError(ValueError):
@@ -128,7 +136,7 @@ def decode_envelope(data: object) -> Envelope:
     if not isinstance(data, bytes):
         raise EnvelopeError("an envelope is bytes")
     try:
-        value = codec.decode(data)
+        value = codec.decode(data, limits=ENVELOPE_LIMITS)
     except codec.CodecError as exc:
         raise EnvelopeError(f"envelope: {exc}") from exc
     if not (isinstance(value, tuple) and len(value) == 6):
@@ -168,6 +176,7 @@ class ThresholdService:
         broadcast: Callable[[Any], object],
         catching_up: Callable[[], bool] = lambda: False,
         rng: RandomBytes = os.urandom,
+        is_validator: Callable[[bytes], bool] = lambda key: False,
     ) -> None:
         """Open the encrypted store. Raises ThresholdStoreError."""
         self.chain = chain
@@ -176,6 +185,7 @@ class ThresholdService:
         self.key = validator_key
         self._broadcast = broadcast
         self._catching_up = catching_up
+        self._is_validator = is_validator
         self._rng = rng
         self.store = ThresholdStore(directory, validator_key)
         self.sat_out: set[tuple[int, int]] = set(self.store.joined)
@@ -184,8 +194,7 @@ class ThresholdService:
         self.keys: dict[tuple[int, int], SavedKeys] = self.store.load_keys()
         self.runs: dict[tuple[int, int], _Active] = {}
         self.done: set[tuple[int, int]] = set()
-        self._buffer: dict[tuple[int, int], list[Envelope]] = {}
-        self._buffered = 0
+        self.buffer: EnvelopeBuffer[Envelope] = EnvelopeBuffer()
         self._seen: set[bytes] = set()
         self._adopted: dict[str, int] = {}  # key set ("": the group) -> adopted ceremony
 
@@ -225,8 +234,9 @@ class ThresholdService:
                 continue
             self._carry_out(active, active.run.step(height))
         finished = {c.ceremony_id for c in recent}
-        for stale in [b for b in self._buffer if b in self.done or b[0] in finished]:
-            self._buffered -= len(self._buffer.pop(stale))
+        for stale in [b for b in self.buffer.runs() if b in self.done or b[0] in finished]:
+            self.buffer.drop(stale)
+        self.buffer.expire(height)
         self.store.forget_ceremonies(live)
         self._erase_retired(held, live)
         for ceremony in recent:
@@ -339,8 +349,7 @@ class ThresholdService:
             height,
         )
         self._carry_out(active, run.start())
-        for envelope in self._buffer.pop(run_id, []):
-            self._buffered -= 1
+        for envelope in self.buffer.take(run_id):
             run.receive(envelope.kind, envelope.sender, envelope.body)
 
     def _on_finished(self, ceremony: Ceremony, group: Group | None) -> None:
@@ -424,7 +433,9 @@ class ThresholdService:
     # -- the network ------------------------------------------------------------
     def on_message(self, payload: object) -> None:
         """A THRESHOLD channel payload from a peer. Raises PeerMisbehaved for
-        malformed envelopes or bad signatures."""
+        malformed envelopes or bad signatures. Envelopes nobody here expects
+        (no run, and not from a member: see the module docstring) are
+        dropped before their signature is checked."""
         if not isinstance(payload, tuple) or len(payload) > MAX_ENVELOPES_PER_PAYLOAD:
             raise PeerMisbehaved("a threshold payload is an array of envelopes")
         for item in payload:
@@ -437,25 +448,38 @@ class ThresholdService:
                 envelope = decode_envelope(item)
             except EnvelopeError as exc:
                 raise PeerMisbehaved(str(exc)) from exc
+            run_id = (envelope.ceremony_id, envelope.attempt)
+            if envelope.sender == self.key.public_key or run_id in self.done:
+                continue
+            active = self.runs.get(run_id)
+            if active is None and not self._may_buffer(envelope):
+                continue
+            if active is not None and envelope.sender not in active.run.senders(envelope.kind):
+                continue  # not a member of this run: not worth a signature check
             if not crypto.verify_digest(
                 envelope.sender, envelope.digest(self.chain.chain_id), envelope.signature
             ):
                 raise PeerMisbehaved("threshold envelope with a bad signature")
+            if len(self._seen) >= MAX_SEEN:
+                self._seen.clear()
             self._seen.add(digest)
-            self._deliver(envelope)
+            if active is None:
+                self.buffer.add(run_id, envelope, envelope.sender, len(item), self.chain.tip.height)
+            elif active.run.receive(envelope.kind, envelope.sender, envelope.body):
+                self._carry_out(active, active.run.step(self.chain.tip.height))
 
-    def _deliver(self, envelope: Envelope) -> None:
-        if envelope.sender == self.key.public_key:
-            return
-        run_id = (envelope.ceremony_id, envelope.attempt)
-        active = self.runs.get(run_id)
-        if active is None:
-            if run_id not in self.done and self._buffered < MAX_BUFFERED:
-                self._buffer.setdefault(run_id, []).append(envelope)
-                self._buffered += 1
-            return
-        if active.run.receive(envelope.kind, envelope.sender, envelope.body):
-            self._carry_out(active, active.run.step(self.chain.tip.height))
+    def _may_buffer(self, envelope: Envelope) -> bool:
+        """Whether an envelope for an attempt not started here may wait: from a
+        member of a pending ceremony, or from a validator for one of the next
+        few ceremony ids (requested in a block not committed here yet)."""
+        reader = self.chain.store
+        ceremony = threshold_ceremony(reader, envelope.ceremony_id)
+        if ceremony is None:
+            upcoming = envelope.ceremony_id - next_ceremony_id(reader)
+            return 0 <= upcoming < UNKNOWN_ID_WINDOW and self._is_validator(envelope.sender)
+        if ceremony.status != PENDING:
+            return False
+        return takes_part(ceremony, envelope.sender, threshold_group(reader), True)
 
     async def resend_loop(self) -> None:
         """Pick up the ceremonies pending at start, then resend this node's
@@ -480,4 +504,5 @@ class ThresholdService:
                 for run_id, active in sorted(self.runs.items())
             ],
             "satOut": sorted(self.sat_out),
+            "buffered": {"envelopes": len(self.buffer), "bytes": self.buffer.size},
         }

@@ -694,6 +694,12 @@ def threshold_group(reader: StateReader) -> Group | None:
     return get_group(State(reader))
 
 
+def next_ceremony_id(reader: StateReader) -> int:
+    """The id the next requested ceremony will get."""
+    raw = reader.get_state(NEXT_ID_KEY)
+    return codec.decode(raw) if raw is not None else 1
+
+
 def threshold_ceremony(reader: StateReader, ceremony_id: int) -> Ceremony | None:
     return get_ceremony(State(reader), ceremony_id)
 

@@ -21,19 +21,23 @@ from consensus.node.p2p import (
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
     FrameTooLarge,
+    Handshaken,
     P2PConfig,
     P2PNode,
     PeerAddress,
     PeerMisbehaved,
+    run_handshake,
 )
 from consensus.node.p2p_handshake import (
-    CHALLENGE_SIZE,
     PROTOCOL_VERSION,
+    FrameCipher,
     HandshakeError,
     Hello,
     WrongChain,
     decode_hello,
+    derive_session,
     encode_hello,
+    ephemeral_public_key,
     sign_auth,
     verify_auth,
 )
@@ -107,30 +111,44 @@ async def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> Non
 # -- a raw client that speaks (or breaks) the protocol -------------------------------
 
 
+class RawPeer:
+    """A raw WebSocket to a node, with the session if the handshake was done."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, session: Handshaken | None) -> None:
+        self.ws = ws
+        self.session = session
+
+    async def send_frame(self, frame: bytes) -> None:
+        """Seal ``frame`` under the session (it then comes provably from us)."""
+        assert self.session is not None
+        await self.ws.send_bytes(self.session.sender.seal(frame))
+
+
 @asynccontextmanager
 async def raw_client(
     node: P2PNode, key: SigningKey | None = None, chain: str = CHAIN, bad_signature: bool = False
-) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+) -> AsyncIterator[RawPeer]:
     """Connect to ``node``; with a key, complete the handshake (or spoil it)."""
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(f"ws://127.0.0.1:{node.listen_port}/p2p") as ws,
     ):
-        if key is not None:
-            challenge = os.urandom(CHALLENGE_SIZE)
-            await ws.send_bytes(
-                encode_hello(Hello(PROTOCOL_VERSION, chain, key.public_key, challenge))
+        handshake = None
+        if key is not None and not bad_signature and chain == CHAIN:
+            handshake = await run_handshake(ws, key, chain, True, None, os.urandom(32))
+        elif key is not None:
+            secret = os.urandom(32)
+            mine = encode_hello(
+                Hello(PROTOCOL_VERSION, chain, key.public_key, ephemeral_public_key(secret))
             )
+            await ws.send_bytes(mine)
             theirs = await ws.receive()
-            assert theirs.type == aiohttp.WSMsgType.BINARY
-            peer = decode_hello(theirs.data, CHAIN)
-            answered = os.urandom(CHALLENGE_SIZE) if bad_signature else peer.challenge
-            await ws.send_bytes(sign_auth(key, chain, challenge, answered))
             if chain == CHAIN:
-                auth = await ws.receive()
-                if auth.type == aiohttp.WSMsgType.BINARY:
-                    verify_auth(auth.data, peer, CHAIN, challenge)
-        yield ws
+                peer = decode_hello(theirs.data, CHAIN)
+                keys = derive_session(secret, peer.ephemeral, mine, theirs.data)
+                wrong = os.urandom(32)  # signs a transcript that is not this connection's
+                await ws.send_bytes(FrameCipher(keys.dialer_key).seal(sign_auth(key, chain, wrong)))
+        yield RawPeer(ws, handshake)
 
 
 async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int | None:
@@ -147,19 +165,61 @@ async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int | None:
 # -- handshake (pure) -----------------------------------------------------------------
 
 
+def _hellos() -> tuple[bytes, bytes, bytes, bytes]:
+    sa, sb = os.urandom(32), os.urandom(32)
+    hello_a = encode_hello(
+        Hello(PROTOCOL_VERSION, CHAIN, KEYS[0].public_key, ephemeral_public_key(sa))
+    )
+    hello_b = encode_hello(
+        Hello(PROTOCOL_VERSION, CHAIN, KEYS[1].public_key, ephemeral_public_key(sb))
+    )
+    return sa, sb, hello_a, hello_b
+
+
 def test_handshake_messages_prove_the_key_and_cannot_be_reflected() -> None:
-    a, b = KEYS[0], KEYS[1]
-    ca, cb = os.urandom(32), os.urandom(32)
-    hello_a = decode_hello(encode_hello(Hello(PROTOCOL_VERSION, CHAIN, a.public_key, ca)), CHAIN)
-    hello_b = Hello(PROTOCOL_VERSION, CHAIN, b.public_key, cb)
-    auth_a = sign_auth(a, CHAIN, ca, cb)
-    verify_auth(auth_a, hello_a, CHAIN, cb)  # b checks a's answer to b's challenge
+    a = KEYS[0]
+    sa, sb, raw_a, raw_b = _hellos()
+    hello_a, hello_b = decode_hello(raw_a, CHAIN), decode_hello(raw_b, CHAIN)
+    keys_a = derive_session(sa, hello_b.ephemeral, raw_a, raw_b)
+    keys_b = derive_session(sb, hello_a.ephemeral, raw_a, raw_b)
+    assert keys_a == keys_b  # both sides derive the same session
+    auth_a = sign_auth(a, CHAIN, keys_a.transcript)
+    assert verify_auth(auth_a, hello_a, CHAIN, keys_b.transcript) is None
     with pytest.raises(HandshakeError):
-        verify_auth(auth_a, hello_b, CHAIN, ca)  # a's answer replayed as b's
+        verify_auth(auth_a, hello_b, CHAIN, keys_b.transcript)  # a's auth replayed as b's
+    _, _, other_a, other_b = _hellos()
+    other = derive_session(sa, hello_b.ephemeral, other_a, other_b)
     with pytest.raises(HandshakeError):
-        verify_auth(auth_a, hello_a, CHAIN, os.urandom(32))  # an old answer
+        verify_auth(auth_a, hello_a, CHAIN, other.transcript)  # an old connection's auth
     with pytest.raises(HandshakeError):
-        verify_auth(auth_a, hello_a, "other-chain", cb)
+        verify_auth(auth_a, hello_a, "other-chain", keys_b.transcript)
+
+
+def test_a_validator_attestation_binds_the_validator_key_to_the_node_key() -> None:
+    node, validator, other = KEYS[0], KEYS[2], KEYS[3]
+    sa, _, raw_a, raw_b = _hellos()
+    hello_a = decode_hello(raw_a, CHAIN)
+    keys = derive_session(sa, decode_hello(raw_b, CHAIN).ephemeral, raw_a, raw_b)
+    auth = sign_auth(node, CHAIN, keys.transcript, validator)
+    assert verify_auth(auth, hello_a, CHAIN, keys.transcript) == validator.public_key
+    _, signature, _, validator_signature = codec.decode(auth)
+    forged = codec.encode(("ledger/p2p-auth/v2", signature, other.public_key, validator_signature))
+    with pytest.raises(HandshakeError, match="validator signature"):
+        verify_auth(forged, hello_a, CHAIN, keys.transcript)
+
+
+def test_frames_are_sealed_in_order_and_any_change_is_detected() -> None:
+    key = os.urandom(32)
+    sender, receiver = FrameCipher(key), FrameCipher(key)
+    sealed = [sender.seal(b"frame %d" % i) for i in range(3)]
+    assert receiver.open(sealed[0]) == b"frame 0"
+    with pytest.raises(Exception, match="failed authentication"):
+        receiver.open(sealed[2])  # skipped one: out of order
+    flipped = FrameCipher(key)
+    altered = bytes([sealed[0][0] ^ 1]) + sealed[0][1:]
+    with pytest.raises(Exception, match="failed authentication"):
+        flipped.open(altered)
+    assert b"frame" not in b"".join(sealed)  # unreadable on the wire
 
 
 @pytest.mark.parametrize(
@@ -167,10 +227,11 @@ def test_handshake_messages_prove_the_key_and_cannot_be_reflected() -> None:
     [
         b"",
         b"\xc1",
-        codec.encode(("ledger/p2p-hello/v1", 2, CHAIN, KEYS[0].public_key, bytes(32))),
-        codec.encode(("ledger/p2p-hello/v1", 1, CHAIN, b"\x02" + bytes(32), bytes(32))),
-        codec.encode(("ledger/p2p-hello/v1", 1, CHAIN, KEYS[0].public_key, bytes(31))),
-        codec.encode(("ledger/p2p-auth/v1", bytes(64))),
+        codec.encode(("ledger/p2p-hello/v2", 3, CHAIN, KEYS[0].public_key, bytes(32))),
+        codec.encode(("ledger/p2p-hello/v1", 1, CHAIN, KEYS[0].public_key, bytes(32))),
+        codec.encode(("ledger/p2p-hello/v2", 2, CHAIN, b"\x02" + bytes(32), bytes(32))),
+        codec.encode(("ledger/p2p-hello/v2", 2, CHAIN, KEYS[0].public_key, bytes(31))),
+        codec.encode(("ledger/p2p-auth/v2", bytes(64), b"", b"")),
     ],
 )
 def test_invalid_hello_messages(message: bytes) -> None:
@@ -261,8 +322,8 @@ def test_invalid_frames_to_send() -> None:
 def test_invalid_wrong_chain_id_is_rejected() -> None:
     async def scenario() -> None:
         async with running(0) as (a, _):
-            async with raw_client(a, KEYS[5], chain="another-chain") as ws:
-                assert await close_code(ws) == CLOSE_WRONG_CHAIN
+            async with raw_client(a, KEYS[5], chain="another-chain") as raw:
+                assert await close_code(raw.ws) == CLOSE_WRONG_CHAIN
             async with running(1, chain_id="another-chain", persistent_peers=(a.listen_address,)):
                 await asyncio.sleep(0.5)
                 assert a.peers() == []
@@ -273,8 +334,8 @@ def test_invalid_wrong_chain_id_is_rejected() -> None:
 def test_invalid_bad_handshake_signature_is_rejected() -> None:
     async def scenario() -> None:
         async with running(0) as (a, _):
-            async with raw_client(a, KEYS[5], bad_signature=True) as ws:
-                assert await close_code(ws) == CLOSE_BAD_HANDSHAKE
+            async with raw_client(a, KEYS[5], bad_signature=True) as raw:
+                assert await close_code(raw.ws) == CLOSE_BAD_HANDSHAKE
             assert a.peers() == []
 
     run(scenario)
@@ -284,10 +345,10 @@ def test_invalid_handshake_timeout_and_garbage_before_handshake() -> None:
     async def scenario() -> None:
         async with running(0, handshake_timeout=0.3) as (a, _):
             async with raw_client(a) as silent:
-                assert await close_code(silent) == CLOSE_BAD_HANDSHAKE
-            async with raw_client(a) as ws:
-                await ws.send_str("hello?")
-                assert await close_code(ws) == CLOSE_BAD_HANDSHAKE
+                assert await close_code(silent.ws) == CLOSE_BAD_HANDSHAKE
+            async with raw_client(a) as raw:
+                await raw.ws.send_str("hello?")
+                assert await close_code(raw.ws) == CLOSE_BAD_HANDSHAKE
 
     run(scenario)
 
@@ -306,13 +367,13 @@ def test_invalid_garbage_frame_disconnects_and_bans_the_peer_only(
 ) -> None:
     async def scenario() -> None:
         async with running(0) as (a, inbox_a), running(1) as (b, _):
-            async with raw_client(a, KEYS[5]) as ws:
+            async with raw_client(a, KEYS[5]) as raw:
                 await eventually(lambda: len(a.peers()) == 1)
-                await ws.send_bytes(frame)
-                assert await close_code(ws) == CLOSE_PROTOCOL
+                await raw.send_frame(frame)
+                assert await close_code(raw.ws) == CLOSE_PROTOCOL
             assert a.peers() == []
             async with raw_client(a, KEYS[5]) as again:  # banned for a while
-                assert await close_code(again) == CLOSE_REFUSED
+                assert await close_code(again.ws) == CLOSE_REFUSED
             b.add_persistent_peer(a.listen_address)  # the node keeps serving others
             assert await a.wait_for_peers(1, 5)
             b.broadcast(CONSENSUS_CHANNEL, "still here")
@@ -327,14 +388,15 @@ def test_invalid_garbage_frame_disconnects_and_bans_the_peer_only(
 def test_invalid_oversized_frame_disconnects() -> None:
     async def scenario() -> None:
         async with running(0, max_frame_size=4096) as (a, inbox):
-            async with raw_client(a, KEYS[5]) as ws:
+            async with raw_client(a, KEYS[5]) as raw:
                 await eventually(lambda: len(a.peers()) == 1)
-                await ws.send_bytes(codec.encode((CONSENSUS_CHANNEL, b"ok")))
+                await raw.send_frame(codec.encode((CONSENSUS_CHANNEL, b"ok")))
                 await inbox.wait_for(1)
-                await ws.send_bytes(codec.encode((CONSENSUS_CHANNEL, b"x" * 5000)))
-                assert await close_code(ws) is not None
+                await raw.send_frame(codec.encode((CONSENSUS_CHANNEL, b"x" * 5000)))
+                assert await close_code(raw.ws) is not None
             await eventually(lambda: a.peers() == [])
             assert len(inbox.messages) == 1
+            assert a.banned() == []  # the WebSocket layer refused it: no proof of who sent it
 
     run(scenario)
 

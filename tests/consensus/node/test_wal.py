@@ -3,6 +3,7 @@ and a writer SIGKILLed at random moments. Invalid cases are named test_invalid_*
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -115,6 +116,25 @@ def test_torn_last_record_is_truncated_at_every_byte_offset(tmp_path: Path) -> N
             wal.append(b"resumed")
         assert (directory / segment.name).stat().st_size == offsets[-2] + RECORD_HEADER_SIZE + 7
         assert replayed(directory) == [*RECORDS[:-1], b"resumed"]
+
+
+def test_a_cut_tail_is_logged_with_what_was_cut_and_where(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    segment = write_log(tmp_path, RECORDS)
+    offsets = record_offsets(RECORDS)
+    segment.write_bytes(segment.read_bytes()[: offsets[-1] - 3])
+    with caplog.at_level(logging.WARNING, logger="consensus.wal"), WriteAheadLog(tmp_path) as wal:
+        assert wal.recovery.truncated_at == offsets[-2]
+        assert wal.recovery.truncated_reason
+    (line,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    text = line.getMessage()
+    assert f"torn tail of {offsets[-1] - 3 - offsets[-2]} bytes" in text
+    assert str(segment) in text and f"at offset {offsets[-2]}" in text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="consensus.wal"), WriteAheadLog(tmp_path):
+        pass
+    assert not caplog.records  # a clean log says nothing
 
 
 def test_torn_tail_of_zeros_or_garbage_is_truncated(tmp_path: Path) -> None:
