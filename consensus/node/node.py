@@ -364,7 +364,7 @@ class Node:
             self.mempool.pending_nonce,
             key,
             threshold,
-            lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+            lambda: self.network_height() > self._chain.tip.height + PHASE_BLOCKS,
         )
         self._events.add_listener(service.on_committed)
         return service
@@ -378,7 +378,7 @@ class Node:
             self.mempool.pending_nonce,
             key,
             shares_from(threshold),
-            lambda: self.sync.is_behind(self._chain.tip.height + PHASE_BLOCKS),
+            lambda: self.network_height() > self._chain.tip.height + PHASE_BLOCKS,
         )
         self._events.add_listener(service.on_committed)
         return service

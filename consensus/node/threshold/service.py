@@ -76,6 +76,7 @@ from ledger.features.threshold.ceremonies import (
     Group,
     decode_keygen_result,
     decode_unsigned_transaction,
+    key_set_holders,
     next_ceremony_id,
     threshold_ceremonies,
     threshold_ceremony,
@@ -479,7 +480,8 @@ class ThresholdService:
             return 0 <= upcoming < UNKNOWN_ID_WINDOW and self._is_validator(envelope.sender)
         if ceremony.status != PENDING:
             return False
-        return takes_part(ceremony, envelope.sender, threshold_group(reader), True)
+        holders = key_set_holders(reader, ceremony.key_set)
+        return takes_part(ceremony, envelope.sender, holders, True)
 
     async def resend_loop(self) -> None:
         """Pick up the ceremonies pending at start, then resend this node's
