@@ -54,18 +54,13 @@ def rate(action: Callable[[], object], seconds: float, max_count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (under 60 s)")
-    parser.add_argument("--members", type=int, default=4)
-    parser.add_argument("--threshold", type=int, default=3)
-    args = parser.parse_args()
-    seconds = 0.4 if args.quick else 2.0
-    max_count = 50_000
+def crypto_costs(
+    members: int, threshold: int, seconds: float, max_count: int = 50_000
+) -> dict[str, float]:
+    """Operations per second on this core (see the module docstring), by name."""
     rng = random.Random(2024).randbytes
-
-    keys, public = trusted_dealer_keygen(MINT_SECRET, args.members, args.threshold, rng)
-    signers = keys[: args.threshold]
+    keys, public = trusted_dealer_keygen(MINT_SECRET, members, threshold, rng)
+    signers = keys[:threshold]
     r = bdhke.random_blinding_factor(rng)
     blinded = bdhke.blind_message(b"bench note", r)
     rounds = [issuance.issuance_commit(k, blinded, CONTEXT, rng) for k in signers]
@@ -90,8 +85,6 @@ def main() -> None:
         ]
         issuance.aggregate_issuance(public, blinded, listed, answers, CONTEXT)
 
-    log("measuring the reference (raw coincurve ECDSA verification)...")
-    reference = secp256k1_verify_per_core(seconds=seconds)
     measures: dict[str, Callable[[], object]] = {
         "issuance_share": lambda: issuance.issuance_commit(signers[0], blinded, CONTEXT, rng),
         "issuance_share_check": lambda: issuance.verify_issuance_commitment(
@@ -120,6 +113,19 @@ def main() -> None:
     for name, action in measures.items():
         rates[name] = rate(action, seconds, max_count)
         log(f"{name:30s} {rates[name]:10.0f} /s  {1e6 / rates[name]:8.0f} us")
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (under 60 s)")
+    parser.add_argument("--members", type=int, default=4)
+    parser.add_argument("--threshold", type=int, default=3)
+    args = parser.parse_args()
+    seconds = 0.4 if args.quick else 2.0
+    log("measuring the reference (raw coincurve ECDSA verification)...")
+    reference = secp256k1_verify_per_core(seconds=seconds)
+    rates = crypto_costs(args.members, args.threshold, seconds)
     log(f"{'reference ECDSA verify':30s} {reference:10.0f} /s  {1e6 / reference:8.0f} us")
     emit(
         "mint_crypto",

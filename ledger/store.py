@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import plyvel
 
@@ -80,6 +80,26 @@ def open_leveldb(path: str | Path) -> plyvel.DB:
         write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
         compression=LEVELDB_COMPRESSION,
     )
+
+
+class StateSnapshot:
+    """The state as it was when the snapshot was taken (see Store.snapshot_reader)."""
+
+    def __init__(self, snapshot: Any) -> None:
+        self._snapshot = snapshot
+
+    def get_state(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._snapshot.get(b"S" + key)
+        return value
+
+    def close(self) -> None:
+        self._snapshot.close()
+
+    def __enter__(self) -> StateSnapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Store:
@@ -138,6 +158,11 @@ class Store:
     def get_node(self, node_hash: bytes) -> bytes | None:
         value: bytes | None = self._db.get(b"N" + node_hash)
         return value
+
+    def snapshot_reader(self) -> StateSnapshot:
+        """A StateReader frozen at the latest committed state, for a reader on
+        another thread while blocks keep being committed; close it when done."""
+        return StateSnapshot(self._db.snapshot())
 
     # -- chain tip -------------------------------------------------------
     def is_initialized(self) -> bool:

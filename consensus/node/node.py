@@ -962,6 +962,8 @@ class Node:
         self.wal.close()
         if self.guard is not None:
             self.guard.close()
+        if self.mint is not None:
+            await self.mint.close()  # its worker reads the store
         if self.threshold is not None:
             self.threshold.close()
         self._chain.close()

@@ -49,7 +49,7 @@ DEVNET_MINT: dict[str, Any] = {
     "unit": "coin",
     "max_exponent": 20,
     "issue_timeout_blocks": 40,
-    "round_blocks": 4,
+    "round_blocks": 8,
     "lock_window_blocks": 1,
     "reveal_blocks": 20,
     "keyset_grace_blocks": 100000,

@@ -4,6 +4,14 @@ state and submit the resulting ``mint_commit``, ``mint_respond`` and
 ``mint_evaluate`` transactions, signed with the validator key, through the
 node's own mempool.
 
+The duties' cryptography (tens of milliseconds per batch of outputs) runs on
+one worker thread, never on the event loop, so that consensus goes on while
+the shares are computed: a commit starts a pass on the newest committed
+state unless one is running, and a pass that ends behind the tip starts
+another. Only the submission goes back to the event loop (the mempool is
+not shared with threads). ``close`` waits for the pass in progress, so the
+store is never closed under it.
+
 Its key shares are the threshold service's (the mint's keysets are
 threshold key sets). The (request, round) pairs it committed to are written
 durably to ``HOME/data/mint/committed.bin`` *before* the commitments are
@@ -13,9 +21,11 @@ memory only, died with the process). Nothing else it holds is secret.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -82,6 +92,11 @@ class MintService:
         self.duties = MintDuties(chain.chain_id, validator_key.public_key, rng, 1)
         self.duties.sat_out = self._load_committed()
         self.submitted = 0
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mint-duties")
+        self._running: asyncio.Future[list[Any]] | None = None
+        self._latest = 0  # the newest committed height heard of
+        self._done = 0  # the height the last pass ran on
+        self._closed = False
 
     def _load_committed(self) -> set[tuple[int, int]]:
         if not self.path.exists():
@@ -97,30 +112,63 @@ class MintService:
         write_durably(self.path, codec.encode(tuple(remembered)))
 
     def on_committed(self, committed: Any) -> None:
-        """EventHub listener: a block was committed. Never raises."""
-        try:
-            self.on_height(committed.block.height)
-        except Exception:
-            log.exception("mint: handling height %d failed", committed.block.height)
+        """EventHub listener: a block was committed. Starts a pass on the
+        worker thread unless one is running. Never raises."""
+        self._latest = max(self._latest, committed.block.height)
+        if self._running is None and not self._closed:
+            self._start_pass()
 
-    def on_height(self, height: int) -> None:
-        reader = self.chain.store
-        config = mint_config(reader)
-        if config is None or self._catching_up():
-            return
-        self.duties.lock_window_blocks = config.lock_window_blocks
-        state = State(reader)
-        before = set(self.duties.sat_out)
-        record, bodies = self.duties.work(
-            height,
-            pending_work(reader),
-            lambda epoch: get_keyset(state, epoch),
-            self.threshold.key_set_shares,
-        )
-        if record or self.duties.sat_out != before:
-            self._save_committed()  # durable before any commitment leaves the node
+    def _start_pass(self) -> None:
+        loop = asyncio.get_running_loop()
+        height = self._latest
+        self._running = loop.run_in_executor(self._worker, self._pass, height)
+        self._running.add_done_callback(lambda done: self._finish_pass(done, height))
+
+    def _pass(self, height: int) -> list[Any]:
+        """On the worker thread: the bodies to submit for ``height``."""
+        try:
+            return self.on_height(height)
+        except Exception:
+            log.exception("mint: the duties of height %d failed", height)
+            return []
+
+    def _finish_pass(self, done: asyncio.Future[list[Any]], height: int) -> None:
+        """Back on the event loop: submit what the pass made, start the next."""
+        self._running = None
+        self._done = height
+        bodies = done.result() if not done.cancelled() else []
         for body in bodies:
             self._send(body)
+        if self._latest > height and not self._closed:
+            self._start_pass()
+
+    async def close(self) -> None:
+        """Wait for the pass in progress (it reads the store), then stop the worker."""
+        self._closed = True
+        running = self._running
+        if running is not None:
+            await asyncio.wait([running], timeout=30)
+        self._worker.shutdown(wait=True)
+
+    def on_height(self, height: int) -> list[Any]:
+        """The bodies this validator owes for the committed state (the
+        (request, round) pairs it commits to are written durably first)."""
+        with self.chain.store.snapshot_reader() as reader:  # one consistent state
+            config = mint_config(reader)
+            if config is None or self._catching_up():
+                return []
+            self.duties.lock_window_blocks = config.lock_window_blocks
+            state = State(reader)
+            before = set(self.duties.sat_out)
+            record, bodies = self.duties.work(
+                height,
+                pending_work(reader),
+                lambda epoch: get_keyset(state, epoch),
+                self.threshold.key_set_shares,
+            )
+        if record or self.duties.sat_out != before:
+            self._save_committed()  # durable before any commitment leaves the node
+        return bodies
 
     def _send(self, body: Any) -> None:
         tx = Transaction(

@@ -2,7 +2,7 @@
 state at genesis and read by every mint rule.
 
     "mint": {"asset": "coin", "unit": "coin", "max_exponent": 20,
-             "issue_timeout_blocks": 40, "round_blocks": 4,
+             "issue_timeout_blocks": 40, "round_blocks": 8,
              "lock_window_blocks": 1, "reveal_blocks": 20,
              "keyset_grace_blocks": 100000}
 
@@ -46,7 +46,7 @@ class MintConfig:
     unit: str = "coin"
     max_exponent: int = 20
     issue_timeout_blocks: int = 40
-    round_blocks: int = 4
+    round_blocks: int = 8
     lock_window_blocks: int = 1
     reveal_blocks: int = 20
     keyset_grace_blocks: int = 100_000

@@ -14,7 +14,15 @@ from collections.abc import Iterable
 from coincurve import PublicKey
 
 from ledger.threshold.errors import InvalidEncoding
-from ledger.threshold.group import GENERATOR, IDENTITY, ORDER, SCALAR_SIZE, Point
+from ledger.threshold.group import (
+    GENERATOR,
+    IDENTITY,
+    ORDER,
+    SCALAR_SIZE,
+    Point,
+    coincurve_key,
+    point_of,
+)
 
 UNCOMPRESSED_SIZE = 65
 
@@ -26,7 +34,7 @@ def encode_uncompressed(p: Point) -> bytes:
     """
     if p.is_identity():
         raise InvalidEncoding("the identity has no uncompressed encoding")
-    return bytes(PublicKey(p.sec).format(compressed=False))
+    return bytes(coincurve_key(p).format(compressed=False))
 
 
 def _combine(terms: Iterable[tuple[Point, int]]) -> PublicKey | None:
@@ -40,7 +48,7 @@ def _combine(terms: Iterable[tuple[Point, int]]) -> PublicKey | None:
         if p == GENERATOR:
             parts.append(PublicKey.from_valid_secret(scalar))
         else:
-            parts.append(PublicKey(p.sec).multiply(scalar))
+            parts.append(coincurve_key(p).multiply(scalar))
     if not parts:
         return None
     if len(parts) == 1:
@@ -54,7 +62,7 @@ def _combine(terms: Iterable[tuple[Point, int]]) -> PublicKey | None:
 def linear_combination(terms: Iterable[tuple[Point, int]]) -> Point:
     """sum k*P over (P, k) pairs, any integers k (reduced mod ORDER)."""
     total = _combine(terms)
-    return IDENTITY if total is None else Point(total.format(compressed=True))
+    return IDENTITY if total is None else point_of(total)
 
 
 def linear_combination_uncompressed(terms: Iterable[tuple[Point, int]]) -> bytes | None:

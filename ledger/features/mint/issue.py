@@ -19,8 +19,9 @@ transactions:
    again (fresh nonces, since a new list makes a new challenge).
 
 A round whose chosen holders have not all answered within
-``round_blocks`` starts again without the silent ones (recorded as
-missed); a round whose holders were reshared starts again. A request not
+``round_blocks`` of the block that closed its list starts again without the
+silent ones (recorded as missed); a round whose holders were reshared
+starts again. A request not
 issued by ``expires_at`` is refunded from the reserve to its owner.
 
 The books: ``in_flight`` counts the value of open requests, ``issued`` the
@@ -35,7 +36,7 @@ from typing import Final
 from ledger import codec
 from ledger.address import address_of
 from ledger.context import BlockContext, Outcome
-from ledger.exceptions import InvalidOperation, LimitExceeded, UnknownRecord
+from ledger.exceptions import InvalidOperation, LimitExceeded
 from ledger.features.threshold.interface import KeySet, get_key_set
 from ledger.state import State
 from ledger.threshold.errors import InvalidShare, ThresholdError
@@ -47,6 +48,7 @@ from .config import MintConfig, get_config
 from .issuance import BlindSignature, IssuanceCommitment, IssuanceResponse, aggregate_issuance
 from .keyset_lifecycle import require_config
 from .records import (
+    ISSUE_DEADLINE_PREFIX,
     ISSUED,
     ISSUING,
     KEYSET_ACTIVE,
@@ -57,6 +59,8 @@ from .records import (
     RESERVE_ADDRESS,
     ChainKeyset,
     IssueRequest,
+    add_deadline,
+    all_keysets,
     get_books,
     get_keyset,
     get_meta,
@@ -66,8 +70,10 @@ from .records import (
     next_id,
     record_fault,
     set_books,
+    set_keyset,
     set_pending,
     set_request,
+    take_deadlines,
 )
 from .wire import (
     ISSUANCE_COMMITMENT_SIZE,
@@ -127,6 +133,7 @@ def open_request(
     )
     set_request(state, request)
     set_pending(state, PENDING_ISSUES_KEY, (*pending, request.request_id))
+    add_deadline(state, ISSUE_DEADLINE_PREFIX, request.expires_at, request.request_id)
     books = get_books(state)
     set_books(state, replace(books, in_flight=books.in_flight + request.value))
     return request
@@ -172,7 +179,7 @@ def submit_commitments(state: State, actor: bytes, body: MintCommit, ctx: BlockC
     waiting for this holder (done, another round, list full, excluded) are
     skipped: a batch made from one block may land after the next. Raises
     UnknownRecord on a chain without a mint."""
-    require_config(state)
+    config = require_config(state)
     accepted = 0
     for request_id, round_, data in body.entries:
         request = get_request(state, request_id)
@@ -189,7 +196,12 @@ def submit_commitments(state: State, actor: bytes, body: MintCommit, ctx: BlockC
             continue  # the chosen list is closed
         if len(data) != ISSUANCE_COMMITMENT_SIZE * len(request.outputs):
             continue  # the wrong size for this request: not a commitment to it
-        set_request(state, replace(request, commitments=(*request.commitments, (me, data))))
+        request = replace(request, commitments=(*request.commitments, (me, data)))
+        if len(request.commitments) >= holders.threshold:
+            request = replace(request, round_started=ctx.height)  # responses due from here
+            deadline = ctx.height + config.round_blocks
+            add_deadline(state, ISSUE_DEADLINE_PREFIX, deadline, request.request_id)
+        set_request(state, request)
         accepted += 1
     return Outcome(events=(mint_event("mint_commitments", (("accepted", accepted),)),))
 
@@ -341,6 +353,9 @@ def _blame(
 def _next_round(
     request: IssueRequest, holders: KeySet, ctx: BlockContext, excluded: list[int]
 ) -> IssueRequest:
+    """The request's next round, leaving ``excluded`` out too (after a
+    resharing the identifiers are new: nobody stays left out)."""
+    kept = set(request.excluded) if holders.epoch == request.holders_epoch else set()
     return replace(
         request,
         round=request.round + 1,
@@ -348,7 +363,7 @@ def _next_round(
         holders_epoch=holders.epoch,
         commitments=(),
         responses=(),
-        excluded=tuple(sorted(set(request.excluded) | set(excluded))),
+        excluded=tuple(sorted(kept | set(excluded))),
     )
 
 
@@ -373,29 +388,57 @@ def refund(state: State, config: MintConfig, request: IssueRequest, ctx: BlockCo
 
 
 def advance_mint_issues(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """End-of-block step: refund expired requests; restart rounds whose
-    holders were reshared, or whose chosen holders stayed silent."""
+    """End-of-block step: refund the requests expiring now; restart the rounds
+    whose response time ended with holders silent; restart every round of a
+    key set reshared since the last block."""
     mint_config = get_config(state)
     if mint_config is None:
         return ()
     events: list[Event] = []
-    for request_id in get_pending(state, PENDING_ISSUES_KEY):
+    for request_id in take_deadlines(state, ISSUE_DEADLINE_PREFIX, ctx.height):
         request = get_request(state, request_id)
-        if request is None:
-            raise UnknownRecord(f"pending issuance request {request_id} is missing")
+        if request is None or request.status != ISSUING:
+            continue  # finished since: a stale deadline
         if request.expires_at <= ctx.height:
             events.append(refund(state, mint_config, request, ctx))
             continue
         holders = _holders(state, request)
-        if holders is None:
-            continue
-        if holders.epoch != request.holders_epoch:
-            set_request(state, _next_round(request, holders, ctx, excluded=[]))
-            continue
+        if holders is None or holders.epoch != request.holders_epoch:
+            continue  # restarted below
         chosen = {i for i, _ in request.commitments}
         listed = len(chosen) >= holders.threshold
         if listed and request.round_started + mint_config.round_blocks <= ctx.height:
             silent = sorted(chosen - {i for i, _ in request.responses})
             events.extend(_blame(state, holders, request, silent, bad=False))
-            set_request(state, _next_round(request, holders, ctx, excluded=silent))
+            left_out = _silent_left_out(request, holders, silent)
+            set_request(state, _next_round(request, holders, ctx, excluded=left_out))
+    _restart_reshared(state, ctx)
     return tuple(events)
+
+
+def _silent_left_out(request: IssueRequest, holders: KeySet, silent: list[int]) -> list[int]:
+    """The silent holders to leave out of the next round: all of them, unless
+    that leaves fewer than t holders (then none: they may only be slow)."""
+    members = {i for i, _, _ in holders.members}
+    available = members - set(request.excluded) - set(silent)
+    return silent if len(available) >= holders.threshold else []
+
+
+def _restart_reshared(state: State, ctx: BlockContext) -> None:
+    """Restart the rounds of the requests whose keyset's key set was reshared
+    since the mint last looked (its commitments were made with old shares)."""
+    reshared = {}
+    for keyset in all_keysets(state):
+        holders = get_key_set(state, keyset.key_set)
+        if holders is not None and holders.epoch != keyset.holders_epoch:
+            set_keyset(state, replace(keyset, holders_epoch=holders.epoch))
+            reshared[keyset.epoch] = holders
+    if not reshared:
+        return
+    for request_id in get_pending(state, PENDING_ISSUES_KEY):
+        request = get_request(state, request_id)
+        if request is None or request.status != ISSUING:
+            continue
+        holders = reshared.get(request.keyset_epoch)
+        if holders is not None and request.holders_epoch != holders.epoch:
+            set_request(state, _next_round(request, holders, ctx, excluded=[]))

@@ -29,9 +29,14 @@ from .records import (
     KEYSET_EXPIRED,
     KEYSET_PENDING,
     KEYSET_RETIRING,
+    PENDING_LOCKS_KEY,
+    RECHECK_LOCKS_KEY,
     ChainKeyset,
+    add_recheck,
     all_keysets,
+    get_lock,
     get_meta,
+    get_pending,
     mint_event,
     set_keyset,
     set_meta,
@@ -105,17 +110,23 @@ def update_mint_keysets(state: State, ctx: BlockContext) -> tuple[Event, ...]:
             if previous is not None and previous.status == KEYSET_ACTIVE:
                 expiry = ctx.height + config.keyset_grace_blocks
                 set_keyset(state, replace(previous, status=KEYSET_RETIRING, expires_at=expiry))
-            set_keyset(
-                state,
-                replace(
-                    keyset, status=KEYSET_ACTIVE, keyset_id=keyset_id, public_keys=held.public_keys
-                ),
+            activated = replace(
+                keyset,
+                status=KEYSET_ACTIVE,
+                keyset_id=keyset_id,
+                public_keys=held.public_keys,
+                holders_epoch=held.epoch,
             )
+            set_keyset(state, activated)
             set_meta(state, keyset.epoch, newest)
             attributes = (("epoch", keyset.epoch), ("keyset_id", keyset_id))
             events.append(mint_event("mint_keyset_activated", attributes))
         elif keyset.status == KEYSET_RETIRING and keyset.expires_at <= ctx.height:
             set_keyset(state, replace(keyset, status=KEYSET_EXPIRED))
             retire_key_set(state, keyset.key_set)
+            # Its notes locked but not yet evaluated can never be: release them.
+            locks = (get_lock(state, y) for y in get_pending(state, PENDING_LOCKS_KEY))
+            stuck = [lock.y for lock in locks if lock and lock.keyset_epoch == keyset.epoch]
+            add_recheck(state, RECHECK_LOCKS_KEY, stuck)
             events.append(mint_event("mint_keyset_expired", (("epoch", keyset.epoch),)))
     return tuple(events)

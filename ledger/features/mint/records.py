@@ -4,16 +4,28 @@ canonical value, and the functions that read and write them.
     Mp              -> the settings (config.py)
     Mm              -> [active keyset epoch, newest keyset epoch]
     Mk || epoch(4)  -> a keyset: [status, key set name, keyset id, [public key per
-                       denomination], created_at, expires_at]
+                       denomination], created_at, expires_at, key set epoch seen]
     Ma              -> the books: [value issued, value redeemed, value in flight]
     Mn              -> the next issuance request id and commitment id
     Mq              -> the pending issuance request ids, oldest first
     Mi || id(8)     -> an issuance request (IssueRequest.to_value)
+    Md || height(8) -> issuance request ids with a deadline at that height (expiry,
+                       or the end of a round's response time)
     Mr              -> the pending redemption commitment ids, oldest first
     Mc || id(8)     -> a redemption commitment (Commitment.to_value)
-    Mv              -> the locked notes (Y) not yet evaluated or settled, oldest first
+    Me || height(8) -> commitment ids whose reveal time ends before that height
+    Mv              -> the locked notes (Y) not yet settled, oldest first
     Ml || Y(33)     -> a note's lock, or its spent mark (Lock.to_value)
+    Ms, Mw          -> commitment ids and notes (Y) to look at again at the end of
+                       this block (written by reveals and evaluations, emptied by
+                       the end-of-block step)
     Mf || address   -> [bad shares, missed rounds] recorded against a validator
+
+The end-of-block steps touch only what is due: the requests and
+commitments whose deadline is this height (``Md``, ``Me``), and what this
+block's transactions changed (``Ms``, ``Mw``); the pending lists are read
+whole only by the key holders (off chain), to count against the caps, and
+when a key set is reshared (its requests restart their rounds).
 
 The reserve is the account at ``RESERVE_ADDRESS``, derived from a domain
 string, so no key signs for it: only the rules in this feature move its
@@ -40,6 +52,10 @@ NEXT_IDS_KEY: Final = b"Mn"
 PENDING_ISSUES_KEY: Final = b"Mq"
 PENDING_COMMITMENTS_KEY: Final = b"Mr"
 PENDING_LOCKS_KEY: Final = b"Mv"
+RECHECK_COMMITMENTS_KEY: Final = b"Ms"
+RECHECK_LOCKS_KEY: Final = b"Mw"
+ISSUE_DEADLINE_PREFIX: Final = b"Md"
+REVEAL_DEADLINE_PREFIX: Final = b"Me"
 KEYSET_PREFIX: Final = b"Mk"
 ISSUE_PREFIX: Final = b"Mi"
 COMMITMENT_PREFIX: Final = b"Mc"
@@ -109,6 +125,7 @@ class ChainKeyset:
     public_keys: tuple[bytes, ...]  # per denomination 2^0, 2^1, ... ( () while pending)
     created_at: int
     expires_at: int = 0  # set when it starts retiring
+    holders_epoch: int = 0  # the key set's epoch when the mint last looked
 
     def to_value(self) -> tuple[Any, ...]:
         return (
@@ -118,6 +135,7 @@ class ChainKeyset:
             self.public_keys,
             self.created_at,
             self.expires_at,
+            self.holders_epoch,
         )
 
     def key_index(self, amount: int) -> int | None:
@@ -136,8 +154,10 @@ def get_keyset(state: State, epoch: int) -> ChainKeyset | None:
     value = _get(state, KEYSET_PREFIX + epoch.to_bytes(4, "big"))
     if value is None:
         return None
-    status, key_set, keyset_id, keys, created, expires = value
-    return ChainKeyset(epoch, status, key_set, keyset_id, tuple(keys), created, expires)
+    status, key_set, keyset_id, keys, created, expires, holders_epoch = value
+    return ChainKeyset(
+        epoch, status, key_set, keyset_id, tuple(keys), created, expires, holders_epoch
+    )
 
 
 def set_keyset(state: State, keyset: ChainKeyset) -> None:
@@ -379,6 +399,7 @@ class Lock:
     shares: tuple[tuple[int, bytes], ...] = ()
     value: bytes = b""
     winner: int = 0
+    revealed: bool = False  # a claim on it was revealed: the holders may evaluate it
 
     def to_value(self) -> tuple[Any, ...]:
         if self.status != LOCKED:  # a spent mark keeps only what NUT-07 answers
@@ -392,6 +413,7 @@ class Lock:
             self.holders_epoch,
             self.shares,
             self.value,
+            self.revealed,
         )
 
 
@@ -402,7 +424,7 @@ def get_lock(state: State, y: bytes) -> Lock | None:
     if value[0] != LOCKED:
         status, epoch, amount, winner = value
         return Lock(y, status, epoch, amount, 0, winner=winner)
-    status, epoch, amount, locked_at, claims, holders_epoch, shares, combined = value
+    status, epoch, amount, locked_at, claims, holders_epoch, shares, combined, revealed = value
     return Lock(
         y,
         status,
@@ -413,6 +435,7 @@ def get_lock(state: State, y: bytes) -> Lock | None:
         holders_epoch,
         tuple((i, v) for i, v in shares),
         combined,
+        revealed=revealed,
     )
 
 
@@ -422,6 +445,46 @@ def set_lock(state: State, lock: Lock) -> None:
 
 def delete_lock(state: State, y: bytes) -> None:
     state.set_raw(LOCK_PREFIX + y, None)
+
+
+# -- deadlines and the block's work list --------------------------------------------------
+
+
+def add_deadline(state: State, prefix: bytes, height: int, item: int) -> None:
+    """Note ``item`` (a request or commitment id) as due at ``height``."""
+    key = prefix + height.to_bytes(8, "big")
+    items = get_pending(state, key)
+    if item not in items:
+        _put(state, key, (*items, item))
+
+
+def take_deadlines(state: State, prefix: bytes, height: int) -> tuple[int, ...]:
+    """The ids due at ``height``, in id order; the bucket is emptied."""
+    key = prefix + height.to_bytes(8, "big")
+    items = get_pending(state, key)
+    if items:
+        state.set_raw(key, None)
+    return tuple(sorted(items))
+
+
+def add_recheck(state: State, key: bytes, items: Any) -> None:
+    """Add ids (``Ms``) or notes (``Mw``) to look at again at the end of the block."""
+    present = get_pending(state, key)
+    seen = set(present)
+    fresh = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            fresh.append(item)
+    if fresh:
+        _put(state, key, (*present, *fresh))
+
+
+def take_rechecks(state: State, key: bytes) -> list[Any]:
+    items = list(get_pending(state, key))
+    if items:
+        state.set_raw(key, None)
+    return items
 
 
 # -- faults ------------------------------------------------------------------------

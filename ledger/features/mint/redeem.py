@@ -1,14 +1,13 @@
-"""Redemption and swap on chain: commit, evaluate, reveal, settle.
+"""Redemption and swap on chain: commit, reveal, evaluate, settle.
 
 Two problems shape it (ADR 0017 and docs/spec/mint.md):
 
 - ``k*Y`` *is* a note for the secret behind ``Y``: once the key holders
   publish enough evaluation shares, whoever knows the secret holds a valid
   note. So a ``Y`` is locked before any share is published, and after the
-  evaluation it is spent (to the winning claim), burned (no claim showed
+  evaluation it is spent (to the winning claim) or burned (no claim showed
   the right ``C``: whoever presented a wrong one learns a note that is
-  already dead), or released (a claim showed the right ``C`` but nobody
-  revealed: publishing ``k*Y = C`` told nobody anything new).
+  already dead).
 - A redemption in the mempool shows its notes, and anyone could copy them to
   their own address. So the notes' secrets stay hidden in a first
   transaction, ``mint_redeem_commit`` (``[epoch, amount, Y, C]`` per note and
@@ -22,16 +21,28 @@ Timeline of a note ``Y`` first locked at height L:
 
 - commitments may still claim ``Y`` while ``height < L + lock_window``
   (with the same keyset and amount); after that it is locked;
-- from ``L + lock_window`` the holders publish ``k_i*Y`` with proofs
-  (``mint_evaluate``); every share is verified, a bad one is recorded
-  against its validator; ``t`` valid shares combine to ``k*Y``;
 - a commitment is revealed by its sender at ``height > its height``, until
-  ``its height + lock_window + reveal_blocks``;
-- at the end of each block, a revealed commitment settles once every note
-  it claims is evaluated and no earlier claim with the right ``C`` can still
-  be revealed: it wins each note where its ``C`` is right and nobody earlier
-  won; an address target is paid what it won; a swap target gets its new
-  notes (an issuance request) if it won everything, else the sender is paid.
+  ``its height + lock_window + reveal_blocks``; the reveal marks its notes
+  **revealed**: someone knows their secrets;
+- only a revealed note is evaluated, and only from ``L + lock_window``: the
+  holders publish ``k_i*Y`` with proofs (``mint_evaluate``); every share is
+  verified, a bad one is recorded against its validator; ``t`` valid shares
+  combine to ``k*Y``. A note nobody reveals is never evaluated: when its
+  claims have all expired it is **released** (unspent again). So copying a
+  commitment from the mempool with a wrong ``C`` cannot get the owner's note
+  burned: without a reveal nothing is published;
+- a revealed commitment settles once every note it claims is evaluated and
+  no earlier claim with the right ``C`` can still be revealed: it wins each
+  note where its ``C`` is right and nobody earlier won; an address target is
+  paid what it won; a swap target gets its new notes (an issuance request)
+  if it won everything, else the sender is paid;
+- an evaluated note no claim showed the right ``C`` for is burned; one whose
+  right claims all expired unrevealed is released.
+
+The end-of-block step looks only at what is due or changed: the
+commitments whose reveal time ended (``Me``), and the commitments and notes
+that this block's reveals, evaluations, expiries and settlements touched
+(``Ms``, ``Mw``), until nothing more changes.
 """
 
 from __future__ import annotations
@@ -81,12 +92,17 @@ from .records import (
     PENDING_COMMITMENTS_KEY,
     PENDING_ISSUES_KEY,
     PENDING_LOCKS_KEY,
+    RECHECK_COMMITMENTS_KEY,
+    RECHECK_LOCKS_KEY,
     RESERVE_ADDRESS,
+    REVEAL_DEADLINE_PREFIX,
     REVEALED,
     SETTLED,
     SPENT,
     Commitment,
     Lock,
+    add_deadline,
+    add_recheck,
     delete_lock,
     get_books,
     get_commitment,
@@ -101,6 +117,8 @@ from .records import (
     set_commitment,
     set_lock,
     set_pending,
+    take_deadlines,
+    take_rechecks,
 )
 from .wire import decode_evaluation_share
 
@@ -167,6 +185,7 @@ def commit_redemption(
     )
     set_commitment(state, commitment)
     set_pending(state, PENDING_COMMITMENTS_KEY, (*pending, commitment_id))
+    add_deadline(state, REVEAL_DEADLINE_PREFIX, expires_at + 1, commitment_id)
     attributes = (
         ("commitment_id", commitment_id),
         ("notes", len(body.inputs)),
@@ -199,8 +218,8 @@ def submit_evaluations(
     accepted = 0
     for y, data in body.entries:
         lock = get_lock(state, y)
-        if lock is None or lock.status != LOCKED or lock.value:
-            continue
+        if lock is None or lock.status != LOCKED or lock.value or not lock.revealed:
+            continue  # nobody showed the secret yet: nothing is published
         if ctx.height < lock.locked_at + config.lock_window_blocks:
             continue  # shares wait until no commitment can claim the note any more
         found = _holders_of(state, lock)
@@ -227,6 +246,8 @@ def submit_evaluations(
             combined = interpolate_values(values)
             lock = replace(lock, value=encode_element(combined), shares=())
             events.append(mint_event("mint_note_evaluated", (("note", y),)))
+            add_recheck(state, RECHECK_COMMITMENTS_KEY, lock.claims)
+            add_recheck(state, RECHECK_LOCKS_KEY, (y,))
         set_lock(state, lock)
     return Outcome(events=(mint_event("mint_evaluations", (("accepted", accepted),)), *events))
 
@@ -276,6 +297,11 @@ def reveal_redemption(
         raise InvalidOperation("the secrets, target and salt do not open the commitment")
     _check_target(state, config, commitment, body.target)
     set_commitment(state, replace(commitment, status=REVEALED, target=body.target))
+    for note in commitment.inputs:
+        lock = get_lock(state, note.y)
+        if lock is not None and lock.status == LOCKED and not lock.revealed:
+            set_lock(state, replace(lock, revealed=True))
+    add_recheck(state, RECHECK_COMMITMENTS_KEY, (commitment.commitment_id,))
     attributes = (("commitment_id", commitment.commitment_id), ("target", body.target.kind))
     return Outcome(events=(mint_event("mint_redeem_revealed", attributes),))
 
@@ -384,58 +410,88 @@ def _drop_locks(state: State, ys: list[bytes]) -> None:
         set_pending(state, PENDING_LOCKS_KEY, tuple(y for y in pending if y not in drop))
 
 
-def _close_locks(state: State) -> list[Event]:
-    """Burn evaluated notes no claim presented the right C for; release those
-    whose right claims all expired unrevealed, and those whose keyset expired
-    before they were evaluated (nothing was published: nobody learned k*Y)."""
-    events = []
-    closed = []
-    for y in get_pending(state, PENDING_LOCKS_KEY):
-        lock = get_lock(state, y)
-        if lock is None or lock.status != LOCKED:
-            closed.append(y)
-            continue
-        if not lock.value:
-            keyset = get_keyset(state, lock.keyset_epoch)
-            if keyset is None or not keyset.redeemable:
-                delete_lock(state, y)
-                closed.append(y)
-                events.append(mint_event("mint_note_released", (("note", y),)))
-            continue
-        right = [c for c in (_valid_claim(state, i, lock) for i in lock.claims) if c is not None]
+def _close_lock(state: State, y: bytes) -> tuple[Event | None, tuple[int, ...]]:
+    """Burn an evaluated note no claim showed the right C for; release one
+    whose right claims (or, not evaluated, all claims) expired unrevealed, or
+    whose keyset expired before its evaluation. Returns the event (None if
+    the lock stays) and the claims to look at again."""
+    lock = get_lock(state, y)
+    if lock is None or lock.status != LOCKED:
+        return None, ()
+    claims = [get_commitment(state, i) for i in lock.claims]
+    if lock.value:
+        right = [c for c in claims if c is not None and c.c_for(y) == lock.value]
         if not right:
             set_lock(state, replace(lock, status=BURNED))
-            closed.append(y)
-            events.append(mint_event("mint_note_burned", (("note", y),)))
-        elif all(c.status == EXPIRED for c in right):
+            return mint_event("mint_note_burned", (("note", y),)), lock.claims
+        if all(c.status == EXPIRED for c in right):
             delete_lock(state, y)
-            closed.append(y)
-            events.append(mint_event("mint_note_released", (("note", y),)))
-    _drop_locks(state, closed)
-    return events
+            return mint_event("mint_note_released", (("note", y),)), lock.claims
+        return None, ()
+    keyset = get_keyset(state, lock.keyset_epoch)
+    unredeemable = keyset is None or not keyset.redeemable
+    if unredeemable or all(c is None or c.status == EXPIRED for c in claims):
+        delete_lock(state, y)
+        return mint_event("mint_note_released", (("note", y),)), lock.claims
+    return None, ()
+
+
+def _expire(state: State, commitment: Commitment, ctx: BlockContext) -> Event:
+    set_commitment(state, replace(commitment, status=EXPIRED, settled_at=ctx.height))
+    add_recheck(state, RECHECK_LOCKS_KEY, [note.y for note in commitment.inputs])
+    for note in commitment.inputs:  # later claims may have waited for this one
+        lock = get_lock(state, note.y)
+        if lock is not None:
+            add_recheck(state, RECHECK_COMMITMENTS_KEY, lock.claims)
+    return mint_event("mint_redeem_expired", (("commitment_id", commitment.commitment_id),))
 
 
 def settle_mint_redemptions(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """End-of-block step: expire unrevealed commitments, settle revealed ones
-    (in commitment order), then close the locks that are done."""
+    """End-of-block step: expire the commitments whose reveal time ended;
+    then, until nothing changes, settle the revealed commitments this block
+    touched (lowest id first) and close the notes it touched."""
     config = get_config(state)
     if config is None:
         return ()
     events: list[Event] = []
-    remaining = []
-    for commitment_id in get_pending(state, PENDING_COMMITMENTS_KEY):
+    finished: list[int] = []
+    for commitment_id in take_deadlines(state, REVEAL_DEADLINE_PREFIX, ctx.height):
         commitment = get_commitment(state, commitment_id)
-        assert commitment is not None, "a pending commitment is missing"
-        if commitment.status == COMMITTED and ctx.height > commitment.expires_at:
-            set_commitment(state, replace(commitment, status=EXPIRED, settled_at=ctx.height))
-            events.append(mint_event("mint_redeem_expired", (("commitment_id", commitment_id),)))
-            continue
-        if commitment.status == REVEALED:
-            settled = _settle(state, config, commitment, ctx)
-            if settled is not None:
-                events.extend(settled)
+        if commitment is not None and commitment.status == COMMITTED:
+            events.append(_expire(state, commitment, ctx))
+            finished.append(commitment_id)
+    closed: list[bytes] = []
+    while True:
+        pending_ids = sorted(set(take_rechecks(state, RECHECK_COMMITMENTS_KEY)))
+        pending_ys = take_rechecks(state, RECHECK_LOCKS_KEY)
+        if not pending_ids and not pending_ys:
+            break
+        for commitment_id in pending_ids:
+            commitment = get_commitment(state, commitment_id)
+            if commitment is None or commitment.status != REVEALED:
                 continue
-        remaining.append(commitment_id)
-    set_pending(state, PENDING_COMMITMENTS_KEY, tuple(remaining))
-    events.extend(_close_locks(state))
+            settled = _settle(state, config, commitment, ctx)
+            if settled is None:
+                continue  # it waits: what it waits for puts it back on the list
+            events.extend(settled)
+            finished.append(commitment_id)
+            touched = [note.y for note in commitment.inputs]
+            add_recheck(state, RECHECK_LOCKS_KEY, touched)
+            for y in touched:
+                lock = get_lock(state, y)
+                if lock is not None and lock.status == LOCKED:
+                    add_recheck(state, RECHECK_COMMITMENTS_KEY, lock.claims)
+        for y in dict.fromkeys(pending_ys):
+            event, claims = _close_lock(state, y)
+            if event is not None:
+                events.append(event)
+                add_recheck(state, RECHECK_COMMITMENTS_KEY, claims)
+            lock = get_lock(state, y)
+            if lock is None or lock.status != LOCKED:
+                closed.append(y)
+    _drop_locks(state, closed)
+    done = set(finished)
+    if done:
+        remaining = get_pending(state, PENDING_COMMITMENTS_KEY)
+        set_pending(state, PENDING_COMMITMENTS_KEY, tuple(i for i in remaining if i not in done))
     return tuple(events)

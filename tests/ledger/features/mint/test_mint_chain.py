@@ -294,7 +294,7 @@ def test_a_fresh_secret_with_a_garbage_c_burns_the_note_it_named() -> None:
     net = started()
     mallory = net.wallet("dave")
     from ledger.client.mint_wallet import address_target
-    from ledger.features.mint.bodies import MintRedeemCommit, NoteInput
+    from ledger.features.mint.bodies import MintRedeemCommit, MintRedeemReveal, NoteInput
     from ledger.features.mint.redeem import redemption_digest
 
     secret = "a secret nobody deposited for"
@@ -307,8 +307,40 @@ def test_a_fresh_secret_with_a_garbage_c_burns_the_note_it_named() -> None:
     commit = MintRedeemCommit((NoteInput(1, 1, y, garbage),), digest)
     (receipt,) = net.block(net.chain.sign(mallory.key, commit))
     assert receipt.status == 0
-    net.blocks(3)
-    assert note_state(net.chain.reader, y) == NOTE_SPENT
+    net.blocks(2)
+    assert note_state(net.chain.reader, y) == NOTE_PENDING  # not evaluated: nobody revealed
+    reveal = MintRedeemReveal(commitment_id_of(receipt), (secret,), target, bytes(32))
+    assert net.block(net.chain.sign(mallory.key, reveal))[0].status == 0
+    net.blocks(2)
+    assert note_state(net.chain.reader, y) == NOTE_SPENT  # evaluated, and burned
     again = MintRedeemCommit((NoteInput(1, 1, y, garbage),), digest)
     (refused,) = net.block(net.chain.sign(mallory.key, again))
     assert refused.status == AlreadyExists.status
+
+
+def test_a_copy_with_a_wrong_c_that_locks_the_note_first_cannot_get_it_burned() -> None:
+    """A griefer copies a pending commitment's Y with a wrong C and gets it in
+    a block before the owner's (the owner's then arrives after the lock
+    window and is refused). Nobody can reveal the copy, so the note is never
+    evaluated: it is released when the copy expires, and the owner redeems it."""
+    net = started()
+    alice, mallory = net.wallet("alice"), net.wallet("dave")
+    net.issue(alice, 4)
+    from ledger.features.mint.bodies import MintRedeemCommit, NoteInput
+
+    note = alice.notes[0]
+    y = secret_point(note.secret).sec
+    wrong = secret_point("not the signature").sec
+    copy = MintRedeemCommit((NoteInput(1, note.amount, y, wrong),), bytes(32))
+    assert net.block(net.chain.sign(mallory.key, copy))[0].status == 0
+    late, _, _ = net.commit(alice, [note])  # the window (1 block) has closed
+    assert late.status == AlreadyExists.status
+    net.blocks(net.config.lock_window_blocks + net.config.reveal_blocks + 1)
+    assert note_state(net.chain.reader, y) == NOTE_UNSPENT
+    before = net.chain.balance(alice.address)
+    receipt, redemption, _ = net.commit(alice, [note])
+    assert net.reveal(alice, redemption, commitment_id_of(receipt)).status == 0
+    net.blocks(2)
+    assert note_state(net.chain.reader, y) == NOTE_SPENT
+    assert net.chain.balance(alice.address) == before - 2000 + note.amount
+    assert net.reserve_balanced()

@@ -119,7 +119,6 @@ def test_a_redemption_in_flight_when_its_keyset_expires_is_released_and_pays_not
         net.block()
     released = [e for e in net.chain.block_events if e.kind == "mint_note_released"]
     assert len(released) == 1
-    net.block()
     settled = [e for e in net.chain.block_events if e.kind == "mint_redeem_settled"]
     assert settled and dict(settled[0].attributes)["won"] == 0
     assert net.chain.balance(alice.address) == before
