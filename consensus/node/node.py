@@ -964,6 +964,8 @@ class Node:
             self.guard.close()
         if self.mint is not None:
             await self.mint.close()  # its worker reads the store
+        if self.mail is not None:
+            await self.mail.close()  # so does this one
         if self.threshold is not None:
             self.threshold.close()
         self._chain.close()
