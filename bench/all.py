@@ -24,6 +24,7 @@ BENCHMARKS = (
     "node_parts",
     "threshold",
     "mint_crypto",
+    "mint",
     "devnet_throughput",
     "block_sync",
 )
