@@ -25,6 +25,7 @@ BENCHMARKS = (
     "threshold",
     "mix",
     "mint_crypto",
+    "mint",
     "devnet_throughput",
     "attack_throughput",
     "block_sync",

@@ -1,6 +1,6 @@
 """Benchmark: the e-cash mint end to end on a devnet of validator processes.
 
-    python -m bench.mint [--quick] [--validators 4] [--offered 400] [--duration 60]
+    python -m bench.mint [--quick] [--validators 4] [--window 768] [--duration 60]
 
 A devnet of ``--validators`` separate node processes (default consensus
 settings: 500 ms between blocks) runs on 127.0.0.1 with the devnet genesis
@@ -8,14 +8,17 @@ settings: 500 ms between blocks) runs on 127.0.0.1 with the devnet genesis
 plus ``--senders`` funded bench accounts. Once the keyset is active:
 
 1. **Issuance.** Deposits of ``--outputs`` notes each (every note worth 1,
-   so the books count notes) are signed beforehand and submitted at
-   ``--offered`` notes per second for ``--duration`` seconds, each sender
-   always through the same node. The validators' key holder services sign
-   them in two rounds of transactions. A watcher samples ``ledger_getMint``
-   (the books) on node 0; the headline is the notes issued per second over
-   the second half of the submission window (steady state), the extras the
-   issuance latency in blocks (deposit's block to the block that issued it)
-   and what was still in flight or refunded.
+   so the books count notes) are signed and submitted in a closed loop for
+   ``--duration`` seconds: about ``--window`` notes are always submitted
+   and not yet issued, so the devnet runs at its own pace (an open loop
+   faster than it signs would only grow a queue whose requests are
+   refunded after ``issue_timeout_blocks``). Each sender always goes through
+   the same node. The validators' key holder services sign the deposits in
+   two rounds of transactions. A watcher samples ``ledger_getMint`` (the
+   books) on node 0; the headline is the notes issued per second from a
+   fifth into the run to its end (steady state); the extras the rate from
+   the first submission until every note is issued, and the issuance
+   latency in blocks (deposit's block to the block that issued it).
 2. **Redemption.** ``--redemptions`` deposits' notes are unblinded (each
    NUT-12 proof checked) and redeemed to their depositor, paced at
    ``--redeem-rate`` per second: commit, reveal as soon as the commitment is
@@ -24,11 +27,13 @@ plus ``--senders`` funded bench accounts. Once the keyset is active:
 3. **Costs on one core, in process:** a key holder's issuance share and its
    check, a redemption share and its check, the NUT-12 check (bench.mint_crypto).
 4. **The pending records** (issuance requests, redemption commitments,
-   locked notes): each a list of ids read and rewritten when an entry comes
-   or goes, and scanned by the end-of-block steps. In process, on a state
-   holding N pending entries (the requests with 64 outputs and 3 holders'
-   commitments each, the size an attacker's deposits would have), the time
-   of the end-of-block scans and of one list rewrite, for N up to the caps.
+   locked notes): each kind has a list of ids, read and rewritten when an
+   entry comes or goes, and deadline buckets that the end-of-block steps
+   read. In process, on a state holding N pending entries (the requests
+   with 64 outputs and 3 holders' commitments each, the size an attacker's
+   deposits would have), the time of the end-of-block steps, of one list
+   rewrite, and of the block after a resharing (which restarts every
+   pending round), for N up to the caps.
 
 The reference, measured in the same run, is the crypto-bound limit of
 issuance on this machine: the cores divided by the CPU time the
@@ -124,7 +129,7 @@ class Deposit:
 
 @dataclass
 class Run:
-    deposits: list[Deposit]
+    deposits: list[Deposit] = field(default_factory=list)
     samples: list[tuple[float, int, int, int]] = field(default_factory=list)  # t, h, issued, fl
     start: float = 0.0
     end: float = 0.0
@@ -147,27 +152,34 @@ def bench_genesis(validators: int, senders: int) -> tuple[dict[str, Any], list[S
     return document, keys
 
 
-def sign_deposits(
-    keys: list[SigningKey],
-    count: int,
-    outputs: int,
-    epoch: int,
-    max_exponent: int,
-    nodes: int,
-    chain_id: str,
-    rng: random.Random,
-) -> list[Deposit]:
-    nonces = [0] * len(keys)
-    deposits = []
-    for index in range(count):
-        sender = index % len(keys)
-        key = keys[sender]
-        body_outputs, pending = outputs_for([1] * outputs, max_exponent, rng.randbytes)
-        body = MintDeposit(epoch, body_outputs)
-        tx = Transaction(chain_id, key.public_key, nonces[sender], FEE, body).signed(key)
-        nonces[sender] += 1
-        deposits.append(Deposit(sender, sender % nodes, tx.encode().hex(), tx.hash.hex(), pending))
-    return deposits
+@dataclass
+class DepositSigner:
+    """Signs the next deposit of ``outputs`` one-coin notes, round robin over
+    the senders, each sender always through the same node."""
+
+    keys: list[SigningKey]
+    outputs: int
+    epoch: int
+    max_exponent: int
+    nodes: int
+    chain_id: str
+    rng: random.Random
+    nonces: list[int] = field(default_factory=list)
+    count: int = 0
+
+    def next(self) -> Deposit:
+        if not self.nonces:
+            self.nonces = [0] * len(self.keys)
+        sender = self.count % len(self.keys)
+        self.count += 1
+        key = self.keys[sender]
+        body_outputs, pending = outputs_for(
+            [1] * self.outputs, self.max_exponent, self.rng.randbytes
+        )
+        body = MintDeposit(self.epoch, body_outputs)
+        tx = Transaction(self.chain_id, key.public_key, self.nonces[sender], FEE, body).signed(key)
+        self.nonces[sender] += 1
+        return Deposit(sender, sender % self.nodes, tx.encode().hex(), tx.hash.hex(), pending)
 
 
 async def rpc_batch(
@@ -184,30 +196,34 @@ async def rpc_batch(
     return [by_id[i].get("result") for i in range(len(calls))]
 
 
-async def submit(run: Run, urls: list[str], rate: float, session: aiohttp.ClientSession) -> None:
-    """Send the deposits at ``rate`` deposits per second, each node's share in order."""
+async def submit(
+    run: Run,
+    signer: DepositSigner,
+    urls: list[str],
+    window: int,
+    duration: float,
+    session: aiohttp.ClientSession,
+) -> None:
+    """Closed loop for ``duration`` seconds: keep about ``window`` notes
+    submitted and not yet issued (the books' issued count tells), so the
+    devnet works at its own pace, never behind a queue that outgrows the
+    refund timeout."""
     loop = asyncio.get_running_loop()
-    per_tick = rate * TICK_S
-    due = 0.0
-    sent = 0
     run.start = time.monotonic()
-    next_at = loop.time()
-    pending_sends: list[asyncio.Task[None]] = []
-    while sent < len(run.deposits):
-        due += per_tick
-        take = int(due) - sent
-        if take > 0:
-            chunk = run.deposits[sent : sent + take]
-            sent += len(chunk)
-            by_node: dict[int, list[Deposit]] = {}
-            for deposit in chunk:
-                by_node.setdefault(deposit.node, []).append(deposit)
-            for node, items in by_node.items():
-                pending_sends.append(loop.create_task(send(run, urls[node], items, session)))
-        next_at += TICK_S
-        await asyncio.sleep(max(0.0, next_at - loop.time()))
+    deadline = run.start + duration
+    sends: list[asyncio.Task[None]] = []
+    base = run.samples[0][2] if run.samples else 0
+    while time.monotonic() < deadline:
+        issued = (run.samples[-1][2] if run.samples else base) - base
+        outstanding = len(run.deposits) * signer.outputs - issued
+        while outstanding + signer.outputs <= window:
+            deposit = signer.next()
+            run.deposits.append(deposit)
+            outstanding += signer.outputs
+            sends.append(loop.create_task(send(run, urls[deposit.node], [deposit], session)))
+        await asyncio.sleep(TICK_S)
     run.end = time.monotonic()
-    await asyncio.gather(*pending_sends)
+    await asyncio.gather(*sends)
 
 
 async def send(run: Run, url: str, items: list[Deposit], session: aiohttp.ClientSession) -> None:
@@ -234,7 +250,17 @@ async def sample_books(
         mint = await rpc(session, url, "ledger_getMint", [])
         height = await rpc(session, url, "ledger_blockNumber", [])
         run.samples.append((time.monotonic(), height, int(mint["issued"]), int(mint["inFlight"])))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
+
+
+def overall_rate(run: Run) -> float:
+    """Notes issued per second from the first submission to the sample that
+    first showed every note issued (or the last sample)."""
+    if not run.samples:
+        return float("nan")
+    first, final = run.samples[0][2], run.samples[-1][2]
+    done_at = next(t for t, _, issued, _ in run.samples if issued == final)
+    return (final - first) / max(done_at - run.start, 1e-9)
 
 
 def issued_rate(run: Run, since: float, until: float) -> float:
@@ -245,13 +271,22 @@ def issued_rate(run: Run, since: float, until: float) -> float:
     return (inside[-1][2] - inside[0][2]) / (inside[-1][0] - inside[0][0])
 
 
-async def issuance_phase(urls: list[str], run: Run, rate: float, drain_s: float) -> None:
+async def issuance_phase(
+    urls: list[str],
+    run: Run,
+    signer: DepositSigner,
+    window: int,
+    duration: float,
+    drain_s: float,
+) -> None:
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         stop = asyncio.Event()
         sampler = asyncio.get_running_loop().create_task(sample_books(run, urls[0], session, stop))
-        await submit(run, urls, rate, session)
-        log(f"  submitted {len(run.deposits)} deposits ({run.rejected} refused) ; draining ...")
+        while not run.samples:
+            await asyncio.sleep(0.05)
+        await submit(run, signer, urls, window, duration, session)
+        log(f"  submitted {len(run.deposits)} deposits ({run.rejected} refused); draining ...")
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline:
             if run.samples and run.samples[-1][3] == 0 and run.samples[-1][0] > run.end:
@@ -506,7 +541,9 @@ def main() -> None:
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--senders", type=int, default=64)
     parser.add_argument("--outputs", type=int, default=32, help="notes per deposit (1-64)")
-    parser.add_argument("--offered", type=float, default=400.0, help="notes/s submitted")
+    parser.add_argument(
+        "--window", type=int, default=768, help="notes submitted and not yet issued"
+    )
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--redemptions", type=int, default=24)
     parser.add_argument("--redeem-rate", type=float, default=2.0, help="redemptions/s")
@@ -542,21 +579,22 @@ def main() -> None:
         urls = [node["rpc_url"] for node in nodes]
         asyncio.run(wait_ready(urls, 60))
         epoch, max_exponent = asyncio.run(active_keyset(urls[0], 120))
-        count = max(1, round(args.offered * args.duration / args.outputs))
-        log(f"signing {count} deposits of {args.outputs} notes ...")
-        deposits = sign_deposits(
-            keys, count, args.outputs, epoch, max_exponent, len(urls), document["chain_id"], rng
+        signer = DepositSigner(
+            keys, args.outputs, epoch, max_exponent, len(urls), document["chain_id"], rng
         )
-        run = Run(deposits)
-        log(f"issuance: {args.offered:g} notes/s offered for {args.duration:g} s")
-        asyncio.run(issuance_phase(urls, run, args.offered / args.outputs, drain_s=90.0))
-        steady = issued_rate(run, run.start + (run.end - run.start) / 2, run.end)
+        run = Run()
+        log(f"issuance: {args.window} notes in flight for {args.duration:g} s")
+        asyncio.run(issuance_phase(urls, run, signer, args.window, args.duration, drain_s=90.0))
+        deposits = run.deposits
+        steady = issued_rate(run, run.start + args.duration / 5, run.end)
+        overall = overall_rate(run)
         total_issued = run.samples[-1][2] - run.samples[0][2] if run.samples else 0
         done = [d for d in deposits if d.completed_at]
         issue_blocks = [float(d.completed_at - d.height) for d in done]
         in_flight = run.samples[-1][3] if run.samples else 0
         log(
-            f"  steady {steady:,.1f} notes/s; issued {total_issued} of "
+            f"  {steady:,.1f} notes/s steady, {overall:,.1f} overall; "
+            f"issued {total_issued} of "
             f"{len(deposits) * args.outputs}; latency p50 {percentile(issue_blocks, 0.5)} blocks"
         )
         nonces: dict[int, int] = {}
@@ -586,7 +624,7 @@ def main() -> None:
             "validators": args.validators,
             "threshold": threshold,
             "outputs_per_deposit": args.outputs,
-            "offered_notes_s": args.offered,
+            "window_notes": args.window,
             "duration_s": args.duration,
             "redemptions": args.redemptions,
             "redeem_rate_s": args.redeem_rate,
@@ -598,7 +636,8 @@ def main() -> None:
         },
         {
             "notes_issued": total_issued,
-            "notes_offered": len(deposits) * args.outputs,
+            "overall_notes_s": round(overall, 1),
+            "notes_submitted": len(deposits) * args.outputs,
             "deposits_refused": run.rejected,
             "refusals": run.reasons,
             "in_flight_at_end": in_flight,

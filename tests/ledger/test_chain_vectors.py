@@ -399,7 +399,7 @@ MINT_CHAIN_ID: Final = "ledger-mint-vectors-1"
 # short grace period lets the rotated-out keyset expire (mint_keyset_expired).
 MINT_VECTOR_SETTINGS: Final = {
     "max_exponent": 3,
-    "issue_timeout_blocks": 6,
+    "issue_timeout_blocks": 10,
     "round_blocks": 2,
     "lock_window_blocks": 1,
     "reveal_blocks": 3,
@@ -490,10 +490,10 @@ def run_mint_scenario(net: MintNet) -> None:
     net.issue(alice, 7)
     # A holder's bad response is blamed; the next round goes on without it.
     net.tamper = _tamper_with(_first_preferred(net), MintRespond, drop=False)
-    net.issue(bob, 3, blocks=8)
+    net.issue(bob, 3, blocks=10)
     # A chosen holder that never answers is recorded as silent.
     net.tamper = _tamper_with(_first_preferred(net), MintRespond, drop=True)
-    net.issue(bob, 4, blocks=8)
+    net.issue(bob, 4, blocks=10)
     net.tamper = None
     # Two holders of four stay silent: the deposit is refunded.
     net.silent = set(sorted(net.validators)[:2])

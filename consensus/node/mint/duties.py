@@ -27,8 +27,11 @@ holder is absent.
 A pass does every response first (they finish requests), then commitments
 for at most ``MAX_COMMIT_OUTPUTS`` outputs and evaluations of at most
 ``MAX_EVALUATIONS`` notes, oldest first; what is left waits for the next
-pass. Bodies are batched: at most ``MAX_ENTRIES`` entries and about
-``MAX_BODY_BYTES`` of data per transaction.
+pass. A request too close to its refund to finish gets no new commitment:
+when deposits come faster than the validators sign, the work goes to the
+requests that can still be issued, and the others are refunded. Bodies are
+batched: at most ``MAX_ENTRIES`` entries and about ``MAX_BODY_BYTES`` of
+data per transaction.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ MAX_BODY_BYTES: Final = 48 * 1024
 MAX_COMMIT_OUTPUTS: Final = 256  # per pass: short passes answer sooner
 MAX_EVALUATIONS: Final = 256  # per pass
 PREFERRED_HEAD_START: Final = 2  # blocks before the other holders commit too
+MIN_BLOCKS_LEFT: Final = 4  # no commitment to a request this close to its refund
 
 Body = MintCommit | MintRespond | MintEvaluate
 SharesOf = Callable[[str], tuple[KeySet, tuple[KeyPackage, ...]] | None]
@@ -145,6 +149,8 @@ class MintDuties:
         if len(committed) < holders.threshold:
             if me in committed or run in self.sat_out or run in self.nonces:
                 return None
+            if request.expires_at - height < MIN_BLOCKS_LEFT:
+                return None  # it cannot finish: the work would be wasted
             if me in preferred_holders(request, holders):
                 return "commit"
             return "commit" if height >= request.round_started + PREFERRED_HEAD_START else None

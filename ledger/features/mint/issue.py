@@ -12,11 +12,14 @@ transactions:
    commitments of a round to be included make the chosen list; later ones
    are ignored.
 2. **Respond** (``mint_respond``): each chosen holder's ``s_i`` per output.
-   When all have answered, the chain aggregates: one NUT-12 check per
-   output (optimistic); if one fails every commitment and response of that
-   output is checked, the holders at fault are recorded
-   (``record_fault``), excluded from this request, and round 1 starts
-   again (fresh nonces, since a new list makes a new challenge).
+   At the end of the block in which all have answered, the chain
+   aggregates: one NUT-12 check per output (optimistic); if one fails every
+   commitment and response of that output is checked, the holders at fault
+   are recorded (``record_fault``), excluded from this request, and round 1
+   starts again (fresh nonces, since a new list makes a new challenge). The
+   transactions themselves carry no cryptographic check: the mempool checks
+   every transaction by running it, and would otherwise verify each
+   aggregation once on admission and again on every recheck.
 
 A round whose chosen holders have not all answered within
 ``round_blocks`` of the block that closed its list starts again without the
@@ -41,6 +44,7 @@ from ledger.features.threshold.interface import KeySet, get_key_set
 from ledger.state import State
 from ledger.threshold.errors import InvalidShare, ThresholdError
 from ledger.threshold.group import decode_element
+from ledger.threshold.keys import PublicKeyPackage
 from ledger.types import Event
 
 from .bodies import MintCommit, MintDeposit, MintRespond
@@ -57,9 +61,11 @@ from .records import (
     PENDING_ISSUES_KEY,
     REFUNDED,
     RESERVE_ADDRESS,
+    TO_AGGREGATE_KEY,
     ChainKeyset,
     IssueRequest,
     add_deadline,
+    add_recheck,
     all_keysets,
     get_books,
     get_keyset,
@@ -74,6 +80,7 @@ from .records import (
     set_pending,
     set_request,
     take_deadlines,
+    take_rechecks,
 )
 from .wire import (
     ISSUANCE_COMMITMENT_SIZE,
@@ -207,10 +214,11 @@ def submit_commitments(state: State, actor: bytes, body: MintCommit, ctx: BlockC
 
 
 def submit_responses(state: State, actor: bytes, body: MintRespond, ctx: BlockContext) -> Outcome:
-    """A chosen holder's round-2 responses; the last one of a request's
-    round aggregates it. Raises UnknownRecord on a chain without a mint."""
+    """A chosen holder's round-2 responses; a request whose responses are
+    all in is aggregated at the end of the block (advance_mint_issues), so
+    checking this transaction, in the mempool too, costs no cryptography.
+    Raises UnknownRecord on a chain without a mint."""
     require_config(state)
-    events: list[Event] = []
     accepted = 0
     for request_id, round_, data in body.entries:
         request = get_request(state, request_id)
@@ -229,11 +237,10 @@ def submit_responses(state: State, actor: bytes, body: MintRespond, ctx: BlockCo
             continue
         request = replace(request, responses=(*request.responses, (me, data)))
         accepted += 1
-        if len(request.responses) < len(request.commitments):
-            set_request(state, request)
-            continue
-        events.extend(_aggregate(state, request, holders, ctx))
-    return Outcome(events=(mint_event("mint_responses", (("accepted", accepted),)), *events))
+        set_request(state, request)
+        if len(request.responses) == len(request.commitments):
+            add_recheck(state, TO_AGGREGATE_KEY, (request_id,))
+    return Outcome(events=(mint_event("mint_responses", (("accepted", accepted),)),))
 
 
 def _aggregate_output(
@@ -242,13 +249,16 @@ def _aggregate_output(
     index: int,
     ctx: BlockContext,
     keyset: ChainKeyset,
+    packages: dict[int, PublicKeyPackage],
 ) -> BlindSignature:
     """One output's blind signature. Raises InvalidShare naming the holders
     at fault (a malformed commitment or response counts as wrong)."""
     amount, blinded = request.outputs[index]
     key_index = keyset.key_index(amount)
     assert key_index is not None
-    public = holders.public_package(key_index)
+    public = packages.get(key_index)
+    if public is None:
+        public = packages[key_index] = holders.public_package(key_index)
     commitments: list[IssuanceCommitment] = []
     responses: list[IssuanceResponse] = []
     bad = []
@@ -288,9 +298,10 @@ def _aggregate(
     assert keyset is not None
     signatures = []
     culprits: set[int] = set()
+    packages: dict[int, PublicKeyPackage] = {}  # by key index: decoded once per request
     for index in range(len(request.outputs)):
         try:
-            signature = _aggregate_output(holders, request, index, ctx, keyset)
+            signature = _aggregate_output(holders, request, index, ctx, keyset, packages)
         except InvalidShare as exc:
             culprits.update(exc.identifiers)
             continue
@@ -388,13 +399,25 @@ def refund(state: State, config: MintConfig, request: IssueRequest, ctx: BlockCo
 
 
 def advance_mint_issues(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """End-of-block step: refund the requests expiring now; restart the rounds
-    whose response time ended with holders silent; restart every round of a
-    key set reshared since the last block."""
+    """End-of-block step: aggregate the requests whose responses came in this
+    block (issue them, or blame and restart); refund the requests expiring
+    now; restart the rounds whose response time ended with holders silent;
+    restart every round of a key set reshared since the last block."""
     mint_config = get_config(state)
     if mint_config is None:
         return ()
     events: list[Event] = []
+    for request_id in sorted(set(take_rechecks(state, TO_AGGREGATE_KEY))):
+        request = get_request(state, request_id)
+        if request is None or request.status != ISSUING:
+            continue
+        holders = _holders(state, request)
+        if holders is None or holders.epoch != request.holders_epoch:
+            continue
+        if len(request.commitments) >= holders.threshold and len(request.responses) == len(
+            request.commitments
+        ):
+            events.extend(_aggregate(state, request, holders, ctx))
     for request_id in take_deadlines(state, ISSUE_DEADLINE_PREFIX, ctx.height):
         request = get_request(state, request_id)
         if request is None or request.status != ISSUING:

@@ -19,6 +19,9 @@ canonical value, and the functions that read and write them.
     Ms, Mw          -> commitment ids and notes (Y) to look at again at the end of
                        this block (written by reveals and evaluations, emptied by
                        the end-of-block step)
+    Mg, Mu          -> request ids whose responses are all in, and notes (Y) with
+                       new evaluation shares: aggregated and verified at the end of
+                       this block (so a transaction's check in the mempool stays cheap)
     Mf || address   -> [bad shares, missed rounds] recorded against a validator
 
 The end-of-block steps touch only what is due: the requests and
@@ -54,6 +57,8 @@ PENDING_COMMITMENTS_KEY: Final = b"Mr"
 PENDING_LOCKS_KEY: Final = b"Mv"
 RECHECK_COMMITMENTS_KEY: Final = b"Ms"
 RECHECK_LOCKS_KEY: Final = b"Mw"
+TO_AGGREGATE_KEY: Final = b"Mg"
+TO_VERIFY_KEY: Final = b"Mu"
 ISSUE_DEADLINE_PREFIX: Final = b"Md"
 REVEAL_DEADLINE_PREFIX: Final = b"Me"
 KEYSET_PREFIX: Final = b"Mk"
@@ -386,7 +391,8 @@ def set_commitment(state: State, commitment: Commitment) -> None:
 class Lock:
     """A note (its Y) locked by redemption commitments, evaluated by the key
     holders, then spent, burned or released. ``shares`` are the valid
-    evaluation shares so far (identifier, k_i*Y) for ``holders_epoch``;
+    evaluation shares so far (identifier, k_i*Y) for ``holders_epoch``,
+    ``unverified`` the shares that arrived in this block (checked at its end);
     ``value`` is k*Y once t of them combined."""
 
     y: bytes
@@ -400,6 +406,7 @@ class Lock:
     value: bytes = b""
     winner: int = 0
     revealed: bool = False  # a claim on it was revealed: the holders may evaluate it
+    unverified: tuple[tuple[int, bytes], ...] = ()  # (identifier, 129-byte share) this block
 
     def to_value(self) -> tuple[Any, ...]:
         if self.status != LOCKED:  # a spent mark keeps only what NUT-07 answers
@@ -414,6 +421,7 @@ class Lock:
             self.shares,
             self.value,
             self.revealed,
+            self.unverified,
         )
 
 
@@ -424,7 +432,8 @@ def get_lock(state: State, y: bytes) -> Lock | None:
     if value[0] != LOCKED:
         status, epoch, amount, winner = value
         return Lock(y, status, epoch, amount, 0, winner=winner)
-    status, epoch, amount, locked_at, claims, holders_epoch, shares, combined, revealed = value
+    status, epoch, amount, locked_at, claims, holders_epoch = value[:6]
+    shares, combined, revealed, unverified = value[6:]
     return Lock(
         y,
         status,
@@ -436,6 +445,7 @@ def get_lock(state: State, y: bytes) -> Lock | None:
         tuple((i, v) for i, v in shares),
         combined,
         revealed=revealed,
+        unverified=tuple((i, v) for i, v in unverified),
     )
 
 

@@ -99,6 +99,7 @@ from .records import (
     REVEALED,
     SETTLED,
     SPENT,
+    TO_VERIFY_KEY,
     Commitment,
     Lock,
     add_deadline,
@@ -210,11 +211,13 @@ def _holders_of(state: State, lock: Lock) -> tuple[KeySet, int] | None:
 def submit_evaluations(
     state: State, actor: bytes, body: MintEvaluate, ctx: BlockContext
 ) -> Outcome:
-    """A key holder's shares k_i*Y for locked notes, each verified; a bad one
-    is recorded against the sender and dropped. Entries for notes not waiting
-    for this holder are skipped. Raises UnknownRecord on a chain without a mint."""
+    """A key holder's shares k_i*Y for locked notes, kept unverified: the end
+    of the block (settle_mint_redemptions) checks each, records a bad one
+    against its sender, and combines t valid ones, so checking this
+    transaction, in the mempool too, costs no cryptography. Entries for notes
+    not waiting for this holder are skipped. Raises UnknownRecord on a chain
+    without a mint."""
     config = require_config(state)
-    events: list[Event] = []
     accepted = 0
     for y, data in body.entries:
         lock = get_lock(state, y)
@@ -225,31 +228,52 @@ def submit_evaluations(
         found = _holders_of(state, lock)
         if found is None:
             continue
-        holders, index = found
+        holders, _ = found
         me = next((i for i, key, _ in holders.members if address_of(key) == actor), None)
         if me is None:
             continue
         if lock.holders_epoch != holders.epoch:
-            lock = replace(lock, holders_epoch=holders.epoch, shares=())
-        if me in {i for i, _ in lock.shares}:
+            lock = replace(lock, holders_epoch=holders.epoch, shares=(), unverified=())
+        if me in {i for i, _ in lock.shares} | {i for i, _ in lock.unverified}:
             continue
-        if not _share_is_valid(ctx, holders, index, y, me, data):
-            record_fault(state, actor, bad=1)
-            attributes = (("note", y), ("validator", actor))
-            events.append(mint_event("mint_evaluation_rejected", attributes))
-            continue
-        share_value = data[32:65]
-        lock = replace(lock, shares=(*lock.shares, (me, share_value)))
+        set_lock(state, replace(lock, unverified=(*lock.unverified, (me, data))))
+        add_recheck(state, TO_VERIFY_KEY, (y,))
         accepted += 1
-        if len(lock.shares) >= holders.threshold:
-            values = {i: decode_element(v) for i, v in lock.shares}
-            combined = interpolate_values(values)
-            lock = replace(lock, value=encode_element(combined), shares=())
-            events.append(mint_event("mint_note_evaluated", (("note", y),)))
-            add_recheck(state, RECHECK_COMMITMENTS_KEY, lock.claims)
-            add_recheck(state, RECHECK_LOCKS_KEY, (y,))
-        set_lock(state, lock)
-    return Outcome(events=(mint_event("mint_evaluations", (("accepted", accepted),)), *events))
+    return Outcome(events=(mint_event("mint_evaluations", (("accepted", accepted),)),))
+
+
+def _verify_shares(state: State, y: bytes, ctx: BlockContext) -> list[Event]:
+    """Check the shares that came for a note in this block: record a bad one
+    against its validator; combine t valid ones into k*Y."""
+    lock = get_lock(state, y)
+    if lock is None or lock.status != LOCKED or lock.value or not lock.unverified:
+        return []
+    found = _holders_of(state, lock)
+    if found is None or found[0].epoch != lock.holders_epoch:
+        set_lock(state, replace(lock, unverified=()))
+        return []
+    holders, index = found
+    keys = {i: key for i, key, _ in holders.members}
+    events = []
+    shares = list(lock.shares)
+    for me, data in lock.unverified:
+        if _share_is_valid(ctx, holders, index, y, me, data):
+            shares.append((me, data[32:65]))
+            continue
+        validator = address_of(keys[me])
+        record_fault(state, validator, bad=1)
+        attributes = (("note", y), ("validator", validator))
+        events.append(mint_event("mint_evaluation_rejected", attributes))
+    lock = replace(lock, shares=tuple(shares), unverified=())
+    if len(lock.shares) >= holders.threshold:
+        values = {i: decode_element(v) for i, v in lock.shares}
+        combined = interpolate_values(values)
+        lock = replace(lock, value=encode_element(combined), shares=())
+        events.append(mint_event("mint_note_evaluated", (("note", y),)))
+        add_recheck(state, RECHECK_COMMITMENTS_KEY, lock.claims)
+        add_recheck(state, RECHECK_LOCKS_KEY, (y,))
+    set_lock(state, lock)
+    return events
 
 
 def _share_is_valid(
@@ -447,13 +471,16 @@ def _expire(state: State, commitment: Commitment, ctx: BlockContext) -> Event:
 
 
 def settle_mint_redemptions(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """End-of-block step: expire the commitments whose reveal time ended;
+    """End-of-block step: check the evaluation shares of this block (and
+    combine t valid ones); expire the commitments whose reveal time ended;
     then, until nothing changes, settle the revealed commitments this block
     touched (lowest id first) and close the notes it touched."""
     config = get_config(state)
     if config is None:
         return ()
     events: list[Event] = []
+    for y in dict.fromkeys(take_rechecks(state, TO_VERIFY_KEY)):
+        events.extend(_verify_shares(state, y, ctx))
     finished: list[int] = []
     for commitment_id in take_deadlines(state, REVEAL_DEADLINE_PREFIX, ctx.height):
         commitment = get_commitment(state, commitment_id)

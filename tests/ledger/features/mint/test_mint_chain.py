@@ -288,6 +288,30 @@ def test_a_deposit_whose_ceremony_does_not_finish_is_refunded() -> None:
     assert books is not None and books.reserve == 0 and net.reserve_balanced()
 
 
+def test_a_request_too_close_to_its_refund_gets_no_commitment() -> None:
+    """When deposits come faster than the validators sign, a request that
+    can no longer finish is left to its refund: no holder commits to it."""
+    from consensus.node.mint.duties import MIN_BLOCKS_LEFT
+    from ledger.features.mint.bodies import MintCommit
+
+    net = started()
+    alice = net.wallet("alice")
+    net.silent = set(net.validators)  # the holders are busy elsewhere
+    request_id, _ = net.deposit(alice, 5)
+    request = get_request(State(net.chain.reader), request_id)
+    assert request is not None
+    assert MIN_BLOCKS_LEFT > 3  # the rule under test
+    while request.expires_at - net.chain.height > 3:  # enough for two rounds, not for safety
+        net.block()
+    net.silent = set()
+    first_late_block = len(net.history)
+    net.blocks(MIN_BLOCKS_LEFT + 1)
+    late = [tx for _, txs, _ in net.history[first_late_block:] for tx in txs]
+    assert not any(isinstance(tx.body, MintCommit) for tx in late)
+    request = get_request(State(net.chain.reader), request_id)
+    assert request is not None and request.status == REFUNDED and net.reserve_balanced()
+
+
 def test_a_fresh_secret_with_a_garbage_c_burns_the_note_it_named() -> None:
     """Evaluating k*Y makes a note for whoever knows the secret: a request
     with a wrong C gets k*Y published, and the note dies with it."""
