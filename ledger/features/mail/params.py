@@ -32,7 +32,7 @@ MIN_WIDTH: Final = 3
 
 MAX_WIDTH: Final = 32
 DEFAULT_WIDTH: Final = 8
-"""Eight points: 248 bytes, of which 176 are message (docs/adr/0019-verifiable-mix.md)."""
+"""Eight points: 248 bytes, of which 176 are message (docs/adr/0021-verifiable-mix.md)."""
 
 MAX_BATCH: Final = 1024
 """The most cells one shuffle may hold: bounds every loop a verifier runs."""

@@ -3,7 +3,7 @@
 serialization (NUT-00 V3 ``cashuA`` and V4 ``cashuB``), and the threshold
 versions the validators run: blind signatures and note evaluations by t of
 n key holders, with a DLEQ proof produced jointly that a plain Cashu wallet
-verifies (docs/adr/0017-threshold-blind-signatures.md).
+verifies (docs/adr/0020-threshold-blind-signatures.md).
 
 Everything here is pure: no I/O, no clock, randomness only through an
 injected ``rng`` (n -> n random bytes). Values are frozen dataclasses and

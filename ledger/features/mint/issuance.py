@@ -30,7 +30,7 @@ A holder must use each nonce for one response only, and never again: two
 responses with one r_i and different e reveal k_i. The nonce is consumed by
 ``issuance_respond``; the caller persists that it is spent before sending
 (as for FROST nonces, docs/spec/threshold.md). Why this is sound, and what
-t-1 colluders can and cannot do: docs/adr/0017-threshold-blind-signatures.md.
+t-1 colluders can and cannot do: docs/adr/0020-threshold-blind-signatures.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ refunds.
 A ``mint_deposit`` moves its value from the sender to the reserve and opens
 an issuance request (a swap opens one too, with value already in the
 reserve). The validators holding the keyset's key set then sign every
-blinded message by the two-round protocol of ``issuance`` (ADR 0017), in
+blinded message by the two-round protocol of ``issuance`` (ADR 0020), in
 transactions:
 
 1. **Commit** (``mint_commit``): each holder's 259-byte commitment per

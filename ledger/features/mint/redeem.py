@@ -1,6 +1,6 @@
 """Redemption and swap on chain: commit, reveal, evaluate, settle.
 
-Two problems shape it (ADR 0017 and docs/spec/mint.md):
+Two problems shape it (ADR 0020 and docs/spec/mint.md):
 
 - ``k*Y`` *is* a note for the secret behind ``Y``: once the key holders
   publish enough evaluation shares, whoever knows the secret holds a valid
