@@ -1,6 +1,6 @@
 """Benchmark: the e-cash mint end to end on a devnet of validator processes.
 
-    python -m bench.mint [--quick] [--validators 4] [--window 768] [--duration 60]
+    python -m bench.mint [--quick] [--validators 4] [--window 1536] [--duration 60]
 
 A devnet of ``--validators`` separate node processes (default consensus
 settings: 500 ms between blocks) runs on 127.0.0.1 with the devnet genesis
@@ -17,8 +17,14 @@ plus ``--senders`` funded bench accounts. Once the keyset is active:
    two rounds of transactions. A watcher samples ``ledger_getMint`` (the
    books) on node 0; the headline is the notes issued per second from a
    fifth into the run to its end (steady state); the extras the rate from
-   the first submission until every note is issued, and the issuance
-   latency in blocks (deposit's block to the block that issued it).
+   the first submission until every note is issued, the issuance latency
+   in blocks (deposit's block to the block that issued it), the block rate
+   while submitting, and where the CPU went meanwhile: cores kept busy by
+   the validator nodes, by this benchmark's client and by anything else on
+   the machine (it is shared), and the nodes' CPU per note issued. With a
+   fixed window, notes per second is the window divided by the issuance
+   latency (Little's law): nodes well below the free cores say the window,
+   not the CPU, is the limit.
 2. **Redemption.** ``--redemptions`` deposits' notes are unblinded (each
    NUT-12 proof checked) and redeemed to their depositor, paced at
    ``--redeem-rate`` per second: commit, reveal as soon as the commitment is
@@ -135,6 +141,49 @@ class Run:
     end: float = 0.0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # where the CPU went: cpu_usage()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds a process has used (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_busy_s() -> float:
+    """CPU seconds every core of the machine spent busy since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICKS
+
+
+def cpu_snapshot(pids: list[int]) -> tuple[float, float, float, float]:
+    """(wall, the nodes' CPU s, this process's CPU s, the machine's busy CPU s)."""
+    own = os.times()
+    nodes = sum(process_cpu_s(pid) for pid in pids)
+    return time.monotonic(), nodes, own.user + own.system, machine_busy_s()
+
+
+def cpu_usage(
+    before: tuple[float, float, float, float], after: tuple[float, float, float, float]
+) -> dict[str, float]:
+    """Cores kept busy between two snapshots: by the validator nodes, by this
+    benchmark's client, and by everything else on the (shared) machine."""
+    wall = max(after[0] - before[0], 1e-9)
+    nodes = (after[1] - before[1]) / wall
+    client = (after[2] - before[2]) / wall
+    machine = (after[3] - before[3]) / wall
+    return {
+        "node_cores_busy": round(nodes, 2),
+        "client_cores_busy": round(client, 2),
+        "other_cores_busy": round(max(machine - nodes - client, 0.0), 2),
+    }
 
 
 def bench_genesis(validators: int, senders: int) -> tuple[dict[str, Any], list[SigningKey]]:
@@ -278,6 +327,7 @@ async def issuance_phase(
     window: int,
     duration: float,
     drain_s: float,
+    pids: list[int],
 ) -> None:
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -285,7 +335,9 @@ async def issuance_phase(
         sampler = asyncio.get_running_loop().create_task(sample_books(run, urls[0], session, stop))
         while not run.samples:
             await asyncio.sleep(0.05)
+        before = cpu_snapshot(pids)
         await submit(run, signer, urls, window, duration, session)
+        run.cpu = cpu_usage(before, cpu_snapshot(pids))
         log(f"  submitted {len(run.deposits)} deposits ({run.rejected} refused); draining ...")
         deadline = time.monotonic() + drain_s
         while time.monotonic() < deadline:
@@ -542,7 +594,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=64)
     parser.add_argument("--outputs", type=int, default=32, help="notes per deposit (1-64)")
     parser.add_argument(
-        "--window", type=int, default=768, help="notes submitted and not yet issued"
+        "--window", type=int, default=1536, help="notes submitted and not yet issued"
     )
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--redemptions", type=int, default=24)
@@ -584,7 +636,10 @@ def main() -> None:
         )
         run = Run()
         log(f"issuance: {args.window} notes in flight for {args.duration:g} s")
-        asyncio.run(issuance_phase(urls, run, signer, args.window, args.duration, drain_s=90.0))
+        pids = [p.pid for p in processes]
+        asyncio.run(
+            issuance_phase(urls, run, signer, args.window, args.duration, 90.0, pids)
+        )
         deposits = run.deposits
         steady = issued_rate(run, run.start + args.duration / 5, run.end)
         overall = overall_rate(run)
@@ -592,6 +647,16 @@ def main() -> None:
         done = [d for d in deposits if d.completed_at]
         issue_blocks = [float(d.completed_at - d.height) for d in done]
         in_flight = run.samples[-1][3] if run.samples else 0
+        window_samples = [x for x in run.samples if run.start <= x[0] <= run.end]
+        blocks_per_s = (
+            (window_samples[-1][1] - window_samples[0][1])
+            / max(window_samples[-1][0] - window_samples[0][0], 1e-9)
+            if len(window_samples) > 1
+            else float("nan")
+        )
+        if steady > 0 and "node_cores_busy" in run.cpu:
+            run.cpu["node_cpu_ms_per_note"] = round(run.cpu["node_cores_busy"] * 1000 / steady, 2)
+        log(f"  while submitting: {blocks_per_s:.2f} blocks/s; cores busy {run.cpu}")
         log(
             f"  {steady:,.1f} notes/s steady, {overall:,.1f} overall; "
             f"issued {total_issued} of "
@@ -641,6 +706,8 @@ def main() -> None:
             "deposits_refused": run.rejected,
             "refusals": run.reasons,
             "in_flight_at_end": in_flight,
+            "blocks_per_s": round(blocks_per_s, 2),
+            **run.cpu,
             "issue_latency_blocks_p50": percentile(issue_blocks, 0.5),
             "issue_latency_blocks_p99": percentile(issue_blocks, 0.99),
             "redeem_latency_blocks_p50": percentile(redeem_blocks, 0.5),
