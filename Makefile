@@ -16,7 +16,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "==> installed: $(VENV)/bin/ledger ($$($(VENV)/bin/ledger --version))"
 
-install: $(STAMP)
+# Nutshell, for the mint's cross-checks, in a venv of its own (see pyproject.toml).
+NUTSHELL_VENV := .venv-nutshell
+NUTSHELL_STAMP := $(NUTSHELL_VENV)/.installed
+
+$(NUTSHELL_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(NUTSHELL_VENV)
+	$(NUTSHELL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NUTSHELL_VENV)/bin/python -m pip install --quiet -e '.[nutshell]'
+	touch $(NUTSHELL_STAMP)
+
+install: $(STAMP) $(NUTSHELL_STAMP)
 
 devnet: $(STAMP)
 	$(VENV)/bin/ledger devnet --validators 4 --home .devnet
@@ -24,7 +34,7 @@ devnet: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/ledger run --home .devnet/local
 
-test: $(STAMP)
+test: $(STAMP) $(NUTSHELL_STAMP)
 	$(PY) -m ruff check ledger consensus vm cli bench tests
 	$(PY) -m mypy
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -n 2 -q
@@ -36,4 +46,4 @@ test-netfault: $(STAMP)
 
 
 clean:
-	rm -rf $(VENV) .devnet .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NUTSHELL_VENV) .devnet .pytest_cache .mypy_cache .ruff_cache

@@ -11,10 +11,12 @@ import typer
 
 from cli.context import CliContext, OutputFormat, default_home
 from cli.features.bank.asset_commands import asset_app
+from cli.features.bank.mint_commands import bank_app
 from cli.features.bank.tx_commands import tx_app
 from cli.features.barter.barter_commands import barter_app
 from cli.features.barter.swap_commands import swap_app
 from cli.features.contracts.contract_commands import contract_app
+from cli.features.mail.mail_commands import mail_app
 from cli.features.policy.policy_commands import policy_app
 from cli.features.threshold.threshold_commands import threshold_app
 from cli.keys_commands import keys_app
@@ -38,6 +40,7 @@ app.command("start")(start)
 app.command("devnet")(devnet)
 app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
+app.add_typer(mail_app, name="mail")
 app.add_typer(query_app, name="query")
 app.add_typer(threshold_app, name="threshold")
 app.add_typer(tx_app, name="tx")
@@ -45,6 +48,7 @@ app.add_typer(vm_app, name="vm")
 app.command("single")(run_single_node)
 app.command("sim")(sim)
 app.add_typer(asset_app, name="asset")
+app.add_typer(bank_app, name="bank")
 app.add_typer(barter_app, name="barter")
 app.add_typer(swap_app, name="swap")
 app.add_typer(policy_app, name="policy")

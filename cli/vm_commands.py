@@ -139,12 +139,19 @@ def run_command(
     time: Annotated[int, typer.Option(help="block time", min=0)] = 0,
     caller: Annotated[str, typer.Option(help="caller address (text)")] = "caller",
     balance: Annotated[int, typer.Option(help="the contract's coin balance", min=0)] = 0,
+    value: Annotated[
+        int, typer.Option(help="coin paid with the call (CALLVALUE; added to --balance)", min=0)
+    ] = 0,
 ) -> None:
     """Run an entry point against an in-memory host and print a gas report."""
     module = _read_module(module_file)
     values = [parse_argument(a) for a in args or []]
     host = MemoryHost(
-        caller_address=caller.encode(), height=height, time=time, balances={b"contract": balance}
+        caller_address=caller.encode(),
+        value=value,
+        height=height,
+        time=time,
+        balances={b"contract": balance + value},
     )
     counts: Counter[Op] = Counter()
 

@@ -91,10 +91,20 @@ class Genesis:
     accounts: tuple[GenesisAccount, ...]
     policies: tuple[GenesisPolicy, ...] = ()
     threshold_key: bool = False  # the validators run a DKG at block 1 (features.threshold)
+    # Other features' sections (e.g. "mint"), by name, each in the canonical
+    # value its feature's parser returns.
+    sections: tuple[tuple[str, Any], ...] = ()
 
     def to_value(self) -> tuple[Any, ...]:
-        # threshold_key is appended only when set, so older genesis hashes stay valid.
+        # threshold_key is appended only when set, and the sections only when
+        # there are some, so older genesis hashes stay valid.
+        if self.sections:
+            return (*self._base_value(), self.threshold_key, self.sections)
         return (*self._base_value(), *((True,) if self.threshold_key else ()))
+
+    def section(self, name: str) -> Any:
+        """A feature's parsed section, or None if the document has none."""
+        return dict(self.sections).get(name)
 
     def _base_value(self) -> tuple[Any, ...]:
         return (
@@ -148,6 +158,7 @@ def load_genesis(path: str | Path) -> Genesis:
 def parse_genesis(document: object) -> Genesis:
     """Validate a parsed genesis document. Raises GenesisError."""
     doc = parse_object(document, "genesis")
+    feature_sections = sorted(set(RULES.genesis_sections) - {"policies"})
     check_only_keys(
         doc,
         "genesis",
@@ -159,6 +170,7 @@ def parse_genesis(document: object) -> Genesis:
             "accounts",
             "policies",
             "threshold_key",
+            *feature_sections,
         },
     )
     for required in ("chain_id", "genesis_time", "validators"):
@@ -188,6 +200,9 @@ def parse_genesis(document: object) -> Genesis:
     threshold_key = doc.get("threshold_key", False)
     if not isinstance(threshold_key, bool):
         raise GenesisError("threshold_key: true or false")
+    sections = tuple(
+        (name, RULES.genesis_sections[name](doc)) for name in feature_sections if name in doc
+    )
     return Genesis(
         chain_id=chain_id,
         genesis_time_ms=_time(doc.get("genesis_time")),
@@ -196,6 +211,7 @@ def parse_genesis(document: object) -> Genesis:
         accounts=accounts,
         policies=policies,
         threshold_key=threshold_key,
+        sections=sections,
     )
 
 

@@ -17,7 +17,9 @@ same rule book. The core reads ``RULES`` when it runs, never at import:
 - ledger.genesis builds the genesis state with ``RULES.genesis_steps`` and
   parses the document sections features own with ``RULES.genesis_sections``;
 - the policy feature runs a proposal's action with ``RULES.actions``;
-- ledger.json_forms renders a body with its kind's registered JSON form.
+- ledger.json_forms renders a body with its kind's registered JSON form;
+- the contracts feature hands a message addressed to a feature's system
+  address to that feature's handler (``RULES.system_addresses``).
 
 A tag or a step name used twice, a step left out of the order, or a second
 installation is a programming error: ``install`` raises RegistryError.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from ledger.context import BlockContext, Outcome
+    from ledger.context import BlockContext, Delivery, Outcome
     from ledger.genesis import Genesis
     from ledger.state import State
     from ledger.types import Body, Event, Transaction
@@ -44,6 +46,7 @@ BodyGas = Callable[[Any], int]  # the body in, the most gas it may use out
 BodySpends = Callable[[Any], tuple[tuple[str, int], ...]]  # the body in, (asset, amount) out
 JsonForm = Callable[[Any], dict[str, Any]]
 GenesisSectionParser = Callable[[dict[str, Any]], Any]  # the whole document in, the section out
+SystemAddressHandler = Callable[["State", "BlockContext", "Delivery"], "Outcome"]
 Step = TypeVar("Step")
 
 
@@ -133,6 +136,11 @@ class Feature:
     end_block_steps: tuple[tuple[str, EndBlockStep], ...] = ()
     genesis_steps: tuple[tuple[str, GenesisStep], ...] = ()
     genesis_sections: tuple[tuple[str, GenesisSectionParser], ...] = ()
+    # Addresses (20 bytes, derived so that no key or contract can have them)
+    # whose contract messages the feature handles. The handler runs in the
+    # delivery's own journal scope and raises ExecutionFailure to refuse the
+    # message (its effects reverted, its gas_used still burned).
+    system_addresses: tuple[tuple[bytes, SystemAddressHandler], ...] = ()
 
 
 class Rules:
@@ -151,6 +159,7 @@ class Rules:
         self.end_block_steps: tuple[tuple[str, EndBlockStep], ...] = ()
         self.genesis_steps: tuple[tuple[str, GenesisStep], ...] = ()
         self.genesis_sections: dict[str, GenesisSectionParser] = {}
+        self.system_addresses: dict[bytes, SystemAddressHandler] = {}
 
     @property
     def installed(self) -> bool:
@@ -179,6 +188,8 @@ class Rules:
         _require_unique([kind.body.NAME for kind in kinds.values()], "body kind name")
         sections = [s for feature in features for s in feature.genesis_sections]
         _require_unique([name for name, _ in sections], "genesis section")
+        addresses = [a for feature in features for a in feature.system_addresses]
+        _require_unique([address.hex() for address, _ in addresses], "system address")
         self.kinds = dict(sorted(kinds.items()))
         self.decoders = {tag: kind.body.from_fields for tag, kind in self.kinds.items()}
         self.fast_decoders = {
@@ -202,6 +213,7 @@ class Rules:
             "genesis step",
         )
         self.genesis_sections = dict(sections)
+        self.system_addresses = dict(addresses)
         self.features = features
 
 

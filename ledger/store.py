@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import plyvel
 
@@ -141,6 +141,26 @@ def open_leveldb(path: str | Path) -> plyvel.DB:
     )
 
 
+class StateSnapshot:
+    """The state as it was when the snapshot was taken (see Store.snapshot_reader)."""
+
+    def __init__(self, snapshot: Any) -> None:
+        self._snapshot = snapshot
+
+    def get_state(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._snapshot.get(b"S" + key)
+        return value
+
+    def close(self) -> None:
+        self._snapshot.close()
+
+    def __enter__(self) -> StateSnapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Store:
     """A LevelDB-backed block and state store. Implements StateReader and NodeReader.
 
@@ -213,6 +233,11 @@ class Store:
         """A node's record with its preimage and birth height (state sync, tests)."""
         value: bytes | None = self._db.get(b"N" + node_hash)
         return parse_node_value(value) if value is not None else None
+
+    def snapshot_reader(self) -> StateSnapshot:
+        """A StateReader frozen at the latest committed state, for a reader on
+        another thread while blocks keep being committed; close it when done."""
+        return StateSnapshot(self._db.snapshot())
 
     # -- chain tip -------------------------------------------------------
     def is_initialized(self) -> bool:

@@ -48,11 +48,33 @@ Block = Callable[[list[Value], list[int]], int]
 
 SIMPLE_OPS = frozenset(
     {
-        Op.NOP, Op.POP, Op.PUSH1, Op.PUSH2, Op.CONST, Op.DUP, Op.SWAP,
-        Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MOD,
-        Op.LT, Op.GT, Op.EQ, Op.ISZERO,
-        Op.AND, Op.OR, Op.XOR, Op.NOT, Op.SHL, Op.SHR,
-        Op.MLOAD, Op.MSTORE, Op.LEN, Op.JUMP, Op.JUMPI,
+        Op.NOP,
+        Op.POP,
+        Op.PUSH1,
+        Op.PUSH2,
+        Op.CONST,
+        Op.DUP,
+        Op.SWAP,
+        Op.ADD,
+        Op.SUB,
+        Op.MUL,
+        Op.DIV,
+        Op.MOD,
+        Op.LT,
+        Op.GT,
+        Op.EQ,
+        Op.ISZERO,
+        Op.AND,
+        Op.OR,
+        Op.XOR,
+        Op.NOT,
+        Op.SHL,
+        Op.SHR,
+        Op.MLOAD,
+        Op.MSTORE,
+        Op.LEN,
+        Op.JUMP,
+        Op.JUMPI,
     }
 )
 

@@ -1,7 +1,7 @@
 """The Host interface the ledger implements, and an in-memory reference host.
 
 The machine reaches the world only through a Host. During execution it only
-*reads* (storage_get, balance, caller, contract_address, block_height,
+*reads* (storage_get, balance, caller, call_value, contract_address, block_height,
 block_time, sha256, verify_signature); every change is buffered in the
 machine's journal and handed to the write methods (storage_set,
 storage_delete, transfer, emit_event, send_message) only after the entry
@@ -50,6 +50,11 @@ class Host(Protocol):
 
     def caller(self) -> bytes:
         """Address of the account or contract that started this execution."""
+        ...
+
+    def call_value(self) -> int:
+        """Coin the caller paid the contract with this call, already in the
+        contract's balance (0 for a plain call, a message or a scheduled run)."""
         ...
 
     def contract_address(self) -> bytes:
@@ -109,6 +114,7 @@ class MemoryHost:
 
     address: bytes = b"contract"
     caller_address: bytes = b"caller"
+    value: int = 0
     height: int = 0
     time: int = 0
     storage: dict[bytes, bytes] = field(default_factory=dict)
@@ -145,6 +151,10 @@ class MemoryHost:
     def caller(self) -> bytes:
         """The configured caller."""
         return self.caller_address
+
+    def call_value(self) -> int:
+        """The configured payment."""
+        return self.value
 
     def contract_address(self) -> bytes:
         """The configured contract address."""

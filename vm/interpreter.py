@@ -84,9 +84,7 @@ def start_machine(
     )
 
 
-def _check_arguments(
-    entry: str, params: tuple[ValueType, ...], args: Sequence[Value]
-) -> None:
+def _check_arguments(entry: str, params: tuple[ValueType, ...], args: Sequence[Value]) -> None:
     if len(args) != len(params):
         raise InvocationError(f"{entry} takes {len(params)} arguments, got {len(args)}")
     for position, (param, arg) in enumerate(zip(params, args, strict=True)):
@@ -127,9 +125,7 @@ def conclude(vm: Machine, runner: Callable[[Machine], None]) -> ExecutionResult:
             return_values=(revert.value,),
         )
     except ExceptionalHalt as halt:
-        return ExecutionResult(
-            status=Status.HALT, gas_used=vm.gas_limit, halt_reason=halt.reason
-        )
+        return ExecutionResult(status=Status.HALT, gas_used=vm.gas_limit, halt_reason=halt.reason)
     journal = vm.journal
     result = ExecutionResult(
         status=Status.SUCCESS,
@@ -140,7 +136,5 @@ def conclude(vm: Machine, runner: Callable[[Machine], None]) -> ExecutionResult:
         events=tuple(journal.events),
         messages=tuple(journal.messages),
     )
-    apply_effects(
-        vm.host, result.storage_writes, result.transfers, result.events, result.messages
-    )
+    apply_effects(vm.host, result.storage_writes, result.transfers, result.events, result.messages)
     return result

@@ -59,10 +59,7 @@ def encode_module(module: Module) -> bytes:
         module.version,
         module.code,
         [encode_value(c) for c in module.constants],
-        [
-            [f.offset, _letters(f.params), _letters(f.results)]
-            for f in module.functions
-        ],
+        [[f.offset, _letters(f.params), _letters(f.results)] for f in module.functions],
         [[name, index] for name, index in module.entry_points],
         module.memory_cells,
     ]

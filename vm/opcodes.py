@@ -73,6 +73,7 @@ class Op(IntEnum):
     SEND = 0x5A
     SHA256 = 0x5B
     VERIFY = 0x5C
+    CALLVALUE = 0x5D
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ OP_INFO: dict[Op, OpInfo] = {
     Op.SEND: _info(None, None, 1),
     Op.SHA256: _info((BYT,), (BYT,)),
     Op.VERIFY: _info((BYT, BYT, BYT), (INT,)),
+    Op.CALLVALUE: _info((), (INT,)),
 }
 
 OP_BY_BYTE: dict[int, Op] = {int(op): op for op in Op}

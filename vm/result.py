@@ -51,10 +51,7 @@ def encode_result(result: ExecutionResult) -> bytes:
         [[w.key, w.value] for w in result.storage_writes],
         [[t.recipient, encode_value(t.amount)] for t in result.transfers],
         [[e.topic, e.data] for e in result.events],
-        [
-            [m.recipient, m.entry, [encode_value(a) for a in m.args], m.gas]
-            for m in result.messages
-        ],
+        [[m.recipient, m.entry, [encode_value(a) for a in m.args], m.gas] for m in result.messages],
     ]
     packed: bytes = msgpack.packb(obj, use_bin_type=True)
     return packed

@@ -17,6 +17,12 @@ time and I/O:
 - the **threshold service** (consensus.node.threshold.service, validators only)
   hears of every commit through the event hub and runs the ceremonies the
   chain asks for on the THRESHOLD channel;
+- the **mint service** (consensus.node.mint.service, validators only) runs
+  the validator's key holder duties for the mint after every commit and
+  submits them as transactions;
+- the **mail service** (consensus.node.mail.service, validators only) does
+  the validator's part in the anonymous mail mix after every commit
+  (shuffles in its turn, decryption shares) and submits it as transactions;
 - the **mempool** (consensus.node.mempool) admits transactions from RPC and
   peers (consensus.node.mempool_gossip, which punishes a peer relaying a
   forged one) without running them, journals them so a restart keeps them
@@ -99,9 +105,11 @@ from consensus.node.config import (
 from consensus.node.fault_injection import inject_wal_failures
 from consensus.node.lock_copy import LockCopy, LockCopyError
 from consensus.node.logs import setup_logging
+from consensus.node.mail.service import MailService, shares_from
 from consensus.node.mempool import QUEUED, Mempool, MempoolConfig
 from consensus.node.mempool_gossip import MempoolGossip
 from consensus.node.mempool_journal import MempoolJournal
+from consensus.node.mint.service import MintService
 from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
@@ -350,8 +358,12 @@ class Node:
         )
         self.rpc = RpcServer(self, config.rpc.server_config())
         self.threshold: ThresholdService | None = None
+        self.mint: MintService | None = None
+        self.mail: MailService | None = None
         if validator_key is not None:
             self.threshold = self._open_threshold(data / "threshold", validator_key)
+            self.mint = self._open_mint(data / "mint", validator_key, self.threshold)
+            self.mail = self._open_mail(validator_key, self.threshold)
         self._tasks: list[asyncio.Task[None]] = []
         self._next_height_handle: asyncio.TimerHandle | None = None
         self._gossip_cursor = 0
@@ -420,6 +432,37 @@ class Node:
                 self._journal.sync()
         except OSError as exc:
             log.error("cannot sync the mempool journal: %s", exc)
+
+    def _open_mint(
+        self, directory: Path, key: SigningKey, threshold: ThresholdService
+    ) -> MintService:
+        """The validator's mint duties, run after the threshold service has
+        adopted the block's keys (listeners run in the order they were added)."""
+        service = MintService(
+            directory,
+            self._chain,
+            self.mempool.add,
+            self.mempool.pending_nonce,
+            key,
+            threshold,
+            lambda: self.network_height() > self._chain.tip.height + PHASE_BLOCKS,
+        )
+        self._events.add_listener(service.on_committed)
+        return service
+
+    def _open_mail(self, key: SigningKey, threshold: ThresholdService) -> MailService:
+        """The validator's duties in the mix, run after the threshold service
+        has adopted the block's keys (listeners run in the order they were added)."""
+        service = MailService(
+            self._chain,
+            self.mempool.add,
+            self.mempool.pending_nonce,
+            key,
+            shares_from(threshold),
+            lambda: self.network_height() > self._chain.tip.height + PHASE_BLOCKS,
+        )
+        self._events.add_listener(service.on_committed)
+        return service
 
     # -- NodeView -----------------------------------------------------------
     @property
@@ -1067,6 +1110,10 @@ class Node:
         self.wal.close()
         if self.guard is not None:
             self.guard.close()
+        if self.mint is not None:
+            await self.mint.close()  # its worker reads the store
+        if self.mail is not None:
+            await self.mail.close()  # so does this one
         if self.threshold is not None:
             self.threshold.close()
         self._chain.close()

@@ -623,6 +623,8 @@ class CeremonyInfo:
     transaction: bytes | None
     result: bytes | None
     reports: int
+    key_set: str = ""  # "" for the group key, else the key set it makes or reshares
+    key_count: int = 1
 
     @classmethod
     def from_json(cls, value: Any) -> CeremonyInfo:
@@ -641,6 +643,8 @@ class CeremonyInfo:
             _opt(_hex, value["transaction"]),
             _opt(_hex, value["result"]),
             _int(value["reports"]),
+            _str(value["keySet"]),
+            _int(value["keys"]),
         )
 
 

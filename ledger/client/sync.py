@@ -16,7 +16,7 @@ from ledger.rpc_errors import AlreadyKnownError
 from ledger.types import NATIVE_ASSET, Body, Transaction
 from vm.values import Value
 
-from . import asset_calls, calls
+from . import asset_calls, calls, mail_calls, mint_calls
 from .asset_results import (
     AssetHolders,
     AssetInfo,
@@ -28,6 +28,8 @@ from .asset_results import (
 )
 from .asset_transactions import sign_body
 from .calls import DEFAULT_URL, Address, Call, Height
+from .mail_results import MailBatchInfo, MailLetters, MailStatusInfo
+from .mint_results import MintInfo, MintIssue, MintKeys, MintKeysetInfo, MintRedemption
 from .results import (
     AccountInfo,
     AccountProof,
@@ -228,6 +230,24 @@ class LedgerClient:
         """Pending and recently finished threshold ceremonies."""
         return self._call(calls.get_ceremonies(height))
 
+    def get_mail_status(self, height: Height = None) -> MailStatusInfo | None:
+        """The anonymous mail mix (None on a chain without mail)."""
+        return self._call(mail_calls.get_mail_status(height))
+
+    def get_mail_batch(self, batch_id: int, height: Height = None) -> MailBatchInfo | None:
+        """One batch of the mix, or None."""
+        return self._call(mail_calls.get_mail_batch(batch_id, height))
+
+    def get_mail_letters(
+        self, address: Address, start: int = 0, limit: int = 100, height: Height = None
+    ) -> MailLetters:
+        """A page of the sealed letters delivered to ``address``."""
+        return self._call(mail_calls.get_mail_letters(address, start, limit, height))
+
+    def find_public_key(self, address: Address) -> bytes | None:
+        """The public key of ``address`` from the transactions it sent, if any."""
+        return self._call(mail_calls.find_public_key(address))
+
     def wait_for_receipt(
         self, tx_hash: bytes, timeout: float = 30.0, poll_interval: float = 0.2
     ) -> ReceiptInfo:
@@ -341,6 +361,35 @@ class LedgerClient:
         chain = self.chain_id()
         tx = calls.sign_fund(key, chain, nonce, contract, cpu, disk, net, fee)
         return self.send_transaction(tx, wait, timeout)
+
+    # -- the mint ----------------------------------------------------------------------
+    def get_mint(self, height: Height = None) -> MintInfo | None:
+        """The mint's settings, books and reserve; None on a chain without a mint."""
+        return self._call(mint_calls.get_mint(height))
+
+    def get_mint_keys(
+        self, keyset_id: str | None = None, height: Height = None
+    ) -> tuple[MintKeys, ...]:
+        """The public keys of every redeemable keyset, or of one (NUT-01)."""
+        return self._call(mint_calls.get_mint_keys(keyset_id, height))
+
+    def get_mint_keysets(self, height: Height = None) -> tuple[MintKeysetInfo, ...]:
+        """Every keyset, oldest first (NUT-02)."""
+        return self._call(mint_calls.get_mint_keysets(height))
+
+    def check_note_states(self, ys: list[bytes]) -> dict[bytes, str]:
+        """NUT-07: UNSPENT, PENDING or SPENT for each Y (1-1000 of them)."""
+        return self._call(mint_calls.check_note_states(ys))
+
+    def get_mint_issue(self, request_id: int, height: Height = None) -> MintIssue | None:
+        """An issuance request and, once issued, its blind signatures."""
+        return self._call(mint_calls.get_mint_issue(request_id, height))
+
+    def get_mint_redemption(
+        self, commitment_id: int, height: Height = None
+    ) -> MintRedemption | None:
+        """A redemption commitment."""
+        return self._call(mint_calls.get_mint_redemption(commitment_id, height))
 
     # -- assets, barter, policy accounts, governance ---------------------------------
     def get_asset(self, asset: str, height: Height = None) -> AssetInfo | None:

@@ -20,6 +20,8 @@ from ledger.features.bank.feature import FEATURE as BANK
 from ledger.features.barter.feature import FEATURE as BARTER
 from ledger.features.contracts.feature import FEATURE as CONTRACTS
 from ledger.features.evidence.feature import FEATURE as EVIDENCE
+from ledger.features.mail.feature import FEATURE as MAIL
+from ledger.features.mint.feature import FEATURE as MINT
 from ledger.features.policy.feature import FEATURE as POLICY
 from ledger.features.threshold.feature import FEATURE as THRESHOLD
 from ledger.features.validators.feature import FEATURE as VALIDATORS
@@ -33,6 +35,8 @@ FEATURES: Final[tuple[Feature, ...]] = (
     CONTRACTS,
     EVIDENCE,
     THRESHOLD,
+    MINT,
+    MAIL,
 )
 
 # The end-of-block steps run after the block's fees are paid, in this order.
@@ -46,6 +50,11 @@ END_BLOCK_ORDER: Final = (
     "charge_rent",
     "record_membership_changes",
     "prune_validator_schedule",
+    "update_mint_keysets",
+    "advance_mint_issues",
+    "settle_mint_redemptions",
+    "advance_mail_batches",
+    "expire_mail",
     "schedule_threshold_ceremonies",
 )
 
@@ -55,4 +64,6 @@ GENESIS_ORDER: Final = (
     "genesis_policies",
     "genesis_balances",
     "genesis_threshold_key",
+    "genesis_mint",
+    "genesis_mail",
 )

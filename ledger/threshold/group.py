@@ -14,7 +14,7 @@ check that both give the same answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coincurve import PublicKey
 
@@ -34,10 +34,14 @@ class Point:
     """A secp256k1 point as its SEC1 encoding (33 bytes, or b"\\x00" for identity).
 
     Build points only through this module's functions (or ``decode_element``),
-    which guarantee the encoding is on the curve and canonical.
+    which guarantee the encoding is on the curve and canonical. A point keeps
+    the libsecp256k1 object it was made from (or first parsed into), so that
+    using it again costs no decompression; equality and hashing are of
+    ``sec`` alone.
     """
 
     sec: bytes
+    _key: PublicKey | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Cheap shape check only; decode_element is the full validation.
@@ -64,8 +68,18 @@ def _scalar_bytes(k: int) -> bytes:
     return k.to_bytes(SCALAR_SIZE, "big")
 
 
-def _coincurve(p: Point) -> PublicKey:
-    return PublicKey(p.sec)
+def coincurve_key(p: Point) -> PublicKey:
+    """The point's libsecp256k1 object (parsed once; never for the identity)."""
+    key = p._key
+    if key is None:
+        key = PublicKey(p.sec)
+        object.__setattr__(p, "_key", key)
+    return key
+
+
+def point_of(key: PublicKey) -> Point:
+    """The Point of a libsecp256k1 object, keeping the object."""
+    return Point(key.format(compressed=True), key)
 
 
 def base_mul(k: int) -> Point:
@@ -73,7 +87,7 @@ def base_mul(k: int) -> Point:
     k %= ORDER
     if k == 0:
         return IDENTITY
-    return Point(PublicKey.from_valid_secret(_scalar_bytes(k)).format(compressed=True))
+    return point_of(PublicKey.from_valid_secret(_scalar_bytes(k)))
 
 
 def point_mul(p: Point, k: int) -> Point:
@@ -81,7 +95,7 @@ def point_mul(p: Point, k: int) -> Point:
     k %= ORDER
     if k == 0 or p.is_identity():
         return IDENTITY
-    return Point(_coincurve(p).multiply(_scalar_bytes(k)).format(compressed=True))
+    return point_of(coincurve_key(p).multiply(_scalar_bytes(k)))
 
 
 def point_neg(p: Point) -> Point:
@@ -98,13 +112,13 @@ def point_sum(points: Iterable[Point]) -> Point:
         return IDENTITY
     if len(finite) == 1:
         return finite[0]
-    keys = [_coincurve(p) for p in finite]
+    keys = [coincurve_key(p) for p in finite]
     try:
         total = PublicKey.combine_keys(keys)
     except ValueError:
         # libsecp256k1 refuses exactly one case for valid inputs: a sum at infinity.
         return IDENTITY
-    return Point(total.format(compressed=True))
+    return point_of(total)
 
 
 def point_add(a: Point, b: Point) -> Point:
@@ -135,7 +149,7 @@ def schnorr_equation_holds(public: Point, commitment: Point, response: int, chal
     if response:
         terms.append(PublicKey.from_valid_secret(_scalar_bytes(response)))
     if challenge and not public.is_identity():
-        terms.append(_coincurve(public).multiply(_scalar_bytes(ORDER - challenge)))
+        terms.append(coincurve_key(public).multiply(_scalar_bytes(ORDER - challenge)))
     if not terms:
         return commitment.is_identity()
     try:
@@ -166,10 +180,10 @@ def decode_element(data: bytes) -> Point:
     if int.from_bytes(data[1:], "big") >= FIELD_PRIME:
         raise InvalidEncoding("element x coordinate is not below the field prime")
     try:
-        PublicKey(bytes(data))
+        key = PublicKey(bytes(data))
     except ValueError:
         raise InvalidEncoding("element x coordinate is not on secp256k1") from None
-    return Point(bytes(data))
+    return Point(bytes(data), key)
 
 
 def encode_scalar(k: int) -> bytes:

@@ -104,8 +104,8 @@ def test_run_rejects_bad_invocations(source: Path) -> None:
     assert unreadable.exit_code == 1 and "cannot read" in unreadable.output
 
 
-def test_run_remailer_shows_messages() -> None:
-    path = str(Path("vm/contracts/remailer.asm"))
+def test_run_relay_shows_messages() -> None:
+    path = str(Path("vm/contracts/batch_relay.asm"))
     result = runner.invoke(vm_app, ["run", path, "deliver", "hex:05616c696365" + "00" * 7 + "0a41"])
     assert result.exit_code == 0, result.output
     assert "returned: 1" in result.stdout

@@ -241,6 +241,32 @@ def stop_guide_processes(directory: Path) -> None:
         stop_devnet_manifest(devnet, 15.0)
 
 
+def shell_environment(tmp_path: Path) -> tuple[dict[str, str], int, int]:
+    """The environment guide commands run in (see the module docstring):
+    ``ledger`` and ``python`` of this checkout on PATH, a fresh HOME, no
+    LEDGER_ variables but the devnet's port bases (six free ports each).
+    Returns it with the two bases."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _wrapper(bin_dir / "ledger", f"{sys.executable} -m cli.main")
+    _wrapper(bin_dir / "python", sys.executable)
+    p2p_base, rpc_base = draw_port_bases(random.Random())  # ports only
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("LEDGER_") and key not in ("PYTHONPATH", "HOME")
+    }
+    environment |= {
+        "PATH": f"{bin_dir}:{environment.get('PATH', '/usr/bin:/bin')}",
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path / "user"),
+        "LEDGER_DEVNET_P2P_BASE": str(p2p_base),
+        "LEDGER_DEVNET_RPC_BASE": str(rpc_base),
+    }
+    (tmp_path / "user").mkdir()
+    return environment, p2p_base, rpc_base
+
+
 @pytest.fixture
 def work(tmp_path: Path) -> Iterator[list[Path]]:
     """The guide's working directories (one per attempt); afterwards,
@@ -251,6 +277,18 @@ def work(tmp_path: Path) -> Iterator[list[Path]]:
     finally:
         for directory in directories:
             stop_guide_processes(directory)
+
+
+@pytest.fixture
+def guide_work(tmp_path: Path) -> Iterator[Path]:
+    """One working directory for a guide page; afterwards, whatever the page
+    started there is stopped."""
+    directory = tmp_path / "work"
+    directory.mkdir()
+    try:
+        yield directory
+    finally:
+        stop_guide_processes(directory)
 
 
 def _stop_pid(pid_file: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ledger.context import BlockContext, Outcome
+from ledger.context import BlockContext, Delivery, Outcome
 from ledger.registry import RULES, BodyKind, Feature, RegistryError, Rules, sender_kind
 from ledger.state import State
 from ledger.types import Event
@@ -20,6 +20,7 @@ KINDS = {
     10: "deploy",
     11: "call",
     12: "fund",
+    13: "pay_call",
     20: "asset_issue",
     21: "asset_mint",
     22: "asset_burn",
@@ -37,6 +38,15 @@ KINDS = {
     41: "threshold_sign_transaction",
     42: "threshold_reshare",
     43: "threshold_result",
+    60: "mint_deposit",
+    61: "mint_redeem_commit",
+    62: "mint_redeem_reveal",
+    63: "mint_rotate_keyset",
+    64: "mint_commit",
+    65: "mint_respond",
+    66: "mint_evaluate",
+    70: "mail_shuffle",
+    71: "mail_decrypt",
 }
 
 
@@ -44,10 +54,10 @@ def test_the_installed_kinds_are_the_chains() -> None:
     assert {tag: kind.body.NAME for tag, kind in RULES.kinds.items()} == KINDS
     assert all(tag == kind.body.KIND for tag, kind in RULES.kinds.items())
     assert sorted(RULES.decoders) == sorted(KINDS)
-    not_transactions = {31, 32, 41, 42}  # only ever a policy's action
+    not_transactions = {31, 32, 41, 42, 63}  # only ever a policy's action
     assert sorted(RULES.executors) == sorted(set(KINDS) - not_transactions)
-    assert sorted(RULES.actions) == [1, 20, 21, 22, 23, 24, 25, 26, 27, 31, 32, 41, 42]
-    assert sorted(RULES.governance_actions) == [32, 41, 42]
+    assert sorted(RULES.actions) == [1, 20, 21, 22, 23, 24, 25, 26, 27, 31, 32, 41, 42, 63]
+    assert sorted(RULES.governance_actions) == [32, 41, 42, 63]
     assert sorted(RULES.fast_decoders) == [1]
 
 
@@ -60,6 +70,11 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "charge_rent",
         "record_membership_changes",
         "prune_validator_schedule",
+        "update_mint_keysets",
+        "advance_mint_issues",
+        "settle_mint_redemptions",
+        "advance_mail_batches",
+        "expire_mail",
         "schedule_threshold_ceremonies",
     ]
     assert [name for name, _ in RULES.genesis_steps] == [
@@ -67,8 +82,10 @@ def test_the_installed_steps_run_in_the_chains_order() -> None:
         "genesis_policies",
         "genesis_balances",
         "genesis_threshold_key",
+        "genesis_mint",
+        "genesis_mail",
     ]
-    assert sorted(RULES.genesis_sections) == ["policies"]
+    assert sorted(RULES.genesis_sections) == ["mail", "mint", "policies"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +124,18 @@ def test_a_feature_installs_its_kinds_and_steps() -> None:
     assert rules.actions[200] is pong
     assert 200 in rules.executors and not rules.governance_actions
     assert rules.end_block_steps == (("tick", tick),)
+
+
+def test_invalid_a_system_address_registered_twice() -> None:
+    def handler(state: State, ctx: BlockContext, delivery: Delivery) -> Outcome:
+        return Outcome()
+
+    address = b"\x01" * 20
+    with pytest.raises(RegistryError, match="system address"):
+        install(
+            Feature("a", system_addresses=((address, handler),)),
+            Feature("b", system_addresses=((address, handler),)),
+        )
 
 
 def test_invalid_a_tag_registered_twice() -> None:

@@ -22,13 +22,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cli.node.node_commands import prepare_devnet
+from cli.node.node_commands import prepare_devnet, write_home
 from consensus.engine.certificate import CommitCertificate, decode_certificate
 from consensus.engine.validators import Validator, ValidatorSet
-from consensus.node.config import ConsensusConfig
+from consensus.node.config import ConsensusConfig, NodeConfig, P2PConfig, RPCConfig
 from consensus.node.privval import decode_guard_file
 from ledger.client import LedgerClient, TransportError
-from ledger.client.devnet import devnet_genesis_document
+from ledger.client.devnet import devnet_genesis_document, validator_key
 from ledger.genesis import parse_genesis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,18 +76,40 @@ def _moved_peer(peer: str, moved: dict[int, int]) -> str:
 
 
 class Devnet:
-    """N validator processes; node i is `val-i` with the devnet's insecure keys."""
+    """N validator processes; node i is `val-i` with the devnet's insecure keys.
 
-    def __init__(self, home: Path, validators: int = 4) -> None:
+    ``spares`` more nodes (`val-N`, ...) share the genesis of the N but are not
+    in its validator set: they follow the chain until governance adds their
+    key (``validator_key(N)``, ...). ``start_all`` starts the N validators only."""
+
+    def __init__(self, home: Path, validators: int = 4, spares: int = 0) -> None:
         self.home = home
-        self.count = validators
+        self.validators = validators
+        self.count = validators + spares
         self._rng = random.Random()  # ports only: no verdict depends on it
         self.nodes = prepare_devnet(home, validators, PORT_FLOOR, PORT_FLOOR, FAST)
-        self.processes: list[subprocess.Popen[bytes] | None] = [None] * validators
+        self.nodes += [self._prepare_spare(home, index) for index in range(validators, self.count)]
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * self.count
         self.clients: list[LedgerClient] = []
-        self._assign_ports(list(range(validators)))
+        self._assign_ports(list(range(self.count)))
         genesis = parse_genesis(devnet_genesis_document(validators))
         self.genesis = genesis
+
+    def _prepare_spare(self, home: Path, index: int) -> dict[str, Any]:
+        """A node with the validators' genesis and the key of validator
+        ``index``, dialing the validators (its ports are assigned next)."""
+        name = f"val-{index}"
+        key = validator_key(index)
+        document = devnet_genesis_document(self.validators)
+        peers = tuple(f"127.0.0.1:{PORT_FLOOR + j}" for j in range(self.validators))
+        config = NodeConfig(
+            moniker=name,
+            consensus=FAST,
+            p2p=P2PConfig(listen_port=PORT_FLOOR + index, persistent_peers=peers),
+            rpc=RPCConfig(listen_port=PORT_FLOOR + index),
+        )
+        write_home(home / name, config, document, key, key, True)
+        return {"name": name, "home": str(home / name)}
 
     def _assign_ports(self, indexes: list[int]) -> None:
         """New random ports for nodes ``indexes``, written into their configs,
@@ -185,12 +207,12 @@ class Devnet:
         raise AssertionError(f"node {index}: {START_ATTEMPTS} port clashes in a row")
 
     def start_all(self) -> None:
-        """Start every node and wait until all listen. If a port was taken,
+        """Start every validator (not the spares) and wait until all listen. If a port was taken,
         stop them all and start the network again with other ports for the
         nodes that clashed (so every config names every peer's port)."""
         for _ in range(START_ATTEMPTS):
-            offsets = [self._launch(index) for index in range(self.count)]
-            listening = [self._await_listening(i, offsets[i]) for i in range(self.count)]
+            offsets = [self._launch(index) for index in range(self.validators)]
+            listening = [self._await_listening(i, offsets[i]) for i in range(self.validators)]
             clashed = [i for i, ok in enumerate(listening) if not ok]
             if not clashed:
                 return

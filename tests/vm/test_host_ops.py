@@ -142,6 +142,13 @@ def test_environment(run: Runner) -> None:
     assert run(text, host=host).return_values == (b"you", b"me", 12, 1234)
 
 
+def test_call_value_is_what_the_host_says_was_paid(run: Runner) -> None:
+    text = ".entry main -> int int\n CALLVALUE\n ADDRESS\n BALANCE\n RET\n"
+    host = MemoryHost(address=b"me", value=40, balances={b"me": 100})
+    assert run(text, host=host).return_values == (40, 100)
+    assert run(text, host=MemoryHost(address=b"me")).return_values == (0, 0)
+
+
 def test_events_are_recorded_in_order(run: Runner) -> None:
     text = """
     .entry main -> int

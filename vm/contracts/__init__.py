@@ -1,12 +1,15 @@
 """Contracts that ship with the VM, in assembly text (see
-docs/guide/contracts.md): `remailer.asm`, an anonymous remailer.
+docs/guide/contracts.md and docs/guide/mail.md): `remailer.asm`, which sells
+postage and feeds letters into the validators' anonymous mix, and
+`batch_relay.asm`, a relay that batches and forwards messages (an example
+of messaging and schedules, not anonymous).
 """
 
 from __future__ import annotations
 
 from importlib import resources
 
-BUNDLED = ("remailer",)
+BUNDLED = ("remailer", "batch_relay")
 
 
 def contract_source(name: str) -> str:

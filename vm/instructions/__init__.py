@@ -77,4 +77,5 @@ IMPLEMENTATIONS: dict[Op, Implementation] = {
     Op.SEND: system.send,
     Op.SHA256: crypto.sha256,
     Op.VERIFY: crypto.verify,
+    Op.CALLVALUE: environment.call_value,
 }

@@ -1,4 +1,4 @@
-"""Facts about the execution: CALLER, ADDRESS, HEIGHT, TIME, BALANCE."""
+"""Facts about the execution: CALLER, CALLVALUE, ADDRESS, HEIGHT, TIME, BALANCE."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ def caller(vm: Machine, immediate: int) -> None:
     allocate_bytes(vm, len(address))
     # STACK
     push(vm.stack, address)
+    # PROGRAM COUNTER
+    vm.pc += 1
+
+
+def call_value(vm: Machine, immediate: int) -> None:
+    """Coin paid to the contract with the call that started this execution
+    (0 for a plain call, a message or a scheduled run)."""
+    # OPERATION
+    value = vm.host.call_value()
+    assert type(value) is int and 0 <= value <= MAX_UINT
+    # STACK
+    push(vm.stack, value)
+    # GAS: base.
     # PROGRAM COUNTER
     vm.pc += 1
 

@@ -1,1 +1,2 @@
-"""`ledger asset ...` and `ledger tx send`: assets and transfers."""
+"""`ledger asset ...`, `ledger tx send` (assets and transfers) and `ledger bank ...`
+(the validators' e-cash mint)."""

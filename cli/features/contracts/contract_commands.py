@@ -43,6 +43,7 @@ from cli.submission import (
     TIMEOUT,
     WAIT,
     Sending,
+    parse_amount,
     prepare,
     send_signed,
     wait_with_spinner,
@@ -60,6 +61,7 @@ from ledger.features.contracts.bodies import (
     Call,
     Deploy,
     Fund,
+    PayCall,
     Schedule,
     check_entry,
     contract_address,
@@ -354,6 +356,12 @@ def call(
         max=MAX_CALL_GAS,
         help="Gas limit (paid in cpu; unused comes back).",
     ),
+    pay: str | None = typer.Option(
+        None,
+        "--pay",
+        help="Coin paid to the contract with the call (a pay_call; the contract reads it "
+        "with CALLVALUE; a failed call gives it back).",
+    ),
     fee: str | None = FEE,
     nonce: int | None = NONCE,
     wait: bool = WAIT,
@@ -373,11 +381,20 @@ def call(
         raise CliError(
             f"{address} has no entry point {entry!r} (it has {', '.join(info.entry_points)})"
         )
-    body = Call(decode_address(address), entry, values, gas)
+    amount = 0 if pay is None else parse_amount(pay, "--pay", cli)
+    if pay is not None and amount == 0:
+        raise CliError("--pay must be at least 1 (leave it out for a call without payment)")
+    body: Call | PayCall = Call(decode_address(address), entry, values, gas)
+    if amount:
+        body = PayCall(body.contract, entry, values, gas, amount)
     shown = ", ".join(format_value(v) for v in values)
+    paying = f", paying {amount} coin" if amount else ""
 
     def describe(entry_of_sender: KeyEntry, nonce_value: int) -> str:
-        return f"Call {entry}({shown}) on {address} with up to {gas} gas ({gas_cost(gas)} cpu)"
+        return (
+            f"Call {entry}({shown}) on {address}{paying} with up to {gas} gas "
+            f"({gas_cost(gas)} cpu)"
+        )
 
     def summary(receipt: ReceiptInfo | None) -> list[tuple[str, Any]]:
         if receipt is None or not receipt.success:
@@ -390,7 +407,8 @@ def call(
         return {"returns": [vm_value_json(v) for v in returned]}
 
     sending = Sending(sender, fee, nonce, wait, timeout, password_file)
-    submitted = sign_and_send(cli, sending, body, describe, {"cpu": gas_cost(gas)})
+    spends = {"cpu": gas_cost(gas)} | ({"coin": amount} if amount else {})
+    submitted = sign_and_send(cli, sending, body, describe, spends)
     finish(cli, submitted.hash, wait, timeout, summary, data)
 
 

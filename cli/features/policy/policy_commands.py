@@ -3,7 +3,7 @@
 A policy account moves funds, and changes its own members and threshold,
 only through proposals approved by k of its n members; the k-th approval
 executes the action in that same transaction (docs/spec/policy.md, and
-docs/guide/bank.md for a walk-through). `propose` has one sub-command per
+docs/guide/shared-accounts.md for a walk-through). `propose` has one sub-command per
 kind of action: `transfer`, `update` (members, threshold, limits) and
 `validator` (the governance policy's validator changes).
 """

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Final
 
+from consensus.node.rpc.mint_queries import MintQueries
 from ledger.address import encode_address
 from ledger.features.contracts import rpc_json as contract_forms
 from ledger.features.contracts.execution import (
@@ -40,6 +41,7 @@ from . import json_format as jf
 from .asset_queries import AssetQueries
 from .dispatch import Method, Param
 from .listing_queries import ListingQueries
+from .mail_queries import MailQueries
 from .node_view import NodeView, TreeStateReader
 
 OPENRPC_PATH: Final = Path(__file__).resolve().parents[3] / "docs" / "rpc" / "openrpc.json"
@@ -146,6 +148,8 @@ class LedgerMethods:
             Method.of("ledger_getThresholdKey", self.get_threshold_key, height),
             Method.of("ledger_getCeremonies", self.get_ceremonies, height),
             *ListingQueries(self.node, self.block).methods(),
+            *MintQueries(self.state_at).methods(),
+            *MailQueries(self.state_at, lambda: self.node.chain.tip.height).methods(),
             Method.of("rpc.discover", self.discover),
         ]
         return {m.name: m for m in methods}

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from ledger import codec, crypto
@@ -45,9 +45,9 @@ from ledger.features.threshold.ceremonies import (
     KIND_SIGN,
     PHASE_BLOCKS,
     Ceremony,
-    Group,
     encode_keygen_result,
 )
+from ledger.features.threshold.key_sets import KeySet
 from ledger.threshold import ceremony as ceremony_lib
 from ledger.threshold import dkg, frost, reshare
 from ledger.threshold.ceremony import CeremonyResult, Complaint, Justification, SecretShare
@@ -115,11 +115,13 @@ def attempt_at(ceremony: Ceremony, height: int) -> tuple[int, int]:
     return attempt, first + attempt * attempt_blocks(ceremony.kind)
 
 
-def session_id(chain_id: str, ceremony: Ceremony, attempt: int) -> bytes:
-    """A fresh session id per ceremony attempt: every proof, transcript and
-    encrypted share is bound to it."""
+def session_id(chain_id: str, ceremony: Ceremony, attempt: int, lane: int = 0) -> bytes:
+    """A fresh session id per ceremony attempt and key (lane): every proof,
+    transcript and encrypted share is bound to it."""
     return crypto.sha256(
-        codec.encode((SESSION_DOMAIN, chain_id, ceremony.ceremony_id, ceremony.kind, attempt))
+        codec.encode(
+            (SESSION_DOMAIN, chain_id, ceremony.ceremony_id, ceremony.kind, attempt, lane)
+        )
     )
 
 
@@ -136,10 +138,27 @@ class Send:
 
 @dataclass(frozen=True)
 class SaveKey:
-    """Persist this new key share (encrypted) before anything after it is sent."""
+    """Persist these new key shares (encrypted; one per key of the ceremony)
+    before anything after them is sent."""
+
+    transcript_hash: bytes
+    keys: tuple[KeyPackage, ...]
+
+
+@dataclass(frozen=True)
+class LaneKey:
+    """One lane's new key share (combined into SaveKey by KeySetRun)."""
 
     transcript_hash: bytes
     key: KeyPackage
+
+
+@dataclass(frozen=True)
+class LaneAgreed:
+    """One lane's agreed public result (combined into SubmitResult by KeySetRun)."""
+
+    transcript_hash: bytes
+    public: bytes
 
 
 @dataclass(frozen=True)
@@ -168,7 +187,9 @@ class Finished:
     reason: str
 
 
-Output = Send | SaveKey | SaveNonces | SpendNonces | SubmitResult | Finished
+Output = (
+    Send | SaveKey | SaveNonces | SpendNonces | SubmitResult | Finished | LaneKey | LaneAgreed
+)
 
 
 # -- the common machinery -------------------------------------------------------
@@ -176,9 +197,10 @@ Output = Send | SaveKey | SaveNonces | SpendNonces | SubmitResult | Finished
 
 @dataclass
 class RunContext:
-    """What a run knows: the chain's record of the ceremony, the group (for
-    resharing and signing), this node's validator key and key share, and the
-    injected random source."""
+    """What a run knows: the chain's record of the ceremony, the current
+    holders of its keys (for resharing and signing), this node's validator
+    key and, in a lane, its share of that lane's key (``lane``: which key of
+    the set), and the injected random source."""
 
     chain_id: str
     ceremony: Ceremony
@@ -186,8 +208,9 @@ class RunContext:
     start_height: int
     me: SigningKey
     rng: RandomBytes
-    group: Group | None = None
+    holders: KeySet | None = None
     key: KeyPackage | None = None
+    lane: int = 0
 
 
 class CeremonyRun(ABC):
@@ -199,7 +222,9 @@ class CeremonyRun(ABC):
 
     def __init__(self, context: RunContext) -> None:
         self.context = context
-        self.session = session_id(context.chain_id, context.ceremony, context.attempt)
+        self.session = session_id(
+            context.chain_id, context.ceremony, context.attempt, context.lane
+        )
         self.phase = 0
         self.inbox: dict[int, dict[bytes, bytes]] = {kind: {} for kind in self.PHASE_KINDS}
         self.sent: dict[int, bytes] = {}
@@ -417,7 +442,7 @@ class DkgRun(CeremonyRun):
         self.result = dkg.dkg_finalize(self.round3, self.complaints, justifications)
         confirmation = ceremony_lib.confirm(self.result, self.context.rng)
         return [
-            SaveKey(self.result.transcript_hash, self.result.key_package),
+            LaneKey(self.result.transcript_hash, self.result.key_package),
             self.send(CONFIRMATION, encode_confirmation(confirmation)),
         ]
 
@@ -439,8 +464,8 @@ def _agreement(run: CeremonyRun, result: CeremonyResult, quorum: int) -> list[Ou
         if confirmation.sender in members:
             confirmations.append(confirmation)
     ceremony_lib.check_agreement(result, confirmations, quorum=min(quorum, len(members)))
-    payload = encode_keygen_result(result.transcript_hash, encode_public_key_package(public))
-    return [SubmitResult(payload), *run.finish("agreed")]
+    agreed = LaneAgreed(result.transcript_hash, encode_public_key_package(public))
+    return [agreed, *run.finish("agreed")]
 
 
 # -- resharing ------------------------------------------------------------------
@@ -454,15 +479,15 @@ class ReshareRun(CeremonyRun):
 
     def __init__(self, context: RunContext) -> None:
         super().__init__(context)
-        group = context.group
-        assert group is not None
+        holders = context.holders
+        assert holders is not None
         ceremony = context.ceremony
         self.new_members = ceremony.participants
         self.new_ids = {key: index + 1 for index, key in enumerate(self.new_members)}
-        self.old_ids = {key: identifier for identifier, key, _ in group.members}
+        self.old_ids = {key: identifier for identifier, key, _ in holders.members}
         self.reshare_session = reshare.ReshareSession(
             self.session,
-            group.public_package(),
+            holders.public_package(context.lane),
             ceremony.threshold,
             tuple(range(1, len(self.new_members) + 1)),
         )
@@ -576,7 +601,7 @@ class ReshareRun(CeremonyRun):
         self.result = reshare.reshare_finalize(self.state, self.complaints, justifications)
         confirmation = ceremony_lib.confirm(self.result, self.context.rng)
         return [
-            SaveKey(self.result.transcript_hash, self.result.key_package),
+            LaneKey(self.result.transcript_hash, self.result.key_package),
             self.send(CONFIRMATION, encode_confirmation(confirmation)),
         ]
 
@@ -595,11 +620,11 @@ class SignRun(CeremonyRun):
 
     def __init__(self, context: RunContext) -> None:
         super().__init__(context)
-        group = context.group
-        assert group is not None and context.key is not None
-        self.group = group
+        holders = context.holders
+        assert holders is not None and context.key is not None
+        self.holders = holders
         self.key = context.key
-        self.ids = {key: identifier for identifier, key, _ in group.members}
+        self.ids = {key: identifier for identifier, key, _ in holders.members}
         self.message = context.ceremony.message
         self.nonces: SigningNonces | None = None
         self.commitments: tuple[SigningCommitment, ...] = ()
@@ -631,7 +656,7 @@ class SignRun(CeremonyRun):
             if commitment.identifier == self.ids[sender]:
                 received.append(commitment)
         received.sort(key=lambda c: c.identifier)
-        threshold = self.group.threshold
+        threshold = self.holders.threshold
         if len(received) < threshold:
             self.nonces = None
             reason = f"only {len(received)} commitments, threshold {threshold}"
@@ -681,23 +706,124 @@ def _share_message(body: bytes) -> tuple[bytes, frost.SignatureShare] | None:
         return None
 
 
-def new_run(context: RunContext) -> CeremonyRun:
-    """The run for this ceremony's kind."""
-    kind = context.ceremony.kind
-    if kind == KIND_DKG:
-        return DkgRun(context)
-    if kind == KIND_RESHARE:
-        return ReshareRun(context)
-    return SignRun(context)
+# -- every key of a ceremony at once -----------------------------------------
 
 
-def takes_part(ceremony: Ceremony, me: bytes, group: Group | None, has_key: bool) -> bool:
-    """Whether a node with validator key ``me`` has a part in ``ceremony``."""
+class KeySetRun(CeremonyRun):
+    """A DKG or resharing of every key of a ceremony at once (the group's one
+    key, or a key set's): one lane per key, each a DkgRun or ReshareRun with
+    a session id of its own, advanced in lock step by this run. A message of
+    this run is the array of its lanes' bodies (a malformed array counts as
+    silence in every lane); the lanes' key shares are saved together and
+    their results reported together, under one transcript hash."""
+
+    def __init__(self, context: RunContext, lanes: list[CeremonyRun]) -> None:
+        assert lanes and all(type(lane) is type(lanes[0]) for lane in lanes)
+        self.lanes = lanes
+        self.PHASE_KINDS = lanes[0].PHASE_KINDS
+        super().__init__(context)
+
+    def senders(self, kind: int) -> frozenset[bytes]:
+        return self.lanes[0].senders(kind)
+
+    def expected(self, phase: int) -> frozenset[bytes]:
+        return frozenset().union(*(lane.expected(phase) for lane in self.lanes))
+
+    def receive(self, kind: int, sender: bytes, body: bytes) -> bool:
+        if kind not in self.inbox or sender not in self.senders(kind):
+            return False
+        if sender in self.inbox[kind]:
+            return True
+        self.inbox[kind][sender] = body
+        parts = _lane_bodies(body, len(self.lanes))
+        for lane, part in zip(self.lanes, parts or (), strict=False):
+            lane.receive(kind, sender, part)
+        return True
+
+    def start(self) -> list[Output]:
+        return self._combine([lane.start() for lane in self.lanes])
+
+    def advance(self, phase: int) -> list[Output]:
+        per_lane = []
+        for lane in self.lanes:
+            lane.phase = phase + 1
+            per_lane.append(lane.advance(phase))
+        return self._combine(per_lane)
+
+    def _combine(self, per_lane: list[list[Output]]) -> list[Output]:
+        count = len(self.lanes)
+        sends: dict[int, list[bytes]] = {}
+        keys: list[LaneKey] = []
+        agreed: list[LaneAgreed] = []
+        reasons: list[str] = []
+        for index, outputs in enumerate(per_lane):
+            for output in outputs:
+                if isinstance(output, Send):
+                    sends.setdefault(output.kind, [b""] * count)[index] = output.body
+                elif isinstance(output, LaneKey):
+                    keys.append(output)
+                elif isinstance(output, LaneAgreed):
+                    agreed.append(output)
+                elif isinstance(output, Finished):
+                    reasons.append(output.reason)
+        combined: list[Output] = []
+        if keys:  # saved before anything of this phase is sent
+            if len(keys) != count:
+                return self.finish(f"only {len(keys)} of {count} keys were made")
+            transcript = key_set_transcript([k.transcript_hash for k in keys])
+            combined.append(SaveKey(transcript, tuple(k.key for k in keys)))
+        for kind in sorted(sends):
+            combined.append(self.send(kind, codec.encode(tuple(sends[kind]))))
+        if agreed and len(agreed) == count:
+            transcript = key_set_transcript([a.transcript_hash for a in agreed])
+            payload = encode_keygen_result(transcript, [a.public for a in agreed])
+            combined.append(SubmitResult(payload))
+        if reasons:
+            if len(reasons) != count or len(set(reasons)) != 1:
+                return combined + self.finish(f"the lanes ended apart: {sorted(set(reasons))}")
+            combined += self.finish(reasons[0])
+        return combined
+
+
+KEY_SET_TRANSCRIPT_DOMAIN: Final = "ledger/threshold/key-set-transcript/v1"
+
+
+def key_set_transcript(transcripts: list[bytes]) -> bytes:
+    """The transcript hash of a whole ceremony: over its lanes' hashes, in key order."""
+    return crypto.sha256(codec.encode((KEY_SET_TRANSCRIPT_DOMAIN, tuple(transcripts))))
+
+
+def _lane_bodies(body: bytes, count: int) -> tuple[bytes, ...] | None:
+    """A KeySetRun message split into its lanes' bodies; None if malformed."""
+    parts = _items(body)
+    return parts if len(parts) == count else None
+
+
+def new_run(context: RunContext, keys: tuple[KeyPackage, ...] | None = None) -> CeremonyRun:
+    """The run for this ceremony's kind; ``keys``: this node's shares of the
+    keys being reshared or signed with (one per key of the ceremony)."""
+    ceremony = context.ceremony
+    if ceremony.kind == KIND_SIGN:
+        assert keys is not None and len(keys) == 1
+        return SignRun(replace(context, key=keys[0]))
+    lane_type: type[CeremonyRun] = DkgRun if ceremony.kind == KIND_DKG else ReshareRun
+    if keys is not None and len(keys) != ceremony.key_count:
+        keys = None  # shares of another set of keys: this node only receives
+    lanes = [
+        lane_type(replace(context, lane=index, key=keys[index] if keys else None))
+        for index in range(ceremony.key_count)
+    ]
+    return KeySetRun(context, lanes)
+
+
+def takes_part(ceremony: Ceremony, me: bytes, holders: KeySet | None, has_key: bool) -> bool:
+    """Whether a node with validator key ``me`` has a part in ``ceremony``
+    (``holders``: the current holders of the ceremony's keys)."""
     if ceremony.kind == KIND_DKG:
         return me in ceremony.participants
-    if group is None:
+    if holders is None:
         return False
-    in_group = group.identifier_of(me) is not None and has_key
+    in_group = holders.identifier_of(me) is not None and has_key
     if ceremony.kind == KIND_RESHARE:
         return me in ceremony.participants or in_group
     return in_group

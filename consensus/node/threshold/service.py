@@ -59,7 +59,7 @@ from consensus.node.threshold.runs import (
     new_run,
     takes_part,
 )
-from consensus.node.threshold.store import ThresholdStore
+from consensus.node.threshold.store import SavedKeys, ThresholdStore
 from consensus.node.wire_limits import ENVELOPE_LIMITS
 from ledger import codec, crypto
 from ledger.address import address_of
@@ -76,11 +76,15 @@ from ledger.features.threshold.ceremonies import (
     Group,
     decode_keygen_result,
     decode_unsigned_transaction,
+    key_set_holders,
     next_ceremony_id,
     threshold_ceremonies,
     threshold_ceremony,
     threshold_group,
+    threshold_key_set,
+    threshold_key_sets,
 )
+from ledger.features.threshold.key_sets import KeySet
 from ledger.fields import DecodeError
 from ledger.threshold.group import RandomBytes
 from ledger.threshold.keys import KeyPackage
@@ -188,12 +192,12 @@ class ThresholdService:
         self.sat_out: set[tuple[int, int]] = set(self.store.joined)
         if self.store.discarded_nonces:
             log.info("threshold: discarded %d unused nonce files", self.store.discarded_nonces)
-        self.keys: dict[tuple[int, int], tuple[bytes, KeyPackage]] = self.store.load_keys()
+        self.keys: dict[tuple[int, int], SavedKeys] = self.store.load_keys()
         self.runs: dict[tuple[int, int], _Active] = {}
         self.done: set[tuple[int, int]] = set()
         self.buffer: EnvelopeBuffer[Envelope] = EnvelopeBuffer()
         self._seen: set[bytes] = set()
-        self._group_ceremony = 0
+        self._adopted: dict[str, int] = {}  # key set ("": the group) -> adopted ceremony
 
     def close(self) -> None:
         self.store.close()
@@ -215,12 +219,13 @@ class ThresholdService:
         reader = self.chain.store
         group = threshold_group(reader)
         pending, recent = threshold_ceremonies(reader)
-        self._adopt_group(group)
-        key = self._active_key(group)
+        held = self._held_sets(group)
+        self._adopt(held)
         live = {c.ceremony_id for c in pending}
         if not self._catching_up():  # replaying old blocks: their attempts are long over
             for ceremony in pending:
-                self._maybe_start(ceremony, height, group, key)
+                holders = held.get(ceremony.key_set)
+                self._maybe_start(ceremony, height, holders, self._active_keys(holders))
         for run_id, active in list(self.runs.items()):
             if run_id[0] not in live or height >= active.closes_at:
                 del self.runs[run_id]
@@ -234,54 +239,91 @@ class ThresholdService:
             self.buffer.drop(stale)
         self.buffer.expire(height)
         self.store.forget_ceremonies(live)
+        self._erase_retired(held, live)
         for ceremony in recent:
             if ceremony.completed_at == height:
                 self._on_finished(ceremony, group)
 
-    def _adopt_group(self, group: Group | None) -> None:
-        """On a new group epoch, erase every key share it did not adopt."""
-        if group is None or group.ceremony_id == self._group_ceremony:
-            return
-        adopted = self._active_key_id(group)
-        for run_id in list(self.keys):
-            if run_id[0] <= group.ceremony_id and run_id != adopted:
+    def _held_sets(self, group: Group | None) -> dict[str, KeySet]:
+        """The keys the validators hold now: the group ("") and the named sets."""
+        held = {key_set.name: key_set for key_set in threshold_key_sets(self.chain.store)}
+        if group is not None:
+            held[""] = group.as_key_set()
+        return held
+
+    def _adopt(self, held: dict[str, KeySet]) -> None:
+        """On a new epoch of the group or a key set, erase every share of it
+        that the chain did not adopt."""
+        for name, holders in sorted(held.items()):
+            if self._adopted.get(name) == holders.ceremony_id:
+                continue
+            adopted = self._active_key_id(holders)
+            for run_id, saved in list(self.keys.items()):
+                if saved.key_set == name and run_id[0] <= holders.ceremony_id and run_id != adopted:
+                    self.store.erase_key(*run_id)
+                    del self.keys[run_id]
+            self._adopted[name] = holders.ceremony_id
+            what = f"key set {name!r}" if name else "group"
+            if adopted is None and holders.identifier_of(self.key.public_key) is not None:
+                log.warning(
+                    "threshold: member of the %s (epoch %d) without its key shares; "
+                    "it takes part again after the next resharing",
+                    what,
+                    holders.epoch,
+                )
+            else:
+                log.info(
+                    "threshold: %s epoch %d adopted, %d key(s), %d-of-%d",
+                    what,
+                    holders.epoch,
+                    holders.key_count,
+                    holders.threshold,
+                    len(holders.members),
+                )
+
+    def _erase_retired(self, held: dict[str, KeySet], live: set[int]) -> None:
+        """Erase the shares of key sets the chain no longer holds (retired),
+        unless a pending ceremony may still adopt them."""
+        for run_id, saved in list(self.keys.items()):
+            if saved.key_set and saved.key_set not in held and run_id[0] not in live:
                 self.store.erase_key(*run_id)
                 del self.keys[run_id]
-        self._group_ceremony = group.ceremony_id
-        if adopted is None and group.identifier_of(self.key.public_key) is not None:
-            log.warning(
-                "threshold: member of the group (epoch %d) without its key share; "
-                "it takes part again after the next resharing",
-                group.epoch,
-            )
-        else:
-            log.info(
-                "threshold: group epoch %d adopted, key %s, %d-of-%d",
-                group.epoch,
-                group.public_key.hex(),
-                group.threshold,
-                len(group.members),
-            )
+                self._adopted.pop(saved.key_set, None)
 
-    def _active_key_id(self, group: Group) -> tuple[int, int] | None:
-        record = threshold_ceremony(self.chain.store, group.ceremony_id)
+    def _active_key_id(self, holders: KeySet) -> tuple[int, int] | None:
+        record = threshold_ceremony(self.chain.store, holders.ceremony_id)
         if record is None or record.status != COMPLETED:
             return None
         transcript, _ = decode_keygen_result(record.result)
-        for run_id, (saved, key) in self.keys.items():
-            mine = key.identifier == group.identifier_of(self.key.public_key)
-            if run_id[0] == group.ceremony_id and saved == transcript and mine:
+        me = holders.identifier_of(self.key.public_key)
+        for run_id, saved in self.keys.items():
+            mine = all(key.identifier == me for key in saved.keys)
+            if run_id[0] == holders.ceremony_id and saved.transcript_hash == transcript and mine:
                 return run_id
         return None
 
-    def _active_key(self, group: Group | None) -> KeyPackage | None:
-        if group is None:
+    def _active_keys(self, holders: KeySet | None) -> tuple[KeyPackage, ...] | None:
+        if holders is None:
             return None
-        run_id = self._active_key_id(group)
-        return self.keys[run_id][1] if run_id is not None else None
+        run_id = self._active_key_id(holders)
+        return self.keys[run_id].keys if run_id is not None else None
+
+    def key_set_shares(self, name: str) -> tuple[KeySet, tuple[KeyPackage, ...]] | None:
+        """This node's shares of a named key set in its current epoch, with the
+        set's public record; None if the chain holds no such set or this node
+        has no shares of it (for the features that use key sets)."""
+        holders = threshold_key_set(self.chain.store, name)
+        keys = self._active_keys(holders)
+        if holders is None or keys is None or len(keys) != holders.key_count:
+            return None
+        return holders, keys
 
     def _maybe_start(
-        self, ceremony: Ceremony, height: int, group: Group | None, key: KeyPackage | None
+        self,
+        ceremony: Ceremony,
+        height: int,
+        holders: KeySet | None,
+        keys: tuple[KeyPackage, ...] | None,
     ) -> None:
         attempt, start = attempt_at(ceremony, height)
         run_id = (ceremony.ceremony_id, attempt)
@@ -289,20 +331,21 @@ class ThresholdService:
             return
         if height >= start + PHASE_BLOCKS:
             return  # too late to join this attempt
-        if not takes_part(ceremony, self.key.public_key, group, key is not None):
+        if not takes_part(ceremony, self.key.public_key, holders, keys is not None):
             return
         context = RunContext(
-            self.chain.chain_id, ceremony, attempt, start, self.key, self._rng, group, key
+            self.chain.chain_id, ceremony, attempt, start, self.key, self._rng, holders
         )
-        run = new_run(context)
+        run = new_run(context, keys)
         closes_at = start + attempt_blocks(ceremony.kind)
         active = _Active(run, ceremony, closes_at)
         self.store.join(*run_id)  # durable before the first message
         self.runs[run_id] = active
         log.info(
-            "threshold: ceremony %d (%s) attempt %d started at height %d",
+            "threshold: ceremony %d (%s%s) attempt %d started at height %d",
             ceremony.ceremony_id,
             ceremony.kind_name,
+            f" of key set {ceremony.key_set!r}" if ceremony.key_set else "",
             attempt,
             height,
         )
@@ -355,8 +398,13 @@ class ThresholdService:
                 active.outbox.append(encoded)
                 self._broadcast((encoded,))
             elif isinstance(output, SaveKey):
-                self.store.save_key(ceremony_id, attempt, output.transcript_hash, output.key)
-                self.keys[(ceremony_id, attempt)] = (output.transcript_hash, output.key)
+                key_set = active.ceremony.key_set
+                self.store.save_key(
+                    ceremony_id, attempt, output.transcript_hash, output.keys, key_set
+                )
+                self.keys[(ceremony_id, attempt)] = SavedKeys(
+                    output.transcript_hash, key_set, output.keys
+                )
             elif isinstance(output, SaveNonces):
                 self.store.save_nonces(ceremony_id, attempt, output.nonces)
             elif isinstance(output, SpendNonces):
@@ -432,7 +480,8 @@ class ThresholdService:
             return 0 <= upcoming < UNKNOWN_ID_WINDOW and self._is_validator(envelope.sender)
         if ceremony.status != PENDING:
             return False
-        return takes_part(ceremony, envelope.sender, threshold_group(reader), True)
+        holders = key_set_holders(reader, ceremony.key_set)
+        return takes_part(ceremony, envelope.sender, holders, True)
 
     async def resend_loop(self) -> None:
         """Pick up the ceremonies pending at start, then resend this node's

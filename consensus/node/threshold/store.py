@@ -21,9 +21,10 @@ Rules kept here for the service:
 - ``join`` records an attempt durably before the first message of it is
   sent; after a restart the node sits out every attempt it had joined (it
   never sends two different first messages in one session).
-- key shares are kept per ceremony attempt with their transcript hash; the
-  service erases those the chain did not adopt and the previous epoch's
-  once a resharing is final.
+- key shares are kept per ceremony attempt with their transcript hash and
+  key set (one share per key of the set); the service erases those the
+  chain did not adopt, the previous epoch's once a resharing is final, and
+  those of retired key sets.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import errno
 import fcntl
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -49,8 +51,18 @@ from ledger.threshold.keys import KeyPackage
 from ledger.threshold.transport import decode_public_key_package, encode_public_key_package
 
 STORAGE_KEY_INFO: Final = b"ledger/threshold/storage-key/v1"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # 2: key files hold a key set name and a share per key
 _NAME = re.compile(r"^c(\d+)-a(\d+)\.bin\Z")
+
+
+@dataclass(frozen=True)
+class SavedKeys:
+    """The key shares one ceremony attempt made: its transcript hash, the key
+    set they belong to ("": the group) and one share per key."""
+
+    transcript_hash: bytes
+    key_set: str
+    keys: tuple[KeyPackage, ...]
 
 
 class ThresholdStoreError(Exception):
@@ -198,21 +210,25 @@ class ThresholdStore:
 
     # -- key shares ---------------------------------------------------------
     def save_key(
-        self, ceremony_id: int, attempt: int, transcript_hash: bytes, key: KeyPackage
+        self,
+        ceremony_id: int,
+        attempt: int,
+        transcript_hash: bytes,
+        keys: tuple[KeyPackage, ...],
+        key_set: str = "",
     ) -> None:
+        """Save the shares one ceremony attempt made (one per key of the group,
+        "", or of a named key set)."""
         name = _attempt_name(ceremony_id, attempt)
-        plain = codec.encode(
-            (
-                transcript_hash,
-                key.identifier,
-                encode_scalar(key.secret_share),
-                encode_public_key_package(key.public),
-            )
+        shares = tuple(
+            (key.identifier, encode_scalar(key.secret_share), encode_public_key_package(key.public))
+            for key in keys
         )
+        plain = codec.encode((transcript_hash, key_set, shares))
         _write_atomic(self.directory / "keys" / name, self._seal("key", name, plain))
 
-    def load_keys(self) -> dict[tuple[int, int], tuple[bytes, KeyPackage]]:
-        """Every saved key share by (ceremony id, attempt), with its transcript hash.
+    def load_keys(self) -> dict[tuple[int, int], SavedKeys]:
+        """Every saved set of key shares by (ceremony id, attempt).
         Raises ThresholdStoreError for a file that does not open."""
         out = {}
         for path in sorted((self.directory / "keys").iterdir()):
@@ -221,13 +237,16 @@ class ThresholdStore:
                 continue
             plain = self._open("key", path.name, path.read_bytes())
             try:
-                transcript, identifier, secret, public = codec.decode(plain)
-                key = KeyPackage(
-                    identifier, decode_scalar(secret), decode_public_key_package(public)
+                transcript, key_set, shares = codec.decode(plain)
+                keys = tuple(
+                    KeyPackage(identifier, decode_scalar(secret), decode_public_key_package(public))
+                    for identifier, secret, public in shares
                 )
-            except (codec.CodecError, ValueError, ThresholdError) as exc:
+                if not isinstance(key_set, str) or not keys:
+                    raise ValueError("a key set name and at least one share")
+            except (codec.CodecError, ValueError, TypeError, ThresholdError) as exc:
                 raise ThresholdStoreError(f"keys/{path.name} is malformed: {exc}") from exc
-            out[(int(match[1]), int(match[2]))] = (transcript, key)
+            out[(int(match[1]), int(match[2]))] = SavedKeys(transcript, key_set, keys)
         return out
 
     def erase_key(self, ceremony_id: int, attempt: int) -> None:

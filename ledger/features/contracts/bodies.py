@@ -1,14 +1,16 @@
 """Transaction bodies of the contract kinds (tags 10-19) and contract addresses.
 
-=====  ======  ================================================================
-kind   name    fields
-=====  ======  ================================================================
-10     deploy  module bytes, cpu, disk, net (credits moved to the contract),
-               salt bytes (0..32), schedule ``nil | [entry, interval, gas]``
-11     call    contract bytes(20), entry text, args ``[[tag, bytes], ...]``,
-               gas_limit
-12     fund    contract bytes(20), cpu, disk, net
-=====  ======  ================================================================
+=====  ========  ==============================================================
+kind   name      fields
+=====  ========  ==============================================================
+10     deploy    module bytes, cpu, disk, net (credits moved to the contract),
+                 salt bytes (0..32), schedule ``nil | [entry, interval, gas]``
+11     call      contract bytes(20), entry text, args ``[[tag, bytes], ...]``,
+                 gas_limit
+12     fund      contract bytes(20), cpu, disk, net
+13     pay_call  a call's four fields, then amount (coin paid to the contract
+                 with the call; ``CALLVALUE`` reads it)
+=====  ========  ==============================================================
 
 Decoding is strict (every field's type and range is checked here); whether
 the module is valid VM code is checked when the deploy executes, so a
@@ -188,3 +190,34 @@ class Fund:
             check_amount(net, "net"),
         )
 
+
+@dataclass(frozen=True, slots=True)
+class PayCall:
+    """Pay ``amount`` coin to ``contract`` and run ``entry(args)`` there, as
+    one: the contract reads the payment with ``CALLVALUE`` (it is already in
+    its balance), and if the run fails the payment goes back with everything
+    else. The sender pays up to ``gas_limit`` gas in cpu credits, as for a
+    call."""
+
+    KIND: ClassVar[int] = 13
+    NAME: ClassVar[str] = "pay_call"
+    contract: bytes
+    entry: str
+    args: tuple[Value, ...]
+    gas_limit: int
+    amount: int
+
+    def to_fields(self) -> tuple[Any, ...]:
+        return (*self.as_call().to_fields(), self.amount)
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> PayCall:
+        ensure(len(fields) == 5, "pay_call has 5 fields")
+        call = Call.from_fields(fields[:4])
+        amount = check_amount(fields[4], "amount")
+        ensure(amount >= 1, "amount must be at least 1 (a call without payment is a call)")
+        return cls(call.contract, call.entry, call.args, call.gas_limit, amount)
+
+    def as_call(self) -> Call:
+        """The call this pays for."""
+        return Call(self.contract, self.entry, self.args, self.gas_limit)

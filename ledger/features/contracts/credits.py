@@ -22,9 +22,10 @@ from __future__ import annotations
 from typing import Final
 
 from ledger.features.bank.interface import record_burn
-from ledger.features.contracts.bodies import MAX_CALL_GAS, Call, Deploy, Fund
+from ledger.features.contracts.bodies import MAX_CALL_GAS, Call, Deploy, Fund, PayCall
 from ledger.features.contracts.records import add_burned
 from ledger.state import State
+from ledger.types import NATIVE_ASSET
 from vm.effects import Event, Message
 
 CPU: Final = "cpu"
@@ -128,4 +129,15 @@ def deploy_gas_of(body: Deploy) -> int:
 
 def call_gas(body: Call) -> int:
     """The most gas a call may use: its gas limit."""
+    return body.gas_limit
+
+
+def pay_call_spends(body: PayCall) -> tuple[tuple[str, int], ...]:
+    """What a paid call takes from its sender at most: its whole gas limit
+    in cpu and the coin it pays."""
+    return ((CPU, gas_cost(body.gas_limit)), (NATIVE_ASSET, body.amount))
+
+
+def pay_call_gas(body: PayCall) -> int:
+    """The most gas a paid call may use: its gas limit."""
     return body.gas_limit

@@ -9,6 +9,8 @@ Who pays what (docs/spec/contracts.md, ADR 0009):
 - **call**: the sender reserves ``gas_limit`` cpu, burns what the execution
   used and gets the rest back (a REVERT returns the unused gas, a halt burns
   all of it); even a failed call burns its gas;
+- **pay_call**: a call that first pays ``amount`` coin to the contract
+  (``CALLVALUE``); a failed run gives the payment back;
 - everything a contract **sends** is paid by the contract: net credits per
   byte of events and messages, and the gas each message carries (its cpu);
 - a **scheduled run** is paid from the contract's cpu;
@@ -31,7 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ledger.context import BlockContext, Outcome
+from ledger.context import BlockContext, Origin, Outcome
 from ledger.crypto import sha256
 from ledger.exceptions import (
     ContractHalted,
@@ -42,7 +44,14 @@ from ledger.exceptions import (
     InvalidOperation,
     NoSuchContract,
 )
-from ledger.features.contracts.bodies import Call, Deploy, Fund, contract_address, value_to_fields
+from ledger.features.contracts.bodies import (
+    Call,
+    Deploy,
+    Fund,
+    PayCall,
+    contract_address,
+    value_to_fields,
+)
 from ledger.features.contracts.credits import (
     CPU,
     CREDIT_ASSETS,
@@ -89,7 +98,7 @@ from ledger.state import (
     account_key,
     decode_account,
 )
-from ledger.types import Event, Transaction
+from ledger.types import NATIVE_ASSET, Event, Transaction
 from vm.errors import ModuleError
 from vm.module import decode_module
 from vm.validator import load_program
@@ -148,6 +157,19 @@ def execute_call(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
     Raises ExecutionFailure (a failed run still burns its gas)."""
     body = tx.body
     assert isinstance(body, Call)
+    return _run_call(state, tx, ctx, body, 0)
+
+
+def execute_pay_call(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
+    """Pay the contract, then run the call as ``execute_call`` does, with
+    ``CALLVALUE`` = the payment. Raises ExecutionFailure (a failed run still
+    burns its gas; its payment is reverted with the rest)."""
+    body = tx.body
+    assert isinstance(body, PayCall)
+    return _run_call(state, tx, ctx, body.as_call(), body.amount)
+
+
+def _run_call(state: State, tx: Transaction, ctx: BlockContext, body: Call, value: int) -> Outcome:
     sender = tx.sender_address
     if read_record(state, body.contract) is None:
         raise NoSuchContract(f"no contract at {body.contract.hex()}")
@@ -155,7 +177,14 @@ def execute_call(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
     if not can_pay(state, sender, CPU, reserved):
         raise InsufficientFunds(f"gas limit {body.gas_limit} needs {reserved} cpu credits")
     state.sub_balance(sender, CPU, reserved)
-    run = run_execution(state, ctx, body.contract, body.entry, body.args, body.gas_limit, sender)
+    if value:
+        if state.get_account(sender).balance(NATIVE_ASSET) < value:
+            raise InsufficientFunds(f"cannot pay {value} {NATIVE_ASSET} with the call")
+        state.sub_balance(sender, NATIVE_ASSET, value)
+        state.add_balance(body.contract, NATIVE_ASSET, value)
+    run = run_execution(
+        state, ctx, body.contract, body.entry, body.args, body.gas_limit, sender, value
+    )
     if run.status == NOT_INVOKED:
         raise InvalidInvocation(run.error)
     if run.status != SUCCESS:
@@ -177,10 +206,11 @@ def execute_call(state: State, tx: Transaction, ctx: BlockContext) -> Outcome:
             ("returns", tuple(value_to_fields(v) for v in run.return_values)),
         ),
     )
+    origin = Origin(sender, tx.nonce)
     events = [
         called,
         *contract_events(body.contract, run.events),
-        *deliver_messages(state, ctx, outbox(body.contract, run)),
+        *deliver_messages(state, ctx, outbox(body.contract, run, origin)),
     ]
     return Outcome(events=tuple(events), gas_used=run.gas_used)
 
@@ -246,7 +276,8 @@ def run_scheduled_contracts(state: State, ctx: BlockContext) -> tuple[Event, ...
             )
         )
         events.extend(contract_events(address, run.events))
-        events.extend(deliver_messages(state, ctx, outbox(address, run)))
+        scheduled = Origin(address, None)
+        events.extend(deliver_messages(state, ctx, outbox(address, run, scheduled)))
     return tuple(events)
 
 

@@ -117,6 +117,7 @@ class LedgerHost:
     ctx: BlockContext
     contract: bytes
     caller_address: bytes
+    value: int = 0
     events: list[VMEvent] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     refusal: str = ""
@@ -149,6 +150,10 @@ class LedgerHost:
 
     def caller(self) -> bytes:
         return self.caller_address
+
+    def call_value(self) -> int:
+        """Coin paid with this call (pay_call), already in the contract's balance."""
+        return self.value
 
     def contract_address(self) -> bytes:
         return self.contract
@@ -199,17 +204,20 @@ def run_execution(
     args: Sequence[Value],
     gas: int,
     caller: bytes,
+    value: int = 0,
 ) -> Run:
     """Run ``entry(args)`` of the contract at ``contract`` with ``gas`` in its
     own journal scope, keeping the effects only on success (see the module
     docstring). The gas is not paid here (the caller reserves and settles
     it), but the gas used is counted on the block's gas meter, which must
-    have room for all of ``gas`` (the caller checks ``ctx.gas.fits``)."""
+    have room for all of ``gas`` (the caller checks ``ctx.gas.fits``).
+    ``value`` is the coin paid with the call (already moved to the
+    contract), which ``CALLVALUE`` reads."""
     assert ctx.gas.fits(gas), "an execution started without room in the block gas limit"
     record = read_record(state, contract)
     assert record is not None, "run_execution needs a live contract"
     compiled = PROGRAMS.get(record.code_hash, lambda: _code(state, contract))
-    host = LedgerHost(state, ctx, contract, caller)
+    host = LedgerHost(state, ctx, contract, caller, value)
     state.begin()
     try:
         result = execute_compiled(compiled, entry, args, gas, host)

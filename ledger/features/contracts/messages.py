@@ -12,6 +12,11 @@ delivery). A reply is just a message back to ``CALLER``.
 
 The recipient decides what a delivery is:
 
+- a feature's system address (ledger.registry, e.g. the mail feature's
+  mix): that feature's handler, in a journal scope of its own, told the
+  sender and the origin (the transaction, by signer and nonce, or the
+  scheduled run that started the chain of executions), and paid from the
+  message's gas like a contract run;
 - a 20-byte address with a contract: run its entry point ``entry(args)``,
   with the sender as ``CALLER``;
 - any other 20-byte address: append ``(sender, height, entry, args)`` to its
@@ -32,7 +37,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ledger.address import ADDRESS_SIZE
-from ledger.context import BlockContext
+from ledger.context import BlockContext, Delivery, Origin
+from ledger.exceptions import ExecutionFailure
 from ledger.features.contracts.credits import (
     CPU,
     MAX_MESSAGES_PER_BLOCK,
@@ -40,7 +46,7 @@ from ledger.features.contracts.credits import (
     count_burned,
     gas_cost,
 )
-from ledger.features.contracts.host import NOT_INVOKED, Run, run_execution
+from ledger.features.contracts.host import NOT_INVOKED, REVERT, SUCCESS, Run, run_execution
 from ledger.features.contracts.records import (
     MailboxEntry,
     append_mail,
@@ -48,6 +54,7 @@ from ledger.features.contracts.records import (
     read_record,
     set_block_messages,
 )
+from ledger.registry import RULES, SystemAddressHandler
 from ledger.state import State
 from ledger.types import Event
 from vm.effects import Event as VMEvent
@@ -60,10 +67,12 @@ UNDELIVERABLE: str = "undeliverable"
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """A message in flight; its gas is already reserved from ``sender``'s cpu."""
+    """A message in flight; its gas is already reserved from ``sender``'s
+    cpu. ``origin`` is what started the chain of executions it belongs to."""
 
     sender: bytes
     message: Message
+    origin: Origin
 
 
 def settle_gas(state: State, payer: bytes, reserved_gas: int, gas_used: int) -> None:
@@ -87,9 +96,9 @@ def contract_events(contract: bytes, events: Iterable[VMEvent]) -> list[Event]:
     ]
 
 
-def outbox(sender: bytes, run: Run) -> list[Envelope]:
+def outbox(sender: bytes, run: Run, origin: Origin) -> list[Envelope]:
     """The messages a successful run sent, ready for delivery."""
-    return [Envelope(sender, message) for message in run.messages]
+    return [Envelope(sender, message, origin) for message in run.messages]
 
 
 def deliver_messages(state: State, ctx: BlockContext, first: Iterable[Envelope]) -> list[Event]:
@@ -120,6 +129,9 @@ def deliver(
     if len(recipient) != ADDRESS_SIZE:
         settle_gas(state, envelope.sender, message.gas, 0)
         return [message_event(envelope, UNDELIVERABLE, 0, "recipient is not a 20-byte address")]
+    handler = RULES.system_addresses.get(recipient)
+    if handler is not None:
+        return deliver_to_system_address(state, ctx, envelope, handler)
     if read_record(state, recipient) is None:
         mail = MailboxEntry(envelope.sender, ctx.height, message.entry, message.args)
         append_mail(state, recipient, mail)
@@ -133,11 +145,35 @@ def deliver(
     )
     settle_gas(state, envelope.sender, message.gas, run.gas_used)
     status = UNDELIVERABLE if run.status == NOT_INVOKED else run.status
-    queue.extend(outbox(recipient, run))
+    queue.extend(outbox(recipient, run, envelope.origin))
     return [
         message_event(envelope, status, run.gas_used, run.error),
         *contract_events(recipient, run.events),
     ]
+
+
+def deliver_to_system_address(
+    state: State, ctx: BlockContext, envelope: Envelope, handler: SystemAddressHandler
+) -> list[Event]:
+    """Hand one message to a feature's system address. The handler's effects
+    are kept only if it accepts the message; the gas it reports used (at most
+    the message's gas) is burned either way and the rest refunded."""
+    message = envelope.message
+    delivery = Delivery(
+        envelope.sender, envelope.origin, message.entry, tuple(message.args), message.gas
+    )
+    state.begin()
+    try:
+        outcome = handler(state, ctx, delivery)
+    except ExecutionFailure as refusal:
+        state.revert()
+        used = min(refusal.gas_used, message.gas)
+        settle_gas(state, envelope.sender, message.gas, used)
+        return [message_event(envelope, REVERT, used, refusal.message)]
+    state.commit()
+    used = min(outcome.gas_used, message.gas)
+    settle_gas(state, envelope.sender, message.gas, used)
+    return [message_event(envelope, SUCCESS, used), *outcome.events]
 
 
 def message_event(envelope: Envelope, status: str, gas_used: int, error: str = "") -> Event:

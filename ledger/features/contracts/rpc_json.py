@@ -1,6 +1,6 @@
 """Contracts' JSON in the RPC API (docs/spec/rpc.md): a contract, a mailbox
-message, a contract value, and the JSON forms of the deploy, call and fund
-bodies. Conventions: ledger.json_forms."""
+message, a contract value, and the JSON forms of the deploy, call, fund and
+pay_call bodies. Conventions: ledger.json_forms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.address import encode_address
 from ledger.crypto import sha256
-from ledger.features.contracts.bodies import Call, Deploy, Fund
+from ledger.features.contracts.bodies import Call, Deploy, Fund, PayCall
 from ledger.json_forms import amount_text
 from vm.values import Value
 
@@ -49,6 +49,10 @@ def call_json(body: Call) -> dict[str, Any]:
     }
 
 
+def pay_call_json(body: PayCall) -> dict[str, Any]:
+    return {**call_json(body.as_call()), "amount": amount_text(body.amount)}
+
+
 def fund_json(body: Fund) -> dict[str, Any]:
     return {
         "contract": encode_address(body.contract),
@@ -87,7 +91,7 @@ def contract_json(info: dict[str, Any]) -> dict[str, Any]:
 def mail_json(mail: dict[str, Any]) -> dict[str, Any]:
     """A mailbox message as ledger.features.contracts.execution.mailbox describes it. ``payload``
     is the hex of the single byte-string argument of a ``deliver(payload)``
-    message (what a remailer sends), else null."""
+    message (what a relay sends), else null."""
     args = mail["args"]
     payload = args[0].hex() if len(args) == 1 and isinstance(args[0], bytes) else None
     return {

@@ -9,21 +9,27 @@ become final:
 
 - a **DKG** is requested by the end-of-block step when the genesis enabled the
   threshold key and there is no group yet (so at block 1, and again after a
-  failed attempt); its participants are the validators in force at the
-  next block, identifier i+1 for the i-th by address;
-- a **resharing** is requested by the end-of-block step when the group's
-  members differ from the next block's validators (a validator-set change
-  executed at H is in force at H+2; the resharing is requested at H+1), or
-  by the governance policy (``threshold_reshare``);
+  failed attempt), or when another feature asked for a named key set
+  (ledger.features.threshold.key_sets) that has no keys yet; its
+  participants are the validators in force at the next block, identifier
+  i+1 for the i-th by address;
+- a **resharing** is requested by the end-of-block step when the group's or
+  a key set's members differ from the next block's validators (a
+  validator-set change executed at H is in force at H+2; the resharing is
+  requested at H+1), or for the group by the governance policy
+  (``threshold_reshare``);
 - a **signing** is requested by anyone for a domain-separated message
   (``threshold_sign_message``), or by the governance policy for a transaction
   from the group account (``threshold_sign_transaction``).
 
-A DKG or resharing completes when ``threshold`` participants have reported
-the same ``[transcript hash, public key package]`` (``threshold_result``; a
+A ceremony names what it makes or reshares: the group (``key_set`` "") or a
+named key set, and how many keys (``key_count``, 1 for the group); all of
+them go through the same phases together. A DKG or resharing completes when
+``threshold`` participants have reported the same ``[transcript hash,
+[public key package per key]]`` (``threshold_result``; a
 participant's newer report, from a later attempt, replaces its older one);
 the package is checked (threshold, members, and for a resharing the
-unchanged group key) before any report counts. A signing completes with the
+unchanged public keys) before any report counts. A signing completes with the
 first reported signature that verifies under the group key. Unfinished
 ceremonies fail at their expiry height.
 
@@ -36,12 +42,14 @@ State records (prefix ``T``):
     Tl              -> [[pending ids], [recently finished ids, oldest first]]
     Tc || id(8)     -> a ceremony (see Ceremony.to_value)
 
-About 600 lines: the group record, the ceremony registry and the three
-ceremony kinds' requests and results share the registry's records.
+Over 600 lines: the group record, the ceremony registry and the three
+ceremony kinds' requests and results share the registry's records (the key
+set records are in key_sets.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -60,6 +68,13 @@ from ledger.features.threshold.bodies import (
     ThresholdResult,
     ThresholdSignMessage,
     ThresholdSignTransaction,
+)
+from ledger.features.threshold.key_sets import (
+    KeySet,
+    get_key_set,
+    get_wanted,
+    set_key_set,
+    wanted_count,
 )
 from ledger.features.validators.interface import validator_set_at
 from ledger.fields import DecodeError, check_bytes, check_uint, ensure
@@ -136,6 +151,11 @@ class Group:
     def to_value(self) -> tuple[Any, ...]:
         return (self.public_key, self.threshold, self.members, self.epoch, self.ceremony_id)
 
+    def as_key_set(self) -> KeySet:
+        """The group as a key set of one key (named "", as its ceremonies are)."""
+        members = tuple((i, key, (share,)) for i, key, share in self.members)
+        return KeySet("", (self.public_key,), self.threshold, members, self.epoch, self.ceremony_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Ceremony:
@@ -155,6 +175,8 @@ class Ceremony:
     result: bytes = b""  # the signature, or [transcript hash, public key package]
     reports: tuple[tuple[bytes, bytes], ...] = ()  # (reporter key, SHA-256 of its result)
     completed_at: int = 0
+    key_set: str = ""  # "": the validators' FROST key (the group); else a named key set
+    key_count: int = 1  # keys made or reshared together (a key set's size)
 
     @property
     def kind_name(self) -> str:
@@ -179,6 +201,8 @@ class Ceremony:
             self.result,
             self.reports,
             self.completed_at,
+            self.key_set,
+            self.key_count,
         )
 
 
@@ -229,9 +253,9 @@ def get_ceremony(state: State, ceremony_id: int) -> Ceremony | None:
     if raw is None:
         return None
     value = codec.decode(raw)
-    ensure(isinstance(value, tuple) and len(value) == 13, "ceremony record has 13 fields")
+    ensure(isinstance(value, tuple) and len(value) == 15, "ceremony record has 15 fields")
     (kind, status, requested, expires, requester, epoch, threshold, participants) = value[:8]
-    message, transaction, result, reports, completed = value[8:]
+    message, transaction, result, reports, completed, key_set, key_count = value[8:]
     return Ceremony(
         ceremony_id,
         kind,
@@ -247,6 +271,8 @@ def get_ceremony(state: State, ceremony_id: int) -> Ceremony | None:
         result,
         tuple((key, digest) for key, digest in reports),
         completed,
+        key_set,
+        key_count,
     )
 
 
@@ -284,6 +310,8 @@ def open_ceremony(
     participants: tuple[bytes, ...],
     message: bytes = b"",
     transaction: bytes = b"",
+    key_set: str = "",
+    key_count: int = 1,
 ) -> tuple[Ceremony, Event]:
     """Register a pending ceremony. Raises LimitExceeded if too many are pending."""
     pending, recent = get_lists(state)
@@ -305,19 +333,20 @@ def open_ceremony(
         participants,
         message,
         transaction,
+        key_set=key_set,
+        key_count=key_count,
     )
     set_ceremony(state, ceremony)
     set_lists(state, (*pending, ceremony_id), recent)
-    event = Event(
-        "threshold_ceremony_requested",
-        (
-            ("ceremony_id", ceremony_id),
-            ("kind", ceremony.kind_name),
-            ("participants", len(participants)),
-            ("threshold", threshold),
-        ),
+    attributes = (
+        ("ceremony_id", ceremony_id),
+        ("key_set", key_set),
+        ("keys", key_count),
+        ("kind", ceremony.kind_name),
+        ("participants", len(participants)),
+        ("threshold", threshold),
     )
-    return ceremony, event
+    return ceremony, Event("threshold_ceremony_requested", attributes)
 
 
 def finish_ceremony(state: State, ceremony: Ceremony) -> None:
@@ -413,8 +442,12 @@ def request_sign_transaction(
     return Outcome(events=(event,))
 
 
-def _keygen_pending(state: State) -> bool:
-    return any(c.kind in (KIND_DKG, KIND_RESHARE) for c in pending_ceremonies(state))
+def _keygen_pending(state: State, key_set: str = "") -> bool:
+    """Whether a DKG or resharing of the group (""), or of a named key set, is pending."""
+    return any(
+        c.kind in (KIND_DKG, KIND_RESHARE) and c.key_set == key_set
+        for c in pending_ceremonies(state)
+    )
 
 
 def _next_validators(state: State, ctx: BlockContext) -> tuple[bytes, ...]:
@@ -443,26 +476,40 @@ def request_reshare(
 # -- results ---------------------------------------------------------------------
 
 
-def encode_keygen_result(transcript_hash: bytes, public_package: bytes) -> bytes:
-    """The ``threshold_result`` payload of a DKG or resharing."""
-    return codec.encode((transcript_hash, public_package))
+def encode_keygen_result(transcript_hash: bytes, public_packages: Sequence[bytes]) -> bytes:
+    """The ``threshold_result`` payload of a DKG or resharing: the transcript
+    hash and one encoded public key package per key (one for the group)."""
+    return codec.encode((transcript_hash, tuple(public_packages)))
 
 
-def decode_keygen_result(data: bytes) -> tuple[bytes, PublicKeyPackage]:
+def decode_keygen_result(data: bytes) -> tuple[bytes, tuple[PublicKeyPackage, ...]]:
     """Raises InvalidOperation for a malformed payload."""
     try:
         value = codec.decode(data)
-        ensure(isinstance(value, tuple) and len(value) == 2, "[transcript hash, package]")
-        transcript, package = value
+        ensure(isinstance(value, tuple) and len(value) == 2, "[transcript hash, [package...]]")
+        transcript, packages = value
         ensure(isinstance(transcript, bytes) and len(transcript) == TRANSCRIPT_SIZE, "hash")
-        ensure(isinstance(package, bytes), "package")
-        return transcript, decode_public_key_package(package)
+        ensure(isinstance(packages, tuple) and len(packages) >= 1, "packages")
+        ensure(all(isinstance(p, bytes) for p in packages), "packages are bytes")
+        return transcript, tuple(decode_public_key_package(p) for p in packages)
     except (codec.CodecError, DecodeError, ThresholdError) as exc:
         raise InvalidOperation(f"malformed key generation result: {exc}") from exc
 
 
-def check_keygen_package(ceremony: Ceremony, public: PublicKeyPackage, group: Group | None) -> None:
-    """The rules a reported public key package must meet. Raises InvalidOperation."""
+def old_public_keys(ceremony: Ceremony, state: State) -> tuple[bytes, ...] | None:
+    """The public keys a resharing must keep (None if the holders are gone)."""
+    if not ceremony.key_set:
+        group = get_group(state)
+        return None if group is None else (group.public_key,)
+    key_set = get_key_set(state, ceremony.key_set)
+    return None if key_set is None else key_set.public_keys
+
+
+def check_keygen_package(
+    ceremony: Ceremony, public: PublicKeyPackage, old_key: bytes | None
+) -> None:
+    """The rules one reported public key package must meet (``old_key``: the
+    key a resharing keeps). Raises InvalidOperation."""
     if public.threshold != ceremony.threshold:
         raise InvalidOperation(f"threshold {public.threshold}, expected {ceremony.threshold}")
     members = public.members
@@ -472,13 +519,31 @@ def check_keygen_package(ceremony: Ceremony, public: PublicKeyPackage, group: Gr
     if ceremony.kind == KIND_RESHARE:
         if members != tuple(range(1, count + 1)):
             raise InvalidOperation("a resharing gives every participant a share")
-        if group is None or encode_element(public.group_public_key) != group.public_key:
-            raise InvalidOperation("a resharing must keep the group key")
+        if old_key is None or encode_element(public.group_public_key) != old_key:
+            raise InvalidOperation("a resharing must keep the public key")
     # The first t verification shares must interpolate to the group key.
     first = members[: public.threshold]
     terms = [(public.verification_share(i), derive_interpolating_value(first, i)) for i in first]
     if multi_mul(terms) != public.group_public_key:
         raise InvalidOperation("the verification shares do not interpolate to the group key")
+
+
+def check_keygen_packages(
+    state: State, ceremony: Ceremony, packages: tuple[PublicKeyPackage, ...]
+) -> None:
+    """Every key's package of a report. Raises InvalidOperation."""
+    if len(packages) != ceremony.key_count:
+        raise InvalidOperation(f"{len(packages)} key packages, expected {ceremony.key_count}")
+    if ceremony.key_set and wanted_count(state, ceremony.key_set) is None:
+        raise InvalidOperation(f"key set {ceremony.key_set!r} was retired")
+    old_keys = old_public_keys(ceremony, state) if ceremony.kind == KIND_RESHARE else None
+    if ceremony.kind == KIND_RESHARE and (old_keys is None or len(old_keys) != len(packages)):
+        raise InvalidOperation("a resharing must keep every public key")
+    members = packages[0].members
+    for index, public in enumerate(packages):
+        if public.members != members:
+            raise InvalidOperation("every key of a set has the same members")
+        check_keygen_package(ceremony, public, old_keys[index] if old_keys else None)
 
 
 def submit_result(state: State, actor: bytes, body: ThresholdResult, ctx: BlockContext) -> Outcome:
@@ -509,9 +574,8 @@ def _complete_signing(
 def _report_keygen(
     state: State, ceremony: Ceremony, reporter: bytes, result: bytes, ctx: BlockContext
 ) -> Outcome:
-    _transcript, public = decode_keygen_result(result)
-    group = get_group(state)
-    check_keygen_package(ceremony, public, group)
+    _transcript, packages = decode_keygen_result(result)
+    check_keygen_packages(state, ceremony, packages)
     digest = crypto.sha256(result)
     if (reporter, digest) in ceremony.reports:
         raise AlreadyExists("this participant already reported this result")
@@ -523,26 +587,55 @@ def _report_keygen(
         set_ceremony(state, replace(ceremony, reports=reports))
         attributes = (("ceremony_id", ceremony.ceremony_id), ("reporter", address_of(reporter)))
         return Outcome(events=(Event("threshold_result_reported", attributes),))
-    epoch = group.epoch + 1 if group is not None else 1
-    members = tuple(
-        (i, ceremony.participants[i - 1], encode_element(public.verification_share(i)))
-        for i in public.members
-    )
-    set_group(
-        state,
-        Group(
-            encode_element(public.group_public_key),
-            public.threshold,
-            members,
-            epoch,
-            ceremony.ceremony_id,
-        ),
-    )
+    _adopt_packages(state, ceremony, packages)
     done = replace(
         ceremony, status=COMPLETED, result=result, reports=reports, completed_at=ctx.height
     )
     finish_ceremony(state, done)
     return Outcome(events=(_completed_event(done),))
+
+
+def _adopt_packages(
+    state: State, ceremony: Ceremony, packages: tuple[PublicKeyPackage, ...]
+) -> None:
+    """Store the agreed keys: the group's, or a key set's (a new epoch)."""
+    members = packages[0].members
+    if not ceremony.key_set:
+        group = get_group(state)
+        public = packages[0]
+        set_group(
+            state,
+            Group(
+                encode_element(public.group_public_key),
+                public.threshold,
+                tuple(
+                    (i, ceremony.participants[i - 1], encode_element(public.verification_share(i)))
+                    for i in members
+                ),
+                group.epoch + 1 if group is not None else 1,
+                ceremony.ceremony_id,
+            ),
+        )
+        return
+    previous = get_key_set(state, ceremony.key_set)
+    set_key_set(
+        state,
+        KeySet(
+            ceremony.key_set,
+            tuple(encode_element(p.group_public_key) for p in packages),
+            packages[0].threshold,
+            tuple(
+                (
+                    i,
+                    ceremony.participants[i - 1],
+                    tuple(encode_element(p.verification_share(i)) for p in packages),
+                )
+                for i in members
+            ),
+            previous.epoch + 1 if previous is not None else 1,
+            ceremony.ceremony_id,
+        ),
+    )
 
 
 def _completed_event(ceremony: Ceremony) -> Event:
@@ -556,28 +649,38 @@ def _completed_event(ceremony: Ceremony) -> Event:
 
 
 def schedule_threshold_ceremonies(state: State, ctx: BlockContext) -> tuple[Event, ...]:
-    """End-of-block step: fail expired ceremonies; request a DKG when there is
-    no group, or a resharing when the group's members are not the next
-    block's validators. Does nothing unless the genesis enabled the key."""
-    if not is_enabled(state):
-        return ()
+    """End-of-block step: fail expired ceremonies; request a DKG when the
+    group (if the genesis enabled it) or a wanted key set has no keys yet,
+    and a resharing when their members are not the next block's validators."""
     events: list[Event] = []
     for ceremony in pending_ceremonies(state):
         if ceremony.expires_at <= ctx.height:
             finish_ceremony(state, replace(ceremony, status=FAILED, completed_at=ctx.height))
             attributes = (("ceremony_id", ceremony.ceremony_id), ("kind", ceremony.kind_name))
             events.append(Event("threshold_ceremony_failed", attributes))
-    if _keygen_pending(state) or len(get_lists(state)[0]) >= MAX_PENDING:
-        return tuple(events)
-    group = get_group(state)
     participants = _next_validators(state, ctx)
     threshold = default_threshold(len(participants))
-    if group is None:
-        _, event = open_ceremony(state, ctx, KIND_DKG, b"", 0, threshold, participants)
-        events.append(event)
-    elif set(group.member_keys()) != set(participants):
+    holders: list[tuple[str, int, tuple[bytes, ...] | None, int]] = []
+    if is_enabled(state):
+        group = get_group(state)
+        holders.append(
+            ("", 1, group.member_keys() if group else None, group.epoch if group else 0)
+        )
+    for name, count in get_wanted(state):
+        held = get_key_set(state, name)
+        members = held.member_keys() if held else None
+        holders.append((name, count, members, held.epoch if held else 0))
+    for name, count, current, epoch in holders:
+        if _keygen_pending(state, name) or len(get_lists(state)[0]) >= MAX_PENDING:
+            continue
+        if current is None:
+            kind = KIND_DKG
+        elif set(current) != set(participants):
+            kind = KIND_RESHARE
+        else:
+            continue
         _, event = open_ceremony(
-            state, ctx, KIND_RESHARE, b"", group.epoch, threshold, participants
+            state, ctx, kind, b"", epoch, threshold, participants, key_set=name, key_count=count
         )
         events.append(event)
     return tuple(events)
@@ -608,6 +711,27 @@ def threshold_ceremonies(reader: StateReader) -> tuple[list[Ceremony], list[Cere
     found = [get_ceremony(state, cid) for cid in recent]
     finished = [c for c in reversed(found) if c is not None]
     return pending_ceremonies(state), finished
+
+
+def key_set_holders(reader: StateReader, key_set: str) -> KeySet | None:
+    """The current holders of the group ("") or of a named key set, as a key set."""
+    state = State(reader)
+    if not key_set:
+        group = get_group(state)
+        return None if group is None else group.as_key_set()
+    return get_key_set(state, key_set)
+
+
+def threshold_key_set(reader: StateReader, name: str) -> KeySet | None:
+    """A named key set in committed state, or None."""
+    return get_key_set(State(reader), name)
+
+
+def threshold_key_sets(reader: StateReader) -> list[KeySet]:
+    """Every named key set the validators hold, by name."""
+    state = State(reader)
+    found = [get_key_set(state, name) for name, _ in get_wanted(state)]
+    return [k for k in found if k is not None]
 
 
 def threshold_enabled(reader: StateReader) -> bool:

@@ -47,4 +47,6 @@ def ceremony_json(ceremony: Ceremony) -> dict[str, Any]:
         "transaction": ceremony.transaction.hex() or None,
         "result": ceremony.result.hex() or None,
         "reports": len(ceremony.reports),
+        "keySet": ceremony.key_set,
+        "keys": ceremony.key_count,
     }

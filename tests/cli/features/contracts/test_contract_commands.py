@@ -1,6 +1,6 @@
 """`ledger contract ...` and `ledger query events` against a LocalNode server
-(CliRunner). The end-to-end remailer story runs here on a single LocalNode;
-tests/process/test_remailer_devnet.py runs it on a devnet of four processes."""
+(CliRunner). The end-to-end relay story runs here on a single LocalNode;
+tests/process/test_batch_relay_devnet.py runs it on a devnet of four processes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ledger.client.devnet import account_key
 from tests.cli.test_cli import Ledger
 from tests.consensus.node.rpc.server_thread import ServerThread
 
-REMAILER_ASM = Path(__file__).resolve().parents[4] / "vm" / "contracts" / "remailer.asm"
+RELAY_ASM = Path(__file__).resolve().parents[4] / "vm" / "contracts" / "batch_relay.asm"
 BOB = encode_address(address_of(account_key("bob").public_key))
 CAROL = encode_address(address_of(account_key("carol").public_key))
 COUNTER_ASM = """
@@ -56,18 +56,18 @@ def ledger(tmp_path: Path, node: ServerThread) -> Ledger:
 
 
 def packet(hop: str, postage: int, payload: bytes) -> str:
-    """A remailer routing header and payload, as a call argument."""
+    """A relay routing header and payload, as a call argument."""
     hop_bytes = decode_address(hop)
     data = bytes([len(hop_bytes)]) + hop_bytes + postage.to_bytes(8, "big") + payload
     return "hex:" + data.hex()
 
 
-def deploy_remailer(ledger: Ledger, disk: str) -> dict[str, Any]:
+def deploy_relay(ledger: Ledger, disk: str) -> dict[str, Any]:
     deployed = ledger.json(
         "-y",
         "contract",
         "deploy",
-        str(REMAILER_ASM),
+        str(RELAY_ASM),
         "--from",
         "devnet:alice",
         "--cpu",
@@ -114,16 +114,16 @@ def wait_for_height(ledger: Ledger, height: int) -> None:
     raise AssertionError(f"the chain did not reach height {height}")
 
 
-def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread) -> None:
-    """Deploy two remailers with the CLI, send mail through both, read the
+def test_batch_relay_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread) -> None:
+    """Deploy two relays with the CLI, send mail through both, read the
     mailboxes, then run a third one out of credits and watch it go, with the
     letter it held. (On LocalNode; the devnet version is
-    tests/process/test_remailer_devnet.py.)"""
-    first = deploy_remailer(ledger, "1_000_000_000")["address"]
-    second = deploy_remailer(ledger, "1_000_000_000")["address"]
+    tests/process/test_batch_relay_devnet.py.)"""
+    first = deploy_relay(ledger, "1_000_000_000")["address"]
+    second = deploy_relay(ledger, "1_000_000_000")["address"]
     info = ledger("contract", "info", first)
     assert "deliver, pending, send, tick" in info and "tick() every 2 blocks" in info
-    # Four letters into the first remailer, each wrapped for the second one.
+    # Four letters into the first relay, each wrapped for the second one.
     letters = [(BOB, b"to bob 1"), (CAROL, b"to carol"), (BOB, b"to bob 2"), (BOB, b"to bob 3")]
     held = []
     for to, letter in letters:
@@ -143,7 +143,7 @@ def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread)
         )
         assert isinstance(sent, dict) and sent["receipt"]["status"] == 0
         held.append(sent["returns"])
-    # The fourth flushed the first remailer into the second, and that into the mailboxes.
+    # The fourth flushed the first relay into the second, and that into the mailboxes.
     assert held == [[{"type": "int", "value": str(n)}] for n in (1, 2, 3, 0)]
     mailbox = ledger.json("contract", "mailbox", "devnet:bob")
     assert isinstance(mailbox, dict) and mailbox["received"] == 3
@@ -161,9 +161,9 @@ def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread)
     # Only the fund's block went by (no empty blocks yet): one block of rent.
     disk_before, disk_after = int(before["balances"]["disk"]), int(after["balances"]["disk"])
     assert disk_after == disk_before + 5_000 - int(after["rent_per_block"])
-    # A third remailer with disk for three blocks of rent holds one letter ...
+    # A third relay with disk for three blocks of rent holds one letter ...
     rent = before["rent_bytes"]
-    short = deploy_remailer(ledger, str(3 * rent))
+    short = deploy_relay(ledger, str(3 * rent))
     doomed = short["address"]
     deployed_at = short["receipt"]["block_height"]
     ledger(
@@ -186,7 +186,7 @@ def test_remailer_end_to_end_on_a_local_node(ledger: Ledger, node: ServerThread)
         f"error: no contract at {doomed}"
     )
     assert "no contract at" in ledger.stderr("contract", "storage", doomed, "str:x", code=1)
-    wait_for_height(ledger, evicted["block"] + 12)  # past the remailer's delay of 10 blocks
+    wait_for_height(ledger, evicted["block"] + 12)  # past the relay's delay of 10 blocks
     final = ledger.json("contract", "mailbox", BOB)
     assert isinstance(final, dict) and final["received"] == 3, "the held letter died with it"
     assert "no contract" in ledger.stderr(
@@ -231,12 +231,12 @@ def test_deploy_call_and_storage_of_a_module_file(
 
 
 def test_storage_listing_pages(ledger: Ledger, node: ServerThread) -> None:
-    remailer = deploy_remailer(ledger, "1_000_000_000")["address"]
+    relay = deploy_relay(ledger, "1_000_000_000")["address"]
     ledger(
         "-y",
         "contract",
         "call",
-        remailer,
+        relay,
         "send",
         "str:held",
         BOB,
@@ -247,20 +247,20 @@ def test_storage_listing_pages(ledger: Ledger, node: ServerThread) -> None:
     # One held message: first, g.., h.., n, p.., seed.
     options = ["--node", node.url, "--home", str(ledger.home)]
     runner_result = ledger.runner.invoke(
-        app, [*options, "contract", "storage", remailer, "--limit", "4"]
+        app, [*options, "contract", "storage", relay, "--limit", "4"]
     )
     assert runner_result.exit_code == 0
     assert len(runner_result.stdout.splitlines()) == 4
-    assert runner_result.stderr.startswith(f"more: ledger contract storage {remailer} --start 0x")
+    assert runner_result.stderr.startswith(f"more: ledger contract storage {relay} --start 0x")
     start = runner_result.stderr.split()[-1]
-    rest = ledger.json("contract", "storage", remailer, "--start", start)
+    rest = ledger.json("contract", "storage", relay, "--start", start)
     assert isinstance(rest, dict) and len(rest["items"]) == 2 and rest["next"] is None
     assert bytes.fromhex(rest["items"][-1]["key"]) == b"seed"
 
 
 def test_contract_command_errors(ledger: Ledger, node: ServerThread, tmp_path: Path) -> None:
-    remailer = deploy_remailer(ledger, "1_000_000_000")["address"]
-    call = ("contract", "call", remailer, "send")
+    relay = deploy_relay(ledger, "1_000_000_000")["address"]
+    call = ("contract", "call", relay, "send")
     sender = ("--from", "devnet:alice")
     # Bad input: exit 1, one line, nothing sent.
     assert "invalid contract address" in ledger.stderr("contract", "info", "lg1qqqq", code=1)
@@ -272,10 +272,10 @@ def test_contract_command_errors(ledger: Ledger, node: ServerThread, tmp_path: P
     assert named["receipt"]["status"] == 0  # type: ignore[index]
     assert "too large" in ledger.stderr("-y", *call, "0x" + "f" * 65, *sender, code=1)
     assert "no entry point 'nope'" in ledger.stderr(
-        "-y", "contract", "call", remailer, "nope", *sender, code=1
+        "-y", "contract", "call", relay, "nope", *sender, code=1
     )
     assert "invalid entry point" in ledger.stderr(
-        "-y", "contract", "call", remailer, "Bad!", *sender, code=1
+        "-y", "contract", "call", relay, "Bad!", *sender, code=1
     )
     broken = tmp_path / "broken.asm"
     broken.write_text(".entry f -> int\n    PUSH 1\n")
@@ -284,29 +284,29 @@ def test_contract_command_errors(ledger: Ledger, node: ServerThread, tmp_path: P
         "-y", "contract", "deploy", str(tmp_path / "missing.asm"), *sender, code=1
     )
     assert "ENTRY:INTERVAL:GAS" in ledger.stderr(
-        "-y", "contract", "deploy", str(REMAILER_ASM), "--schedule", "tick", *sender, code=1
+        "-y", "contract", "deploy", str(RELAY_ASM), "--schedule", "tick", *sender, code=1
     )
     assert "schedule interval" in ledger.stderr(
-        "-y", "contract", "deploy", str(REMAILER_ASM), "--schedule", "tick:0:5", *sender, code=1
+        "-y", "contract", "deploy", str(RELAY_ASM), "--schedule", "tick:0:5", *sender, code=1
     )
     assert "--salt" in ledger.stderr(
-        "-y", "contract", "deploy", str(REMAILER_ASM), "--salt", "zz", *sender, code=1
+        "-y", "contract", "deploy", str(RELAY_ASM), "--salt", "zz", *sender, code=1
     )
-    assert "nothing to fund" in ledger.stderr("-y", "contract", "fund", remailer, *sender, code=1)
-    assert "str:TEXT" in ledger.stderr("contract", "storage", remailer, "count", code=1)
+    assert "nothing to fund" in ledger.stderr("-y", "contract", "fund", relay, *sender, code=1)
+    assert "str:TEXT" in ledger.stderr("contract", "storage", relay, "count", code=1)
     assert "either a KEY or --start" in ledger.stderr(
-        "contract", "storage", remailer, "str:n", "--start", "str:a", code=1
+        "contract", "storage", relay, "str:n", "--start", "str:a", code=1
     )
     assert "--height needs a KEY" in ledger.stderr(
-        "contract", "storage", remailer, "--height", "1", code=1
+        "contract", "storage", relay, "--height", "1", code=1
     )
     # Declined: nothing sent. No wait: the hash and the address to be.
     assert "cancelled" in ledger.stderr(*call, "str:x", BOB, "1", *sender, input="n\n", code=1)
     assert "disk does not pay one block of rent" in ledger.stderr(
-        "contract", "deploy", str(REMAILER_ASM), *sender, input="n\n", code=1
+        "contract", "deploy", str(RELAY_ASM), *sender, input="n\n", code=1
     )
     out = ledger(
-        "-y", "contract", "deploy", str(REMAILER_ASM), *sender, "--salt", "01", "--no-wait"
+        "-y", "contract", "deploy", str(RELAY_ASM), *sender, "--salt", "01", "--no-wait"
     )
     assert out.startswith("submitted") and "(once included)" in out
     # Rejected by the node: exit 4. Included but reverted: exit 5 with the reason.

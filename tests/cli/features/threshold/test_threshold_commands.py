@@ -35,8 +35,11 @@ def test_status_shows_the_pending_dkg(ledger: Ledger) -> None:
     assert "#1 dkg pending" in text
     data = ledger.json("threshold", "status")
     assert data["key"] is None  # type: ignore[index]
-    (pending,) = data["ceremonies"]["pending"]  # type: ignore[index]
-    assert pending["kind"] == "dkg" and pending["status"] == "pending"
+    # The group's DKG, beside the key sets' (the mint's keyset, the mail key).
+    pending = data["ceremonies"]["pending"]  # type: ignore[index]
+    (group,) = [c for c in pending if c["key_set"] == ""]
+    assert group["kind"] == "dkg" and group["status"] == "pending"
+    assert {c["key_set"] for c in pending} == {"", "mail", "mint/1"}
 
 
 def test_reshare_without_a_key_explains_the_governance_route(ledger: Ledger) -> None:

@@ -21,7 +21,7 @@ from ledger.client import (
     created_proposal_id,
 )
 from ledger.client import asset_transactions as build
-from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, DEVNET_CREDITS, account_key
+from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_BALANCE, DEVNET_CREDITS, account_key
 from ledger.crypto import SigningKey
 from ledger.features.bank.bodies import IssueAsset, Transfer
 from ledger.fields import DecodeError
@@ -143,7 +143,7 @@ def test_policy_and_pending_proposals(served: ServerThread, client: LedgerClient
     assert (bank.next_proposal_id, bank.governance) == (1, False)
     assert client.get_policy(address_text(ALICE)) is None
     assert client.get_pending_proposals(address_text(ALICE)) == ()
-    assert client.get_balance(BANK) == DEVNET_BANK_RESERVE
+    assert client.get_balance(BANK) == DEVNET_BANK_BALANCE
     withdrawal = build.transfer("coin", 5 * 10**18, address_text(CAROL))
     (proposed,) = commit(served, client, ALICE, build.propose(BANK, withdrawal, expires_at=50))
     assert proposed.success and created_proposal_id(proposed) == 1
@@ -174,7 +174,7 @@ def test_policy_and_pending_proposals(served: ServerThread, client: LedgerClient
     ]
     assert client.get_pending_proposals(BANK) == ()
     assert client.get_pending_proposals(BANK, height=1) == (proposal,)
-    assert client.get_balance(BANK) == DEVNET_BANK_RESERVE - 5 * 10**18
+    assert client.get_balance(BANK) == DEVNET_BANK_BALANCE - 5 * 10**18
 
 
 def test_created_policy_with_limits(served: ServerThread, client: LedgerClient) -> None:

@@ -49,7 +49,7 @@ COUNTER = encode_module(
 """
     )
 )
-REMAILER = encode_module(assemble(contract_source("remailer")))
+RELAY = encode_module(assemble(contract_source("batch_relay")))
 MAILBOX_OWNER = encode_address(address_of(BOB.public_key))
 
 
@@ -161,15 +161,15 @@ def test_storage_items_come_in_pages_in_key_order(
     assert nobody.items == () and nobody.next is None
 
 
-def test_mail_through_the_remailer_and_its_eviction(
+def test_mail_through_the_relay_and_its_eviction(
     served: ServerThread, client: LedgerClient
 ) -> None:
-    rent = RECORD_OVERHEAD_BYTES + len(REMAILER)
+    rent = RECORD_OVERHEAD_BYTES + len(RELAY)
     burned_before = client.get_burned_credits()
     assert set(burned_before) == {"cpu", "disk", "net"}
     deployed = client.send_deploy(
         ALICE,
-        REMAILER,
+        RELAY,
         cpu=10**7,
         disk=4 * rent,
         net=10**6,
@@ -213,7 +213,7 @@ def test_mail_through_the_remailer_and_its_eviction(
         evicted = next((e for e in events.events if e.kind == "contract_evicted"), None)
         if evicted is not None:
             break
-    assert evicted is not None, "the remailer outlived its disk credits"
+    assert evicted is not None, "the relay outlived its disk credits"
     assert evicted.attributes["address"] == deployed.address
     assert evicted.attributes["beneficiary"] == address_text(ALICE)
     assert evicted.attributes["reason"] == "cannot pay rent"

@@ -213,13 +213,14 @@ def test_batch_stops_running_at_the_reply_limit(tmp_path) -> None:  # type: igno
 def test_named_and_positional_params_agree(served: ServerThread) -> None:
     address = served.genesis.accounts[0].address
     from ledger.address import encode_address
+    from ledger.client.devnet import DEVNET_BALANCE, DEVNET_CREDITS
 
     text = encode_address(address)
     _, by_position = served.post(call("ledger_getBalance", 1, params=[text, "cpu"]))
     _, by_name = served.post(call("ledger_getBalance", 1, params={"address": text, "asset": "cpu"}))
     _, with_nulls = served.post(call("ledger_getBalance", 1, params=[text, None, None]))
-    assert by_position["result"] == by_name["result"] == str(10**12)
-    assert with_nulls["result"] == str(10**24)
+    assert by_position["result"] == by_name["result"] == str(DEVNET_CREDITS)
+    assert with_nulls["result"] == str(DEVNET_BALANCE)
 
 
 def test_rpc_errors_are_http_200_and_carry_no_result(served: ServerThread) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from consensus.node.threshold.runs import (
     CeremonyRun,
     Finished,
+    KeySetRun,
     Output,
     RunContext,
     SaveKey,
@@ -34,9 +35,11 @@ from ledger.features.threshold.ceremonies import (
     Group,
     decode_keygen_result,
 )
+from ledger.features.threshold.key_sets import KeySet
 from ledger.threshold import frost
-from ledger.threshold.group import encode_element
+from ledger.threshold.group import ORDER, base_mul, encode_element
 from ledger.threshold.keys import KeyPackage
+from ledger.threshold.polynomial import derive_interpolating_value
 
 CHAIN = "runs-test"
 KEYS = sorted(
@@ -51,7 +54,12 @@ def _rng(seed: int):  # type: ignore[no-untyped-def]
 
 
 def _ceremony(
-    kind: int, members: list[SigningKey], threshold: int, message: bytes = b""
+    kind: int,
+    members: list[SigningKey],
+    threshold: int,
+    message: bytes = b"",
+    key_set: str = "",
+    key_count: int = 1,
 ) -> Ceremony:
     return Ceremony(
         7,
@@ -64,6 +72,8 @@ def _ceremony(
         threshold,
         tuple(k.public_key for k in members),
         message,
+        key_set=key_set,
+        key_count=key_count,
     )
 
 
@@ -114,10 +124,9 @@ def _runs(ceremony: Ceremony, members: list[SigningKey], **extra) -> dict[bytes,
             START,
             key,
             _rng(index),
-            extra.get("group"),
-            extra.get("keys", {}).get(key.public_key),
+            extra["group"].as_key_set() if extra.get("group") else extra.get("holders"),
         )
-        runs[key.public_key] = new_run(context)
+        runs[key.public_key] = new_run(context, extra.get("keys", {}).get(key.public_key))
     return runs
 
 
@@ -138,14 +147,14 @@ def _before(produced: list[Output], first: type, then_kind: int) -> bool:
 
 def run_dkg(
     members: list[SigningKey], threshold: int, dies_after: dict[bytes, int] | None = None
-) -> tuple[Group, dict[bytes, KeyPackage], dict[bytes, list[Output]]]:
+) -> tuple[Group, dict[bytes, tuple[KeyPackage, ...]], dict[bytes, list[Output]]]:
     ceremony = _ceremony(KIND_DKG, members, threshold)
     outputs = drive(_runs(ceremony, members), dies_after)
     results = _results(outputs)
     assert len(set(results.values())) == 1, "every reporter reports the same result"
-    _, public = decode_keygen_result(next(iter(results.values())))
+    _, (public,) = decode_keygen_result(next(iter(results.values())))
     keys = {
-        member: o.key
+        member: o.keys
         for member, produced in outputs.items()
         for o in produced
         if isinstance(o, SaveKey)
@@ -169,8 +178,8 @@ def test_a_dkg_among_four_agrees_and_saves_keys_before_confirming() -> None:
     for produced in outputs.values():
         assert _before(produced, SaveKey, 5)  # the key is on disk before the confirmation
         assert isinstance(produced[-1], Finished)
-    assert {k.public.group_public_key for k in keys.values()} == {
-        keys[KEYS[0].public_key].group_public_key
+    assert {k[0].public.group_public_key for k in keys.values()} == {
+        keys[KEYS[0].public_key][0].group_public_key
     }
 
 
@@ -191,7 +200,7 @@ def test_a_dkg_with_two_of_four_dead_fails_without_a_result() -> None:
     assert reasons and all(r.startswith("failed") for r in reasons)
 
 
-def _sign(group: Group, keys: dict[bytes, KeyPackage], message: bytes, dies_after=None):  # type: ignore[no-untyped-def]
+def _sign(group: Group, keys: dict[bytes, tuple[KeyPackage, ...]], message: bytes, dies_after=None):  # type: ignore[no-untyped-def]
     members = [k for k in KEYS if k.public_key in keys]
     ceremony = _ceremony(KIND_SIGN, members, group.threshold, message)
     return drive(_runs(ceremony, members, group=group, keys=keys), dies_after)
@@ -233,9 +242,9 @@ def test_a_resharing_to_five_keeps_the_key_and_a_new_member_signs() -> None:
     outputs = drive(_runs(ceremony, new_members, group=group, keys=keys))
     results = _results(outputs)
     assert len(results) == 5 and len(set(results.values())) == 1
-    _, public = decode_keygen_result(next(iter(results.values())))
+    _, (public,) = decode_keygen_result(next(iter(results.values())))
     assert encode_element(public.group_public_key) == group.public_key
-    new_keys = {m: o.key for m, p in outputs.items() for o in p if isinstance(o, SaveKey)}
+    new_keys = {m: o.keys for m, p in outputs.items() for o in p if isinstance(o, SaveKey)}
     new_group = Group(
         group.public_key,
         4,
@@ -259,5 +268,71 @@ def test_attempts_are_paced_by_heights_and_sessions_differ() -> None:
     assert session_id(CHAIN, ceremony, 0) != session_id(CHAIN, ceremony, 1)
     group, _, _ = run_dkg(KEYS[:4], 3)
     outsider = KEYS[5].public_key
-    assert not takes_part(ceremony, outsider, group, False)
-    assert takes_part(_ceremony(KIND_RESHARE, KEYS[:5], 4), KEYS[4].public_key, group, False)
+    assert not takes_part(ceremony, outsider, group.as_key_set(), False)
+    holders = group.as_key_set()
+    assert takes_part(_ceremony(KIND_RESHARE, KEYS[:5], 4), KEYS[4].public_key, holders, False)
+    assert session_id(CHAIN, ceremony, 0, 0) != session_id(CHAIN, ceremony, 0, 1)
+
+
+def _key_set(ceremony: Ceremony, payload: bytes, epoch: int) -> KeySet:
+    _, packages = decode_keygen_result(payload)
+    members = packages[0].members
+    return KeySet(
+        ceremony.key_set,
+        tuple(encode_element(p.group_public_key) for p in packages),
+        packages[0].threshold,
+        tuple(
+            (
+                i,
+                ceremony.participants[i - 1],
+                tuple(encode_element(p.verification_share(i)) for p in packages),
+            )
+            for i in members
+        ),
+        epoch,
+        ceremony.ceremony_id,
+    )
+
+
+def test_a_key_set_of_three_keys_is_made_and_reshared_in_one_ceremony_each() -> None:
+    ceremony = _ceremony(KIND_DKG, KEYS[:4], 3, key_set="mint/1", key_count=3)
+    outputs = drive(_runs(ceremony, KEYS[:4]))
+    results = _results(outputs)
+    assert len(results) == 4 and len(set(results.values())) == 1
+    key_set = _key_set(ceremony, next(iter(results.values())), 1)
+    assert len(set(key_set.public_keys)) == 3  # three independent keys
+    keys = {m: o.keys for m, p in outputs.items() for o in p if isinstance(o, SaveKey)}
+    for member, shares in keys.items():
+        assert len(shares) == 3
+        assert [encode_element(k.public.group_public_key) for k in shares] == list(
+            key_set.public_keys
+        )
+        assert _before(outputs[member], SaveKey, 5)
+    # Each key's shares interpolate to its own public key.
+    for lane in range(3):
+        first = sorted(keys.values(), key=lambda s: s[0].identifier)[:3]
+        secret = _interpolate({s[lane].identifier: s[lane].secret_share for s in first})
+        assert encode_element(base_mul(secret)) == key_set.public_keys[lane]
+    # Resharing to five (one new member) keeps every public key.
+    reshare = _ceremony(KIND_RESHARE, KEYS[:5], 4, key_set="mint/1", key_count=3)
+    outputs = drive(_runs(reshare, KEYS[:5], holders=key_set, keys=keys))
+    results = _results(outputs)
+    assert len(results) == 5 and len(set(results.values())) == 1
+    assert _key_set(reshare, next(iter(results.values())), 2).public_keys == key_set.public_keys
+
+
+def test_a_key_set_message_of_the_wrong_shape_counts_as_silence() -> None:
+    ceremony = _ceremony(KIND_DKG, KEYS[:4], 3, key_set="mail", key_count=2)
+    runs = _runs(ceremony, KEYS[:4])
+    run = runs[KEYS[0].public_key]
+    run.start()
+    assert run.receive(1, KEYS[1].public_key, b"\x91\xc4\x00")  # an array of one, not two
+    assert isinstance(run, KeySetRun)
+    assert all(KEYS[1].public_key not in lane.inbox[1] for lane in run.lanes)
+
+
+def _interpolate(shares: dict[int, int]) -> int:
+    total = 0
+    for i, share in shares.items():
+        total += share * derive_interpolating_value(tuple(sorted(shares)), i)
+    return total % ORDER

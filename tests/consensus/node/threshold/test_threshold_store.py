@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consensus.node.threshold.service import EnvelopeError, decode_envelope, sign_envelope
-from consensus.node.threshold.store import ThresholdStore, ThresholdStoreError
+from consensus.node.threshold.store import SavedKeys, ThresholdStore, ThresholdStoreError
 from ledger import codec, crypto
 from ledger.crypto import SigningKey, sha256
 from ledger.threshold import dkg, frost
@@ -27,7 +27,7 @@ def _key_package():  # type: ignore[no-untyped-def]
 def test_keys_and_joined_attempts_survive_a_restart_nonces_do_not(tmp_path: Path) -> None:
     store = ThresholdStore(tmp_path / "t", KEY)
     result = _key_package()
-    store.save_key(4, 1, result.transcript_hash, result.key_package)
+    store.save_key(4, 1, result.transcript_hash, (result.key_package,), "mint/1")
     nonces, _ = frost.commit(result.key_package, seeded_rng(2))
     store.save_nonces(5, 0, nonces)
     store.join(5, 0)
@@ -43,7 +43,8 @@ def test_keys_and_joined_attempts_survive_a_restart_nonces_do_not(tmp_path: Path
     reopened = ThresholdStore(tmp_path / "t", KEY)
     assert reopened.discarded_nonces == 1 and reopened.load_nonces(5, 0) is None
     assert reopened.joined == {(5, 0)}
-    assert reopened.load_keys() == {(4, 1): (result.transcript_hash, result.key_package)}
+    saved = SavedKeys(result.transcript_hash, "mint/1", (result.key_package,))
+    assert reopened.load_keys() == {(4, 1): saved}
     reopened.erase_key(4, 1)
     assert reopened.load_keys() == {}
     reopened.forget_ceremonies(set())
@@ -54,7 +55,7 @@ def test_keys_and_joined_attempts_survive_a_restart_nonces_do_not(tmp_path: Path
 def test_files_do_not_open_under_another_validator_key_or_another_name(tmp_path: Path) -> None:
     store = ThresholdStore(tmp_path / "t", KEY)
     result = _key_package()
-    store.save_key(4, 1, result.transcript_hash, result.key_package)
+    store.save_key(4, 1, result.transcript_hash, (result.key_package,), "mint/1")
     store.close()
     with pytest.raises(ThresholdStoreError):
         ThresholdStore(tmp_path / "t", OTHER).load_keys()

@@ -177,12 +177,12 @@ def note(result: object) -> None:
         event(e.kind)
 
 
-def remailer_scenario_root() -> str:
+def relay_scenario_root() -> str:
     """A fixed scenario with every contract feature; the final state root in hex."""
-    from tests.ledger.features.contracts.test_remailer_chain import remailers
+    from tests.ledger.features.contracts.test_batch_relay_chain import relays
 
     chain = ContractChain()
-    first, second = remailers(chain, 2)
+    first, second = relays(chain, 2)
     sends = [chain.call(i, first, "send", b"p%d" % i, second, 100_000) for i in range(4)]
     chain.block(*sends)
     kitchen, tx = chain.deploy(1, KITCHEN, disk=20_000, schedule=Schedule("tick", 1, 5_000))
@@ -195,10 +195,10 @@ def remailer_scenario_root() -> str:
 def test_same_state_root_in_another_process() -> None:
     code = (
         "from tests.ledger.features.contracts.test_contract_properties"
-        " import remailer_scenario_root as f; print(f())"
+        " import relay_scenario_root as f; print(f())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     output = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert output.stdout.strip() == remailer_scenario_root()
+    assert output.stdout.strip() == relay_scenario_root()

@@ -43,14 +43,14 @@ def _cases() -> list[dict[str, Any]]:
     key = crypto.SigningKey(crypto.sha256(b"contract vector key"))
     sender = address_of(key.public_key)
     counter = contract_address(sender, 0)
-    remailer = contract_address(sender, 1, b"mix-1")
+    relay = contract_address(sender, 1, b"mix-1")
     bodies: list[tuple[str, int, Body]] = [
         ("deploy a counter", 0, Deploy(encode_module(assemble(COUNTER)), 10**6, 10**9, 0)),
         (
-            "deploy the remailer with a salt and a schedule",
+            "deploy the relay with a salt and a schedule",
             1,
             Deploy(
-                encode_module(assemble(contract_source("remailer"))),
+                encode_module(assemble(contract_source("batch_relay"))),
                 10**8,
                 10**9,
                 10**6,
@@ -62,9 +62,9 @@ def _cases() -> list[dict[str, Any]]:
         (
             "call with bytes and int arguments",
             3,
-            Call(remailer, "send", (b"opaque", sender, 2**256 - 1), 2_000_000),
+            Call(relay, "send", (b"opaque", sender, 2**256 - 1), 2_000_000),
         ),
-        ("fund", 4, Fund(remailer, 1, 0, 2**128 - 1)),
+        ("fund", 4, Fund(relay, 1, 0, 2**128 - 1)),
     ]
     out = []
     for description, nonce, body in bodies:

@@ -10,7 +10,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.client.devnet import (
-    DEVNET_BANK_RESERVE,
+    DEVNET_BANK_BALANCE,
     DEVNET_CREDITS_PER_BLOCK,
     account_key,
     devnet_genesis_document,
@@ -82,7 +82,7 @@ def test_devnet_genesis_creates_the_bank_and_governance() -> None:
     bank_info = policy_info(chain.reader, bank.address)
     assert bank_info is not None and bank_info.threshold == 2 and not bank_info.governance
     assert set(bank_info.members) == {address(n) for n in ("alice", "bob", "carol")}
-    assert chain.balance(bank.address) == DEVNET_BANK_RESERVE
+    assert chain.balance(bank.address) == DEVNET_BANK_BALANCE
     governance_info = policy_info(chain.reader, governance.address)
     assert governance_info is not None and governance_info.threshold == 3
     assert set(governance_info.members) == {address(n) for n in GOVERNORS}
@@ -102,7 +102,7 @@ def test_bank_withdrawal_needs_two_of_three_officers() -> None:
     receipt = chain.submit(account_key("carol"), ApproveProposal(bank, 1))
     assert receipt.status == 0
     assert chain.balance(customer) == before + 5 * 10**18
-    assert chain.balance(bank) == DEVNET_BANK_RESERVE - 5 * 10**18
+    assert chain.balance(bank) == DEVNET_BANK_BALANCE - 5 * 10**18
 
 
 def test_rotating_a_bank_officer() -> None:

@@ -1,8 +1,8 @@
-"""The remailer end to end on a devnet of four validator processes, driven by
+"""The relay end to end on a devnet of four validator processes, driven by
 the `ledger` CLI (as tests/cli/test_contract_commands.py does on one
-LocalNode): deploy two remailers, send four letters through both, read the
+LocalNode): deploy two relays, send four letters through both, read the
 mailboxes from another node than the one the letters went to, run a third
-remailer out of rent and watch its eviction (`ledger query events`) and
+relay out of rent and watch its eviction (`ledger query events`) and
 `contract info` report it gone on every node; at the end every node has the
 same block hash and state root.
 
@@ -21,7 +21,7 @@ import pytest
 
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import account_key
-from tests.cli.features.contracts.test_contract_commands import REMAILER_ASM, packet
+from tests.cli.features.contracts.test_contract_commands import RELAY_ASM, packet
 from tests.cli.test_cli import Ledger
 
 from .devnet_harness import Devnet
@@ -58,7 +58,7 @@ def cli(tmp_path: Path, devnet: Devnet) -> list[Ledger]:
 
 def deploy(ledger: Ledger, sender: str, disk: str, *extra: str) -> dict[str, Any]:
     deployed = ledger.json(
-        "-y", "contract", "deploy", str(REMAILER_ASM), "--from", sender,
+        "-y", "contract", "deploy", str(RELAY_ASM), "--from", sender,
         "--cpu", "100_000_000", "--disk", disk, "--net", "10_000_000", *extra,
     )  # fmt: skip
     assert isinstance(deployed, dict) and deployed["receipt"]["status"] == 0, deployed
@@ -80,8 +80,8 @@ def find_eviction(ledger: Ledger, address: str, since: int, timeout: float) -> d
     raise AssertionError(f"{address} was not evicted within {timeout} s")
 
 
-def test_remailer_end_to_end_on_a_devnet(devnet: Devnet, cli: list[Ledger]) -> None:
-    # Two remailers, deployed through node 0.
+def test_batch_relay_end_to_end_on_a_devnet(devnet: Devnet, cli: list[Ledger]) -> None:
+    # Two relays, deployed through node 0.
     first = deploy(cli[0], "devnet:alice", "1_000_000_000", "--schedule", "tick:2:500000")
     second = deploy(cli[0], "devnet:alice", "1_000_000_000", "--schedule", "tick:2:500000")
     first_address, second_address = first["address"], second["address"]
@@ -105,7 +105,7 @@ def test_remailer_end_to_end_on_a_devnet(devnet: Devnet, cli: list[Ledger]) -> N
     assert last is not None
     delivered_at = last["receipt"]["block_height"]
     kinds = [event["kind"] for event in last["receipt"]["events"]]
-    assert kinds.count("message") >= 8, kinds  # 4 into the second remailer, 4 out of it
+    assert kinds.count("message") >= 8, kinds  # 4 into the second relay, 4 out of it
 
     # Read the mail from nodes 3 and 2, which the letters were not sent to.
     devnet.wait_height(delivered_at, timeout=60)
@@ -121,7 +121,7 @@ def test_remailer_end_to_end_on_a_devnet(devnet: Devnet, cli: list[Ledger]) -> N
     assert 'deliver("to carol")' in text and f"from {second_address}" in text
     assert "no storage entries" in cli[3]("contract", "storage", first_address)
 
-    # A third remailer, without a schedule (so a lone letter stays held), with
+    # A third relay, without a schedule (so a lone letter stays held), with
     # disk for a few dozen blocks; frank deploys it and mails it through node 2.
     rent = int(cli[2].json("contract", "info", first_address)["rent_bytes"])  # type: ignore[index]
     doomed = deploy(cli[2], "devnet:frank", str(40 * rent))

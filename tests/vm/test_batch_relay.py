@@ -1,4 +1,4 @@
-"""The remailer contract end to end against MemoryHost."""
+"""The relay contract end to end against MemoryHost."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ GAS = 2_000_000
 
 @pytest.fixture(scope="module")
 def program() -> Program:
-    return validate_module(assemble(contract_source("remailer")))
+    return validate_module(assemble(contract_source("batch_relay")))
 
 
 def call(program: Program, host: MemoryHost, entry: str, *args: Value) -> ExecutionResult:
@@ -103,17 +103,17 @@ def test_delay_triggers_delivery_on_tick(program: Program) -> None:
     assert call(program, host, "tick").return_values == (0,)
 
 
-def test_routes_through_a_second_remailer(program: Program) -> None:
-    first = MemoryHost(address=b"remailer-a", height=7)
-    second = MemoryHost(address=b"remailer-b", height=9)
+def test_routes_through_a_second_relay(program: Program) -> None:
+    first = MemoryHost(address=b"relay-a", height=7)
+    second = MemoryHost(address=b"relay-b", height=9)
     inner = b"ciphertext for alice"
     packet = bytes([len(b"alice")]) + b"alice" + (300).to_bytes(8, "big") + inner
-    call(program, first, "send", packet, b"remailer-b", 50_000)
+    call(program, first, "send", packet, b"relay-b", 50_000)
     first.height += DELAY
     call(program, first, "tick")
     (hop,) = first.messages
-    assert hop == Message(b"remailer-b", "deliver", (packet,), 50_000)
-    # The ledger delivers it: run remailer-b's `deliver` with the message's args.
+    assert hop == Message(b"relay-b", "deliver", (packet,), 50_000)
+    # The ledger delivers it: run relay-b's `deliver` with the message's args.
     assert call(program, second, "deliver", *hop.args).return_values == (1,)
     second.height += DELAY
     call(program, second, "tick")

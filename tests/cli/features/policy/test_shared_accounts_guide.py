@@ -1,4 +1,4 @@
-"""docs/guide/bank.md runs as written: every ```sh block, in order, against a
+"""docs/guide/shared-accounts.md runs as written: every ```sh block, in order, against a
 LocalNode server on the devnet genesis, then the chain is what the guide says.
 
 The blocks use a small part of sh, which this test interprets: blank lines
@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from ledger.client import LedgerClient
-from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_RESERVE, account_key, validator_key
+from ledger.client.devnet import DEVNET_BALANCE, DEVNET_BANK_BALANCE, account_key, validator_key
 from tests.cli.test_cli import Ledger
 from tests.consensus.node.rpc.conftest import address_text
 from tests.consensus.node.rpc.server_thread import ServerThread
 
-GUIDE = Path(__file__).resolve().parents[4] / "docs" / "guide" / "bank.md"
+GUIDE = Path(__file__).resolve().parents[4] / "docs" / "guide" / "shared-accounts.md"
 SH_BLOCK = re.compile(r"^[ \t]*```sh\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
 ASSIGNMENT = re.compile(r"([A-Z_][A-Z0-9_]*)=(\S+)")
 EXPECTED_EXIT = re.compile(r"#\s*exit (\d+)(?::\s*(.*))?$")
@@ -88,7 +88,7 @@ def test_the_bank_guide_runs_as_written(tmp_path: Path, node: ServerThread) -> N
     heidi, carol = (address_text(account_key(n)) for n in ("heidi", "carol"))
     # heidi deposited 5 coin, was paid 5 coin and (approving proposal 2) 1000 base units,
     # and created a bank; carol only approved (her proposal was refused before signing).
-    assert client.get_balance(bank) == DEVNET_BANK_RESERVE - 1000
+    assert client.get_balance(bank) == DEVNET_BANK_BALANCE - 1000
     assert client.get_balance(heidi) == DEVNET_BALANCE + 1000 - 3 * FEE  # deposit, approve, create
     assert client.get_balance(carol) == DEVNET_BALANCE - FEE  # her one approval
     policy = client.get_policy(bank)

@@ -1,0 +1,1 @@
+"""`ledger mail`: the anonymous mail commands."""

@@ -1,0 +1,1 @@
+"""Tests for the cryptography of the verifiable mix (ledger.features.mail)."""
