@@ -441,7 +441,7 @@ class Node:
         service = MintService(
             directory,
             self._chain,
-            self.mempool.add,
+            self._add_duty_transaction,
             self.mempool.pending_nonce,
             key,
             threshold,
@@ -450,12 +450,17 @@ class Node:
         self._events.add_listener(service.on_committed)
         return service
 
+    def _add_duty_transaction(self, tx: Transaction) -> None:
+        """A transaction of this validator's mint or mail duties, into the
+        mempool like any other (journaled, then gossiped). Raises TxRejected."""
+        self.mempool.add(tx)
+
     def _open_mail(self, key: SigningKey, threshold: ThresholdService) -> MailService:
         """The validator's duties in the mix, run after the threshold service
         has adopted the block's keys (listeners run in the order they were added)."""
         service = MailService(
             self._chain,
-            self.mempool.add,
+            self._add_duty_transaction,
             self.mempool.pending_nonce,
             key,
             shares_from(threshold),

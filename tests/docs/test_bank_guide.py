@@ -15,7 +15,7 @@ import pytest
 from ledger.address import encode_address
 from ledger.client.devnet import DEVNET_BALANCE
 from ledger.features.mint.interface import RESERVE_ADDRESS, decode_token
-from tests.docs.test_guide import Command, GuideShell, parse_guide, shell_environment, guide_work
+from tests.docs.test_guide import Command, GuideShell, guide_work, parse_guide, shell_environment
 
 pytestmark = pytest.mark.timeout(600)
 
