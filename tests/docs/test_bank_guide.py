@@ -27,8 +27,8 @@ EXPECTED: list[tuple[str, list[str]]] = [
     ("ledger bank keys | head -n 4", ["epoch 1  active  unit coin"]),
     ("ledger bank balance", ["balance 1000", "balance 700"]),
     ("ledger bank balance --wallet bob", ["balance 300", "balance 100"]),
-    ("ledger query balance devnet:carol", [f"{DEVNET_BALANCE + 200} coin"]),
-    ("ledger query balance $RESERVE", ["800 coin"]),
+    ("ledger query balance devnet:carol", [f"{DEVNET_BALANCE + 200} base units"]),
+    ("ledger query balance $RESERVE", ["800 base units (0.0000000000000008 coin)"]),
 ]
 
 __all__ = ["guide_work"]  # the fixture that stops whatever the page started
