@@ -204,9 +204,9 @@ class SimConfig:
             raise ValueError("byzantine validators need at least one behaviour")
 
 
-# The configurations CI runs (tests/consensus/test_simulation.py, a few
+# The configurations CI runs (tests/consensus/engine/test_simulation.py, a few
 # hundred seeds each; 20,000 each in the slow profile) and against which every
-# engine mutant must fail (tests/consensus/test_mutation_gate.py).
+# engine mutant must fail (tests/consensus/engine/test_mutation_gate.py).
 DEFAULT_CONFIGS: Final[dict[str, SimConfig]] = {
     "4x1-random": SimConfig(validators=4, byzantine=1),
     "7x2-random": SimConfig(validators=7, byzantine=2),

@@ -1,7 +1,7 @@
 """Engine mutants: each breaks one rule of consensus.engine.engine on purpose.
 
 The simulation's default configurations must catch every one of them within
-the seeds CI runs (tests/consensus/test_mutation_gate.py). Each is the real
+the seeds CI runs (tests/consensus/engine/test_mutation_gate.py). Each is the real
 engine with the smallest change that breaks the rule; the letters are those
 of the issue that asked for them (consensus safety, section 7), the rest are
 extra ones for the adversaries added with them.

@@ -1,4 +1,4 @@
-"""The mutation gate: every engine mutant (tests/consensus/mutants.py) must
+"""The mutation gate: every engine mutant (tests/consensus/engine/mutants.py) must
 fail an invariant in the default configurations within the seeds CI runs.
 
 For each mutant, seeds 0, 1, 2, ... run in every default configuration in
@@ -6,7 +6,7 @@ turn until one violates an invariant; the number of seeds that took is the
 mutant's seeds-to-kill (at most CI_SEEDS). The killing seed must replay
 exactly, and the real engine must pass it.
 
-The table of seeds-to-kill: ``python -m tests.consensus.test_mutation_gate``.
+The table of seeds-to-kill: ``python -m tests.consensus.engine.test_mutation_gate``.
 """
 
 from __future__ import annotations
