@@ -42,7 +42,7 @@ def test_a_paid_call_buys_letters_and_returns_the_change(ledger: Ledger) -> None
     assert isinstance(bought, dict) and bought["receipt"]["status"] == 0
     assert bought["returns"] == [{"type": "int", "value": "2"}]
     balance = ledger.json("contract", "info", remailer)
-    assert isinstance(balance, dict) and balance["balances"]["coin"] == "2000"  # amounts are decimal strings
+    assert isinstance(balance, dict) and balance["balances"]["coin"] == "2000"
     held = ledger.json("mail", "status", "--via", remailer, "--address", ALICE)
     assert held == {"remailer": remailer, "address": ALICE, "letters": 2}
 
