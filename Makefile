@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install devnet run test test-netfault clean
+.PHONY: install devnet run test test-netfault test-mint-devnet clean
 
 $(STAMP): pyproject.toml
 	@echo "==> creating the virtualenv $(VENV) with $(PYTHON)"
@@ -43,6 +43,12 @@ test: $(STAMP) $(NUTSHELL_STAMP)
 # on an idle machine; .ci/run runs it after `make test`.
 test-netfault: $(STAMP)
 	LEDGER_NETFAULT=1 $(PY) -m pytest -p no:xdist -m slow -q -s tests/process/test_faulty_devnet.py
+
+# The mint on real validator processes (Nutshell checking the proofs, a deposit
+# killed mid-wait, a holder killed between rounds, a validator-set change):
+# marked slow, under a minute on an idle machine; .ci/run runs it.
+test-mint-devnet: $(STAMP) $(NUTSHELL_STAMP)
+	$(PY) -m pytest -p no:xdist -m slow -q tests/process/test_mint_devnet.py
 
 
 clean:

@@ -125,7 +125,7 @@ def test_devnet_keys_listed_apart(tmp_path: Path) -> None:
 
 
 def test_query_commands(ledger: Ledger, node: ServerThread) -> None:
-    assert ledger("query", "balance", BOB).strip() == f"{DEVNET_BALANCE} base units (1000000 coin)"
+    assert ledger("query", "balance", BOB).strip() == f"{DEVNET_BALANCE} base units (13000000 coin)"
     assert ledger("query", "balance", BOB, "--asset", "cpu").strip() == f"{10**12} cpu"
     assert ledger.json("query", "balance", BOB, "--asset", "cpu")["balance"] == str(10**12)  # type: ignore[index]
     account = ledger.json("query", "account", BOB)
@@ -165,7 +165,7 @@ def test_send_waits_and_prints_the_receipt(ledger: Ledger) -> None:
     out = ledger("-y", "tx", "send", "--from", "devnet:alice", "--to", BOB, "--amount", "1_000")
     assert "success" in out and "event transfer" in out
     assert ledger("query", "balance", "devnet:bob").strip() == (
-        f"{DEVNET_BALANCE + 1000} base units (1000000.000000000000001 coin)"
+        f"{DEVNET_BALANCE + 1000} base units (13000000.000000000000001 coin)"
     )
     sent = ledger.json(
         "-y", "tx", "send", "--from", "devnet:alice", "--to", "devnet:bob", "--amount", "5"
