@@ -8,7 +8,11 @@ transactions, a transaction with its receipt and events, a block whose
 commit certificate the page verifies, an account whose state proof the page
 verifies against a header it certified (and rejects once the test tampers
 with the node's answer on the way), the validators, the order book, the
-contracts and the threshold key. No JavaScript error may reach the console.
+contracts, the threshold key, the mint's supply and keysets, and the mail
+batches (a letter goes through a remailer: the panel shows its batch's
+counts and neither its sender nor its recipient); with the node's answers
+turned to null (a chain without mint or mail) both panels say so. No
+JavaScript error may reach the console.
 Screenshots are kept in test-artifacts/explorer/ (tests/browser.py).
 """
 
@@ -21,18 +25,24 @@ from typing import Any
 
 import pytest
 
-from ledger.address import address_of, encode_address
+from ledger.address import address_of, decode_address, encode_address
+from ledger.client import LedgerClient
 from ledger.client import asset_transactions as build
 from ledger.client.devnet import account_key
+from ledger.client.mail_letters import BUNDLED_REMAILER_PRICE, letter_call, postage_call
+from ledger.crypto import SigningKey, sha256
 from vm.assembler import assemble
+from vm.contracts import contract_source
 from vm.module import encode_module
 
 from ..browser import ConsoleLog, artifacts_dir, chromium
-from .devnet_harness import Devnet
+from .devnet_harness import Devnet, wait_until
 
 pytestmark = pytest.mark.timeout(400)
 
 ALICE, BOB, CAROL = (account_key(name) for name in ("alice", "bob", "carol"))
+DAVE, HEIDI = account_key("dave"), account_key("heidi")
+RECIPIENT = SigningKey(sha256(b"explorer test: the mail recipient"))
 WAIT_MS = 30_000
 VERIFIED_A_HEADER = (
     "() => /^[0-9]+ ✓$/.test(document.getElementById('verified-height').textContent)"
@@ -105,6 +115,63 @@ def tamper_with_proofs(route: Any) -> None:
     assert value is not None
     answer["result"]["value"] = value[:-2] + f"{int(value[-2:], 16) ^ 1:02x}"
     route.fulfill(response=response, body=json.dumps(answer))
+
+
+def null_for(methods: tuple[str, ...]) -> Any:
+    """A route handler that answers ``null`` for the given methods (called
+    one at a time), as a node whose genesis has no mint or mail does."""
+
+    def handler(route: Any) -> None:
+        request = route.request
+        body = request.post_data or ""
+        if request.method != "POST" or not any(f'"{m}"' in body for m in methods):
+            route.continue_()
+            return
+        response = route.fetch()
+        answer = response.json()
+        assert isinstance(answer, dict), "the page asks these methods one call at a time"
+        answer["result"] = None
+        route.fulfill(response=response, body=json.dumps(answer))
+
+    return handler
+
+
+def mint_keysets_made(client: LedgerClient) -> bool:
+    keysets = client.request("ledger_getMintKeysets", [])["keysets"]
+    return bool(keysets) and all(k["id"] is not None for k in keysets)
+
+
+def send_a_letter(client: LedgerClient) -> tuple[str, str]:
+    """Heidi deploys the remailer, Dave buys postage and sends one letter
+    through it; returns Dave's and the recipient's addresses once the mix
+    has accepted the letter."""
+    wait_until(
+        lambda: client.request("ledger_getMailStatus", [])["key"] is not None,
+        240,
+        "the mail key from the validators' DKG",
+    )
+    mix = client.request("ledger_getMailStatus", [])
+    module = encode_module(assemble(contract_source("remailer")))
+    deployed = client.send_deploy(HEIDI, module, cpu=10**10, disk=10**10, net=10**10, timeout=60)
+    assert deployed.receipt is not None and deployed.receipt.status == 0, deployed.receipt
+    remailer = decode_address(deployed.address)
+    bought = client.send_body(DAVE, postage_call(remailer, 1, BUNDLED_REMAILER_PRICE), timeout=60)
+    assert bought.receipt is not None and bought.receipt.status == 0, bought.receipt
+    dave = address_of(DAVE.public_key)
+    nonce = client.get_transaction_count(dave, "pending")
+    body = letter_call(
+        remailer,
+        RECIPIENT.public_key,
+        b"see you in the explorer",
+        bytes.fromhex(mix["key"]["publicKey"]),
+        mix["cellWidth"],
+        client.chain_id(),
+        dave,
+        nonce,
+    )
+    sent = client.send_body(DAVE, body, nonce=nonce, timeout=60)
+    assert sent.receipt is not None and sent.receipt.status == 0, sent.receipt
+    return encode_address(dave), encode_address(address_of(RECIPIENT.public_key))
 
 
 def test_the_explorer_shows_the_live_chain_and_verifies_proofs(tmp_path: Path) -> None:
@@ -202,6 +269,63 @@ def test_the_explorer_shows_the_live_chain_and_verifies_proofs(tmp_path: Path) -
             show(page, "#/threshold", "main[data-view=threshold]")
             assert "Threshold key" in text_of(page, "#view")
             page.screenshot(path=str(shots / "threshold.png"), full_page=True)
+
+            # The mint: its supply, its books balanced, and the devnet's keyset(s).
+            wait_until(lambda: mint_keysets_made(client), 240, "the mint's keys from the DKG")
+            keysets = client.request("ledger_getMintKeysets", [])["keysets"]
+            show(page, "#/blocks", "#blocks-table")
+            show(page, "#/mint", "#mint-keysets")
+            assert "✓" in text_of(page, "#mint-books")
+            shown = text_of(page, "#mint-keysets")
+            assert page.locator("#mint-keysets tbody tr").count() == len(keysets) >= 1
+            for keyset in keysets:
+                keyset_id = keyset["id"]
+                assert page.locator(f'#mint-keysets [title="{keyset_id}"]').count() == 1
+                assert keyset["status"] in shown and keyset["keySet"] in shown
+            page.screenshot(path=str(shots / "mint.png"), full_page=True)
+
+            # Mail: one letter through a remailer; the panel counts it in its
+            # batch and names neither its sender nor its recipient.
+            sender, recipient = send_a_letter(client)
+            mail = client.request("ledger_getMailStatus", [])
+            batch = mail["openBatch"] or mail["inFlight"][-1]
+            show(page, "#/blocks", "#blocks-table")
+            show(page, "#/mail", "#mail-batches")
+            batch_id = batch["id"]
+            row = page.locator(f'#mail-batches tr[data-batch="{batch_id}"]')
+            assert row.locator("td").nth(2).inner_text() == str(batch["cells"]) == "1"
+            assert text_of(page, "#mail-counts").startswith(f"{batch_id} in all")
+            drawn = page.locator("#view").inner_html()
+            assert sender not in drawn and recipient not in drawn
+            page.screenshot(path=str(shots / "mail.png"), full_page=True)
+
+            # Once the validators have shuffled, decrypted and delivered it, no
+            # batch is open: the page finds the newest batch by its id alone.
+            wait_until(
+                lambda: client.request("ledger_getMailBatch", [batch_id])["status"] == "delivered",
+                120,
+                "the batch shuffled, decrypted and delivered",
+            )
+            assert client.request("ledger_getMailStatus", [])["openBatch"] is None
+            show(page, "#/blocks", "#blocks-table")
+            show(page, "#/mail", "#mail-batches")
+            cells = row.locator("td").all_inner_texts()
+            assert cells[1] == "delivered" and cells[2] == "1" and cells[8] == "1", cells
+            assert text_of(page, "#mail-counts").startswith(f"{batch_id} in all; none open")
+            drawn = page.locator("#view").inner_html()
+            assert sender not in drawn and recipient not in drawn
+            page.screenshot(path=str(shots / "mail-delivered.png"), full_page=True)
+
+            # A chain without mint or mail: both panels say so.
+            page.route("**/*", null_for(("ledger_getMint", "ledger_getMailStatus")))
+            show(page, "#/blocks", "#blocks-table")
+            show(page, "#/mint", "#mint-none")
+            assert "does not enable the e-cash mint" in text_of(page, "#mint-none")
+            page.screenshot(path=str(shots / "mint-disabled.png"), full_page=True)
+            show(page, "#/mail", "#mail-none")
+            assert "does not enable anonymous mail" in text_of(page, "#mail-none")
+            page.screenshot(path=str(shots / "mail-disabled.png"), full_page=True)
+            page.unroute("**/*")
 
             assert console.errors == [], console.errors
     finally:

@@ -1,10 +1,11 @@
 // The explorer page: live height and chart, blocks, transactions, accounts
 // (with their state proof checked here), validators, mempool, order books,
-// contracts and threshold keys, all from the node's public API (rpc.js).
+// contracts, threshold keys, the mint's supply and keysets and the mail
+// batches' counts, all from the node's public API (rpc.js).
 // Node data is only ever put into the page as text (textContent), never as
 // HTML. Views are chosen by the URL's #fragment:
 //   #/  #/blocks  #/block/<height|hash>  #/tx/<hash>  #/account/<lg1...>
-//   #/validators  #/market  #/contracts  #/threshold
+//   #/validators  #/market  #/contracts  #/threshold  #/mint  #/mail
 
 import { batch, call, followHeads } from "./rpc.js";
 import { drawChart, WINDOW_MS } from "./chart.js";
@@ -16,6 +17,7 @@ const RECENT_TXS = 15;
 const FULL_BLOCK_MAX_TXS = 500; // larger new blocks are fetched without transaction bodies
 const LIVE_VIEWS = new Set(["overview", "blocks", "validators"]);
 const COIN_DECIMALS = 18n;
+const RECENT_MAIL_BATCHES = 10;
 
 const state = {
   chainId: "",
@@ -629,6 +631,119 @@ async function renderThreshold() {
   return { view };
 }
 
+async function renderMint() {
+  const height = state.tip;
+  const mint = await call("ledger_getMint", [height]);
+  if (mint === null) {
+    return { view: [h("div", { class: "card", id: "mint-none" }, h("h2", {}, "The mint"),
+      h("p", { class: "muted" }, "This chain's genesis does not enable the e-cash mint."))] };
+  }
+  const { keysets } = await call("ledger_getMintKeysets", [height]);
+  const amount = (value) => formatAmount(mint.asset, value);
+  const balanced = BigInt(mint.reserve) === BigInt(mint.outstanding) + BigInt(mint.inFlight);
+  const rows = [...keysets].reverse().map((k) => h("tr", {},
+    h("td", { class: "num" }, k.epoch),
+    h("td", {}, k.id === null ? h("span", { class: "muted" }, "keys being made") : h("span", { class: "mono", title: k.id }, short(k.id, 18))),
+    h("td", {}, k.unit),
+    h("td", {}, h("span", { class: `badge ${k.status === "active" ? "ok" : k.status === "expired" ? "fail" : ""}` }, k.status)),
+    h("td", {}, k.keySet),
+    h("td", { class: "num" }, k.createdAt),
+    h("td", { class: "num" }, k.expiresAt ?? "–"),
+    h("td", { class: "num" }, k.input_fee_ppk)));
+  return {
+    view: [
+      h("div", { class: "card" }, h("h2", {}, `The mint's supply at block ${height}`),
+        fields([
+          ["notes outstanding", h("span", { id: "mint-outstanding" }, amount(mint.outstanding))],
+          ["issued", amount(mint.issued)],
+          ["redeemed", amount(mint.redeemed)],
+          ["deposits in flight", amount(mint.inFlight)],
+          ["reserve", [amount(mint.reserve), " at ", accountLink(mint.reserveAddress, true)]],
+          ["books", h("span", { class: balanced ? "ok" : "fail", id: "mint-books" },
+            balanced ? "✓ reserve = outstanding + in flight" : "✗ reserve ≠ outstanding + in flight")],
+          ["notes", `unit ${mint.unit}, denominations 1 to 2^${mint.maxExponent}, active keyset epoch ${mint.activeKeysetEpoch}`],
+          ["block counts", `issue timeout ${mint.issueTimeoutBlocks}, signing round ${mint.roundBlocks}, reveal ${mint.revealBlocks}, keyset grace ${mint.keysetGraceBlocks}`],
+        ])),
+      h("div", { class: "card" }, h("h2", {}, "Keysets, newest first"),
+        table([["epoch", "num"], ["id (NUT-02)"], ["unit"], ["status"], ["threshold key set"], ["created", "num"], ["expires", "num"], ["input fee ppk", "num"]],
+          rows, { id: "mint-keysets" })),
+    ],
+  };
+}
+
+/** The newest mail batch id at `height`: batch ids count from 1 and batches
+ * stay in the state, so the ids that exist are 1..last; `known` is one that
+ * exists (or 0). O(log last) calls. */
+async function lastMailBatchId(known, height) {
+  const exists = async (id) => (await call("ledger_getMailBatch", [id, height])) !== null;
+  let low = known;
+  let high = Math.max(1, 2 * known);
+  while (high <= Number.MAX_SAFE_INTEGER && await exists(high)) {
+    low = high;
+    high *= 2;
+  }
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (await exists(middle)) low = middle;
+    else high = middle;
+  }
+  return low;
+}
+
+/** A batch as counts only: nothing here names a sender or a recipient. */
+function mailBatchRow(b) {
+  return h("tr", { "data-batch": b.id },
+    h("td", { class: "num" }, b.id),
+    h("td", {}, h("span", { class: `badge ${b.status === "delivered" ? "ok" : b.status === "failed" ? "fail" : ""}` }, b.status)),
+    h("td", { class: "num" }, b.cells),
+    h("td", { class: "num" }, b.openedAt ?? "–"),
+    h("td", { class: "num" }, b.closedAt ?? "–"),
+    h("td", { class: "num" }, b.schedule.length ? `${b.step} of ${b.schedule.length}` : "–"),
+    h("td", { class: "num" }, b.skipped.length),
+    h("td", { class: "num" }, b.status === "decrypting" ? b.sharesPosted : "–"), // shares leave the state with the batch
+    h("td", { class: "num" }, b.delivered),
+    h("td", { class: "num" }, b.undeliverable),
+    h("td", { class: "num" }, b.finishedAt ?? "–"),
+    h("td", {}, b.reason ?? ""));
+}
+
+async function renderMail() {
+  const height = state.tip;
+  const status = await call("ledger_getMailStatus", [height]);
+  if (status === null) {
+    return { view: [h("div", { class: "card", id: "mail-none" }, h("h2", {}, "Anonymous mail"),
+      h("p", { class: "muted" }, "This chain's genesis does not enable anonymous mail."))] };
+  }
+  // The open batch is the newest; without one, the newest may be finished.
+  const last = status.openBatch
+    ? status.openBatch.id
+    : await lastMailBatchId(Math.max(0, ...status.inFlight.map((b) => b.id)), height);
+  const ids = [];
+  for (let id = last; id >= Math.max(1, last - RECENT_MAIL_BATCHES + 1); id--) ids.push(id);
+  const batches = (await batch(ids.map((id) => ["ledger_getMailBatch", [id, height]])))
+    .filter((b) => b && !(b instanceof Error));
+  const key = status.key;
+  return {
+    view: [
+      h("div", { class: "card" }, h("h2", {}, `Anonymous mail at block ${height}`),
+        fields([
+          ["batches", h("span", { id: "mail-counts" },
+            `${last} in all; ${status.openBatch ? `one open (${status.openBatch.cells} of ${status.batchCells} letters)` : "none open"}, ${status.inFlight.length} in flight (at most ${status.maxBatchesInFlight})`)],
+          ["a batch", `up to ${status.batchCells} letters of ${status.messageCapacity} bytes; closes when full or ${status.batchBlocks} blocks after its first letter`],
+          ["mail key", key ? `epoch ${key.epoch}, ${key.threshold} of ${key.holders.length} validators to decrypt` : "not yet: the validators' key generation has not completed"],
+          ["postage", status.postageGas === null ? "–" : `${BigInt(status.postageGas).toLocaleString("en-US")} gas a letter`],
+          ["letters kept", `${status.retentionBlocks} blocks after delivery, at most ${status.mailboxCapacity} a mailbox`],
+          ["validator faults", `${status.faults.length} validator${status.faults.length === 1 ? "" : "s"} with a recorded fault`],
+        ])),
+      h("div", { class: "card" }, h("h2", {}, `The last ${batches.length} batch${batches.length === 1 ? "" : "es"}, newest first`),
+        h("p", { class: "muted" }, "Counts only: the mix hides which delivered letter came from which sender, and this page names no sender, recipient or letter. Decryption shares are counted while a batch decrypts."),
+        table([["batch", "num"], ["status"], ["letters", "num"], ["opened", "num"], ["closed", "num"], ["shuffles", "num"], ["turns skipped", "num"],
+          ["decryption shares", "num"], ["delivered", "num"], ["undeliverable", "num"], ["finished", "num"], ["why it failed"]],
+        batches.map(mailBatchRow), { id: "mail-batches" })),
+    ],
+  };
+}
+
 // -- routing --------------------------------------------------------------
 
 const ROUTES = [
@@ -641,6 +756,8 @@ const ROUTES = [
   [/^#\/market$/, "market", renderMarket],
   [/^#\/contracts$/, "contracts", renderContracts],
   [/^#\/threshold$/, "threshold", renderThreshold],
+  [/^#\/mint$/, "mint", renderMint],
+  [/^#\/mail$/, "mail", renderMail],
 ];
 
 async function route(live = false) {
