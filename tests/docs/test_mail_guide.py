@@ -8,17 +8,14 @@ guide deploys ``vm/contracts/remailer.asm`` "from a checkout".
 
 from __future__ import annotations
 
-import os
-import random
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli.node.node_commands import stop_devnet_manifest
-from tests.docs.test_guide import ROOT, Command, GuideShell, _wrapper, draw_port_bases, parse_guide
+from tests.docs.test_guide import ROOT, Command, GuideShell, parse_guide, shell_environment
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -54,24 +51,7 @@ def test_every_command_of_the_mail_guide_runs(tmp_path: Path, work: Path) -> Non
     runnable = [c for b in blocks for c in b.commands]
     assert len(runnable) > 15
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    _wrapper(bin_dir / "ledger", f"{sys.executable} -m cli.main")
-    _wrapper(bin_dir / "python", sys.executable)
-    p2p_base, rpc_base = draw_port_bases(random.Random())  # ports only
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("LEDGER_") and key not in ("PYTHONPATH", "HOME")
-    }
-    environment |= {
-        "PATH": f"{bin_dir}:{environment.get('PATH', '/usr/bin:/bin')}",
-        "PYTHONPATH": str(ROOT),
-        "HOME": str(tmp_path / "user"),
-        "LEDGER_DEVNET_P2P_BASE": str(p2p_base),
-        "LEDGER_DEVNET_RPC_BASE": str(rpc_base),
-    }
-    (tmp_path / "user").mkdir()
+    environment, _, _ = shell_environment(tmp_path)
     shell = GuideShell(work, environment, {}, "docs/guide/mail.md")
     outputs: list[tuple[Command, str]] = []
     try:
