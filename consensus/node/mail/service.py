@@ -24,13 +24,12 @@ it had not is still its own.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from consensus.node.duty_passes import DutyPasses
 from consensus.node.mail.duties import Body, MailDuties
 from consensus.node.threshold.service import ThresholdService
 from ledger.address import address_of
@@ -85,48 +84,16 @@ class MailService:
         self._catching_up = catching_up
         self.duties = MailDuties(chain.chain_id, validator_key.public_key, rng)
         self.submitted = 0
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-duties")
-        self._running: asyncio.Future[list[Body]] | None = None
-        self._latest = 0  # the newest committed height heard of
-        self._closed = False
+        self._passes: DutyPasses[Body] = DutyPasses("mail", lambda height: self.work(), self._send)
 
     def on_committed(self, committed: Any) -> None:
-        """EventHub listener: a block was committed. Starts a pass on the
-        worker thread unless one is running. Never raises."""
-        self._latest = max(self._latest, committed.block.height)
-        if self._running is None and not self._closed:
-            self._start_pass()
-
-    def _start_pass(self) -> None:
-        loop = asyncio.get_running_loop()
-        height = self._latest
-        self._running = loop.run_in_executor(self._worker, self._pass, height)
-        self._running.add_done_callback(lambda done: self._finish_pass(done, height))
-
-    def _pass(self, height: int) -> list[Body]:
-        """On the worker thread: the bodies to submit for ``height``."""
-        try:
-            return self.work()
-        except Exception:
-            log.exception("mail: the duties of height %d failed", height)
-            return []
-
-    def _finish_pass(self, done: asyncio.Future[list[Body]], height: int) -> None:
-        """Back on the event loop: submit what the pass made, start the next."""
-        self._running = None
-        bodies = done.result() if not done.cancelled() else []
-        for body in bodies:
-            self._send(body)
-        if self._latest > height and not self._closed:
-            self._start_pass()
+        """EventHub listener: a block was committed; the duties run on the
+        worker thread (consensus.node.duty_passes). Never raises."""
+        self._passes.on_committed(committed)
 
     async def close(self) -> None:
         """Wait for the pass in progress (it reads the store), then stop the worker."""
-        self._closed = True
-        running = self._running
-        if running is not None:
-            await asyncio.wait([running], timeout=30)
-        self._worker.shutdown(wait=True)
+        await self._passes.close()
 
     def work(self) -> list[Body]:
         """This validator's duties for the newest committed state."""

@@ -21,14 +21,13 @@ memory only, died with the process). Nothing else it holds is secret.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
+from consensus.node.duty_passes import DutyPasses
 from consensus.node.mint.duties import MintDuties
 from consensus.node.threshold.service import ThresholdService
 from ledger import codec
@@ -92,11 +91,7 @@ class MintService:
         self.duties = MintDuties(chain.chain_id, validator_key.public_key, rng, 1)
         self.duties.sat_out = self._load_committed()
         self.submitted = 0
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mint-duties")
-        self._running: asyncio.Future[list[Any]] | None = None
-        self._latest = 0  # the newest committed height heard of
-        self._done = 0  # the height the last pass ran on
-        self._closed = False
+        self._passes: DutyPasses[Any] = DutyPasses("mint", self.on_height, self._send)
 
     def _load_committed(self) -> set[tuple[int, int]]:
         if not self.path.exists():
@@ -112,43 +107,13 @@ class MintService:
         write_durably(self.path, codec.encode(tuple(remembered)))
 
     def on_committed(self, committed: Any) -> None:
-        """EventHub listener: a block was committed. Starts a pass on the
-        worker thread unless one is running. Never raises."""
-        self._latest = max(self._latest, committed.block.height)
-        if self._running is None and not self._closed:
-            self._start_pass()
-
-    def _start_pass(self) -> None:
-        loop = asyncio.get_running_loop()
-        height = self._latest
-        self._running = loop.run_in_executor(self._worker, self._pass, height)
-        self._running.add_done_callback(lambda done: self._finish_pass(done, height))
-
-    def _pass(self, height: int) -> list[Any]:
-        """On the worker thread: the bodies to submit for ``height``."""
-        try:
-            return self.on_height(height)
-        except Exception:
-            log.exception("mint: the duties of height %d failed", height)
-            return []
-
-    def _finish_pass(self, done: asyncio.Future[list[Any]], height: int) -> None:
-        """Back on the event loop: submit what the pass made, start the next."""
-        self._running = None
-        self._done = height
-        bodies = done.result() if not done.cancelled() else []
-        for body in bodies:
-            self._send(body)
-        if self._latest > height and not self._closed:
-            self._start_pass()
+        """EventHub listener: a block was committed; the duties run on the
+        worker thread (consensus.node.duty_passes). Never raises."""
+        self._passes.on_committed(committed)
 
     async def close(self) -> None:
         """Wait for the pass in progress (it reads the store), then stop the worker."""
-        self._closed = True
-        running = self._running
-        if running is not None:
-            await asyncio.wait([running], timeout=30)
-        self._worker.shutdown(wait=True)
+        await self._passes.close()
 
     def on_height(self, height: int) -> list[Any]:
         """The bodies this validator owes for the committed state (the
