@@ -17,6 +17,13 @@ verifications per second on one core, times the cores, divided by the
 validators (every node verifies every transaction once).
 
     python -m bench.devnet_throughput [--quick]
+
+``--profile-node I --profile-out FILE`` samples node I with py-spy
+(``pip install -e '.[profile]'``) for the whole throughput window, in
+py-spy's raw (collapsed-stack) format (py-spy 0.3.14 cannot read some
+processes' memory layouts here; then the next node it can read is taken,
+and the log says which); ``python -m bench.profile_shares
+FILE`` turns that into the table of where the node's CPU goes.
 """
 
 from __future__ import annotations
@@ -229,7 +236,54 @@ def node_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def drive(urls: list[str], phases: list[Phase], drain_s: float) -> None:
+def py_spy_program() -> str:
+    """The venv's py-spy (from the ``profile`` extra), else the one on PATH."""
+    return shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+
+
+def py_spy_command(pid: int, duration: float, out: Path) -> list[str]:
+    """py-spy sampling ``pid`` for ``duration`` seconds at 100 Hz, without
+    pausing it (--nonblocking), into ``out`` as collapsed stacks."""
+    return [
+        py_spy_program(),
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, round(duration))),
+        "--rate",
+        "100",
+        "--nonblocking",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+    ]
+
+
+def readable_by_py_spy(pid: int) -> bool:
+    """Whether py-spy can read this process (``py-spy dump`` succeeds)."""
+    command = [py_spy_program(), "dump", "--pid", str(pid)]
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+
+def pick_profiled(processes: list[subprocess.Popen[bytes]], first: int) -> int:
+    """The first node from ``first`` on (wrapping) that py-spy can read."""
+    for offset in range(len(processes)):
+        index = (first + offset) % len(processes)
+        if readable_by_py_spy(processes[index].pid):
+            return index
+    raise RuntimeError("py-spy can read none of the node processes")
+
+
+async def drive(
+    urls: list[str],
+    phases: list[Phase],
+    drain_s: float,
+    profile: tuple[int, Path] | None = None,
+) -> None:
+    """Run the phases in order; with ``profile`` (pid, file), py-spy samples
+    that process during the throughput phase."""
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -237,7 +291,13 @@ async def drive(urls: list[str], phases: list[Phase], drain_s: float) -> None:
         watcher = asyncio.get_running_loop().create_task(watch(phases, urls[0], session, stop))
         for phase in phases:
             log(f"phase {phase.name}: {phase.rate} tx/s offered for {phase.duration:.0f} s")
+            spy = None
+            if profile is not None and phase.name == "throughput":
+                command = py_spy_command(profile[0], phase.duration, profile[1])
+                spy = await asyncio.create_subprocess_exec(*command)
             await submit(phase, urls, session)
+            if spy is not None and await spy.wait() != 0:
+                raise RuntimeError(f"py-spy failed ({' '.join(command)})")
             deadline = time.monotonic() + drain_s
             while len(phase.committed_at) < len(phase.hashes) - phase.rejected:
                 if time.monotonic() > deadline:
@@ -274,6 +334,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--latency-rate", type=int, default=200)
     parser.add_argument("--latency-duration", type=float, default=30.0)
+    parser.add_argument(
+        "--profile-node", type=int, default=None, help="sample this node with py-spy"
+    )
+    parser.add_argument(
+        "--profile-out", type=Path, default=Path("devnet-profile.txt"), help="py-spy's output"
+    )
     args = parser.parse_args()
     if args.quick:
         args.duration, args.latency_duration, args.senders = 15.0, 8.0, 500
@@ -307,7 +373,12 @@ def main() -> None:
         throughput = sign_phase(
             "throughput", keys, nonces, args.offered, args.duration, args.validators, chain_id
         )
-        asyncio.run(drive(urls, [latency, throughput], drain_s=30.0))
+        profile = None
+        if args.profile_node is not None:
+            index = pick_profiled(processes, args.profile_node)
+            log(f"profiling node {index} (pid {processes[index].pid}) into {args.profile_out}")
+            profile = (processes[index].pid, args.profile_out)
+        asyncio.run(drive(urls, [latency, throughput], drain_s=30.0, profile=profile))
         rss = [round(node_rss_mb(p.pid), 1) for p in processes]
     finally:
         stop_devnet(processes)
