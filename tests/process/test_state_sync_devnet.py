@@ -43,7 +43,7 @@ JOINER = 4
 IMPORTED = re.compile(r"state sync: imported snapshot=(\d+) .*")
 
 
-def _genesis_with_spare(validators: int) -> dict[str, object]:
+def genesis_with_spare(validators: int) -> dict[str, object]:
     """The devnet genesis without the threshold key, mint and mail (their
     ceremonies are not the subject) and with val-4 at power 1."""
     document = devnet_genesis_document(validators)
@@ -58,7 +58,7 @@ def _genesis_with_spare(validators: int) -> dict[str, object]:
 @pytest.fixture
 def devnet(tmp_path: Path):  # type: ignore[no-untyped-def]
     net = Devnet(tmp_path / "devnet", validators=4, spares=1)
-    genesis = json.dumps(_genesis_with_spare(4), indent=2)
+    genesis = json.dumps(genesis_with_spare(4), indent=2)
     for index, node in enumerate(net.nodes):
         home = Path(node["home"])
         (home / "genesis.json").write_text(genesis)
