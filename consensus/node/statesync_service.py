@@ -61,11 +61,15 @@ class SnapshotServer:
         self.dropped = 0
 
     def offers(self) -> Offers:
-        """The snapshots this node can serve now; the oldest one also becomes
+        """The snapshots this node can serve now (none unless it holds every
+        block and state from genesis); the oldest one also becomes
         the chain's ``state_floor``, so pruning keeps it while it is offered."""
         store = self.chain.store
         found: list[tuple[int, bytes]] = []
-        if self.interval > 0:
+        # A joiner verifies headers from genesis with proofs against their
+        # states: only a node holding every block and state can serve that.
+        whole = store.blocks_from() <= 1 and store.state_from() == 0
+        if self.interval > 0 and whole:
             height = self.chain.tip.height // self.interval * self.interval
             while height > 0 and len(found) < OFFERED_SNAPSHOTS:
                 block_hash = store.load_kept_block_hash(height)
