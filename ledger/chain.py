@@ -157,6 +157,12 @@ class Chain:
         if self.prune_on_commit:
             self.prune()
 
+    def reload_tip(self) -> None:
+        """Read the tip again after the store was given a new one outside
+        ``commit_block`` (a state-sync snapshot, Store.finish_snapshot)."""
+        self.tip = self.store.load_tip()
+        self._tree = self._tree.at_root(self.tip.state_root)
+
     def prune(self) -> tuple[PruneReport, PruneReport]:
         """One pruning pass (a no-op for an archive node): the
         states and the blocks the policy no longer keeps, a few heights at a

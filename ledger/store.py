@@ -365,6 +365,54 @@ class Store:
                 trailer = internal_trailer
             batch.put(b"N" + node_hash, record + trailer)
 
+    # -- state sync (consensus.node.statesync; docs/adr/0025-state-sync.md) ---
+    def put_synced_nodes(self, entries: list[tuple[bytes, bytes, bytes]], birth: int) -> None:
+        """Write checked tree nodes fetched from peers, ``(hash, record,
+        preimage)``, born at the snapshot height ``birth``, in one synced
+        batch. Nodes are content-addressed: a node of a snapshot that is
+        never finished is unreferenced, never wrong."""
+        with self._db.write_batch(sync=True) as batch:
+            for node_hash, record, preimage in entries:
+                batch.put(b"N" + node_hash, node_value(record, preimage, birth))
+
+    def finish_snapshot(
+        self,
+        tip: ChainTip,
+        state: Iterator[tuple[bytes, bytes]],
+        certificate: bytes,
+        node_records: Mapping[bytes, bytes],
+    ) -> int:
+        """Make the snapshot whose nodes are stored the chain's state, in ONE
+        synced batch (a crash leaves the old tip, or all of this): the flat
+        state ``state`` (state key, value) replaces the old one; the tip,
+        the certificate of the tip's block and ``node_records`` (the
+        validator sets) are written; the markers say that no state, block or
+        history below the tip's height is here (queries answer "pruned").
+        Returns the number of state entries."""
+        height = tip.height
+        count = 0
+        with self._db.write_batch(sync=True) as batch:
+            with self._db.iterator(prefix=b"S", include_value=False) as keys:
+                for key in keys:
+                    batch.delete(key)
+            for key, value in state:
+                batch.put(b"S" + key, value)
+                count += 1
+            with self._db.iterator(prefix=b"Q", include_value=False) as keys:
+                for key in keys:
+                    batch.delete(key)
+            batch.put(_height_key(b"Q", height), tip.state_root + tip.block_hash)
+            batch.put(_height_key(b"C", height), certificate)
+            for key, value in node_records.items():
+                batch.put(b"X" + key, value)
+            after = (height + 1).to_bytes(8, "big")
+            batch.put(_STATE_FROM, height.to_bytes(8, "big"))
+            batch.put(_BLOCKS_FROM, after)
+            batch.put(_HISTORY_FROM, after)
+            batch.put(_TIP, _encode_tip(tip))
+        self._kept_for_good = None
+        return count
+
     # -- pruning (ledger.pruning decides what; docs/adr/0024-pruning.md) -----
     def state_from(self) -> int:
         """States below this height are pruned, except those kept for good."""

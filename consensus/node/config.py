@@ -131,6 +131,23 @@ class PruningConfig:
 
 
 @dataclass(frozen=True)
+class StateSyncConfig:
+    """The [state_sync] section (consensus.node.statesync, docs/adr/0025-state-sync.md).
+
+    ``enabled``: a node whose chain is still at genesis joins from a
+    snapshot that peers serve instead of executing every block (it still
+    verifies every header and certificate from genesis). Every node serves
+    the newest states at multiples of ``snapshot_interval`` it keeps
+    (0: serves none)."""
+
+    enabled: bool = False
+    snapshot_interval: int = 100  # heights between the snapshots a node offers (0: none)
+    request_timeout_ms: int = 5_000  # a peer that does not answer in time is asked no more
+    offer_wait_ms: int = 2_000  # after the first offer, wait this long for more
+    serve_requests_per_s: int = 50  # requests answered per peer and second (more are dropped)
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = "info"
     format: str = "text"  # or "json"
@@ -144,6 +161,7 @@ class NodeConfig:
     mempool: MempoolConfig = field(default_factory=MempoolConfig)
     consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
     pruning: PruningConfig = field(default_factory=PruningConfig)
+    state_sync: StateSyncConfig = field(default_factory=StateSyncConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 
@@ -153,6 +171,7 @@ _SECTIONS: dict[str, type] = {
     "mempool": MempoolConfig,
     "consensus": ConsensusConfig,
     "pruning": PruningConfig,
+    "state_sync": StateSyncConfig,
     "log": LogConfig,
 }
 

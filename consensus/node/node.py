@@ -114,6 +114,7 @@ from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
+    STATESYNC_CHANNEL,
     THRESHOLD_CHANNEL,
     FrameTooLarge,
     P2PConfig,
@@ -127,6 +128,19 @@ from consensus.node.rpc.events import EventHub
 from consensus.node.rpc.explorer import explorer_url
 from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, Submission, ValidatorInfo
 from consensus.node.rpc.server import RpcServer
+from consensus.node.statesync import (
+    GetHeaders,
+    GetNodes,
+    Headers,
+    Nodes,
+    Offers,
+    StateSyncMessage,
+    StateSyncMessageError,
+    decode_statesync_message,
+    encode_statesync_message,
+    next_validator_set,
+)
+from consensus.node.statesync_service import SnapshotServer, StateSyncClient, SyncReport
 from consensus.node.threshold.service import ThresholdService
 from consensus.node.threshold.store import ThresholdStoreError
 from consensus.node.ticker import Ticker
@@ -335,6 +349,23 @@ class Node:
         )
         self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
         self.sync = SyncTracker()
+        settings = config.state_sync
+        self.snapshots = SnapshotServer(
+            self._chain,
+            self._send_statesync,
+            settings.snapshot_interval,
+            settings.serve_requests_per_s,
+        )
+        self.state_sync: StateSyncClient | None = None
+        if settings.enabled and self._chain.tip.height == 0:
+            self.state_sync = StateSyncClient(
+                self._chain,
+                self._sets[1],
+                self._send_statesync,
+                validator_record_key,
+                settings.request_timeout_ms / 1000,
+                settings.offer_wait_ms / 1000,
+            )
         self.engine = self._new_engine(None)
         self.p2p = P2PNode(
             P2PConfig(
@@ -354,7 +385,7 @@ class Node:
             ),
             self._on_p2p_message,
             on_peer_up=self._on_peer_up,
-            on_peer_down=self.sync.forget,
+            on_peer_down=self._on_peer_down,
         )
         self.rpc = RpcServer(self, config.rpc.server_config())
         self.threshold: ThresholdService | None = None
@@ -373,6 +404,7 @@ class Node:
         self._abstaining_at: int | None = None  # a height this validator sits out
         self._engine_started = False
         self._started_at = 0.0
+        self.state_sync_report: SyncReport | None = None
 
     def _open_threshold(self, directory: Path, key: SigningKey) -> ThresholdService:
         try:
@@ -582,21 +614,9 @@ class Node:
     def _next_validator_set(self, block: Block, result: BlockResult) -> ValidatorSet:
         """The set of block.height + 1 from the set of block.height and the
         membership the ledger schedules for it (read from the post-block state)."""
-        height = block.height
-        current = self._sets[height]
         reader = OverlayReader(self._chain.store, result.changes)
-        scheduled = {v.address: v for v in validator_set_for_height(reader, height + 1)}
-        changes: list[Validator] = []
-        for validator in current.validators:
-            new = scheduled.get(validator.address)
-            if new is None:
-                changes.append(Validator(validator.address, validator.public_key, 0))
-            elif new.power != validator.power:
-                changes.append(Validator(validator.address, validator.public_key, new.power))
-        for address, new in sorted(scheduled.items()):
-            if current.get(address) is None:
-                changes.append(Validator.from_public_key(new.public_key, new.power))
-        return current.next_height(changes)
+        scheduled = validator_set_for_height(reader, block.height + 1)
+        return next_validator_set(self._sets[block.height], scheduled)
 
     def network_height(self) -> int:
         """The highest height peers we can believe have committed (at least
@@ -924,7 +944,14 @@ class Node:
 
     # -- p2p ----------------------------------------------------------------
     async def _on_p2p_message(self, peer: bytes, channel: int, payload: object) -> None:
-        if channel == CONSENSUS_CHANNEL:
+        if channel == STATESYNC_CHANNEL:
+            self._on_statesync_message(peer, payload)
+        elif self.state_sync is not None:
+            # Joining from a snapshot: no state to check consensus messages,
+            # transactions or blocks against yet (block heights are announced).
+            if channel == BLOCKSYNC_CHANNEL:
+                self._on_sync_message(peer, payload)
+        elif channel == CONSENSUS_CHANNEL:
             self._on_consensus_message(payload)
         elif channel == MEMPOOL_CHANNEL:
             await self._gossip_in.on_batch(peer, payload)
@@ -964,7 +991,8 @@ class Node:
             self._serve_block(peer, message.height)
         elif isinstance(message, BlockMessage):
             self.sync.answered(message.height)
-            self._apply_synced_block(message)
+            if self.state_sync is None:
+                self._apply_synced_block(message)
         elif isinstance(message, NoBlock):
             self.sync.on_no_block(peer, message.height)
 
@@ -1007,6 +1035,8 @@ class Node:
         self._request_next_block()  # keep the pipe full while behind
 
     def _request_next_block(self) -> None:
+        if self.state_sync is not None:
+            return  # the blocks above the snapshot come after it
         request = self.sync.next_request(
             self._chain.tip.height, asyncio.get_running_loop().time(), self._trusted_peer
         )
@@ -1021,6 +1051,57 @@ class Node:
     def _on_peer_up(self, peer: PeerInfo) -> None:
         status = encode_sync_message(StatusMessage(self._chain.tip.height))
         self.p2p.send(peer.peer_id, BLOCKSYNC_CHANNEL, status)
+        if self.state_sync is None:
+            self._send_statesync(peer.peer_id, self.snapshots.offers())
+
+    def _on_peer_down(self, peer: bytes) -> None:
+        self.sync.forget(peer)
+        self.snapshots.forget(peer)
+        if self.state_sync is not None:
+            self.state_sync.forget(peer)
+
+    # -- state sync (consensus.node.statesync) ------------------------------
+    def _send_statesync(self, peer: bytes, message: StateSyncMessage) -> None:
+        self.p2p.send(peer, STATESYNC_CHANNEL, encode_statesync_message(message))
+
+    def _on_statesync_message(self, peer: bytes, payload: object) -> None:
+        """Serve snapshots; while joining, take offers and replies. Raises
+        PeerMisbehaved (the peer is banned) for a malformed payload or a
+        reply that is provably wrong."""
+        try:
+            message = decode_statesync_message(payload)
+        except StateSyncMessageError as exc:
+            raise PeerMisbehaved(str(exc)) from exc
+        now = asyncio.get_running_loop().time()
+        if isinstance(message, GetHeaders | GetNodes):
+            if self.state_sync is None:
+                self.snapshots.on_request(peer, message, now)
+            return
+        client = self.state_sync
+        if client is None:
+            return  # offers and replies are for joining nodes
+        if isinstance(message, Offers):
+            client.on_offers(peer, message, now)
+            return
+        if isinstance(message, Headers):
+            client.on_headers(peer, message)
+        elif isinstance(message, Nodes):
+            client.on_nodes(peer, message)
+        self._step_state_sync(now)
+
+    def _step_state_sync(self, now: float) -> None:
+        client = self.state_sync
+        if client is None or not client.step(now):
+            return
+        # Imported: the node now stands at the snapshot's height, as if it had
+        # committed it; block sync and consensus carry on from there.
+        self.state_sync = None
+        self.state_sync_report = client.report
+        self._sets = {}
+        self._load_validator_sets()
+        self.app.committed()
+        self._started_at = now
+        self._announce_status()
 
     # -- loops ----------------------------------------------------------------
     async def _tick_loop(self) -> None:
@@ -1055,7 +1136,13 @@ class Node:
             now = loop.time()
             if now - last_status >= STATUS_INTERVAL_S:
                 self._announce_status()
+                if self.state_sync is None:
+                    offers = encode_statesync_message(self.snapshots.offers())
+                    self.p2p.broadcast(STATESYNC_CHANNEL, offers)
                 last_status = now
+            if self.state_sync is not None:
+                self._step_state_sync(now)
+                continue
             self._request_next_block()
             if not self._engine_started:
                 if self._ready_for_consensus(now):

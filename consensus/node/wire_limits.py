@@ -21,8 +21,10 @@ from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
+    STATESYNC_CHANNEL,
     THRESHOLD_CHANNEL,
 )
+from consensus.node.statesync import MAX_NODE_HASHES
 from ledger.codec import DecodeLimits
 from ledger.types import MAX_TX_SIZE
 
@@ -34,7 +36,7 @@ HEADER_FIELDS: Final = 10
 
 
 def channel_limits(max_frame_bytes: int) -> dict[int, DecodeLimits]:
-    """The payload limits of the node's four channels."""
+    """The payload limits of the node's five channels."""
     return {
         # a consensus message, as bytes (consensus_message_limits checks inside)
         CONSENSUS_CHANNEL: DecodeLimits(
@@ -58,6 +60,14 @@ def channel_limits(max_frame_bytes: int) -> dict[int, DecodeLimits]:
             max_depth=1,
             max_array=MAX_THRESHOLD_ENVELOPES,
             max_str=0,
+            max_bin=max_frame_bytes,
+        ),
+        # ["nodes", [[record, key], ...]] and the smaller ones (consensus.node.statesync)
+        STATESYNC_CHANNEL: DecodeLimits(
+            max_objects=8 + 3 * MAX_NODE_HASHES,
+            max_depth=3,
+            max_array=MAX_NODE_HASHES,
+            max_str=16,
             max_bin=max_frame_bytes,
         ),
     }

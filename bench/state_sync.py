@@ -1,0 +1,133 @@
+"""Benchmark: the time a new validator takes to join a devnet by state sync.
+
+Four validator processes (fast timings, no threshold key, mint or mail) run
+the chain to ``--height``; a fifth validator, in the genesis set with power 1
+(tests/process/test_state_sync_devnet.py), then starts with ``[state_sync]
+enabled``. The headline is the seconds from its start to its snapshot
+imported (headers verified from genesis, state fetched and stored); the
+extras hold the time to its first precommit in a commit certificate, the
+snapshot height, the state entries, the requests ("chunks") and the bytes
+it received (headers, certificates, proofs, tree nodes). Only 127.0.0.1.
+
+    python -m bench.state_sync [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bench.report import emit, log
+from consensus.node.config import StateSyncConfig, encode_config, load_config
+from ledger.address import address_of
+from ledger.client.devnet import validator_key
+from tests.process.devnet_harness import Devnet, wait_until
+from tests.process.test_state_sync_devnet import FAST, JOINER, genesis_with_spare
+
+IMPORTED = re.compile(r"state sync: imported (.*)")
+
+
+def run(height: int, interval: int, workdir: Path) -> dict[str, float]:
+    net = Devnet(workdir / "devnet", validators=4, spares=1)
+    genesis = json.dumps(genesis_with_spare(4))
+    for index, node in enumerate(net.nodes):
+        home = Path(node["home"])
+        (home / "genesis.json").write_text(genesis)
+        config = load_config(home / "config.toml")
+        settings = StateSyncConfig(enabled=index == JOINER, snapshot_interval=interval)
+        (home / "config.toml").write_text(
+            encode_config(replace(config, consensus=FAST, state_sync=settings))
+        )
+    try:
+        started = time.monotonic()
+        net.start_all()
+        net.wait_height(height, list(range(4)), timeout=1200)
+        chain_seconds = time.monotonic() - started
+        log(f"devnet at height {height} after {chain_seconds:.1f} s; starting the joiner")
+        joined = time.monotonic()
+        net.start(JOINER)
+        log_path = Path(net.nodes[JOINER]["home"]) / "node.log"
+        found: list[dict[str, float]] = []
+
+        def imported() -> bool:
+            match = IMPORTED.search(log_path.read_text(errors="replace"))
+            if match:
+                pairs = (item.split("=") for item in match.group(1).split())
+                found.append({key: float(value) for key, value in pairs})
+            return bool(found)
+
+        wait_until(imported, 300, "the snapshot imported", step=0.05)
+        import_seconds = time.monotonic() - joined
+        address = address_of(validator_key(JOINER).public_key)
+        seen: list[float] = []
+
+        def signed() -> bool:
+            top = net.height(0) - 1
+            for h in range(max(1, top - 5), top):
+                if address in {s.validator for s in net.certificate(0, h).signatures}:
+                    seen.append(time.monotonic() - joined)
+                    return True
+            return False
+
+        wait_until(signed, 300, "a certificate with the joiner's precommit", step=0.05)
+        return {
+            **found[0],
+            "import_seconds": import_seconds,
+            "first_precommit_seconds": seen[0],
+            "chain_seconds": chain_seconds,
+        }
+    finally:
+        net.stop_all()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="height 300, snapshots every 100")
+    parser.add_argument("--height", type=int, default=2000)
+    parser.add_argument("--interval", type=int, default=500)
+    args = parser.parse_args()
+    height, interval = (300, 100) if args.quick else (args.height, args.interval)
+    with tempfile.TemporaryDirectory(prefix="bench-state-sync-") as workdir:
+        result = run(height, interval, Path(workdir))
+    received = result["header_bytes"] + result["node_bytes"]
+    log(
+        f"snapshot {int(result['snapshot'])}: imported in {result['import_seconds']:.2f} s, "
+        f"first precommit in a certificate after {result['first_precommit_seconds']:.2f} s, "
+        f"{int(received)} bytes received"
+    )
+    emit(
+        "state_sync",
+        round(result["import_seconds"], 3),
+        "s",
+        {"name": "devnet_to_height", "value": round(result["chain_seconds"], 1), "unit": "s"},
+        {
+            "height": height,
+            "snapshot_interval": interval,
+            "quick": args.quick,
+            "cores": os.cpu_count(),
+            "python": sys.version.split()[0],
+        },
+        {
+            "snapshot_height": int(result["snapshot"]),
+            "state_entries": int(result["state_entries"]),
+            "headers": int(result["headers"]),
+            "tree_nodes": int(result["nodes"]),
+            "chunks": int(result["requests"]),
+            "header_bytes": int(result["header_bytes"]),
+            "node_bytes": int(result["node_bytes"]),
+            "bytes_received": int(received),
+            "sync_seconds_in_node": round(result["seconds"], 3),
+            "join_to_first_precommit_s": round(result["first_precommit_seconds"], 3),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
