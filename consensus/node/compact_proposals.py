@@ -257,6 +257,7 @@ class ProposalTraffic:
     fetched_txs: int = 0
     proposal_requests: int = 0
     rebuilt: int = 0  # compact proposals handed to the engine whole
+    whole_received: int = 0  # rebuilds ended by the whole proposal (asked for, or re-sent)
     dropped: int = 0  # rebuilds that timed out
 
     def summary(self) -> str:
@@ -282,6 +283,7 @@ class _Rebuild:
     sources: list[bytes]  # peers that sent it; the first is asked for transactions
     deadline: float
     size: int = 0  # bytes of the transactions at hand
+    fetched: int = 0  # transactions fetched
     asked: set[int] = field(default_factory=set)  # indexes asked for and not yet answered
     whole_asked: bool = False
 
@@ -341,7 +343,14 @@ class CompactProposals:
         self._held.move_to_end(block_hash)
         while len(self._held) > MAX_HELD:
             self._forget_held(next(iter(self._held)))
-        self._rebuilds.pop(block_hash, None)
+        if self._rebuilds.pop(block_hash, None) is not None:
+            self.traffic.whole_received += 1
+            log.info(
+                "height=%d round=%d got the whole proposal %s",
+                message.proposal.height,
+                message.proposal.round,
+                block_hash.hex()[:16],
+            )
 
     def holds(self, block_hash: bytes) -> bool:
         return block_hash in self._held
@@ -485,6 +494,7 @@ class CompactProposals:
             for position in positions:
                 rebuild.txs[position] = tx
             rebuild.size += len(raw) * len(positions)
+            rebuild.fetched += 1
         self.traffic.fetched_txs += len(answer.txs)
         rebuild.asked = set()
         if rebuild.size > self._max_frame_bytes:
@@ -516,6 +526,15 @@ class CompactProposals:
             assert all(type(part) is bytes for part in parts)
             raw = codec.encode((rebuild.header.to_value(), parts, compact.last_commit))
         self.traffic.rebuilt += 1
+        log.log(
+            logging.INFO if rebuild.fetched else logging.DEBUG,
+            "height=%d round=%d rebuilt compact proposal %s of %d txs (%d fetched)",
+            compact.proposal.height,
+            compact.proposal.round,
+            rebuild.block_hash.hex()[:16],
+            len(txs),
+            rebuild.fetched,
+        )
         message = ProposalMessage(compact.proposal, raw)
         self._deliver(rebuild.sources[0], message)
         if block is not None and self._wanted_height(block.height):
