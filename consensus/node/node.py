@@ -368,7 +368,7 @@ class Node:
         )
         self.compact = CompactProposals(
             genesis.chain_id,
-            self.p2p.send,
+            lambda peer, channel, payload: self.p2p.send(peer, channel, payload),
             self._on_proposal,
             self._known_transaction,
             self._proposer_key,
