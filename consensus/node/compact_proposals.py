@@ -13,12 +13,13 @@ check of a proposal (signature, proposer, body against header, validity)
 applies unchanged (ADR 0019).
 
 **Who sends what.** Any peer (fresh keys for free) may send a compact
-proposal, fetch requests, or answers. So, before anything is fetched or
-kept, a compact proposal must be for the engine's height or the next, be
-signed by a validator of that height (one signature check), carry the
-header the signature names (its hash is the signed block hash) and hashes
-whose Merkle root and last commit are the ones that header commits to. A
-signature or header or body that does not match proves the sender altered
+proposal, fetch requests, or answers. So a compact proposal must be for
+the engine's height or the next, be signed by a validator of that height
+(one signature check) and carry the header the signature names (its hash
+is the signed block hash); before anything is fetched for it, its hashes'
+Merkle root and its last commit must be the ones that header commits to
+(with nothing to fetch, the engine checks the rebuilt body as always). A
+signature, header or body that does not match proves the sender altered
 or forged it (an honest node only compacts a block it checked): it is
 punished like a body swap today. Then:
 
@@ -403,7 +404,7 @@ class CompactProposals:
             if peer not in rebuild.sources and len(rebuild.sources) < MAX_SOURCES:
                 rebuild.sources.append(peer)
             return
-        header = self._check_compact(compact)
+        header = self._check_signed_header(compact)
         if len(self._rebuilds) >= MAX_REBUILDS or (
             sum(r.sources[0] == peer for r in self._rebuilds.values()) >= MAX_REBUILDS_PER_PEER
         ):
@@ -411,17 +412,21 @@ class CompactProposals:
             return
         rebuild = self._start(peer, compact, header, now)
         if not rebuild.missing:
+            # The engine checks the body against the header (and blames the
+            # sender); checking the hashes here too would only double the work.
             self._finish(rebuild)
-        elif 2 * sum(len(p) for p in rebuild.missing.values()) > len(compact.tx_hashes):
+            return
+        self._check_body_hashes(compact, header)  # before anything is fetched for it
+        if 2 * sum(len(p) for p in rebuild.missing.values()) > len(compact.tx_hashes):
             self._rebuilds[block_hash] = rebuild
             self._ask_whole(rebuild, now)
         else:
             self._rebuilds[block_hash] = rebuild
             self._ask_txs(rebuild)
 
-    def _check_compact(self, compact: CompactProposal) -> BlockHeader:
-        """The header, after the checks that bind the compact proposal to a
-        validator's signature. Raises PeerMisbehaved."""
+    def _check_signed_header(self, compact: CompactProposal) -> BlockHeader:
+        """The header, after the checks that bind it to a validator's
+        signature. Raises PeerMisbehaved."""
         proposal = compact.proposal
         key = self._proposer_key(proposal.height, proposal.proposer)
         if key is None:
@@ -435,11 +440,16 @@ class CompactProposals:
             raise PeerMisbehaved(f"a compact proposal's header does not decode: {exc}") from exc
         if header.hash != proposal.block_hash or header.height != proposal.height:
             raise PeerMisbehaved("a compact proposal's header is not the one signed")
+        return header
+
+    @staticmethod
+    def _check_body_hashes(compact: CompactProposal, header: BlockHeader) -> None:
+        """The hashes and the last commit are what the header commits to.
+        Raises PeerMisbehaved."""
         if merkle_root(list(compact.tx_hashes)) != header.txs_root:
             raise PeerMisbehaved("a compact proposal's hashes do not match the header")
         if crypto.sha256(compact.last_commit) != header.last_commit_hash:
             raise PeerMisbehaved("a compact proposal's last commit does not match the header")
-        return header
 
     def _start(
         self, peer: bytes, compact: CompactProposal, header: BlockHeader, now: float

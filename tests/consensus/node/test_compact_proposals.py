@@ -479,3 +479,22 @@ def test_fetch_requests_are_bounded(tmp_path: Path) -> None:
         net.server.on_message(
             RECEIVER, encode_compact_message(GetTxs(net.block.hash, (0, 0))), net.now
         )
+
+
+def test_invalid_reordered_hashes_of_held_transactions_are_refused_by_the_engine(
+    tmp_path: Path,
+) -> None:
+    """Nothing to fetch: the rebuilt block goes to the engine, which finds
+    its body does not match the header; the sender is punished and nothing
+    is cached under the block's id."""
+    txs = txs_of(3)
+    net = make_net(tmp_path, txs)
+    net.mempool.update({tx.hash: tx for tx in txs})
+    reordered = replace(net.compact, tx_hashes=tuple(reversed(net.compact.tx_hashes)))
+    with pytest.raises(PeerMisbehaved, match="does not match its header"):
+        net.send_compact(reordered)
+    assert net.engine.votes.round(0).proposal is None
+    assert net.engine._validity == {}
+    assert not net.receiver.holds(net.block.hash)
+    net.send_compact()  # the genuine one is still taken
+    assert net.accepted()
