@@ -133,7 +133,8 @@ def compact(setup: Setup) -> tuple[float, int]:
         lambda peer, message: delivered.append(message),
         setup.mempool.get,
         lambda height, address: setup.keys[address].public_key,
-        lambda height: True,
+        lambda height: "now",
+        lambda peer, reason: None,
         1 << 30,
         app.adopt,
     )

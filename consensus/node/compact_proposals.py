@@ -41,8 +41,10 @@ punished like a body swap today. Then:
 
 At most MAX_REBUILDS rebuilds run at once (MAX_REBUILDS_PER_PEER started
 by one peer), each bounded by the hash count (MAX_COMPACT_TXS) and the
-bytes of one block; another compact proposal for a block being rebuilt only
-adds its sender as a source.
+bytes of one frame; another compact proposal for a block being rebuilt only
+adds its sender as a source. A compact proposal for the height after the
+one being decided cannot be checked before that height's validator set is
+known (at the commit): the latest MAX_EARLY are kept until then.
 
 **Serving.** A node keeps the blocks of the proposals it sent or accepted
 at its current height (at most MAX_HELD) and serves their transactions by
@@ -63,7 +65,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from consensus.engine.messages import MessageError, Proposal, proposal_from_value
 from consensus.engine.wire import ProposalMessage, encode_message
@@ -96,6 +98,7 @@ MAX_REBUILDS: Final = 4  # rebuilds in progress
 MAX_REBUILDS_PER_PEER: Final = 2  # of those, started by one peer's compact proposal
 MAX_SOURCES: Final = 4  # peers remembered per rebuild, asked for the whole proposal
 MAX_HELD: Final = 8  # blocks held to serve (the current height's proposals)
+MAX_EARLY: Final = 4  # compact proposals kept for the height after the next commit
 SERVE_FACTOR: Final = 2  # per peer and block: at most twice the block's transactions
 ANSWER_ROOM: Final = 256  # a Txs frame's bytes beyond the transactions and indexes
 PER_ITEM_ROOM: Final = 16  # msgpack headers of one transaction and its index
@@ -296,6 +299,11 @@ class _Rebuild:
 Send = Callable[[bytes, int, codec.Value], bool]
 """``send(peer, channel, payload)``: queue a frame for one peer (p2p.send)."""
 
+Timing = Literal["now", "later", "never"]
+"""Of a proposal's height: rebuild it now; keep it until the next commit
+(the height after the one being decided, whose validator set the node
+learns at that commit); or ignore it."""
+
 Deliver = Callable[[bytes, ProposalMessage], None]
 """``deliver(peer, message)``: hand a whole proposal to the engine as if
 ``peer`` had sent it; raises PeerMisbehaved if the engine refuses it."""
@@ -311,14 +319,16 @@ class CompactProposals:
         deliver: Deliver,
         known: Callable[[bytes], Transaction | None],
         proposer_key: Callable[[int, bytes], bytes | None],
-        wanted_height: Callable[[int], bool],
+        timing: Callable[[int], Timing],
+        punish: Callable[[bytes, str], None],
         max_frame_bytes: int,
         encode_block: Callable[[Block], bytes] = Block.encode,
     ) -> None:
         """``known(hash)``: a transaction this node holds; ``proposer_key(h,
-        address)``: the public key of a validator of height h (None: not one,
-        or the set is not known); ``wanted_height(h)``: is a proposal of h
-        worth rebuilding (the engine's height or the next);
+        address)``: the public key of a validator of height h (None: not
+        one); ``timing(h)``: when to rebuild a proposal of height h (see
+        Timing); ``punish(peer, reason)``: for a fault found outside the
+        peer's own message handler (a compact proposal kept for later);
         ``encode_block(block)``: its bytes (the node's application keeps the
         decoded block with them)."""
         self._chain_id = chain_id
@@ -326,12 +336,14 @@ class CompactProposals:
         self._deliver = deliver
         self._known = known
         self._proposer_key = proposer_key
-        self._wanted_height = wanted_height
+        self._timing = timing
+        self._punish = punish
         self._max_frame_bytes = max_frame_bytes
         self._encode_block = encode_block
         self._held: OrderedDict[bytes, _Held] = OrderedDict()
         self._served: dict[tuple[bytes, bytes], int] = {}  # (peer, block hash) -> units
         self._rebuilds: dict[bytes, _Rebuild] = {}  # block hash -> rebuild
+        self._early: list[tuple[bytes, CompactProposal]] = []  # (sender, compact), oldest first
         self.traffic = ProposalTraffic()
 
     # -- holding and sending --------------------------------------------------
@@ -365,6 +377,16 @@ class CompactProposals:
         ]:
             del self._rebuilds[block_hash]
 
+    def replay_early(self, now: float) -> None:
+        """After a commit: rebuild the compact proposals kept for the height
+        that just became the next one (its validator set is known now)."""
+        early, self._early = self._early, []
+        for peer, compact in early:
+            try:
+                self._on_compact(peer, compact, now)
+            except PeerMisbehaved as exc:
+                self._punish(peer, str(exc))
+
     def forget_peer(self, peer: bytes) -> None:
         for key in [key for key in self._served if key[0] == peer]:
             del self._served[key]
@@ -392,7 +414,11 @@ class CompactProposals:
 
     def _on_compact(self, peer: bytes, compact: CompactProposal, now: float) -> None:
         proposal = compact.proposal
-        if not self._wanted_height(proposal.height):
+        timing = self._timing(proposal.height)
+        if timing == "later":
+            self._early.append((peer, compact))
+            del self._early[:-MAX_EARLY]
+        if timing != "now":
             return
         block_hash = proposal.block_hash
         held = self._held.get(block_hash)
@@ -547,7 +573,7 @@ class CompactProposals:
         )
         message = ProposalMessage(compact.proposal, raw)
         self._deliver(rebuild.sources[0], message)
-        if block is not None and self._wanted_height(block.height):
+        if block is not None and self._timing(block.height) == "now":
             self.hold(message, block)  # its hashes matched the signed header: serve it
 
     def expire(self, now: float) -> None:

@@ -100,6 +100,7 @@ from consensus.node.blocksync import (
 )
 from consensus.node.compact_proposals import (
     CompactProposals,
+    Timing,
     compact_form,
     encode_compact_message,
 )
@@ -372,7 +373,8 @@ class Node:
             self._on_proposal,
             self._known_transaction,
             self._proposer_key,
-            self._rebuilds_height,
+            self._compact_timing,
+            lambda peer, reason: self.p2p.punish(peer, reason),
             config.p2p.max_frame_bytes,
             self.app.adopt,
         )
@@ -933,6 +935,8 @@ class Node:
             del self._sets[height]
         self.app.committed()
         self.compact.committed(block.height)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: self.compact.replay_early(loop.time()))
         self.mempool.update(block.transactions, result.changes)
         self._compact_journal()
         self._events.publish_block(block, result.receipts, rounds=certificate.round + 1)
@@ -1044,11 +1048,13 @@ class Node:
         member = validators.get(address) if validators is not None else None
         return member.public_key if member is not None else None
 
-    def _rebuilds_height(self, height: int) -> bool:
-        """Compact proposals worth rebuilding: of the engine's height, or the
-        next one if its validator set is known."""
+    def _compact_timing(self, height: int) -> Timing:
+        """Compact proposals are rebuilt for the engine's height, and the next
+        one once its validator set is known (kept until then)."""
         engine_height = self.engine.height
-        return height in (engine_height, engine_height + 1) and height in self._sets
+        if height not in (engine_height, engine_height + 1):
+            return "never"
+        return "now" if height in self._sets else "later"
 
     def _on_sync_message(self, peer: bytes, payload: object) -> None:
         try:

@@ -24,12 +24,14 @@ from consensus.engine.wire import ProposalMessage, decode_message
 from consensus.node.application import LedgerApplication
 from consensus.node.compact_proposals import (
     FETCH_TIMEOUT_S,
+    MAX_EARLY,
     MAX_REBUILDS_PER_PEER,
     SERVE_FACTOR,
     CompactProposal,
     CompactProposals,
     GetProposal,
     GetTxs,
+    Timing,
     Txs,
     compact_form,
     decode_compact_message,
@@ -82,6 +84,8 @@ class Net:
     to_server: list[tuple[int, object]] = field(default_factory=list)
     to_receiver: list[tuple[int, object]] = field(default_factory=list)
     delivered: list[ProposalMessage] = field(default_factory=list)
+    punished: list[tuple[bytes, str]] = field(default_factory=list)
+    timings: dict[int, Timing] = field(default_factory=lambda: {1: "now", 2: "now"})
     now: float = 100.0
 
     @property
@@ -139,8 +143,11 @@ def make_net(tmp_path: Path, txs: list[Transaction], frame: int = FRAME) -> Net:
     engine.start_height(1, VALIDATORS, VALIDATORS.next_height())
     mempool: dict[bytes, Transaction] = {}
 
-    def wanted(height: int) -> bool:
-        return height in (1, 2)
+    def timing(height: int) -> Timing:
+        return net.timings.get(height, "never")
+
+    def punish(peer: bytes, reason: str) -> None:
+        net.punished.append((peer, reason))
 
     net: Net
     server = CompactProposals(
@@ -149,7 +156,8 @@ def make_net(tmp_path: Path, txs: list[Transaction], frame: int = FRAME) -> Net:
         lambda peer, message: None,
         lambda tx_hash: None,
         proposer_key,
-        wanted,
+        timing,
+        punish,
         frame,
     )
     receiver = CompactProposals(
@@ -158,7 +166,8 @@ def make_net(tmp_path: Path, txs: list[Transaction], frame: int = FRAME) -> Net:
         lambda peer, message: net.deliver(peer, message),
         mempool.get,
         proposer_key,
-        wanted,
+        timing,
+        punish,
         frame,
         app.adopt,
     )
@@ -498,3 +507,36 @@ def test_invalid_reordered_hashes_of_held_transactions_are_refused_by_the_engine
     assert not net.receiver.holds(net.block.hash)
     net.send_compact()  # the genuine one is still taken
     assert net.accepted()
+
+
+def test_a_proposal_for_the_height_after_the_next_commit_is_kept_until_then(
+    tmp_path: Path,
+) -> None:
+    """The next height's validator set is known only at the commit: its
+    compact proposals are kept (a few) and rebuilt then; one that turns out
+    forged gets its sender punished then."""
+    txs = txs_of(3)
+    net = make_net(tmp_path, txs)
+    net.mempool.update({tx.hash: tx for tx in txs})
+    net.timings[1] = "later"
+    forged = replace(net.compact.proposal, signature=bytes(64))
+    liar = b"\x06" * 20
+    net.receiver.on_message(liar, encode_compact_message(replace(net.compact, proposal=forged)), 0)
+    for _ in range(MAX_EARLY):
+        net.send_compact()
+    assert net.delivered == [] and net.punished == []
+    net.timings[1] = "now"  # the commit
+    net.receiver.replay_early(net.now)
+    assert net.accepted()
+    assert len(net.delivered) == MAX_EARLY  # the first rebuilt, the others found held
+    assert net.punished == []  # the forged one was the oldest: dropped unread
+    net.timings[1] = "later"
+    net.receiver.on_message(liar, encode_compact_message(replace(net.compact, proposal=forged)), 0)
+    net.timings[1] = "now"
+    net.receiver.replay_early(net.now)
+    [(punished, reason)] = net.punished  # by the engine: the block is held by now
+    assert punished == liar and "invalid signature" in reason
+    net.timings[1] = "never"
+    net.send_compact()
+    net.receiver.replay_early(net.now)
+    assert len(net.delivered) == MAX_EARLY  # a stale height is ignored, not kept
