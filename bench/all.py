@@ -22,6 +22,7 @@ BENCHMARKS = (
     "contract_calls",
     "rpc_query",
     "node_parts",
+    "compact_proposals",
     "threshold",
     "mix",
     "mint_crypto",

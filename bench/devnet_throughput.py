@@ -16,7 +16,12 @@ window). The reference is the signature-bound limit: raw secp256k1
 verifications per second on one core, times the cores, divided by the
 validators (every node verifies every transaction once).
 
-    python -m bench.devnet_throughput [--quick]
+Proposals travel whole, or with ``--compact on`` as their transactions'
+hashes (``[p2p] compact_proposals``, ADR 0027); the bytes the nodes sent
+for proposals (broadcasts, re-gossip, fetches served) per proposal made
+are read from the traffic line each node logs when it stops.
+
+    python -m bench.devnet_throughput [--quick] [--compact on|off]
 
 ``--profile-node I --profile-out FILE`` samples node I with py-spy
 (``pip install -e '.[profile]'``) for the whole throughput window, in
@@ -32,12 +37,13 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +51,7 @@ import aiohttp
 
 from bench.report import emit, log, secp256k1_verify_per_core
 from cli.node.node_commands import free_local_ports, launch_devnet, prepare_devnet, stop_devnet
+from consensus.node.config import encode_config, load_config
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import devnet_genesis_document, insecure_key
 from ledger.crypto import SigningKey
@@ -323,6 +330,40 @@ async def wait_ready(urls: list[str], timeout: float) -> None:
             await asyncio.sleep(0.25)
 
 
+def set_compact(home: Path, compact: bool) -> None:
+    """Write ``[p2p] compact_proposals`` into a node's config."""
+    path = home / "config.toml"
+    config = load_config(path)
+    p2p = replace(config.p2p, compact_proposals=compact)
+    path.write_text(encode_config(replace(config, p2p=p2p)))
+
+
+TRAFFIC = re.compile(r"proposal traffic: (\{.*\})")
+PROPOSING = re.compile(r"round=\d+ proposing a block")
+
+
+def proposal_traffic(homes: list[Path]) -> dict[str, Any]:
+    """The nodes' proposal traffic (summed from the line each logs at stop)
+    and the bytes sent for proposals per proposal made."""
+    totals: dict[str, int] = {}
+    proposals = 0
+    for home in homes:
+        text = (home / "node.log").read_text(errors="replace")
+        proposals += len(PROPOSING.findall(text))
+        for found in TRAFFIC.findall(text)[-1:]:
+            for key, value in json.loads(found).items():
+                totals[key] = totals.get(key, 0) + value
+    sent = totals.get("proposal_bytes", 0) + totals.get("served_bytes", 0)
+    return {
+        **totals,
+        "proposals_made": proposals,
+        "bytes_per_proposal": round(sent / proposals) if proposals else None,
+        "broadcast_bytes_per_proposal": (
+            round(totals.get("proposal_bytes", 0) / proposals) if proposals else None
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -340,6 +381,9 @@ def main() -> None:
     parser.add_argument(
         "--profile-out", type=Path, default=Path("devnet-profile.txt"), help="py-spy's output"
     )
+    parser.add_argument(
+        "--compact", choices=("on", "off"), default="off", help="[p2p] compact_proposals"
+    )
     args = parser.parse_args()
     if args.quick:
         args.duration, args.latency_duration, args.senders = 15.0, 8.0, 500
@@ -355,6 +399,7 @@ def main() -> None:
         document, keys = bench_genesis(args.validators, args.senders)
         for node in nodes:
             (Path(node["home"]) / "genesis.json").write_text(json.dumps(document))
+            set_compact(Path(node["home"]), args.compact == "on")
         processes = launch_devnet(workdir, nodes)
         urls = [node["rpc_url"] for node in nodes]
         asyncio.run(wait_ready(urls, 60))
@@ -382,13 +427,16 @@ def main() -> None:
         rss = [round(node_rss_mb(p.pid), 1) for p in processes]
     finally:
         stop_devnet(processes)
+        traffic = proposal_traffic([workdir / f"val-{i}" for i in range(args.validators)])
         shutil.rmtree(workdir, ignore_errors=True)
     low, high = summarize(latency), summarize(throughput)
     log(
         f"result: {high['tx_per_s']:,.0f} committed tx/s at {args.offered} offered; "
         f"latency at {args.latency_rate} tx/s p50 {low['latency_p50_s']:.2f} s "
-        f"p99 {low['latency_p99_s']:.2f} s; RSS per node {rss} MiB"
+        f"p99 {low['latency_p99_s']:.2f} s; RSS per node {rss} MiB; "
+        f"compact {args.compact}: {traffic['bytes_per_proposal']} bytes sent per proposal"
     )
+    log(f"proposal traffic: {json.dumps(traffic)}")
     emit(
         "devnet_throughput",
         high["tx_per_s"],
@@ -405,6 +453,7 @@ def main() -> None:
             "latency_rate_tx_s": args.latency_rate,
             "latency_duration_s": args.latency_duration,
             "senders": args.senders,
+            "compact_proposals": args.compact == "on",
             "batch": BATCH,
             "quick": args.quick,
             "cores": cores,
@@ -421,6 +470,9 @@ def main() -> None:
             "latency_phase_rejected": low["rejected"],
             "rss_mb_per_node": rss,
             "rss_mb_max": max(rss) if rss else None,
+            "proposal_bytes_per_proposal": traffic["bytes_per_proposal"],
+            "proposal_broadcast_bytes_per_proposal": traffic["broadcast_bytes_per_proposal"],
+            "proposal_traffic": traffic,
         },
     )
 

@@ -236,6 +236,18 @@ class LedgerApplication:
         self._decoded[_bytes_key(raw)] = block
         return raw
 
+    def adopt(self, block: Block) -> bytes:
+        """The bytes of ``block``, a block assembled from transactions this
+        node holds decoded (a rebuilt compact proposal), kept decoded like a
+        block it built: checking them later decodes nothing again. Nothing
+        about the block is assumed: its body is checked against its header,
+        and it is executed, like any other."""
+        raw = block.encode()
+        self._decoded[_bytes_key(raw)] = block
+        if len(self._decoded) > MAX_CACHED_BLOCKS:
+            self._decoded.popitem(last=False)
+        return raw
+
     def committed(self) -> None:
         """The tip moved: every kept execution is stale."""
         self._executed.clear()

@@ -42,6 +42,7 @@ class P2PConfig:
     send_queue_bytes: int = 64 * 1024 * 1024  # bytes queued per peer
     max_peers: int = 64  # peers beyond persistent peers and validators (always admitted)
     max_peers_per_ip: int = 8  # of those, from one IP address
+    compact_proposals: bool = False  # send proposals as transaction hashes (ADR 0027)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,13 @@ time and I/O:
 - the **signer** is behind two guards: the engine's own (its state is in
   the WAL record) and the double-sign guard file (consensus.node.privval), which
   refuses any conflicting signature whatever the WAL says;
-- **p2p** (consensus.node.p2p) carries four channels: consensus messages,
-  mempool gossip (batches of raw transactions), block sync
-  (consensus.node.blocksync) and threshold-key ceremonies;
+- **p2p** (consensus.node.p2p) carries five channels: consensus messages,
+  compact proposals and their fetches (consensus.node.compact_proposals:
+  with ``[p2p] compact_proposals`` a proposal goes out as its transactions'
+  hashes, and a compact proposal that arrives is rebuilt from the mempool
+  and handed to the engine whole), mempool gossip (batches of raw
+  transactions), block sync (consensus.node.blocksync) and threshold-key
+  ceremonies;
 - the **threshold service** (consensus.node.threshold.service, validators only)
   hears of every commit through the event hub and runs the ceremonies the
   chain asks for on the THRESHOLD channel;
@@ -76,7 +80,7 @@ from consensus.engine.messages import MessageError, Step
 from consensus.engine.record import ConsensusRecord, RecordError, decode_record, encode_record
 from consensus.engine.signer import DoubleSignError, Signer, SignerState
 from consensus.engine.validators import Validator, ValidatorSet, decode_validator_set
-from consensus.engine.wire import decode_message, encode_message
+from consensus.engine.wire import Message, ProposalMessage, decode_message, encode_message
 from consensus.node.application import LedgerApplication
 from consensus.node.block_budget import (
     PER_TX_ROOM,
@@ -93,6 +97,12 @@ from consensus.node.blocksync import (
     SyncTracker,
     decode_sync_message,
     encode_sync_message,
+)
+from consensus.node.compact_proposals import (
+    CompactProposals,
+    Timing,
+    compact_form,
+    encode_compact_message,
 )
 from consensus.node.config import (
     ConfigError,
@@ -112,6 +122,7 @@ from consensus.node.mempool_journal import MempoolJournal
 from consensus.node.mint.service import MintService
 from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
+    COMPACT_CHANNEL,
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
     STATESYNC_CHANNEL,
@@ -386,6 +397,17 @@ class Node:
             self._on_p2p_message,
             on_peer_up=self._on_peer_up,
             on_peer_down=self._on_peer_down,
+        )
+        self.compact = CompactProposals(
+            genesis.chain_id,
+            lambda peer, channel, payload: self.p2p.send(peer, channel, payload),
+            self._on_proposal,
+            self._known_transaction,
+            self._proposer_key,
+            self._compact_timing,
+            lambda peer, reason: self.p2p.punish(peer, reason),
+            config.p2p.max_frame_bytes,
+            self.app.adopt,
         )
         self.rpc = RpcServer(self, config.rpc.server_config())
         self.threshold: ThresholdService | None = None
@@ -807,7 +829,7 @@ class Node:
             if action.lock_changed and self.lock_copy is not None:
                 self.lock_copy.save(record)  # the lock outlives the WAL
         elif isinstance(action, Broadcast):
-            self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(action.message))
+            self._broadcast(action.message)
         elif isinstance(action, ScheduleTimeout):
             item = (action.kind, action.height, action.round)
             self.ticker.schedule(action.duration, item)
@@ -817,6 +839,36 @@ class Node:
             self._on_decided(action)
         elif isinstance(action, ReportEvidence):
             self._report_evidence(action)
+
+    def _broadcast(self, message: Message) -> None:
+        if isinstance(message, ProposalMessage):
+            self._broadcast_proposal(message)
+        else:
+            self.p2p.broadcast(CONSENSUS_CHANNEL, encode_message(message))
+
+    def _broadcast_proposal(self, message: ProposalMessage) -> None:
+        """Send a proposal (ours, re-gossiped, or relayed) whole, or with
+        ``[p2p] compact_proposals`` as its transactions' hashes (then keep its
+        block to serve the peers that fetch from us)."""
+        compact = None
+        if self.config.p2p.compact_proposals:
+            block = self.app.decode(message.block)  # built or checked here: cached
+            if block is not None and block.hash == message.proposal.block_hash:
+                compact = compact_form(message, block)
+                self.compact.hold(message, block)
+        traffic = self.compact.traffic
+        if compact is None:
+            payload = encode_message(message)
+            traffic.proposals_full += 1
+            traffic.proposal_bytes += len(payload) * self.p2p.broadcast(CONSENSUS_CHANNEL, payload)
+            return
+        # What peers lack goes first, on the same ordered connections: most
+        # rebuilds then need no fetch.
+        self._gossip_pass(drain=True)
+        value = encode_compact_message(compact)
+        peers = self.p2p.broadcast(COMPACT_CHANNEL, value)
+        traffic.proposals_compact += 1
+        traffic.proposal_bytes += len(codec.encode(value)) * peers
 
     def _halt(self, reason: str) -> None:
         """Stop the node at once (fail-stop): nothing more is carried out and
@@ -902,6 +954,9 @@ class Node:
         for height in [h for h in self._sets if h < block.height]:
             del self._sets[height]
         self.app.committed()
+        self.compact.committed(block.height)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: self.compact.replay_early(loop.time()))
         self.mempool.update(block.transactions, result.changes)
         self._compact_journal()
         self._events.publish_block(block, result.receipts, rounds=certificate.round + 1)
@@ -952,7 +1007,9 @@ class Node:
             if channel == BLOCKSYNC_CHANNEL:
                 self._on_sync_message(peer, payload)
         elif channel == CONSENSUS_CHANNEL:
-            self._on_consensus_message(payload)
+            self._on_consensus_message(payload, peer)
+        elif channel == COMPACT_CHANNEL:
+            self.compact.on_message(peer, payload, asyncio.get_running_loop().time())
         elif channel == MEMPOOL_CHANNEL:
             await self._gossip_in.on_batch(peer, payload)
         elif channel == BLOCKSYNC_CHANNEL:
@@ -965,7 +1022,7 @@ class Node:
         the sets of the next heights to grow (more is refused as junk)."""
         return max(2 * len(self.validator_set(self._chain.tip.height + 1).validators), 256)
 
-    def _on_consensus_message(self, payload: object) -> None:
+    def _on_consensus_message(self, payload: object, peer: bytes = b"") -> None:
         if not isinstance(payload, bytes):
             raise PeerMisbehaved("a consensus payload is message bytes")
         limits = consensus_message_limits(self.config.p2p.max_frame_bytes, self._wire_validators())
@@ -974,11 +1031,57 @@ class Node:
             message = decode_message(payload)
         except (MessageError, InvalidCertificate, ValueError) as exc:  # CodecError included
             raise PeerMisbehaved(f"undecodable consensus message: {exc}") from exc
+        if isinstance(message, ProposalMessage):
+            self._on_proposal(peer, message)
+            if self.compact.rebuilding(message.proposal.block_hash):
+                self._end_rebuild(message)
+            return
         try:
             actions = self.engine.on_message(message)
         except InvalidMessage as exc:
             raise PeerMisbehaved(f"invalid consensus message: {exc}") from exc
         self._carry_out(actions)
+
+    def _on_proposal(self, peer: bytes, message: ProposalMessage) -> None:
+        """A whole proposal, as a peer sent it or as a compact one was rebuilt
+        (consensus.node.compact_proposals): to the engine, which checks it as
+        always. Raises PeerMisbehaved if the engine refuses it."""
+        try:
+            actions = self.engine.on_message(message)
+        except InvalidMessage as exc:
+            raise PeerMisbehaved(f"invalid consensus message: {exc}") from exc
+        self._carry_out(actions)
+
+    def _end_rebuild(self, message: ProposalMessage) -> None:
+        """A whole proposal of a block being rebuilt arrived (asked for, or
+        re-gossiped): keep it to serve, which ends the rebuild, if its body
+        is the one its header commits to."""
+        block = self.app.decode(message.block)  # the engine decoded it: cached
+        if block is None or block.hash != message.proposal.block_hash:
+            return
+        try:
+            self.app.check_body(block)
+        except InvalidBlock:
+            return
+        self.compact.hold(message, block)
+
+    def _known_transaction(self, tx_hash: bytes) -> Transaction | None:
+        """A transaction this node holds decoded: in its mempool, or from a
+        block it validated since the last commit."""
+        return self.mempool.get(tx_hash) or self.mempool.remembered(tx_hash)
+
+    def _proposer_key(self, height: int, address: bytes) -> bytes | None:
+        validators = self._sets.get(height)
+        member = validators.get(address) if validators is not None else None
+        return member.public_key if member is not None else None
+
+    def _compact_timing(self, height: int) -> Timing:
+        """Compact proposals are rebuilt for the engine's height, and the next
+        one once its validator set is known (kept until then)."""
+        engine_height = self.engine.height
+        if height not in (engine_height, engine_height + 1):
+            return "never"
+        return "now" if height in self._sets else "later"
 
     def _on_sync_message(self, peer: bytes, payload: object) -> None:
         try:
@@ -1056,6 +1159,7 @@ class Node:
 
     def _on_peer_down(self, peer: bytes) -> None:
         self.sync.forget(peer)
+        self.compact.forget_peer(peer)
         self.snapshots.forget(peer)
         if self.state_sync is not None:
             self.state_sync.forget(peer)
@@ -1113,6 +1217,7 @@ class Node:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             if loop.time() - next_at > 10 * tick:
                 next_at = loop.time()  # the loop stalled (slow disk): do not burst
+            self.compact.expire(loop.time())
             if self.fetching():
                 continue  # no rounds for a height the network has already decided
             for kind, height, round in self.ticker.advance(1):
@@ -1121,12 +1226,20 @@ class Node:
     async def _gossip_loop(self) -> None:
         while True:
             await asyncio.sleep(GOSSIP_INTERVAL_S)
+            self._gossip_pass(drain=False)
+
+    def _gossip_pass(self, drain: bool) -> None:
+        """Broadcast the transactions that became ready since the last pass:
+        one batch of ``gossip_batch``, or with ``drain`` all of them."""
+        while True:
             batch = self.mempool.batch_for_gossip(
                 self._gossip_cursor, self.config.mempool.gossip_batch
             )
             for payload in gossip_frames(batch.transactions, self.config.p2p.max_frame_bytes):
                 self.p2p.broadcast(MEMPOOL_CHANNEL, payload)
             self._gossip_cursor = batch.cursor
+            if not drain or not batch.transactions:
+                return
 
     async def _sync_loop(self) -> None:
         last_status = 0.0
@@ -1188,6 +1301,7 @@ class Node:
 
     async def stop(self) -> None:
         """Stop everything and close the store, WAL and guard."""
+        log.info("proposal traffic: %s", self.compact.traffic.summary())
         if self._next_height_handle is not None:
             self._next_height_handle.cancel()
         for task in self._tasks:

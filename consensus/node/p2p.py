@@ -88,12 +88,20 @@ from ledger.crypto import SigningKey
 log = logging.getLogger("consensus.p2p")
 
 CONSENSUS_CHANNEL: Final = 0x20
+COMPACT_CHANNEL: Final = 0x21  # compact proposals, fetches (consensus.node.compact_proposals)
 MEMPOOL_CHANNEL: Final = 0x30
 BLOCKSYNC_CHANNEL: Final = 0x40
 THRESHOLD_CHANNEL: Final = 0x50  # threshold-key ceremonies (consensus.node.threshold.service)
 STATESYNC_CHANNEL: Final = 0x60  # state-sync snapshots (consensus.node.statesync)
 DEFAULT_CHANNELS: Final = frozenset(
-    {CONSENSUS_CHANNEL, MEMPOOL_CHANNEL, BLOCKSYNC_CHANNEL, THRESHOLD_CHANNEL, STATESYNC_CHANNEL}
+    {
+        CONSENSUS_CHANNEL,
+        COMPACT_CHANNEL,
+        MEMPOOL_CHANNEL,
+        BLOCKSYNC_CHANNEL,
+        THRESHOLD_CHANNEL,
+        STATESYNC_CHANNEL,
+    }
 )
 P2P_PATH: Final = "/p2p"
 

@@ -19,6 +19,7 @@ from typing import Final
 
 from consensus.node.p2p import (
     BLOCKSYNC_CHANNEL,
+    COMPACT_CHANNEL,
     CONSENSUS_CHANNEL,
     MEMPOOL_CHANNEL,
     STATESYNC_CHANNEL,
@@ -29,6 +30,8 @@ from ledger.codec import DecodeLimits
 from ledger.types import MAX_TX_SIZE
 
 MAX_GOSSIP_TXS: Final = 4096  # transactions in one mempool frame
+MAX_COMPACT_TXS: Final = 16_384  # transaction hashes in one compact proposal
+MAX_FETCH_TXS: Final = 4096  # transactions asked for, or served, in one compact-channel message
 MAX_THRESHOLD_ENVELOPES: Final = 64  # envelopes in one threshold frame
 MAX_CHAIN_ID: Final = 64  # bytes (ledger.fields: a chain id is 1-64 characters)
 BLOCK_FIXED_VALUES: Final = 16  # the block's array, its header's fields, last_commit
@@ -41,6 +44,15 @@ def channel_limits(max_frame_bytes: int) -> dict[int, DecodeLimits]:
         # a consensus message, as bytes (consensus_message_limits checks inside)
         CONSENSUS_CHANNEL: DecodeLimits(
             max_objects=1, max_depth=1, max_str=0, max_bin=max_frame_bytes
+        ),
+        # [tag, scalars..., [hash | index | tx bytes, ...], ...]: at most two
+        # arrays, the larger one a compact proposal's hashes (consensus.node.compact_proposals)
+        COMPACT_CHANNEL: DecodeLimits(
+            max_objects=16 + max(MAX_COMPACT_TXS, 2 * MAX_FETCH_TXS),
+            max_depth=2,
+            max_array=max(MAX_COMPACT_TXS, MAX_FETCH_TXS),
+            max_str=0,
+            max_bin=max_frame_bytes,
         ),
         # an array of encoded transactions
         MEMPOOL_CHANNEL: DecodeLimits(

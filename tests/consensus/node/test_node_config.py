@@ -56,3 +56,10 @@ def test_insecure_key_files_outside_the_devnet_are_called_out(tmp_path: Path) ->
     (warning,) = insecure_key_warnings(tmp_path, "ledger-private-7")
     assert warning.startswith("INSECURE KEY: ") and "validator_key.json" in warning
     assert "'ledger-private-7'" in warning and "anyone can sign as this validator" in warning
+
+
+def test_compact_proposals_is_a_switch_off_by_default() -> None:
+    assert NodeConfig().p2p.compact_proposals is False
+    assert parse_config({"p2p": {"compact_proposals": True}}).p2p.compact_proposals is True
+    with pytest.raises(ConfigError, match="compact_proposals"):
+        parse_config({"p2p": {"compact_proposals": "yes"}})
