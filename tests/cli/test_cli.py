@@ -138,6 +138,7 @@ def test_query_commands(ledger: Ledger, node: ServerThread) -> None:
     assert len(validators["validators"]) == 4  # type: ignore[index]
     proof = ledger.json("query", "proof", BOB)
     assert proof["verified"] is True  # type: ignore[index]
+    ledger("query", "status", "--wait-height", "1", "--timeout", "60")
     block = ledger.json("query", "block", "1")
     assert block["height"] == 1  # type: ignore[index]
     assert "height" in ledger("query", "block")

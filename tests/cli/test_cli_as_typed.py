@@ -54,6 +54,8 @@ def node(tmp_path: Path) -> Iterator[ServerThread]:
 def ledger(tmp_path: Path, node: ServerThread) -> Ledger:
     ledger = Ledger(tmp_path / "home", node.url)
     ledger("keys", "devnet")
+    # Tests read block 1: wait for it (on a loaded machine it can come late).
+    ledger("query", "status", "--wait-height", "1", "--timeout", "60")
     return ledger
 
 
