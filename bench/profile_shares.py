@@ -46,18 +46,27 @@ def parse_frame(text: str) -> Frame:
 
 
 def parse_raw(lines: Iterable[str]) -> list[tuple[Stack, int]]:
-    """Stacks and their sample counts. Raises ValueError on a line that is
-    not ``stack COUNT``."""
+    """Stacks and their sample counts. A frame's text can hold a newline (a
+    function compiled from a multi-line string), so a line that does not end
+    in a count continues on the next. Raises ValueError for text left without
+    a count."""
     stacks: list[tuple[Stack, int]] = []
+    pending = ""
+    first = 0
     for number, line in enumerate(lines, 1):
         line = line.rstrip("\n")
-        if not line.strip():
+        if not pending and not line.strip():
             continue
-        stack_text, _, count_text = line.rpartition(" ")
-        if not stack_text or not count_text.isdigit():
-            raise ValueError(f"line {number} is not 'stack COUNT': {line[:80]!r}")
-        frames = tuple(parse_frame(part) for part in stack_text.split(";"))
-        stacks.append((frames, int(count_text)))
+        if not pending:
+            first = number
+        pending = f"{pending}\\n{line}" if pending else line
+        stack_text, _, count_text = pending.rpartition(" ")
+        if stack_text and count_text.isdigit():
+            frames = tuple(parse_frame(part) for part in stack_text.split(";"))
+            stacks.append((frames, int(count_text)))
+            pending = ""
+    if pending:
+        raise ValueError(f"line {first} is not 'stack COUNT': {pending[:80]!r}")
     return stacks
 
 

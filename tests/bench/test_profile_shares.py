@@ -60,3 +60,11 @@ def test_transport_time_leaves_out_the_message_handlers() -> None:
     _, rows = shares(parse_raw([f"{reader};{handler} 3", f"{reader};decrypt (aead.py:1) 1"]))
     assert row(rows, "p2p transport") == pytest.approx(0.25)
     assert row(rows, "consensus engine") == pytest.approx(0.75)
+
+
+def test_a_frame_with_a_newline_continues_on_the_next_line() -> None:
+    stacks = parse_raw(
+        ["main (cli/main.py:1);<module> (<string", ">:1) 7", "main (cli/main.py:1) 3"]
+    )
+    assert [count for _, count in stacks] == [7, 3]
+    assert stacks[0][0][0].function == "main"
