@@ -15,36 +15,24 @@ it received (headers, certificates, proofs, tree nodes). Only 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from bench.report import emit, log
-from consensus.node.config import StateSyncConfig, encode_config, load_config
 from ledger.address import address_of
 from ledger.client.devnet import validator_key
-from tests.process.devnet_harness import Devnet, wait_until
-from tests.process.test_state_sync_devnet import FAST, JOINER, genesis_with_spare
+from tests.process.devnet_harness import wait_until
+from tests.process.test_state_sync_devnet import JOINER, state_sync_devnet
 
 IMPORTED = re.compile(r"state sync: imported (.*)")
 
 
 def run(height: int, interval: int, workdir: Path) -> dict[str, float]:
-    net = Devnet(workdir / "devnet", validators=4, spares=1)
-    genesis = json.dumps(genesis_with_spare(4))
-    for index, node in enumerate(net.nodes):
-        home = Path(node["home"])
-        (home / "genesis.json").write_text(genesis)
-        config = load_config(home / "config.toml")
-        settings = StateSyncConfig(enabled=index == JOINER, snapshot_interval=interval)
-        (home / "config.toml").write_text(
-            encode_config(replace(config, consensus=FAST, state_sync=settings))
-        )
+    net = state_sync_devnet(workdir / "devnet", interval)
     try:
         started = time.monotonic()
         net.start_all()

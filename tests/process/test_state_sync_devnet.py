@@ -55,18 +55,25 @@ def genesis_with_spare(validators: int) -> dict[str, object]:
     return document
 
 
-@pytest.fixture
-def devnet(tmp_path: Path):  # type: ignore[no-untyped-def]
-    net = Devnet(tmp_path / "devnet", validators=4, spares=1)
+def state_sync_devnet(home: Path, snapshot_interval: int) -> Devnet:
+    """Four validators and the joiner (``JOINER``, state sync on), with the
+    genesis that holds the joiner and the fast consensus timings, not started."""
+    net = Devnet(home, validators=4, spares=1)
     genesis = json.dumps(genesis_with_spare(4), indent=2)
     for index, node in enumerate(net.nodes):
-        home = Path(node["home"])
-        (home / "genesis.json").write_text(genesis)
-        config = load_config(home / "config.toml")
-        state_sync = StateSyncConfig(enabled=index == JOINER, snapshot_interval=INTERVAL)
-        (home / "config.toml").write_text(
+        node_home = Path(node["home"])
+        (node_home / "genesis.json").write_text(genesis)
+        config = load_config(node_home / "config.toml")
+        state_sync = StateSyncConfig(enabled=index == JOINER, snapshot_interval=snapshot_interval)
+        (node_home / "config.toml").write_text(
             encode_config(replace(config, consensus=FAST, state_sync=state_sync))
         )
+    return net
+
+
+@pytest.fixture
+def devnet(tmp_path: Path):  # type: ignore[no-untyped-def]
+    net = state_sync_devnet(tmp_path / "devnet", INTERVAL)
     try:
         yield net
     finally:
