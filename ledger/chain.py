@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ledger.exceptions import TxRejected
+from ledger.features.validators.schedule import SCHEDULE_TREE_KEY
 from ledger.genesis import Genesis, genesis_state
 from ledger.params import Params
 from ledger.pruning import HeightPruned, PruningPolicy
 from ledger.state import State, account_key, decode_account, tree_key
-from ledger.state_tree import Proof, StateTree, StateTreeError
+from ledger.state_tree import Proof, StateTree, StateTreeError, encode_proof
 from ledger.store import PruneReport, Store, StoreError
 from ledger.transition import (
     BlockResult,
@@ -29,6 +30,9 @@ from ledger.transition import (
     read_params,
 )
 from ledger.types import Block, Transaction
+
+# Nodes a schedule proof walks: the path to one key (a few levels), read twice.
+_SCHEDULE_WALK_CACHE = 64
 
 
 @contextmanager
@@ -150,12 +154,28 @@ class Chain:
         certificate: bytes = b"",
         node_records: Mapping[bytes, bytes] | None = None,
     ) -> None:
-        """Store an executed block atomically and advance the tip."""
-        self.store.save_block(block, result, certificate, node_records)
+        """Store an executed block atomically, with the proof of its validator
+        schedule (``schedule_proof``), and advance the tip."""
+        schedule = self.schedule_proof(result)
+        self.store.save_block(block, result, certificate, node_records, schedule)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self._tree = self._tree.at_root(result.state_root)
         if self.prune_on_commit:
             self.prune()
+
+    def schedule_proof(self, result: BlockResult) -> tuple[bytes, bytes] | None:
+        """The validator schedule in the state ``result`` leads to, with its
+        encoded proof under ``result.state_root`` (None if the state has no
+        schedule). Stored beside the block (the ``V`` record), it lets a
+        state-sync joiner follow the validator sets from genesis after the
+        states are pruned (docs/adr/0025-state-sync.md). The block's new tree
+        nodes are read from ``result``, the others from the store."""
+        reader = _PendingNodes(result.tree_nodes, self.store)
+        view = StateTree(reader, result.state_root, cache_size=_SCHEDULE_WALK_CACHE)
+        schedule = view.get(SCHEDULE_TREE_KEY)
+        if schedule is None:
+            return None
+        return schedule, encode_proof(view.prove(SCHEDULE_TREE_KEY))
 
     def reload_tip(self) -> None:
         """Read the tip again after the store was given a new one outside
@@ -231,3 +251,15 @@ class Chain:
         tree = self._tree.at_root(state_root if state_root is not None else self.tip.state_root)
         key = tree_key(account_key(address))
         return tree.get(key), tree.prove(key)
+
+
+class _PendingNodes:
+    """Tree nodes of a block not yet stored, in front of the store's."""
+
+    def __init__(self, pending: Mapping[bytes, bytes], store: Store) -> None:
+        self.pending = pending
+        self.store = store
+
+    def get_node(self, node_hash: bytes) -> bytes | None:
+        record = self.pending.get(node_hash)
+        return record if record is not None else self.store.get_node(node_hash)

@@ -30,6 +30,10 @@ Key layout (one-byte prefixes; heights are 8-byte big-endian):
     Q height         -> state root || block hash: the state of ``height`` is kept
     P node hash      -> b"": a node of a state kept for good (keep_every)
     X key            -> the node's own records saved with a block (validator sets)
+    V height         -> [schedule, proof]: the validator schedule (state key ``V``) after
+                        block ``height`` and its Merkle proof under that block's state
+                        root, so that the header chain can be followed (state sync)
+                        with blocks alone, after the states are pruned (ADR 0025)
     I address height index4 -> b"" : the account's history, an index of the
                         transactions an address sent or is named in (by a
                         20-byte value of a receipt event), for
@@ -38,6 +42,9 @@ Key layout (one-byte prefixes; heights are 8-byte big-endian):
     M state from     -> states below this height are pruned (except those with a
                         Q record) and the Z lists up to it are done
     M blocks from    -> the first height whose block is stored
+    M schedule from  -> the first height of the unbroken run of V records up to the
+                        tip (a store written before V records existed starts it at
+                        the tip it had when first opened by a version that writes them)
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ _FORMAT: Final = b"Mformat"
 _HISTORY_FROM: Final = b"Mhistory from"
 _STATE_FROM: Final = b"Mstate from"
 _BLOCKS_FROM: Final = b"Mblocks from"
+_SCHEDULE_FROM: Final = b"Mschedule from"
 ADDRESS_SIZE: Final = 20
 HASH_SIZE: Final = 32
 STORE_FORMAT: Final = b"3"
@@ -183,6 +191,7 @@ class Store:
         self.keep_stale_lists = False
         self._kept_for_good: list[int] | None = None  # heights below "state from" with Q
         self._check_format()
+        self._start_schedule_records()
 
     def _check_format(self) -> None:
         """Refuse (and close) a database written in another format. Raises StoreError."""
@@ -196,6 +205,14 @@ class Store:
                 f" and this version reads format {STORE_FORMAT.decode()} (the node store"
                 " changed): move it aside and start the node again to sync the chain afresh"
             )
+
+    def _start_schedule_records(self) -> None:
+        """A store written before schedule records existed has none below its
+        tip: say that they start with the next block."""
+        if self._db.get(_GENESIS) is None or self._db.get(_SCHEDULE_FROM) is not None:
+            return
+        after = self.load_tip().height + 1
+        self._db.put(_SCHEDULE_FROM, after.to_bytes(8, "big"), sync=True)
 
     def close(self) -> None:
         if not self._db.closed:
@@ -280,6 +297,7 @@ class Store:
             batch.put(_HISTORY_FROM, (1).to_bytes(8, "big"))
             batch.put(_STATE_FROM, (0).to_bytes(8, "big"))
             batch.put(_BLOCKS_FROM, (1).to_bytes(8, "big"))
+            batch.put(_SCHEDULE_FROM, (1).to_bytes(8, "big"))
             batch.put(_height_key(b"Q", 0), tip.state_root + tip.block_hash)
             batch.put(_TIP, _encode_tip(tip))
 
@@ -289,8 +307,11 @@ class Store:
         result: BlockResult,
         certificate: bytes = b"",
         node_records: Mapping[bytes, bytes] | None = None,
+        schedule: tuple[bytes, bytes] | None = None,
     ) -> None:
         """Write a block and everything it changed in one synced batch.
+        ``schedule`` is the validator schedule after the block with its
+        encoded proof (the ``V`` record; None: the state holds none).
         ``node_records`` are the node's own records that must move with the
         tip (e.g. the next height's validator set with proposer priorities);
         they belong to this block (their keys name its height) and are
@@ -329,6 +350,8 @@ class Store:
             self._put_state(batch, result.changes, result.tree_nodes, result.preimages, height)
             if self.keep_stale_lists and result.stale_nodes:
                 batch.put(_height_key(b"Z", height), b"".join(result.stale_nodes))
+            if schedule is not None:
+                batch.put(_height_key(b"V", height), codec.encode(schedule))
             records = node_records or {}
             for key, value in records.items():
                 batch.put(b"X" + key, value)
@@ -409,6 +432,7 @@ class Store:
             batch.put(_STATE_FROM, height.to_bytes(8, "big"))
             batch.put(_BLOCKS_FROM, after)
             batch.put(_HISTORY_FROM, after)
+            batch.put(_SCHEDULE_FROM, after)
             batch.put(_TIP, _encode_tip(tip))
         self._kept_for_good = None
         return count
@@ -421,6 +445,19 @@ class Store:
     def blocks_from(self) -> int:
         """The first height whose block is stored."""
         return self._marker(_BLOCKS_FROM, 1)
+
+    def schedule_from(self) -> int:
+        """The first height from which every stored block has its V record."""
+        return self._marker(_SCHEDULE_FROM, 1)
+
+    def load_schedule(self, height: int) -> tuple[bytes, bytes] | None:
+        """The validator schedule after block ``height`` and its encoded proof
+        under that block's state root, if recorded (see save_block)."""
+        raw = self._db.get(_height_key(b"V", height))
+        if raw is None:
+            return None
+        schedule, proof = codec.decode(raw)
+        return schedule, proof
 
     def load_state_root(self, height: int) -> bytes | None:
         """The state root after block ``height`` if its state is kept, else None."""
@@ -534,7 +571,7 @@ class Store:
 
     def _delete_block(self, batch: plyvel.WriteBatch, height: int) -> int:
         """Delete block ``height`` and what was saved with it; the number of records."""
-        keys = [_height_key(prefix, height) for prefix in (b"B", b"C", b"E", b"L")]
+        keys = [_height_key(prefix, height) for prefix in (b"B", b"C", b"E", b"L", b"V")]
         listed = self._db.get(_height_key(b"L", height))
         if listed is not None:
             block_hash, tx_hashes, history, node_keys = codec.decode(listed)

@@ -57,7 +57,7 @@ from consensus.engine.certificate import (
 from consensus.engine.validators import Validator, ValidatorSet, ValidatorSetError
 from ledger import codec
 from ledger.features.validators.interface import validator_set_for_height
-from ledger.features.validators.schedule import SCHEDULE_KEY
+from ledger.features.validators.schedule import SCHEDULE_KEY, SCHEDULE_TREE_KEY
 from ledger.features.validators.schedule import Validator as ScheduledValidator
 from ledger.state import tree_key
 from ledger.state_tree import (
@@ -276,9 +276,6 @@ class _ScheduleReader:
 
     def get_state(self, key: bytes) -> bytes | None:
         return self._schedule if key == SCHEDULE_KEY else None
-
-
-SCHEDULE_TREE_KEY: Final = tree_key(SCHEDULE_KEY)
 
 
 # -- the header chain ------------------------------------------------------------

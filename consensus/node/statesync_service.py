@@ -18,7 +18,6 @@ from consensus.node.statesync import (
     MAX_HEADERS,
     MAX_OFFERS,
     MAX_REPLY_BYTES,
-    SCHEDULE_TREE_KEY,
     SERVE_READ_BYTES,
     GetHeaders,
     GetNodes,
@@ -36,7 +35,9 @@ from consensus.node.statesync import (
 )
 from ledger import codec
 from ledger.chain import Chain
+from ledger.features.validators.schedule import SCHEDULE_TREE_KEY
 from ledger.state_tree import StateTree, encode_proof
+from ledger.store import Store
 from ledger.transition import ChainTip
 from ledger.types import MAX_BLOCK_SIZE
 
@@ -61,15 +62,13 @@ class SnapshotServer:
         self.dropped = 0
 
     def offers(self) -> Offers:
-        """The snapshots this node can serve now (none unless it holds every
-        block and state from genesis); the oldest one also becomes
-        the chain's ``state_floor``, so pruning keeps it while it is offered."""
+        """The snapshots this node can serve now (none unless it can serve
+        the header chain from genesis, ``serves_headers``); the oldest one
+        also becomes the chain's ``state_floor``, so pruning keeps it while
+        it is offered."""
         store = self.chain.store
         found: list[tuple[int, bytes]] = []
-        # A joiner verifies headers from genesis with proofs against their
-        # states: only a node holding every block and state can serve that.
-        whole = store.blocks_from() <= 1 and store.state_from() == 0
-        if self.interval > 0 and whole:
+        if self.interval > 0 and self.serves_headers():
             height = self.chain.tip.height // self.interval * self.interval
             while height > 0 and len(found) < OFFERED_SNAPSHOTS:
                 block_hash = store.load_kept_block_hash(height)
@@ -79,6 +78,17 @@ class SnapshotServer:
                 height -= self.interval
         self.chain.state_floor = found[-1][0] if found else None
         return Offers(tuple(found[:MAX_OFFERS]))
+
+    def serves_headers(self) -> bool:
+        """Whether this node holds, for every height from 1 to its tip, the
+        block, its certificate and the proven validator schedule: a joiner
+        verifies the header chain from genesis. The schedule comes from the
+        block's ``V`` record, or, below the first one (a store from before
+        they were written), from the state, which must then all be kept."""
+        store = self.chain.store
+        if store.blocks_from() > 1:
+            return False
+        return store.schedule_from() <= 1 or store.state_from() == 0
 
     def forget(self, peer: bytes) -> None:
         self._budget.pop(peer, None)
@@ -103,8 +113,9 @@ class SnapshotServer:
 
     def headers(self, request: GetHeaders) -> Headers:
         """Headers from ``request.first`` on, each with its certificate and
-        the proven validator schedule of its state; stops at the first
-        height this node cannot serve whole, or past its read budget."""
+        the proven validator schedule of its state (the block's ``V``
+        record, or the state if kept); stops at the first height this node
+        cannot serve whole, or past its read budget."""
         store = self.chain.store
         entries: list[HeaderEntry] = []
         read = size = 0
@@ -114,20 +125,14 @@ class SnapshotServer:
                 break
             raw = store.load_block_bytes(height)
             certificate = store.load_certificate(height)
-            root = store.load_state_root(height)
-            if raw is None or certificate is None or root is None:
+            proven = store.load_schedule(height) or _schedule_from_state(store, tree, height)
+            if raw is None or certificate is None or proven is None:
                 break
             read += len(raw)
-            view = tree.at_root(root)
-            schedule = view.get(SCHEDULE_TREE_KEY)
-            if schedule is None:
-                break
             header = codec.encode(codec.decode(raw, max_size=MAX_BLOCK_SIZE)[0])
-            entry = HeaderEntry(
-                header, certificate, schedule, encode_proof(view.prove(SCHEDULE_TREE_KEY))
-            )
+            entry = HeaderEntry(header, certificate, *proven)
             entries.append(entry)
-            size += len(header) + len(certificate) + len(schedule) + len(entry.proof)
+            size += len(header) + len(certificate) + len(entry.schedule) + len(entry.proof)
             if size > MAX_REPLY_BYTES:
                 break
         return Headers(request.first, tuple(entries))
@@ -145,6 +150,20 @@ class SnapshotServer:
             entries.append((entry.record, entry.preimage))
             size += len(entry.record) + len(entry.preimage)
         return Nodes(tuple(entries))
+
+
+def _schedule_from_state(store: Store, tree: StateTree, height: int) -> tuple[bytes, bytes] | None:
+    """The validator schedule after block ``height`` and its encoded proof,
+    read from that height's state (None if the state is pruned or holds no
+    schedule): for heights stored before ``V`` records were written."""
+    root = store.load_state_root(height)
+    if root is None:
+        return None
+    view = tree.at_root(root)
+    schedule = view.get(SCHEDULE_TREE_KEY)
+    if schedule is None:
+        return None
+    return schedule, encode_proof(view.prove(SCHEDULE_TREE_KEY))
 
 
 @dataclass

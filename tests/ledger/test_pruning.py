@@ -23,10 +23,18 @@ from ledger.chain import Chain
 from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document
 from ledger.client.devnet import validator_key as devnet_validator_key
 from ledger.features.bank.bodies import Transfer
+from ledger.features.validators.schedule import SCHEDULE_KEY, SCHEDULE_TREE_KEY
 from ledger.genesis import parse_genesis
 from ledger.pruning import HeightPruned, PruningError, PruningPolicy
 from ledger.state import tree_key
-from ledger.state_tree import EMPTY_ROOT, INTERNAL, StateTree, child_hashes
+from ledger.state_tree import (
+    EMPTY_ROOT,
+    INTERNAL,
+    StateTree,
+    child_hashes,
+    decode_proof,
+    verify_proof,
+)
 from ledger.store import Store
 from ledger.transition import BlockResult, ChainTip
 from ledger.types import NATIVE_ASSET, Block, BlockHeader, Transaction
@@ -238,6 +246,7 @@ def test_a_pruning_chain_forgets_old_blocks_states_and_indexes(tmp_path: Path) -
     assert _keys_with_prefix(store, b"I") == 2 * 3 * 3  # sender and recipient, 3 txs, 3 blocks
     assert _keys_with_prefix(store, b"T") == 9 and _keys_with_prefix(store, b"R") == 9
     assert _keys_with_prefix(store, b"X") == 3 and _keys_with_prefix(store, b"L") == 3
+    assert _keys_with_prefix(store, b"V") == 3  # the schedule proofs go with their blocks
     assert store.state_from() == 7
     assert chain.state_root_at(7) == blocks[6].header.state_root
     with pytest.raises(HeightPruned, match="state at height 6 is pruned") as pruned:
@@ -279,3 +288,49 @@ def test_turning_pruning_on_catches_up_a_few_heights_per_block(tmp_path: Path) -
         _commit_transfers(chain, 1)
     assert chain.store.blocks_from() == 14 and chain.store.state_from() == 15
     chain.close()
+
+
+def test_every_block_keeps_its_schedule_proven_after_its_state_is_pruned(tmp_path: Path) -> None:
+    """The V record of each block: the validator schedule after it and a
+    proof under its state root, kept with the block when the state goes
+    (state sync follows the validator sets with it, ADR 0025)."""
+    chain = Chain.open(tmp_path / "db", GENESIS, PruningPolicy(keep_recent=2))
+    blocks = [_commit_transfers(chain, 1) for _ in range(6)]
+    store = chain.store
+    assert store.state_from() == 5 and store.schedule_from() == 1
+    archive_schedule = store.get_state(SCHEDULE_KEY)
+    for block in blocks:
+        recorded = store.load_schedule(block.height)
+        assert recorded is not None
+        schedule, proof = recorded
+        assert schedule == archive_schedule  # no validator change on this chain
+        assert verify_proof(
+            block.header.state_root, SCHEDULE_TREE_KEY, schedule, decode_proof(proof)
+        )
+        assert not verify_proof(
+            blocks[0].header.state_root if block.height > 1 else blocks[1].header.state_root,
+            SCHEDULE_TREE_KEY,
+            schedule,
+            decode_proof(proof),
+        )
+    chain.close()
+
+
+def test_a_store_from_before_schedule_records_marks_where_they_start(tmp_path: Path) -> None:
+    chain = Chain.open(tmp_path / "db", GENESIS)
+    for _ in range(3):
+        _commit_transfers(chain, 1)
+    # As a store written before V records existed: none, and no marker.
+    with chain.store._db.write_batch() as batch:
+        for height in range(1, 4):
+            batch.delete(b"V" + height.to_bytes(8, "big"))
+        batch.delete(b"Mschedule from")
+    chain.close()
+    reopened = Chain.open(tmp_path / "db", GENESIS)
+    assert reopened.store.schedule_from() == 4  # the records start with the next block
+    _commit_transfers(reopened, 1)
+    assert reopened.store.load_schedule(4) is not None
+    assert reopened.store.load_schedule(3) is None
+    reopened.close()
+    with Store(tmp_path / "db") as store:
+        assert store.schedule_from() == 4  # said once, not moved on each open

@@ -2,11 +2,15 @@
 
 Four validators and a fifth, ``val-4``, that is in the genesis set with
 power 1 (of 41: the chain runs without it). The four run the chain past
-height 2,000 with fast timings; then val-4 starts with ``[state_sync]
-enabled`` and must: import a snapshot at a height of 2,000 or more without
-executing any block at or below it (its store holds no block, state or
-history there: queries answer "pruned"; its log shows no block synced or
-committed there), reach the same state root as the others at later
+height 2,000 with fast timings, pruning every state older than 100 heights
+(``SERVER_KEEP_RECENT``) except the one they offer, so no node holds the
+states the header chain from genesis passes through: the joiner follows
+the validator sets with the schedule proofs stored beside the blocks
+(ADR 0025). Then val-4 starts with ``[state_sync] enabled`` and must:
+import a snapshot at a height of 2,000 or more without executing any
+block at or below it (its store holds no block, state or history there:
+queries answer "pruned"; its log shows no block synced or committed
+there), reach the same state root as the others at later
 heights, and validate (its precommits appear in later commit certificates).
 ``make test-state-sync`` runs it (marked slow).
 """
@@ -21,7 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from consensus.node.config import ConsensusConfig, StateSyncConfig, encode_config, load_config
+from consensus.node.config import (
+    ConsensusConfig,
+    StateSyncConfig,
+    encode_config,
+    load_config,
+)
 from ledger.address import address_of
 from ledger.client import HeightPrunedError
 from ledger.client.devnet import devnet_genesis_document, validator_key
@@ -40,6 +49,7 @@ FAST = ConsensusConfig(
     block_interval_ms=0,
 )
 JOINER = 4
+SERVER_KEEP_RECENT = 100  # the four validators keep the states of the last 100 heights
 IMPORTED = re.compile(r"state sync: imported snapshot=(\d+) .*")
 
 
@@ -56,8 +66,9 @@ def genesis_with_spare(validators: int) -> dict[str, object]:
 
 
 def state_sync_devnet(home: Path, snapshot_interval: int) -> Devnet:
-    """Four validators and the joiner (``JOINER``, state sync on), with the
-    genesis that holds the joiner and the fast consensus timings, not started."""
+    """Four validators (pruning states past ``SERVER_KEEP_RECENT``) and the
+    joiner (``JOINER``, state sync on), with the genesis that holds the
+    joiner and the fast consensus timings, not started."""
     net = Devnet(home, validators=4, spares=1)
     genesis = json.dumps(genesis_with_spare(4), indent=2)
     for index, node in enumerate(net.nodes):
@@ -65,8 +76,9 @@ def state_sync_devnet(home: Path, snapshot_interval: int) -> Devnet:
         (node_home / "genesis.json").write_text(genesis)
         config = load_config(node_home / "config.toml")
         state_sync = StateSyncConfig(enabled=index == JOINER, snapshot_interval=snapshot_interval)
+        pruning = replace(config.pruning, keep_recent=SERVER_KEEP_RECENT)
         (node_home / "config.toml").write_text(
-            encode_config(replace(config, consensus=FAST, state_sync=state_sync))
+            encode_config(replace(config, consensus=FAST, state_sync=state_sync, pruning=pruning))
         )
     return net
 
@@ -90,6 +102,12 @@ def test_a_validator_joins_at_height_2000_from_a_snapshot_and_validates(devnet: 
     net.wait_height(TARGET, list(range(4)), timeout=300)
     chain_seconds = time.monotonic() - started
     print(f"devnet reached height {TARGET} in {chain_seconds:.1f} s")
+    # No validator holds the early states any more (only the blocks).
+    alice = address_of(validator_key(0).public_key)
+    for index in range(4):
+        with pytest.raises(HeightPrunedError):
+            net.clients[index].get_account(alice, height=TARGET // 5)
+        assert net.clients[index].get_block(1) is not None
 
     joined = time.monotonic()
     net.start(JOINER)

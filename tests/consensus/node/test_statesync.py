@@ -37,6 +37,7 @@ from ledger.chain import Chain
 from ledger.client.devnet import account_key, validator_key
 from ledger.crypto import SigningKey
 from ledger.features.bank.bodies import Transfer
+from ledger.pruning import PruningPolicy
 from ledger.store import Store
 from ledger.types import Transaction, decode_block
 
@@ -187,6 +188,45 @@ def test_a_node_joins_from_a_served_snapshot(harness: Harness, tmp_path: Path) -
     for height in (10, 11):
         key = b"vset" + height.to_bytes(8, "big")
         assert h.chain.store.load_node_record(key) == served.store.load_node_record(key)
+
+
+def _prune_old_states(chain: Chain) -> None:
+    """Forget every state the server does not offer (the policy keeps 2
+    heights; the oldest offered snapshot, 5, is the floor)."""
+    chain.pruning = PruningPolicy(keep_recent=2)
+    while chain.prune()[0].heights:
+        pass
+    assert chain.store.state_from() == INTERVAL
+    assert all(chain.store.load_state_root(h) is None for h in range(1, INTERVAL))
+
+
+def test_a_node_joins_from_a_server_that_pruned_the_old_states(harness: Harness) -> None:
+    """The headers below the server's oldest state carry the schedule proofs
+    stored with their blocks (the V records): no state is needed there."""
+    h = harness
+    assert h.server.offers().snapshots  # sets the floor pruning respects
+    _prune_old_states(h.server.chain)
+    h.offer(SERVER)
+    assert h.pump()
+    assert h.chain.tip.height == 10
+    assert h.client.report.headers >= 10
+
+
+def test_a_server_without_old_schedule_proofs_or_states_offers_nothing(harness: Harness) -> None:
+    """A store written before V records existed, whose old states are gone,
+    cannot serve the header chain from genesis: it must not offer."""
+    h = harness
+    server = h.server
+    assert server.offers().snapshots
+    _prune_old_states(server.chain)
+    store = server.chain.store
+    with store._db.write_batch() as batch:  # as if V records began at height 4
+        for height in range(1, 4):
+            batch.delete(b"V" + height.to_bytes(8, "big"))
+        batch.put(b"Mschedule from", (4).to_bytes(8, "big"))
+    assert not server.serves_headers()
+    assert server.offers().snapshots == ()
+    assert server.headers(GetHeaders(1, 8)).entries == ()  # nothing to prove height 1 with
 
 
 def test_import_then_restart_opens_the_snapshot(harness: Harness, tmp_path: Path) -> None:
