@@ -64,7 +64,10 @@ class Chain:
     ``prune`` when it suits it (the node does, in the pause after a commit,
     so that pruning stays off the path of applying blocks; ADR 0024).
     ``state_floor`` (set by the node while it serves a state snapshot) keeps
-    the states from that height on whatever the policy says."""
+    the states from that height on whatever the policy says. With
+    ``record_schedules`` (the default) every block is stored with its
+    validator schedule proven (``schedule_proof``), which a node serving
+    state sync needs; a node that serves none turns it off."""
 
     def __init__(
         self,
@@ -72,8 +75,10 @@ class Chain:
         chain_id: str,
         pruning: PruningPolicy | None = None,
         prune_on_commit: bool = True,
+        record_schedules: bool = True,
     ) -> None:
         self.store = store
+        self.record_schedules = record_schedules
         self.chain_id = chain_id
         self.pruning = pruning or PruningPolicy()
         self.prune_on_commit = prune_on_commit
@@ -93,6 +98,7 @@ class Chain:
         genesis: Genesis,
         pruning: PruningPolicy | None = None,
         prune_on_commit: bool = True,
+        record_schedules: bool = True,
     ) -> Chain:
         """Open the store at ``path``, writing the genesis state if it is new.
         Raises StoreError if the store belongs to another chain."""
@@ -103,7 +109,7 @@ class Chain:
                 store.save_genesis(genesis.hash, changes, tip, nodes)
             elif store.load_genesis_hash() != genesis.hash:
                 raise StoreError(f"the database at {path} holds another chain's genesis")
-            return cls(store, genesis.chain_id, pruning, prune_on_commit)
+            return cls(store, genesis.chain_id, pruning, prune_on_commit, record_schedules)
         except StoreError:
             store.close()
             raise
@@ -155,8 +161,8 @@ class Chain:
         node_records: Mapping[bytes, bytes] | None = None,
     ) -> None:
         """Store an executed block atomically, with the proof of its validator
-        schedule (``schedule_proof``), and advance the tip."""
-        schedule = self.schedule_proof(result)
+        schedule (``schedule_proof``) if ``record_schedules``, and advance the tip."""
+        schedule = self.schedule_proof(result) if self.record_schedules else None
         self.store.save_block(block, result, certificate, node_records, schedule)
         self.tip = ChainTip(block.height, block.hash, block.header.time_ms, result.state_root)
         self._tree = self._tree.at_root(result.state_root)

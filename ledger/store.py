@@ -311,7 +311,8 @@ class Store:
     ) -> None:
         """Write a block and everything it changed in one synced batch.
         ``schedule`` is the validator schedule after the block with its
-        encoded proof (the ``V`` record; None: the state holds none).
+        encoded proof (the ``V`` record; None: not recorded, and the
+        unbroken run of records, ``schedule_from``, starts after this block).
         ``node_records`` are the node's own records that must move with the
         tip (e.g. the next height's validator set with proposer priorities);
         they belong to this block (their keys name its height) and are
@@ -352,6 +353,8 @@ class Store:
                 batch.put(_height_key(b"Z", height), b"".join(result.stale_nodes))
             if schedule is not None:
                 batch.put(_height_key(b"V", height), codec.encode(schedule))
+            else:  # the run of V records is broken here: it starts again after
+                batch.put(_SCHEDULE_FROM, (height + 1).to_bytes(8, "big"))
             records = node_records or {}
             for key, value in records.items():
                 batch.put(b"X" + key, value)

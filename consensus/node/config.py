@@ -139,7 +139,7 @@ class StateSyncConfig:
     snapshot that peers serve instead of executing every block (it still
     verifies every header and certificate from genesis). Every node serves
     the newest states at multiples of ``snapshot_interval`` it keeps
-    (0: serves none)."""
+    (0: serves none, and stores no schedule proofs with its blocks)."""
 
     enabled: bool = False
     snapshot_interval: int = 100  # heights between the snapshots a node offers (0: none)

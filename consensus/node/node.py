@@ -306,8 +306,13 @@ class Node:
         data.mkdir(parents=True, exist_ok=True)
         try:
             # Pruning passes run in the pause after each commit (_schedule_pruning).
+            # Schedule proofs are stored only by a node that serves snapshots.
             self._chain = Chain.open(
-                data / "chain", genesis, config.pruning.policy(), prune_on_commit=False
+                data / "chain",
+                genesis,
+                config.pruning.policy(),
+                prune_on_commit=False,
+                record_schedules=config.state_sync.snapshot_interval > 0,
             )
         except (StoreError, ConfigError) as exc:
             raise NodeError(str(exc)) from exc

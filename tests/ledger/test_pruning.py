@@ -334,3 +334,21 @@ def test_a_store_from_before_schedule_records_marks_where_they_start(tmp_path: P
     reopened.close()
     with Store(tmp_path / "db") as store:
         assert store.schedule_from() == 4  # said once, not moved on each open
+
+
+def test_a_chain_not_recording_schedules_breaks_the_run_of_records(tmp_path: Path) -> None:
+    """A node that serves no snapshots stores no V records; when it records
+    again, the unbroken run (``schedule_from``) starts after the last gap."""
+    chain = Chain.open(tmp_path / "db", GENESIS, record_schedules=False)
+    for _ in range(2):
+        _commit_transfers(chain, 1)
+    assert _keys_with_prefix(chain.store, b"V") == 0 and chain.store.schedule_from() == 3
+    chain.record_schedules = True
+    _commit_transfers(chain, 1)
+    assert chain.store.load_schedule(3) is not None and chain.store.schedule_from() == 3
+    chain.record_schedules = False
+    _commit_transfers(chain, 1)
+    chain.record_schedules = True
+    _commit_transfers(chain, 1)
+    assert chain.store.schedule_from() == 5
+    chain.close()
