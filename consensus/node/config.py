@@ -43,6 +43,11 @@ class P2PConfig:
     max_peers: int = 64  # peers beyond persistent peers and validators (always admitted)
     max_peers_per_ip: int = 8  # of those, from one IP address
     compact_proposals: bool = False  # send proposals as transaction hashes (ADR 0027)
+    # Serving stored data (blocks, state-sync headers and tree nodes) to peers:
+    # consensus.node.serve_budget. Requests past these are dropped.
+    serve_requests_per_s: int = 500  # per peer
+    serve_peer_bytes_per_s: int = 8 * 1024 * 1024  # per peer
+    serve_bytes_per_s: int = 32 * 1024 * 1024  # all peers together
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,10 @@ def parse_config(document: dict[str, Any]) -> NodeConfig:
         raise ConfigError("rpc.listen_host is not loopback: set rpc.allow_external = true")
     config.rpc.server_config()  # the limits make sense together
     config.pruning.policy()  # settings that contradict each other are refused here
+    p2p = config.p2p
+    for name in ("serve_requests_per_s", "serve_peer_bytes_per_s", "serve_bytes_per_s"):
+        if getattr(p2p, name) < 1:
+            raise ConfigError(f"p2p.{name}: at least 1 (serving cannot be switched off)")
     return config
 
 

@@ -139,6 +139,7 @@ from consensus.node.rpc.events import EventHub
 from consensus.node.rpc.explorer import explorer_url
 from consensus.node.rpc.node_view import MempoolInfo, NodeStatus, Submission, ValidatorInfo
 from consensus.node.rpc.server import RpcServer
+from consensus.node.serve_budget import ServeBudget
 from consensus.node.statesync import (
     GetHeaders,
     GetNodes,
@@ -365,12 +366,17 @@ class Node:
         )
         self.ticker: Ticker[tuple[TimeoutKind, int, int]] = Ticker()
         self.sync = SyncTracker()
+        served = config.p2p
+        self.serve_budget = ServeBudget(
+            served.serve_requests_per_s, served.serve_peer_bytes_per_s, served.serve_bytes_per_s
+        )
         settings = config.state_sync
         self.snapshots = SnapshotServer(
             self._chain,
             self._send_statesync,
             settings.snapshot_interval,
             settings.serve_requests_per_s,
+            self.serve_budget,
         )
         self.state_sync: StateSyncClient | None = None
         if settings.enabled and self._chain.tip.height == 0:
@@ -1105,12 +1111,17 @@ class Node:
             self.sync.on_no_block(peer, message.height)
 
     def _serve_block(self, peer: bytes, height: int) -> None:
+        """Send block ``height`` with its certificate (NoBlock if not kept),
+        within the serving budget (a request past it is dropped)."""
+        if not self.serve_budget.allow(peer, asyncio.get_running_loop().time()):
+            return
         raw = self._chain.store.load_block_bytes(height)
         certificate = self._chain.store.load_certificate(height)
         if raw is None or certificate is None:
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(NoBlock(height)))
             return
         reply = BlockMessage(height, raw, certificate)
+        self.serve_budget.charge(peer, len(raw) + len(certificate))
         try:
             self.p2p.send(peer, BLOCKSYNC_CHANNEL, encode_sync_message(reply))
         except FrameTooLarge as exc:  # only a chain started with a larger frame limit
@@ -1166,6 +1177,7 @@ class Node:
         self.sync.forget(peer)
         self.compact.forget_peer(peer)
         self.snapshots.forget(peer)
+        self.serve_budget.forget(peer)
         if self.state_sync is not None:
             self.state_sync.forget(peer)
 

@@ -14,6 +14,7 @@ from typing import Final
 
 from consensus.engine.validators import ValidatorSet
 from consensus.node.p2p import PeerMisbehaved
+from consensus.node.serve_budget import ServeBudget
 from consensus.node.statesync import (
     MAX_HEADERS,
     MAX_OFFERS,
@@ -50,14 +51,19 @@ Send = Callable[[bytes, StateSyncMessage], None]
 class SnapshotServer:
     """Offers the newest kept states at multiples of ``interval`` and answers
     GetHeaders / GetNodes. Reads at most SERVE_READ_BYTES per request and
-    answers at most ``rate`` requests per peer and second (the rest are
-    dropped: the asker times out and asks another peer)."""
+    answers at most ``rate`` requests per peer and second, within the node's
+    serving ``budget`` (bytes read and sent, per peer and in total; shared
+    with block sync). The rest are dropped: the asker times out and asks
+    another peer."""
 
-    def __init__(self, chain: Chain, send: Send, interval: int, rate: int) -> None:
+    def __init__(
+        self, chain: Chain, send: Send, interval: int, rate: int, budget: ServeBudget
+    ) -> None:
         self.chain = chain
         self.send = send
         self.interval = interval
         self.rate = rate
+        self.budget = budget
         self._budget: dict[bytes, tuple[float, float]] = {}  # peer -> (tokens, at)
         self.dropped = 0
 
@@ -104,18 +110,26 @@ class SnapshotServer:
         return True
 
     def on_request(self, peer: bytes, message: GetHeaders | GetNodes, now: float) -> None:
-        if not self._allowed(peer, now):
+        if not self._allowed(peer, now) or not self.budget.allow(peer, now):
             return
         if isinstance(message, GetHeaders):
-            self.send(peer, self.headers(message))
+            headers, cost = self._headers(message)
+            self.send(peer, headers)
         else:
-            self.send(peer, self.nodes(message))
+            nodes = self.nodes(message)
+            self.send(peer, nodes)
+            cost = sum(len(record) + len(preimage) for record, preimage in nodes.entries)
+        self.budget.charge(peer, cost)
 
     def headers(self, request: GetHeaders) -> Headers:
         """Headers from ``request.first`` on, each with its certificate and
         the proven validator schedule of its state (the block's ``V``
         record, or the state if kept); stops at the first height this node
         cannot serve whole, or past its read budget."""
+        return self._headers(request)[0]
+
+    def _headers(self, request: GetHeaders) -> tuple[Headers, int]:
+        """``headers`` and the bytes it read and will send."""
         store = self.chain.store
         entries: list[HeaderEntry] = []
         read = size = 0
@@ -135,7 +149,7 @@ class SnapshotServer:
             size += len(header) + len(certificate) + len(entry.schedule) + len(entry.proof)
             if size > MAX_REPLY_BYTES:
                 break
-        return Headers(request.first, tuple(entries))
+        return Headers(request.first, tuple(entries)), read + size
 
     def nodes(self, request: GetNodes) -> Nodes:
         """The records (with a leaf's state key) of the nodes asked for, in

@@ -63,3 +63,12 @@ def test_compact_proposals_is_a_switch_off_by_default() -> None:
     assert parse_config({"p2p": {"compact_proposals": True}}).p2p.compact_proposals is True
     with pytest.raises(ConfigError, match="compact_proposals"):
         parse_config({"p2p": {"compact_proposals": "yes"}})
+
+
+@pytest.mark.parametrize(
+    "name", ["serve_requests_per_s", "serve_peer_bytes_per_s", "serve_bytes_per_s"]
+)
+def test_invalid_serving_budget_of_zero_is_refused(name: str) -> None:
+    assert getattr(parse_config({"p2p": {name: 1}}).p2p, name) == 1
+    with pytest.raises(ConfigError, match=f"p2p.{name}: at least 1"):
+        parse_config({"p2p": {name: 0}})

@@ -18,6 +18,7 @@ from consensus.engine.certificate import CommitCertificate, encode_certificate
 from consensus.engine.messages import Step, sign_vote
 from consensus.node.node import validator_record_key
 from consensus.node.p2p import PeerMisbehaved
+from consensus.node.serve_budget import ServeBudget
 from consensus.node.statesync import (
     MAX_REPLY_BYTES,
     GetHeaders,
@@ -48,6 +49,7 @@ INTERVAL = 5  # snapshots at 5 and 10
 SERVER = b"server"
 OTHER = b"other server"
 QUORUM = [validator_key(i) for i in range(3)]  # 30 of 40
+UNBOUNDED = ServeBudget(1e9, 1e12, 1e12)
 
 
 def _certificate(chain_id: str, height: int, block_hash: bytes, keys: list[SigningKey]) -> bytes:
@@ -94,7 +96,7 @@ class Harness:
         self.tamper: dict[bytes, Tamper] = {}
         self.silent: set[bytes] = set()
         self.outbox: list[tuple[bytes, StateSyncMessage]] = []
-        self.server = SnapshotServer(builder.node.chain, self._reply, INTERVAL, 10_000)
+        self.server = SnapshotServer(builder.node.chain, self._reply, INTERVAL, 10_000, UNBOUNDED)
         self.client = StateSyncClient(
             self.chain,
             joiner.node._sets[1],
@@ -400,7 +402,7 @@ def test_a_withholding_peer_times_out_and_another_is_asked(harness: Harness) -> 
 
 def test_a_server_answers_at_most_its_rate(harness: Harness) -> None:
     h = harness
-    server = SnapshotServer(h.server.chain, lambda peer, message: None, INTERVAL, 3)
+    server = SnapshotServer(h.server.chain, lambda peer, message: None, INTERVAL, 3, UNBOUNDED)
     for _ in range(10):
         server.on_request(SERVER, GetHeaders(1, 1), 0.0)
     assert server.dropped == 7
@@ -423,3 +425,27 @@ def test_invalid_messages_are_typed_errors() -> None:
     ]:
         with pytest.raises(StateSyncMessageError):
             decode_statesync_message(payload)
+
+
+def test_a_server_answers_within_its_byte_budget(harness: Harness) -> None:
+    """Header requests read blocks: their bytes (read and sent) count against
+    the node's serving budget, per peer and in total."""
+    h = harness
+    sent: list[StateSyncMessage] = []
+    cost = ServeBudget(10, 1e9, 1e9)
+    probe = SnapshotServer(h.server.chain, lambda peer, m: None, INTERVAL, 1_000, cost)
+    probe.on_request(SERVER, GetHeaders(1, 8), 0.0)
+    one = cost.served_bytes  # what one such request reads and sends
+    assert one > 8 * 200
+    budget = ServeBudget(1_000, peer_bytes_per_s=3 * one, total_bytes_per_s=4 * one + 1)
+    server = SnapshotServer(h.server.chain, lambda peer, m: sent.append(m), INTERVAL, 1_000, budget)
+    for _ in range(10):
+        server.on_request(SERVER, GetHeaders(1, 8), 0.0)
+    assert len(sent) == 3 and budget.dropped == 7  # its own bucket ran dry
+    for _ in range(3):
+        server.on_request(OTHER, GetHeaders(1, 8), 0.0)
+    assert len(sent) == 5  # the total bucket: one byte left after the first, then dry
+    server.on_request(SERVER, GetHeaders(1, 8), 0.1)  # the total is still in debt
+    assert len(sent) == 5
+    server.on_request(SERVER, GetHeaders(1, 8), 2.0)  # refilled
+    assert len(sent) == 6 and sent[-1] == server.headers(GetHeaders(1, 8))
