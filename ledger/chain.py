@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ledger.exceptions import TxRejected
-from ledger.features.validators.schedule import SCHEDULE_TREE_KEY
 from ledger.genesis import Genesis, genesis_state
 from ledger.params import Params
 from ledger.pruning import HeightPruned, PruningPolicy
-from ledger.state import State, account_key, decode_account, tree_key
+from ledger.state import SCHEDULE_KEY, State, account_key, decode_account, tree_key
 from ledger.state_tree import Proof, StateTree, StateTreeError, encode_proof
 from ledger.store import PruneReport, Store, StoreError
 from ledger.transition import (
@@ -31,6 +30,7 @@ from ledger.transition import (
 )
 from ledger.types import Block, Transaction
 
+SCHEDULE_TREE_KEY = tree_key(SCHEDULE_KEY)
 # Nodes a schedule proof walks: the path to one key (a few levels), read twice.
 _SCHEDULE_WALK_CACHE = 64
 

@@ -28,6 +28,9 @@ from ledger.types import MAX_AMOUNT, MAX_NONCE, check_amount, check_asset, check
 ACCOUNT_PREFIX: Final = b"a"
 PARAMS_KEY: Final = b"p"
 VALIDATORS_KEY: Final = b"v"
+# The validator schedule (ledger.features.validators.schedule owns its value);
+# the chain stores its proof with every block for state sync (ledger.chain).
+SCHEDULE_KEY: Final = b"V"
 CHAIN_KEY: Final = b"c"
 
 

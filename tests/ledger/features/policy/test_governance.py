@@ -36,13 +36,12 @@ from ledger.features.policy.bodies import (
 from ledger.features.validators import schedule as validators_module
 from ledger.features.validators.bodies import UpdateValidator
 from ledger.features.validators.schedule import (
-    SCHEDULE_KEY,
     Validator,
     sorted_validator_set,
     validator_set_for_height,
 )
 from ledger.genesis import parse_genesis
-from ledger.state import VALIDATORS_KEY
+from ledger.state import SCHEDULE_KEY, VALIDATORS_KEY
 from ledger.types import Body, Transaction
 from tests.hypothesis_profiles import examples
 from tests.ledger.memory_chain import MemoryChain, events_of
