@@ -17,12 +17,14 @@ above capacity, mempools fill and refuse, counted in ``rejected``).
 Every link between two validators goes through the fault-injecting proxy
 of the tests (tests/process/faulty_network.py, docs/adr/0026): half the
 round trip each way, ± ``--jitter-ms``, ``--bandwidth-mbit`` each way (0:
-unlimited), ``--loss`` (segment loss, seen as retransmission delay). The
+unlimited), ``--loss`` (segment loss, seen as retransmission delay).
+``--compact on`` sends proposals as transaction hashes (``[p2p]
+compact_proposals``, ADR 0027), which matters most on narrow links. The
 reference is the same devnet with the same load through the same proxies
 at 0 ms, measured first in the same run: the ratio is what the distance
 costs.
 
-    python -m bench.devnet_wan [--quick] [--rtt-ms 100]
+    python -m bench.devnet_wan [--quick] [--rtt-ms 100] [--bandwidth-mbit B] [--compact on|off]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from bench.devnet_throughput import (
     bench_genesis,
     drive,
     node_rss_mb,
+    set_compact,
     sign_phase,
     summarize,
     wait_ready,
@@ -85,6 +88,7 @@ def run_devnet(args: argparse.Namespace, links: LinkFaults) -> Run:
         document, keys = bench_genesis(args.validators, args.senders)
         for node in nodes:
             (Path(node["home"]) / "genesis.json").write_text(json.dumps(document))
+            set_compact(Path(node["home"]), args.compact == "on")
         p2p_ports = [int(node["p2p_address"].rsplit(":", 1)[1]) for node in nodes]
         with FaultyNetwork(p2p_ports, links, seed=args.seed) as network:
             route_through(nodes, network)
@@ -132,6 +136,9 @@ def main() -> None:
     parser.add_argument("--bandwidth-mbit", type=float, default=0.0, help="each way; 0: unlimited")
     parser.add_argument("--loss", type=float, default=0.0, help="segment loss probability")
     parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument(
+        "--compact", choices=("on", "off"), default="off", help="[p2p] compact_proposals"
+    )
     parser.add_argument("--senders", type=int, default=2000)
     parser.add_argument("--offered", type=int, default=2000, help="tx/s in the throughput phase")
     parser.add_argument("--duration", type=float, default=60.0)
@@ -171,6 +178,7 @@ def main() -> None:
             "jitter_ms": args.jitter_ms,
             "bandwidth_mbit": args.bandwidth_mbit,
             "loss": args.loss,
+            "compact_proposals": args.compact == "on",
             "duration_s": args.duration,
             "offered_tx_s": args.offered,
             "latency_rate_tx_s": args.latency_rate,

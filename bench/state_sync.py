@@ -7,9 +7,13 @@ enabled``. The headline is the seconds from its start to its snapshot
 imported (headers verified from genesis, state fetched and stored); the
 extras hold the time to its first precommit in a commit certificate, the
 snapshot height, the state entries, the requests ("chunks") and the bytes
-it received (headers, certificates, proofs, tree nodes). Only 127.0.0.1.
+it received (headers, certificates, proofs, tree nodes). The devnet's
+state is tens of keys; ``--accounts N`` adds N funded accounts to the
+genesis, so that fetching the state, not the header walk, dominates. The
+four validators keep only their last 100 states (the joiner's header walk
+runs on the schedule proofs stored with the blocks). Only 127.0.0.1.
 
-    python -m bench.state_sync [--quick]
+    python -m bench.state_sync [--quick] [--accounts N]
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from tests.process.test_state_sync_devnet import JOINER, state_sync_devnet
 IMPORTED = re.compile(r"state sync: imported (.*)")
 
 
-def run(height: int, interval: int, workdir: Path) -> dict[str, float]:
-    net = state_sync_devnet(workdir / "devnet", interval)
+def run(height: int, interval: int, accounts: int, workdir: Path) -> dict[str, float]:
+    net = state_sync_devnet(workdir / "devnet", interval, accounts)
     try:
         started = time.monotonic()
         net.start_all()
@@ -80,10 +84,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="height 300, snapshots every 100")
     parser.add_argument("--height", type=int, default=2000)
     parser.add_argument("--interval", type=int, default=500)
+    parser.add_argument(
+        "--accounts", type=int, default=0, help="funded accounts added to the genesis state"
+    )
     args = parser.parse_args()
     height, interval = (300, 100) if args.quick else (args.height, args.interval)
     with tempfile.TemporaryDirectory(prefix="bench-state-sync-") as workdir:
-        result = run(height, interval, Path(workdir))
+        result = run(height, interval, args.accounts, Path(workdir))
     received = result["header_bytes"] + result["node_bytes"]
     log(
         f"snapshot {int(result['snapshot'])}: imported in {result['import_seconds']:.2f} s, "
@@ -98,6 +105,7 @@ def main() -> None:
         {
             "height": height,
             "snapshot_interval": interval,
+            "extra_accounts": args.accounts,
             "quick": args.quick,
             "cores": os.cpu_count(),
             "python": sys.version.split()[0],

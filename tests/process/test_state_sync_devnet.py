@@ -31,9 +31,10 @@ from consensus.node.config import (
     encode_config,
     load_config,
 )
-from ledger.address import address_of
+from ledger.address import address_of, encode_address
 from ledger.client import HeightPrunedError
 from ledger.client.devnet import devnet_genesis_document, validator_key
+from ledger.crypto import sha256
 
 from .devnet_harness import Devnet, wait_until
 
@@ -53,24 +54,31 @@ SERVER_KEEP_RECENT = 100  # the four validators keep the states of the last 100 
 IMPORTED = re.compile(r"state sync: imported snapshot=(\d+) .*")
 
 
-def genesis_with_spare(validators: int) -> dict[str, object]:
+def genesis_with_spare(validators: int, extra_accounts: int = 0) -> dict[str, object]:
     """The devnet genesis without the threshold key, mint and mail (their
-    ceremonies are not the subject) and with val-4 at power 1."""
+    ceremonies are not the subject) and with val-4 at power 1; plus
+    ``extra_accounts`` funded accounts (a larger state to sync)."""
     document = devnet_genesis_document(validators)
     for key in ("threshold_key", "mint", "mail"):
         document.pop(key)
     members = document["validators"]
     assert isinstance(members, list)
     members.append({"name": "val-4", "public_key": validator_key(4).public_key.hex(), "power": 1})
+    accounts = document["accounts"]
+    assert isinstance(accounts, list)
+    for index in range(extra_accounts):
+        address = encode_address(sha256(b"extra account %d" % index)[:20])
+        accounts.append({"address": address, "balances": {"coin": str(1_000 + index)}})
     return document
 
 
-def state_sync_devnet(home: Path, snapshot_interval: int) -> Devnet:
+def state_sync_devnet(home: Path, snapshot_interval: int, extra_accounts: int = 0) -> Devnet:
     """Four validators (pruning states past ``SERVER_KEEP_RECENT``) and the
     joiner (``JOINER``, state sync on), with the genesis that holds the
-    joiner and the fast consensus timings, not started."""
+    joiner (and ``extra_accounts`` more accounts) and the fast consensus
+    timings, not started."""
     net = Devnet(home, validators=4, spares=1)
-    genesis = json.dumps(genesis_with_spare(4), indent=2)
+    genesis = json.dumps(genesis_with_spare(4, extra_accounts))
     for index, node in enumerate(net.nodes):
         node_home = Path(node["home"])
         (node_home / "genesis.json").write_text(genesis)
