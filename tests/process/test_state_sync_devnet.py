@@ -34,7 +34,7 @@ from consensus.node.config import (
 from ledger.address import address_of, encode_address
 from ledger.client import HeightPrunedError
 from ledger.client.devnet import devnet_genesis_document, validator_key
-from ledger.crypto import sha256
+from ledger.crypto import SigningKey, sha256
 
 from .devnet_harness import Devnet, wait_until
 
@@ -67,9 +67,17 @@ def genesis_with_spare(validators: int, extra_accounts: int = 0) -> dict[str, ob
     accounts = document["accounts"]
     assert isinstance(accounts, list)
     for index in range(extra_accounts):
-        address = encode_address(sha256(b"extra account %d" % index)[:20])
-        accounts.append({"address": address, "balances": {"coin": str(1_000 + index)}})
+        address = encode_address(address_of(extra_account_key(index).public_key))
+        accounts.append({"address": address, "balances": {"coin": str(EXTRA_BALANCE)}})
     return document
+
+
+EXTRA_BALANCE = 1_000_000  # coin of each extra account: fees for a few transfers
+
+
+def extra_account_key(index: int) -> SigningKey:
+    """The key of extra genesis account ``index`` (public: a test fixture)."""
+    return SigningKey(sha256(b"extra account %d" % index))
 
 
 def state_sync_devnet(home: Path, snapshot_interval: int, extra_accounts: int = 0) -> Devnet:
