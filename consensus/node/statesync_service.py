@@ -64,7 +64,7 @@ class SnapshotServer:
         self.interval = interval
         self.rate = rate
         self.budget = budget
-        self._budget: dict[bytes, tuple[float, float]] = {}  # peer -> (tokens, at)
+        self._request_tokens: dict[bytes, tuple[float, float]] = {}  # peer -> (tokens, at)
         self.dropped = 0
 
     def offers(self) -> Offers:
@@ -97,16 +97,16 @@ class SnapshotServer:
         return store.schedule_from() <= 1 or store.state_from() == 0
 
     def forget(self, peer: bytes) -> None:
-        self._budget.pop(peer, None)
+        self._request_tokens.pop(peer, None)
 
     def _allowed(self, peer: bytes, now: float) -> bool:
-        tokens, at = self._budget.get(peer, (float(self.rate), now))
+        tokens, at = self._request_tokens.get(peer, (float(self.rate), now))
         tokens = min(float(self.rate), tokens + (now - at) * self.rate)
         if tokens < 1.0:
-            self._budget[peer] = (tokens, now)
+            self._request_tokens[peer] = (tokens, now)
             self.dropped += 1
             return False
-        self._budget[peer] = (tokens - 1.0, now)
+        self._request_tokens[peer] = (tokens - 1.0, now)
         return True
 
     def on_request(self, peer: bytes, message: GetHeaders | GetNodes, now: float) -> None:
