@@ -387,6 +387,7 @@ class Node:
                 validator_record_key,
                 settings.request_timeout_ms / 1000,
                 settings.offer_wait_ms / 1000,
+                lambda peer, reason: self.p2p.punish(peer, reason),
             )
         self.engine = self._new_engine(None)
         self.p2p = P2PNode(

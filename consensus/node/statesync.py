@@ -83,6 +83,7 @@ NODES: Final = "nodes"
 MAX_HEIGHT: Final = (1 << 63) - 1
 MAX_OFFERS: Final = 4  # snapshot heights one peer offers
 MAX_HEADERS: Final = 64  # headers asked for at once
+HEADER_WINDOW: Final = 8  # header requests in flight (to different peers)
 MAX_NODE_HASHES: Final = 256  # tree nodes asked for at once
 MAX_REPLY_BYTES: Final = 1 << 20  # a reply's entries before its last one
 MAX_HEADER_BYTES: Final = 1024  # a header is ~330 bytes
@@ -351,6 +352,85 @@ class HeaderChain:
         if height in self.wanted:
             self.kept[height] = verified
         return verified
+
+
+class HeaderRequests:
+    """Which header ranges are asked, of whom, and which replies wait for
+    their turn, so that a joiner keeps up to ``HEADER_WINDOW`` requests in
+    flight (one per peer) while it verifies the header chain in order.
+
+    A range is asked of one peer; its reply waits in ``arrived`` until the
+    chain reaches its first height. What a reply lacks (a short reply, an
+    empty one, a timeout, a peer gone) goes back as a gap, asked again before
+    anything new. Nothing is asked beyond ``HEADER_WINDOW`` ranges past the
+    verified height, so at most that many replies wait (each within the
+    reply cap)."""
+
+    def __init__(self) -> None:
+        self.asked: dict[int, tuple[bytes, int, float]] = {}  # first -> (peer, count, deadline)
+        self.arrived: dict[int, tuple[bytes, tuple[HeaderEntry, ...], int]] = {}
+        self.gaps: list[tuple[int, int]] = []  # (first, count), asked again first
+        self.next_first = 1  # the lowest height never asked
+
+    def busy(self, peer: bytes) -> bool:
+        return any(asked[0] == peer for asked in self.asked.values())
+
+    def next_range(self, verified: int, best: int) -> tuple[int, int] | None:
+        """The range to ask next, or None (nothing left, or the window is full)."""
+        if len(self.asked) >= HEADER_WINDOW:
+            return None
+        if self.gaps:
+            return min(self.gaps)
+        first = max(self.next_first, verified + 1)
+        if first > best or first > verified + HEADER_WINDOW * MAX_HEADERS:
+            return None
+        return first, min(MAX_HEADERS, best - first + 1)
+
+    def ask(self, first: int, count: int, peer: bytes, deadline: float) -> None:
+        if (first, count) in self.gaps:
+            self.gaps.remove((first, count))
+        self.next_first = max(self.next_first, first + count)
+        self.asked[first] = (peer, count, deadline)
+
+    def answered(self, peer: bytes, first: int, entries: tuple[HeaderEntry, ...]) -> bool:
+        """Take a reply; False if it was not asked of ``peer`` (ignored)."""
+        asked = self.asked.get(first)
+        if asked is None or asked[0] != peer:
+            return False
+        del self.asked[first]
+        if entries:
+            self.arrived[first] = (peer, entries[: asked[1]], asked[1])
+        else:
+            self.gaps.append((first, asked[1]))
+        return True
+
+    def ready(self, verified: int) -> tuple[bytes, tuple[HeaderEntry, ...]] | None:
+        """The waiting reply that starts right after ``verified``, if any;
+        what it lacks of its range becomes a gap."""
+        found = self.arrived.pop(verified + 1, None)
+        if found is None:
+            return None
+        peer, entries, count = found
+        if len(entries) < count:
+            self.gaps.append((verified + 1 + len(entries), count - len(entries)))
+        return peer, entries
+
+    def expired(self, now: float) -> list[bytes]:
+        """Drop the requests past their deadline (their ranges become gaps);
+        the peers that did not answer."""
+        late = [first for first, (_, _, deadline) in self.asked.items() if now >= deadline]
+        peers = []
+        for first in late:
+            peer, count, _ = self.asked.pop(first)
+            self.gaps.append((first, count))
+            peers.append(peer)
+        return peers
+
+    def forget(self, peer: bytes) -> None:
+        """A peer left: what it was asked becomes gaps, what it sent stays."""
+        for first in [f for f, asked in self.asked.items() if asked[0] == peer]:
+            _, count, _ = self.asked.pop(first)
+            self.gaps.append((first, count))
 
 
 # -- the state tree ------------------------------------------------------------

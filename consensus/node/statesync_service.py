@@ -24,6 +24,7 @@ from consensus.node.statesync import (
     GetNodes,
     HeaderChain,
     HeaderEntry,
+    HeaderRequests,
     Headers,
     NodeFetcher,
     Nodes,
@@ -208,9 +209,13 @@ class StateSyncClient:
         record_key: Callable[[int], bytes],
         request_timeout: float,
         offer_wait: float,
+        punish: Callable[[bytes, str], None],
     ) -> None:
+        """``punish(peer, reason)`` bans a peer whose reply proved bad after
+        its handler returned (a reply that waited for its turn)."""
         self.chain = chain
         self.send = send
+        self.punish = punish
         self.record_key = record_key
         self.request_timeout = request_timeout
         self.offer_wait = offer_wait
@@ -220,7 +225,7 @@ class StateSyncClient:
         self.phase = "offers"
         self._first_offer_at: float | None = None
         self._started_at: float | None = None
-        self._pending_headers: tuple[bytes, int, float] | None = None  # (peer, first, deadline)
+        self._header_requests = HeaderRequests()
         self._resting: dict[bytes, float] = {}
         self._turn = 0
         self.snapshot: tuple[int, bytes] | None = None  # (height, block hash)
@@ -237,26 +242,37 @@ class StateSyncClient:
     def forget(self, peer: bytes) -> None:
         self.offers.forget(peer)
         self._resting.pop(peer, None)
-        if self._pending_headers is not None and self._pending_headers[0] == peer:
-            self._pending_headers = None
+        self._header_requests.forget(peer)
         if self.fetcher is not None:
             self.fetcher.forget(peer)
 
     def on_headers(self, peer: bytes, message: Headers) -> None:
-        pending = self._pending_headers
-        if pending is None or pending[0] != peer or pending[1] != message.first:
-            return  # late or unasked: ignored
-        self._pending_headers = None
+        """Take a reply (late or unasked ones are ignored) and verify, in
+        order, every reply whose turn has come. Raises PeerMisbehaved for an
+        entry that fails its checks: the sender of that reply is banned
+        (when the reply waited, it may not be ``peer``: then the node bans
+        the right one through ``punish``)."""
+        requests = self._header_requests
+        if not requests.answered(peer, message.first, message.entries):
+            return
         if not message.entries:
             self.offers.lacks_above(peer, message.first)
             return
         self.report.header_bytes += payload_bytes(message)
-        try:
-            for entry in message.entries:
-                self.headers.verify(entry)
-                self.report.headers += 1
-        except StateSyncError as exc:
-            raise PeerMisbehaved(f"state sync: {exc}") from exc
+        while (ready := requests.ready(self.headers.height)) is not None:
+            sender, entries = ready
+            end = self.headers.height + 1 + len(entries)
+            try:
+                for entry in entries:
+                    self.headers.verify(entry)
+                    self.report.headers += 1
+            except StateSyncError as exc:
+                failed = self.headers.height + 1
+                requests.gaps.append((failed, end - failed))  # asked again, elsewhere
+                if sender == peer:
+                    raise PeerMisbehaved(f"state sync: {exc}") from exc
+                self.punish(sender, f"state sync: {exc}")
+                return
 
     def on_nodes(self, peer: bytes, message: Nodes) -> None:
         if self.fetcher is None or self.snapshot is None:
@@ -292,23 +308,22 @@ class StateSyncClient:
                 if self.offers.serving(height, verified.header.hash):
                     self._choose(height, now)
                     return
-        pending = self._pending_headers
-        if pending is not None:
-            if now < pending[2]:
+        requests = self._header_requests
+        for peer in requests.expired(now):
+            self._resting[peer] = now + 2 * self.request_timeout
+        while (wanted := requests.next_range(chain.height, self.offers.best_height())) is not None:
+            first, count = wanted
+            peers = [
+                p
+                for p in self.offers.reaching(first + count - 1)
+                if self._resting.get(p, 0.0) <= now and not requests.busy(p)
+            ]
+            if not peers:
                 return
-            self._resting[pending[0]] = now + 2 * self.request_timeout
-            self._pending_headers = None
-        wanted = chain.height + 1
-        peers = [p for p in self.offers.reaching(wanted) if self._resting.get(p, 0.0) <= now]
-        if not peers:
-            return
-        self._turn += 1
-        peer = peers[self._turn % len(peers)]
-        count = min(MAX_HEADERS, self.offers.best_height() - chain.height)
-        if count < 1:
-            return
-        self._pending_headers = (peer, wanted, now + self.request_timeout)
-        self.send(peer, GetHeaders(wanted, count))
+            self._turn += 1
+            peer = peers[self._turn % len(peers)]
+            requests.ask(first, count, peer, now + self.request_timeout)
+            self.send(peer, GetHeaders(first, count))
 
     def _choose(self, height: int, now: float) -> None:
         verified = self.headers.kept[height]

@@ -20,10 +20,13 @@ from consensus.node.node import validator_record_key
 from consensus.node.p2p import PeerMisbehaved
 from consensus.node.serve_budget import ServeBudget
 from consensus.node.statesync import (
+    HEADER_WINDOW,
+    MAX_HEADERS,
     MAX_REPLY_BYTES,
     GetHeaders,
     GetNodes,
     HeaderEntry,
+    HeaderRequests,
     Headers,
     Nodes,
     StateSyncMessage,
@@ -104,12 +107,22 @@ class Harness:
             lambda h: b"vset" + h.to_bytes(8, "big"),
             request_timeout=5.0,
             offer_wait=0.0,
+            punish=self._punish,
         )
+        self.punished: list[tuple[bytes, str]] = []
+        self.reverse = False  # deliver each round's requests last first
+        self.in_flight: list[int] = []  # header requests sent per round
         self.now = 0.0
         self._asking: bytes = SERVER
 
     def _request(self, peer: bytes, message: StateSyncMessage) -> None:
         self.outbox.append((peer, message))
+
+    def _punish(self, peer: bytes, reason: str) -> None:
+        """What the node's transport does: ban (here: silence) and forget."""
+        self.punished.append((peer, reason))
+        self.silent.add(peer)
+        self.client.forget(peer)
 
     def _reply(self, peer: bytes, message: StateSyncMessage) -> None:
         tamper = self.tamper.get(self._asking)
@@ -135,7 +148,8 @@ class Harness:
             if not self.outbox:
                 return False
             outbox, self.outbox = self.outbox, []
-            for peer, message in outbox:
+            self.in_flight.append(sum(isinstance(m, GetHeaders) for _, m in outbox))
+            for peer, message in reversed(outbox) if self.reverse else outbox:
                 if peer in self.silent:
                     continue
                 self._asking = peer
@@ -449,3 +463,76 @@ def test_a_server_answers_within_its_byte_budget(harness: Harness) -> None:
     assert len(sent) == 5
     server.on_request(SERVER, GetHeaders(1, 8), 2.0)  # refilled
     assert len(sent) == 6 and sent[-1] == server.headers(GetHeaders(1, 8))
+
+
+def test_headers_come_from_several_peers_at_once_and_are_verified_in_order(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ranges of 3 headers, two serving peers are asked at once (one
+    request each); replies delivered last first wait for their turn."""
+    monkeypatch.setattr("consensus.node.statesync.MAX_HEADERS", 3)
+    h = harness
+    h.reverse = True
+    h.offer(SERVER, OTHER)
+    assert h.pump()
+    assert h.chain.tip.height == 10 and h.client.report.headers >= 10
+    assert max(h.in_flight) == 2  # both peers, never two requests to one
+    assert h.punished == []
+
+
+def test_a_bad_reply_that_waited_for_its_turn_gets_its_sender_banned(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OTHER's tampered reply arrives before SERVER's earlier range, waits,
+    fails when its turn comes: OTHER (not the peer whose reply triggered the
+    check) is banned, its range is asked again of SERVER, and the joiner
+    still imports the snapshot."""
+    monkeypatch.setattr("consensus.node.statesync.MAX_HEADERS", 3)
+    h = harness
+    h.reverse = True
+
+    def weak(entry: HeaderEntry) -> HeaderEntry:
+        header = codec.decode(entry.header)
+        assert isinstance(header, tuple)
+        block_hash = __import__("ledger.crypto").crypto.sha256(entry.header)
+        return replace(
+            entry, certificate=_certificate(h.chain.chain_id, header[2], block_hash, QUORUM[:2])
+        )
+
+    h.tamper[OTHER] = _headers_tamper(weak)
+    h.offer(SERVER, OTHER)
+    assert h.pump()
+    assert [peer for peer, _ in h.punished] == [OTHER]
+    assert "certificate" in h.punished[0][1]
+    assert h.chain.tip.height == 10
+
+
+def test_header_requests_bookkeeping() -> None:
+    """Short, empty, late and orphaned replies become gaps asked first; the
+    window bounds both requests in flight and replies waiting."""
+    entry = HeaderEntry(b"h", b"c", b"s", b"p")
+    requests = HeaderRequests()
+    asked = []
+    while (wanted := requests.next_range(0, 10_000)) is not None:
+        requests.ask(*wanted, SERVER + bytes([len(asked)]), deadline=5.0)
+        asked.append(wanted)
+    assert len(asked) == HEADER_WINDOW and asked[1] == (65, 64)
+    # The second range answers short (10 of 64): it waits; the rest is a gap.
+    assert requests.answered(SERVER + b"\x01", 65, (entry,) * 10)
+    assert not requests.answered(OTHER, 129, (entry,))  # not asked of OTHER: ignored
+    assert requests.ready(0) is None  # range 1 has not arrived
+    assert requests.answered(SERVER + b"\x00", 1, (entry,) * 64)
+    assert requests.ready(0) == (SERVER + b"\x00", (entry,) * 64)
+    assert requests.ready(64) == (SERVER + b"\x01", (entry,) * 10)
+    assert requests.gaps == [(75, 54)]
+    assert requests.next_range(74, 10_000) == (75, 54)  # gaps first
+    # Late requests and a departed peer give their ranges back.
+    assert requests.expired(5.0) == [SERVER + bytes([i]) for i in range(2, HEADER_WINDOW)]
+    requests.ask(75, 54, OTHER, deadline=9.0)
+    requests.forget(OTHER)
+    assert (75, 54) in requests.gaps and not requests.asked
+    # Nothing beyond HEADER_WINDOW ranges past the verified height is asked.
+    fresh = HeaderRequests()
+    fresh.next_first = HEADER_WINDOW * MAX_HEADERS + 1
+    assert fresh.next_range(0, 10_000) is None
+    assert fresh.next_range(MAX_HEADERS, 10_000) == (HEADER_WINDOW * MAX_HEADERS + 1, 64)
