@@ -19,8 +19,6 @@ log = logging.getLogger("consensus.node.duty_passes")
 
 Body = TypeVar("Body")
 
-CLOSE_WAIT_SECONDS = 30.0
-
 
 class DutyPasses(Generic[Body]):
     """Passes of ``work`` on one worker thread, their bodies ``send`` on the loop."""
@@ -60,6 +58,8 @@ class DutyPasses(Generic[Body]):
     def _finish_pass(self, done: asyncio.Future[list[Body]], height: int) -> None:
         """Back on the event loop: submit what the pass made, start the next."""
         self._running = None
+        if self._closed:
+            return
         bodies = done.result() if not done.cancelled() else []
         for body in bodies:
             self._send(body)
@@ -67,9 +67,11 @@ class DutyPasses(Generic[Body]):
             self._start_pass()
 
     async def close(self) -> None:
-        """Wait for the pass in progress (it reads the store), then stop the worker."""
+        """Start no more passes and wait, off the event loop, for the worker
+        to finish the one in progress (it reads the store, which closes
+        next). Bodies it makes are not sent. The wait is on the thread, not
+        on the pass's future: that future belongs to the loop that started
+        the pass, which may be gone (a node driven by several event loops,
+        as in tests, used to wait 30 s here for nothing)."""
         self._closed = True
-        running = self._running
-        if running is not None:
-            await asyncio.wait([running], timeout=CLOSE_WAIT_SECONDS)
-        self._worker.shutdown(wait=True)
+        await asyncio.to_thread(self._worker.shutdown, wait=True)
