@@ -14,39 +14,31 @@ the snapshot: the joiner holds the genesis state already (tree nodes are
 content-addressed, so it fetches only what changed since), so M is what
 makes it fetch a large state. The
 four validators keep only their last 100 states (the joiner's header walk
-runs on the schedule proofs stored with the blocks). ``--rtt-ms R`` puts
-the joiner R ms of round trip away from the four (every link goes through
-the fault-injecting proxies of the tests; the others' links have no delay).
-Only 127.0.0.1.
+runs on the schedule proofs stored with the blocks). Only 127.0.0.1.
 
-    python -m bench.state_sync [--quick] [--accounts N [--changed M]] [--rtt-ms R]
+    python -m bench.state_sync [--quick] [--accounts N [--changed M]]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 
 from bench.report import emit, log
-from consensus.node.config import encode_config, load_config
 from ledger.address import address_of, encode_address
 from ledger.client.devnet import validator_key
 from ledger.crypto import sha256
 from ledger.features.bank.bodies import Transfer
 from ledger.types import NATIVE_ASSET, Transaction
 from tests.process.devnet_harness import Devnet, wait_until
-from tests.process.faulty_network import FaultyNetwork
-from tests.process.link_model import LinkFaults, wan
 from tests.process.test_state_sync_devnet import JOINER, extra_account_key, state_sync_devnet
 
 FEE = 1_000  # the devnet's minimum fee
@@ -92,27 +84,11 @@ def change_state(net: Devnet, count: int) -> None:
     log(f"  {count:,} transfers sent ({rejected} rejected) and committed")
 
 
-def joiner_far_away(net: Devnet, stack: contextlib.ExitStack, rtt_ms: float) -> None:
-    """Route every link through the fault-injecting proxies; only the
-    joiner's links to the four validators get ``rtt_ms`` of round trip."""
-    ports = [node["p2p_port"] for node in net.nodes]
-    network = stack.enter_context(FaultyNetwork(ports, LinkFaults(), seed=25))
-    for index, node in enumerate(net.nodes):
-        path = Path(node["home"]) / "config.toml"
-        config = load_config(path)
-        p2p = replace(config.p2p, persistent_peers=network.peers_of(index))
-        path.write_text(encode_config(replace(config, p2p=p2p)))
-    network.set_links([(JOINER, j) for j in range(4)], wan(rtt_ms, jitter_ms=rtt_ms / 20))
-
-
 def run(
-    height: int, interval: int, accounts: int, changed: int, rtt_ms: float, workdir: Path
+    height: int, interval: int, accounts: int, changed: int, workdir: Path
 ) -> dict[str, float]:
     net = state_sync_devnet(workdir / "devnet", interval, accounts)
-    stack = contextlib.ExitStack()
     try:
-        if rtt_ms:
-            joiner_far_away(net, stack, rtt_ms)
         started = time.monotonic()
         net.start_all()
         net.wait_height(1, list(range(4)), timeout=300)
@@ -155,7 +131,6 @@ def run(
         }
     finally:
         net.stop_all()
-        stack.close()
 
 
 def main() -> None:
@@ -165,9 +140,6 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=500)
     parser.add_argument(
         "--accounts", type=int, default=0, help="funded accounts added to the genesis state"
-    )
-    parser.add_argument(
-        "--rtt-ms", type=float, default=0.0, help="round trip between the joiner and the others"
     )
     parser.add_argument(
         "--changed",
@@ -180,9 +152,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-state-sync-") as workdir:
         if args.changed > args.accounts:
             parser.error("--changed is at most --accounts")
-        result = run(
-            height, interval, args.accounts, args.changed, args.rtt_ms, Path(workdir)
-        )
+        result = run(height, interval, args.accounts, args.changed, Path(workdir))
     received = result["header_bytes"] + result["node_bytes"]
     log(
         f"snapshot {int(result['snapshot'])}: imported in {result['import_seconds']:.2f} s, "
@@ -199,7 +169,6 @@ def main() -> None:
             "snapshot_interval": interval,
             "extra_accounts": args.accounts,
             "changed_accounts": args.changed,
-            "joiner_rtt_ms": args.rtt_ms,
             "quick": args.quick,
             "cores": os.cpu_count(),
             "python": sys.version.split()[0],
