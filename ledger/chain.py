@@ -17,7 +17,7 @@ from ledger.exceptions import TxRejected
 from ledger.genesis import Genesis, genesis_state
 from ledger.params import Params
 from ledger.pruning import HeightPruned, PruningPolicy
-from ledger.state import SCHEDULE_KEY, State, account_key, decode_account, tree_key
+from ledger.state import SCHEDULE_TREE_KEY, State, account_key, decode_account, tree_key
 from ledger.state_tree import Proof, StateTree, StateTreeError, encode_proof
 from ledger.store import PruneReport, Store, StoreError
 from ledger.transition import (
@@ -30,7 +30,6 @@ from ledger.transition import (
 )
 from ledger.types import Block, Transaction
 
-SCHEDULE_TREE_KEY = tree_key(SCHEDULE_KEY)
 # Nodes a schedule proof walks: the path to one key (a few levels), read twice.
 _SCHEDULE_WALK_CACHE = 64
 
@@ -177,11 +176,9 @@ class Chain:
         states are pruned (docs/adr/0025-state-sync.md). The block's new tree
         nodes are read from ``result``, the others from the store."""
         reader = _PendingNodes(result.tree_nodes, self.store)
-        view = StateTree(reader, result.state_root, cache_size=_SCHEDULE_WALK_CACHE)
-        schedule = view.get(SCHEDULE_TREE_KEY)
-        if schedule is None:
-            return None
-        return schedule, encode_proof(view.prove(SCHEDULE_TREE_KEY))
+        return proven_schedule(
+            StateTree(reader, result.state_root, cache_size=_SCHEDULE_WALK_CACHE)
+        )
 
     def reload_tip(self) -> None:
         """Read the tip again after the store was given a new one outside
@@ -257,6 +254,15 @@ class Chain:
         tree = self._tree.at_root(state_root if state_root is not None else self.tip.state_root)
         key = tree_key(account_key(address))
         return tree.get(key), tree.prove(key)
+
+
+def proven_schedule(view: StateTree) -> tuple[bytes, bytes] | None:
+    """The validator schedule in the state at ``view``'s root and its encoded
+    proof under that root (None if the state holds no schedule)."""
+    schedule = view.get(SCHEDULE_TREE_KEY)
+    if schedule is None:
+        return None
+    return schedule, encode_proof(view.prove(SCHEDULE_TREE_KEY))
 
 
 class _PendingNodes:

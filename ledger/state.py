@@ -107,6 +107,9 @@ def tree_key(state_key: bytes) -> bytes:
     return hashlib.sha256(state_key).digest()
 
 
+SCHEDULE_TREE_KEY: Final = tree_key(SCHEDULE_KEY)  # the schedule's key in the state tree
+
+
 def tree_changes(changes: Mapping[bytes, bytes | None]) -> dict[bytes, bytes | None]:
     """A block's state changes keyed by tree key, ready for StateTree.update."""
     return {tree_key(key): value for key, value in changes.items()}

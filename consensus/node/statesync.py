@@ -57,9 +57,8 @@ from consensus.engine.certificate import (
 from consensus.engine.validators import Validator, ValidatorSet, ValidatorSetError
 from ledger import codec
 from ledger.features.validators.interface import validator_set_for_height
-from ledger.features.validators.schedule import SCHEDULE_TREE_KEY
 from ledger.features.validators.schedule import Validator as ScheduledValidator
-from ledger.state import SCHEDULE_KEY, tree_key
+from ledger.state import SCHEDULE_KEY, SCHEDULE_TREE_KEY, tree_key
 from ledger.state_tree import (
     EMPTY_ROOT,
     HASH_SIZE,

@@ -36,9 +36,8 @@ from consensus.node.statesync import (
     payload_bytes,
 )
 from ledger import codec
-from ledger.chain import Chain
-from ledger.features.validators.schedule import SCHEDULE_TREE_KEY
-from ledger.state_tree import StateTree, encode_proof
+from ledger.chain import Chain, proven_schedule
+from ledger.state_tree import StateTree
 from ledger.store import Store
 from ledger.transition import ChainTip
 from ledger.types import MAX_BLOCK_SIZE
@@ -63,10 +62,14 @@ class SnapshotServer:
         self.chain = chain
         self.send = send
         self.interval = interval
-        self.rate = rate
         self.budget = budget
-        self._request_tokens: dict[bytes, tuple[float, float]] = {}  # peer -> (tokens, at)
-        self.dropped = 0
+        unbounded = float("inf")
+        self._requests = ServeBudget(rate, unbounded, unbounded)  # state sync's own rate
+
+    @property
+    def dropped(self) -> int:
+        """Requests dropped past the per-peer request rate."""
+        return self._requests.dropped
 
     def offers(self) -> Offers:
         """The snapshots this node can serve now (none unless it can serve
@@ -98,20 +101,10 @@ class SnapshotServer:
         return store.schedule_from() <= 1 or store.state_from() == 0
 
     def forget(self, peer: bytes) -> None:
-        self._request_tokens.pop(peer, None)
-
-    def _allowed(self, peer: bytes, now: float) -> bool:
-        tokens, at = self._request_tokens.get(peer, (float(self.rate), now))
-        tokens = min(float(self.rate), tokens + (now - at) * self.rate)
-        if tokens < 1.0:
-            self._request_tokens[peer] = (tokens, now)
-            self.dropped += 1
-            return False
-        self._request_tokens[peer] = (tokens - 1.0, now)
-        return True
+        self._requests.forget(peer)
 
     def on_request(self, peer: bytes, message: GetHeaders | GetNodes, now: float) -> None:
-        if not self._allowed(peer, now) or not self.budget.allow(peer, now):
+        if not self._requests.allow(peer, now) or not self.budget.allow(peer, now):
             return
         if isinstance(message, GetHeaders):
             headers, cost = self._headers(message)
@@ -172,13 +165,7 @@ def _schedule_from_state(store: Store, tree: StateTree, height: int) -> tuple[by
     read from that height's state (None if the state is pruned or holds no
     schedule): for heights stored before ``V`` records were written."""
     root = store.load_state_root(height)
-    if root is None:
-        return None
-    view = tree.at_root(root)
-    schedule = view.get(SCHEDULE_TREE_KEY)
-    if schedule is None:
-        return None
-    return schedule, encode_proof(view.prove(SCHEDULE_TREE_KEY))
+    return proven_schedule(tree.at_root(root)) if root is not None else None
 
 
 @dataclass

@@ -23,10 +23,9 @@ from ledger.chain import Chain
 from ledger.client.devnet import DEVNET_ACCOUNT_NAMES, account_key, devnet_genesis_document
 from ledger.client.devnet import validator_key as devnet_validator_key
 from ledger.features.bank.bodies import Transfer
-from ledger.features.validators.schedule import SCHEDULE_TREE_KEY
 from ledger.genesis import parse_genesis
 from ledger.pruning import HeightPruned, PruningError, PruningPolicy
-from ledger.state import SCHEDULE_KEY, tree_key
+from ledger.state import SCHEDULE_KEY, SCHEDULE_TREE_KEY, tree_key
 from ledger.state_tree import (
     EMPTY_ROOT,
     INTERNAL,

@@ -27,10 +27,9 @@ from ledger.exceptions import AlreadyExists, InvalidOperation, LimitExceeded, Un
 from ledger.features.validators.bodies import MAX_VALIDATOR_POWER, UpdateValidator
 from ledger.fields import check_bytes, check_text, check_uint, ensure
 from ledger.genesis import Genesis
-from ledger.state import SCHEDULE_KEY, VALIDATORS_KEY, State, StateReader, tree_key
+from ledger.state import SCHEDULE_KEY, VALIDATORS_KEY, State, StateReader
 from ledger.types import Event
 
-SCHEDULE_TREE_KEY: Final = tree_key(SCHEDULE_KEY)  # its key in the state tree (proofs)
 MEMBERSHIP_PREFIX: Final = b"m"
 ACTIVATION_DELAY: Final = 2  # a change executed at H is in force from H+2
 MAX_VALIDATORS: Final = 100
